@@ -1,0 +1,29 @@
+"""Helpers shared by command modules: opening the node, JSON output, progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..node import Node
+
+
+def open_node() -> Node:
+    return Node.open()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=None, default=str) + "\n")
+
+
+def add_json_flag(parser: Any) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
+
+
+def progress(total: int | None, *, enabled: bool, desc: str = "") -> Any:
+    """A tqdm progress bar on stderr when enabled and stderr is a terminal (else a no-op bar)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
+                disable=not (enabled and sys.stderr.isatty()), file=sys.stderr, leave=False)

@@ -1,0 +1,74 @@
+"""`jzfs` entry point: argparse with one module per command group.
+
+Each module in COMMAND_MODULES exposes `register(subparsers)`; a command's handler takes the
+parsed `args` and returns an exit code (or None for 0). Errors derived from JzfsError print as one
+line on stderr with exit 1 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ..errors import JzfsError
+
+COMMAND_MODULES = [
+    "jiaozi_node.cli.repo_cmds",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jzfs", description="jiaozi_node: IPFS node with versioned datasets")
+    parser.add_argument("--repo-dir", default=None, help="repository path (default $JZFS_PATH or ~/.jzfs)")
+    parser.add_argument("--offline", action="store_true", help="do not use a running daemon")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # command group not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    # parse_known_args + `extras_ok` lets positionals follow flags (`config KEY --json VALUE`),
+    # which plain argparse rejects when the positionals were already consumed.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        if not getattr(args, "extras_ok", False) or any(e.startswith("-") and len(e) > 1 for e in extras):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        args.extras = extras
+    if args.repo_dir:
+        os.environ["JZFS_PATH"] = args.repo_dir
+    handler = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        rc = handler(args)
+    except JzfsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (e.g. `jzfs cat … | head`): not an error
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            return 0
+    except OSError as exc:
+        print(f"Error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr)
+        return 1
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

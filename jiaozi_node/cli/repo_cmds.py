@@ -1,0 +1,82 @@
+"""`jzfs init`, `jzfs config`, `jzfs version`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .. import __version__
+from ..errors import InvalidInput
+from ..repo import Repo, default_path
+from .common import print_json
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    repo = Repo.init(default_path(), db=args.db, profile=args.profile)
+    print(f"initialized jzfs repository at {repo.path}")
+    print(f"peer identity: {repo.peer_id}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    repo = Repo.open()
+    extras = getattr(args, "extras", [])
+    if extras and args.value is None and args.key is not None and len(extras) == 1:
+        args.value = extras[0]
+    elif extras:
+        raise InvalidInput(f"unexpected arguments: {' '.join(extras)}")
+    if args.show or args.key is None:
+        conf = dict(repo.config)
+        conf["Identity"] = {"PeerID": repo.peer_id}  # never print the private key
+        print(json.dumps(conf, indent=2))
+        return 0
+    if args.value is None:
+        value = repo.get_config(args.key)
+        if isinstance(value, str):
+            print(value)
+        else:
+            print(json.dumps(value, indent=2))
+        return 0
+    if args.json:
+        try:
+            value = json.loads(args.value)
+        except ValueError as exc:
+            raise InvalidInput(f"--json value is not valid JSON: {exc}") from None
+    elif args.bool:
+        if args.value not in ("true", "false"):
+            raise InvalidInput("--bool takes true or false")
+        value = args.value == "true"
+    else:
+        value = args.value
+    if args.key.startswith("Identity."):
+        raise InvalidInput("the identity cannot be changed with `jzfs config`")
+    repo.set_config(args.key, value)
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    if args.json:
+        print_json({"Version": __version__, "Python": sys.version.split()[0], "Repo": "1"})
+    else:
+        print(f"jzfs version {__version__}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create a repository (identity + config)")
+    p.add_argument("--db", default=None, help="refs store: sqlite (default) or postgres://user:pass@host:port/db")
+    p.add_argument("--profile", default=None, help="default import profile (unixfs-v1-2025 | unixfs-v0-2015)")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("config", help="get or set config values (like `ipfs config`)")
+    p.add_argument("key", nargs="?")
+    p.add_argument("value", nargs="?")
+    p.add_argument("--json", action="store_true", help="parse VALUE as JSON")
+    p.add_argument("--bool", action="store_true", help="parse VALUE as a boolean")
+    p.add_argument("--show", action="store_true", help="print the whole config (without the private key)")
+    p.set_defaults(func=cmd_config, extras_ok=True)
+
+    p = sub.add_parser("version", help="print the version")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_version)

@@ -1,0 +1,185 @@
+"""Every default and every limit of jiaozi_node, defined once.
+
+Nothing else in the package hard-codes a size, a count or a timeout: modules take these values as
+keyword arguments whose defaults come from here, so a test or a user can change one without
+monkey-patching. Each limit carries the reason it exists (mostly: a remote peer or a file must not
+be able to make us allocate, loop or wait without bound).
+
+All values are frozen dataclasses; there are no mutable module globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+
+# --------------------------------------------------------------------------------------------
+# Content addressing / IPLD
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IpldLimits:
+    # A CIDv1 with a 64-byte digest is ~70 bytes; 168 leaves room for any real multihash while a
+    # hostile length prefix cannot make us buffer more.
+    max_cid_bytes: int = 168
+    # Blocks larger than this are refused everywhere (import, bitswap, CAR, gateway). Kubo and
+    # Helia refuse blocks over 2 MiB on the network for the same reason: a block must fit in one
+    # message and be verifiable before anything else is done with it.
+    max_block_bytes: int = 2 * MiB
+    # Identity multihashes inline data in the CID itself; Kubo caps them at 128 bytes.
+    max_identity_digest: int = 128
+    # DAG-CBOR/DAG-JSON nesting depth accepted when decoding foreign data (stack safety).
+    max_decode_depth: int = 256
+
+
+IPLD_LIMITS = IpldLimits()
+
+
+# --------------------------------------------------------------------------------------------
+# UnixFS import profiles (IPIP-499)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportProfile:
+    """Settings for turning files into UnixFS DAGs.
+
+    `unixfs-v1-2025` (IPIP-499) is our default, as in Helia. `unixfs-v0-2015` is Kubo's legacy
+    default. Flags given after a profile override single fields with `dataclasses.replace`, the
+    way Kubo applies `--cid-version` etc. on top of `Import.*` config.
+    """
+
+    name: str
+    cid_version: int
+    raw_leaves: bool
+    chunker: str  # "size-N", "rabin[-min-avg-max]" or "buzhash"
+    max_links: int  # children per interior node in the balanced layout
+    layout: str = "balanced"  # or "trickle"
+    # Directories whose estimated dag-pb block size would exceed this become HAMT shards.
+    # Kubo (boxo) and Helia both use 256 KiB ("size-based" sharding since Kubo 0.12).
+    hamt_threshold_bytes: int = 256 * KiB
+    hamt_fanout: int = 256
+    hash_function: str = "sha2-256"
+
+    def with_overrides(self, **changes: object) -> ImportProfile:
+        """A copy with some fields changed, applying Kubo's implied rules.
+
+        Kubo: asking for CIDv1 implies raw leaves unless raw leaves was set explicitly.
+        """
+        if changes.get("cid_version") == 1 and "raw_leaves" not in changes:
+            changes["raw_leaves"] = True
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+UNIXFS_V1_2025 = ImportProfile(
+    name="unixfs-v1-2025", cid_version=1, raw_leaves=True, chunker=f"size-{1 * MiB}", max_links=1024
+)
+UNIXFS_V0_2015 = ImportProfile(
+    name="unixfs-v0-2015", cid_version=0, raw_leaves=False, chunker=f"size-{256 * KiB}", max_links=174
+)
+PROFILES: dict[str, ImportProfile] = {p.name: p for p in (UNIXFS_V1_2025, UNIXFS_V0_2015)}
+DEFAULT_PROFILE = UNIXFS_V1_2025
+
+# Trickle layout constants, as defined by go-unixfs / js-ipfs-unixfs.
+TRICKLE_LAYER_REPEAT = 4
+
+
+# --------------------------------------------------------------------------------------------
+# Repository
+# --------------------------------------------------------------------------------------------
+
+REPO_ENV = "JZFS_PATH"
+DEFAULT_REPO_DIR = "~/.jzfs"
+CONFIG_FILE = "config"
+
+
+# --------------------------------------------------------------------------------------------
+# Networking (libp2p host, bitswap)
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_SWARM_ADDRS: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/4001",)
+DEFAULT_API_ADDR = "/ip4/127.0.0.1/tcp/5001"
+DEFAULT_GATEWAY_ADDR = "/ip4/127.0.0.1/tcp/8080"
+AGENT_VERSION = "jzfs/0.1.0"
+
+
+@dataclass(frozen=True)
+class BitswapLimits:
+    # Kubo/boxo cap a message at 4 MiB; anything larger is either a bug or an attack.
+    max_message_bytes: int = 4 * MiB
+    # A single block may be up to 2 MiB (see IpldLimits.max_block_bytes).
+    max_block_bytes: int = 2 * MiB
+    # Entries accepted in one wantlist message; boxo's MaxWantlistEntriesPerMessage is 1024.
+    max_wantlist_entries_per_message: int = 1024
+    # Total wants remembered per peer: bounds memory a single peer can make us hold.
+    max_wants_per_peer: int = 4096
+    # Bytes of blocks queued for one peer before we stop reading its wants (fairness/backpressure).
+    max_queued_bytes_per_peer: int = 16 * MiB
+    # Inbound bitswap streams one peer may have open at once (Kubo opens one per reply).
+    max_inbound_streams_per_peer: int = 256
+    # Misbehaviour score at which a peer is disconnected.
+    penalty_disconnect_threshold: int = 100
+    # Blocks at most this size are sent in reply to want-have (as Kubo does, saves a round trip).
+    max_block_size_replace_has_with_block: int = 1024
+    # Client: wants in flight per session.
+    session_max_in_flight: int = 256
+    # Client: how long to wait for any peer to answer before re-broadcasting a want.
+    rebroadcast_interval_s: float = 1.0
+    # Client: a fetch that no peer can serve fails after this long (configurable per call).
+    fetch_timeout_s: float = 30.0
+
+
+BITSWAP_LIMITS = BitswapLimits()
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP (gateway and RPC API)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    # Request line + headers: h11's default is 16 KiB; a header bigger than that is an attack.
+    max_header_bytes: int = 16 * KiB
+    # RPC request bodies (add, dag import, block put): bounded so a client cannot fill memory;
+    # bodies are streamed, this is the total accepted.
+    max_body_bytes: int = 64 * GiB
+    # Gateway: how long to look for content before answering 504.
+    gateway_timeout_s: float = 60.0
+    # Gateway client: per-request timeout against a remote gateway.
+    client_timeout_s: float = 30.0
+
+
+HTTP_LIMITS = HttpLimits()
+
+
+# --------------------------------------------------------------------------------------------
+# Versioning
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersioningLimits:
+    # Longest parent chain walked by log/verify before we call the history absurd.
+    max_history_depth: int = 1_000_000
+    # Largest commit/tag object accepted from outside.
+    max_object_bytes: int = 1 * MiB
+
+
+VERSIONING_LIMITS = VersioningLimits()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The bundle handed to a Node; tests build their own with `replace`."""
+
+    ipld: IpldLimits = field(default_factory=IpldLimits)
+    bitswap: BitswapLimits = field(default_factory=BitswapLimits)
+    http: HttpLimits = field(default_factory=HttpLimits)
+    versioning: VersioningLimits = field(default_factory=VersioningLimits)
+    profile: ImportProfile = DEFAULT_PROFILE

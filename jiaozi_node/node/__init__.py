@@ -1,0 +1,3 @@
+from .core import Node
+
+__all__ = ["Node"]

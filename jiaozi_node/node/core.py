@@ -1,0 +1,55 @@
+"""Node: the offline core every command and the Python API go through.
+
+    from jiaozi_node import Node
+    node = Node.open()                 # $JZFS_PATH or ~/.jzfs, created with defaults if missing
+    cid = node.add_path("data/")       # synchronous work on the local repo
+    async with node.online() as peer:  # trio: libp2p host, bitswap, gateway, API
+        ...
+
+Subsystems hang off the node as attributes (`blocks`, `pins`, ...), each owned by its own package;
+Node only wires them together and owns their lifetime (`close()`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ..config import Defaults
+from ..repo import Repo
+
+
+class Node:
+    def __init__(self, repo: Repo, *, defaults: Defaults | None = None) -> None:
+        self.repo = repo
+        self.defaults = defaults or Defaults()
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, create: bool = True, **kw: Any) -> Node:
+        return cls(Repo.open(path, create=create), **kw)
+
+    @cached_property
+    def blocks(self) -> Any:
+        """The repo's Blockstore (verifies on read; see jiaozi_node.store)."""
+        from ..store.open import open_blockstore
+
+        return open_blockstore(self.repo)
+
+    @cached_property
+    def pins(self) -> Any:
+        from ..store.pins import PinStore
+
+        return PinStore.open(self.repo, self.blocks)
+
+    def close(self) -> None:
+        for name in ("pins", "blocks"):
+            obj = self.__dict__.pop(name, None)
+            if obj is not None:
+                obj.close()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
