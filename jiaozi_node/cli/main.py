@@ -59,11 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # stdout closed early (e.g. `jzfs cat … | head`): not an error
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            return 0
+        # stdout closed early (e.g. `jzfs cat … | head`): not an error. Point stdout at devnull
+        # so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"Error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr)
         return 1

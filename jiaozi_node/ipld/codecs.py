@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import CodecError
 from . import dagcbor, dagjson, dagpb
-from .cid import DAG_CBOR, DAG_JSON, DAG_PB, RAW, CID
+from .cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 
 
 def decode(cid: CID, data: bytes) -> Any:

@@ -1,0 +1,40 @@
+import pytest
+
+from jiaozi_node.errors import CodecError
+from jiaozi_node.ipld import CID, RAW, dagpb
+
+C = CID.of(b"leaf", codec=RAW)
+
+
+def test_roundtrip_links_before_data():
+    node = dagpb.PBNode((dagpb.PBLink(C, "a", 4), dagpb.PBLink(C, "", 4)), b"\x08\x01")
+    raw = dagpb.encode(node)
+    assert raw[0] == 0x12  # Links first
+    assert dagpb.decode(raw) == node
+
+
+def test_empty_node_and_data_only():
+    assert dagpb.decode(b"") == dagpb.PBNode()
+    assert dagpb.decode(dagpb.encode(dagpb.PBNode((), b""))) == dagpb.PBNode((), b"")
+
+
+def test_known_empty_directory_cid():
+    # the unixfs empty directory, as Kubo produces it
+    raw = dagpb.encode(dagpb.PBNode((), b"\x08\x01"))
+    assert str(CID.of(raw, codec=0x70, version=0)) == "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x0a\x00\x12\x00",  # Data before Links
+        b"\x0a\x00\x0a\x00",  # duplicate Data
+        b"\x1a\x00",  # unknown field 3
+        b"\x12\x02\x12\x00",  # link without Hash
+        b"\x12\x05\x0a\x10abc",  # truncated
+        b"\x08\x01",  # wrong wire type
+    ],
+)
+def test_rejects_non_canonical(raw):
+    with pytest.raises(CodecError):
+        dagpb.decode(raw)
