@@ -98,6 +98,25 @@ DEFAULT_REPO_DIR = "~/.jzfs"
 CONFIG_FILE = "config"
 
 
+@dataclass(frozen=True)
+class StoreLimits:
+    """Blockstore engine settings (see docs/blockstore.md for the measurements behind them)."""
+
+    # LMDB reserves this much address space (not disk: the file only grows as blocks are added).
+    # 1 TiB bounds the repo size; raise it in config for bigger repos.
+    lmdb_map_size: int = 1 << 40
+    # Concurrent read transactions across all processes sharing the repo (LMDB's reader table).
+    lmdb_max_readers: int = 512
+    # put_many commits (and fsyncs) once per this many bytes: bounds the dirty pages one
+    # transaction holds in memory while keeping the fsync cost per block negligible.
+    max_batch_bytes: int = 256 * MiB
+    # Stray temporary files (from a killed writer) older than this are removed by `repo gc`.
+    stale_tmp_seconds: float = 3600.0
+
+
+STORE_LIMITS = StoreLimits()
+
+
 # --------------------------------------------------------------------------------------------
 # Networking (libp2p host, bitswap)
 # --------------------------------------------------------------------------------------------
