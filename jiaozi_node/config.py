@@ -125,6 +125,15 @@ DEFAULT_SWARM_ADDRS: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/4001",)
 DEFAULT_API_ADDR = "/ip4/127.0.0.1/tcp/5001"
 DEFAULT_GATEWAY_ADDR = "/ip4/127.0.0.1/tcp/8080"
 AGENT_VERSION = "jzfs/0.1.0"
+# Kubo's public bootstrap list. NEVER used unless the user opts in with
+# `jzfs bootstrap add --default` (our default `Bootstrap` is empty: loopback only).
+PUBLIC_BOOTSTRAP_PEERS: tuple[str, ...] = (
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+    "/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+    "/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+)
 
 
 @dataclass(frozen=True)
@@ -151,9 +160,62 @@ class BitswapLimits:
     rebroadcast_interval_s: float = 1.0
     # Client: a fetch that no peer can serve fails after this long (configurable per call).
     fetch_timeout_s: float = 30.0
+    # Server: blocks are packed into one outgoing message up to this size. Bigger messages mean
+    # fewer per-message costs (protobuf, yamux frames, stream opens); far below the 4 MiB cap so
+    # a receiver's limit is never hit and one peer's message cannot hog the sender for long.
+    target_message_bytes: int = 1 * MiB
+    # Penalty points (see penalty_disconnect_threshold): a block we never asked for (or whose
+    # bytes hash to a CID we did not want) costs 10, so ten such blocks disconnect the peer; a
+    # malformed or over-limit message costs 50 (two disconnect).
+    penalty_unwanted_block: int = 10
+    penalty_bad_message: int = 50
+    # Client: a peer that has wants from us in flight and sent nothing for this long is
+    # considered stalled: its wants are re-asked from other peers.
+    peer_stall_timeout_s: float = 2.0
+    # Client: how many peers without a known HAVE get a want-have when a want is first sent
+    # (discovery; boxo broadcasts want-have to all session peers).
+    want_have_fanout: int = 8
+    # Client: received CIDs remembered so that late duplicates (sent before our cancel reached
+    # the peer) are not counted as unwanted blocks.
+    recent_received_cids: int = 4096
 
 
 BITSWAP_LIMITS = BitswapLimits()
+
+
+@dataclass(frozen=True)
+class NetLimits:
+    """libp2p host settings (jiaozi_node.net). Timeouts bound every wait on a remote peer."""
+
+    # Dial + Noise + Yamux upgrade of one connection; a peer that stalls the handshake is dropped.
+    connect_timeout_s: float = 10.0
+    # multistream-select on a new stream (both directions): a peer that never answers
+    # cannot pin a stream (and its handler task) forever.
+    negotiate_timeout_s: float = 10.0
+    # Largest identify message read from a peer. go-libp2p caps it at 8 KiB for the signed
+    # record plus the protocol list; 64 KiB leaves room while bounding memory per peer.
+    max_identify_bytes: int = 64 * KiB
+    # Identify / ping round trips: answered in milliseconds by a live peer.
+    identify_timeout_s: float = 10.0
+    ping_timeout_s: float = 10.0
+    # Default size asked of one `Stream.read()`: large reads amortise per-call overhead in the
+    # Python stack (yamux frames are at most 256 KiB with the window below).
+    read_chunk_bytes: int = 1 * MiB
+    # Connections per peer: one is what Kubo keeps. Extra ones (both sides dialing at once)
+    # are trimmed by py-libp2p after its grace period.
+    max_connections_per_peer: int = 1
+    # Total connections before new inbound ones are refused (bounds memory and CPU).
+    max_connections: int = 512
+    # Yamux receive window per stream. The spec's 256 KiB minimum caps a stream at
+    # window/RTT; a larger window lets the sender keep the pipe full with fewer window
+    # updates. It is also the most a peer can make us buffer per stream.
+    yamux_window_bytes: int = 256 * KiB
+    # Peering.Peers reconnection backoff (Kubo's peering service uses 5 s .. 10 min).
+    peering_backoff_min_s: float = 1.0
+    peering_backoff_max_s: float = 600.0
+
+
+NET_LIMITS = NetLimits()
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,6 +261,7 @@ class Defaults:
 
     ipld: IpldLimits = field(default_factory=IpldLimits)
     bitswap: BitswapLimits = field(default_factory=BitswapLimits)
+    net: NetLimits = field(default_factory=NetLimits)
     http: HttpLimits = field(default_factory=HttpLimits)
     versioning: VersioningLimits = field(default_factory=VersioningLimits)
     profile: ImportProfile = DEFAULT_PROFILE

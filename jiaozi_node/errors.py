@@ -51,6 +51,14 @@ class LocalProtocolError(ProtocolError):
     """We misused a protocol API."""
 
 
+class NetworkError(JzfsError, ConnectionError):
+    """A peer could not be dialed, or a connection/stream to it failed."""
+
+
+class StreamReset(NetworkError):
+    """The remote side (or we) reset a libp2p stream: its data is incomplete."""
+
+
 class Timeout(JzfsError, TimeoutError):
     """Nobody could provide what we asked for in time."""
 

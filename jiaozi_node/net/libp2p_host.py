@@ -1,0 +1,484 @@
+"""The libp2p host adapter: the ONLY module of jiaozi_node that imports `libp2p`.
+
+Everything else (bitswap, versioning sync, the daemon, the RPC API) talks to peers through the
+narrow interface of `Libp2pHost` and `Stream`, using plain strings for peer IDs (base58) and
+multiaddrs, so py-libp2p's types never cross this boundary.
+
+    host = Libp2pHost(identity, listen=["/ip4/127.0.0.1/tcp/0"])
+    async with trio.open_nursery() as nursery:
+        await nursery.start(host.run)          # listening once started
+        peer = await host.connect("/ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…")
+        stream = await host.new_stream(peer, ["/my/proto/1.0.0"])
+        await stream.write(b"hi"); await stream.close_write(); reply = await stream.read()
+        nursery.cancel_scope.cancel()
+
+Stack: TCP, Noise (XX; Ed25519, RSA and secp256k1 remote keys), Yamux preferred with mplex as
+fallback, Identify (+push) and Ping answered. No mDNS, UPnP, bootstrap, relay or DHT.
+
+Ownership: `run()` owns the py-libp2p host and its sockets for its whole lifetime; a stream
+handed to a handler is owned by the handler until it returns (it is closed, or reset if the
+handler raised); a stream from `new_stream` is owned by the caller, who must `close()` or
+`reset()` it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.abc import INetConn, INetStream, INetwork, INotifee
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.crypto.serialization import deserialize_public_key
+from libp2p.custom_types import TProtocol
+from libp2p.host.ping import ID as PING_ID
+from libp2p.identity.identify.identify import ID as IDENTIFY_ID
+from libp2p.identity.identify.pb.identify_pb2 import Identify
+from libp2p.network.config import ConnectionConfig, RetryConfig
+from libp2p.network.stream.exceptions import StreamEOF
+from libp2p.network.stream.exceptions import StreamReset as _Libp2pStreamReset
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID, Mplex
+from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
+from libp2p.stream_muxer.yamux.yamux import Yamux
+
+from ..config import NET_LIMITS, NetLimits
+from ..errors import InvalidInput, LimitExceeded, NetworkError, NotFound, StreamReset, Timeout
+from ..identity import Identity
+from ..ipld import varint
+from . import _libp2p_patches
+
+logger = logging.getLogger(__name__)
+
+StreamHandler = Callable[["Stream"], Awaitable[None]]
+PeerCallback = Callable[[str], Awaitable[None] | None]
+
+IDENTIFY_PROTOCOL = str(IDENTIFY_ID)
+PING_PROTOCOL = str(PING_ID)
+# How long a dialed address stays in the peerstore (go-libp2p's TempAddrTTL is 2 min).
+_PEERSTORE_ADDR_TTL_S = 120
+
+
+class Stream:
+    """One libp2p stream, as seen by protocol code.
+
+    `read()` returns b"" at end of stream; a reset raises `StreamReset`.
+    """
+
+    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk")
+
+    def __init__(self, stream: INetStream, *, read_chunk: int) -> None:
+        self._s = stream
+        self.remote_peer: str = stream.muxed_conn.peer_id.to_base58()
+        self.protocol: str = str(stream.get_protocol())
+        self._read_chunk = read_chunk
+
+    async def read(self, max_bytes: int | None = None) -> bytes:
+        """Up to `max_bytes` (default NetLimits.read_chunk_bytes) bytes; b"" at EOF."""
+        try:
+            return await self._s.read(max_bytes or self._read_chunk)
+        except StreamEOF:
+            return b""
+        except _Libp2pStreamReset as exc:
+            raise StreamReset(f"stream {self.protocol} from {self.remote_peer} was reset") from exc
+        except Exception as exc:  # noqa: BLE001 - py-libp2p raises many unrelated types
+            raise NetworkError(f"read on {self.protocol} from {self.remote_peer}: {exc}") from exc
+
+    async def read_exactly(self, n: int) -> bytes:
+        """Exactly `n` bytes; raises NetworkError if the stream ends first."""
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            chunk = await self.read(n - got)
+            if not chunk:
+                raise NetworkError(f"stream ended after {got} of {n} bytes")
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    async def read_until_eof(self, max_bytes: int) -> bytes:
+        """Everything up to EOF; raises LimitExceeded past `max_bytes`."""
+        parts: list[bytes] = []
+        got = 0
+        while True:
+            chunk = await self.read()
+            if not chunk:
+                return b"".join(parts)
+            got += len(chunk)
+            if got > max_bytes:
+                raise LimitExceeded(f"stream sent more than {max_bytes} bytes")
+            parts.append(chunk)
+
+    async def write(self, data: bytes) -> None:
+        try:
+            await self._s.write(data)
+        except _Libp2pStreamReset as exc:
+            raise StreamReset(f"stream {self.protocol} to {self.remote_peer} was reset") from exc
+        except Exception as exc:  # noqa: BLE001
+            raise NetworkError(f"write on {self.protocol} to {self.remote_peer}: {exc}") from exc
+
+    async def close_write(self) -> None:
+        """Half-close: the peer reads EOF, we can still read its answer."""
+        try:
+            await self._s.close_write()
+        except Exception as exc:  # noqa: BLE001
+            raise NetworkError(f"close on {self.protocol} to {self.remote_peer}: {exc}") from exc
+
+    async def close(self) -> None:
+        """Close both directions (sends FIN; unread inbound data is dropped)."""
+        try:
+            await self._s.close()
+        except Exception:  # noqa: BLE001 - closing a dead stream is not an error
+            logger.debug("close of %s stream failed", self.protocol, exc_info=True)
+
+    async def reset(self) -> None:
+        """Abort the stream: the peer sees a reset, not a clean end."""
+        try:
+            await self._s.reset()
+        except Exception:  # noqa: BLE001
+            logger.debug("reset of %s stream failed", self.protocol, exc_info=True)
+
+
+class _Notifee(INotifee):
+    """Turns py-libp2p connection events into per-peer connected/disconnected callbacks."""
+
+    def __init__(self, host: Libp2pHost) -> None:
+        self._host = host
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        await self._host._conn_event(conn, +1)
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        await self._host._conn_event(conn, -1)
+
+    async def listen(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
+        pass
+
+    async def listen_close(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
+        pass
+
+
+def parse_peer_multiaddr(addr: str) -> tuple[str, multiaddr.Multiaddr]:
+    """Split `/ip4/…/tcp/…/p2p/ID` into (peer ID, full multiaddr); InvalidInput if malformed."""
+    try:
+        ma = multiaddr.Multiaddr(addr)
+        info = info_from_p2p_addr(ma)
+    except Exception as exc:  # noqa: BLE001 - multiaddr raises assorted types
+        raise InvalidInput(f"invalid peer multiaddr {addr!r} (need …/p2p/<peer ID>): {exc}") from None
+    return info.peer_id.to_base58(), ma
+
+
+def _peer(peer_id: str) -> ID:
+    try:
+        return ID.from_base58(peer_id)
+    except Exception:  # noqa: BLE001
+        raise InvalidInput(f"invalid peer ID {peer_id!r}") from None
+
+
+class Libp2pHost:
+    """A libp2p host with a persistent identity; a trio service (`await nursery.start(host.run)`)."""
+
+    def __init__(self, identity: Identity, *, listen: Sequence[str] = (),
+                 limits: NetLimits = NET_LIMITS, agent_version: str | None = None) -> None:
+        _libp2p_patches.apply(limits=limits, agent_version=agent_version)
+        self.limits = limits
+        self._identity = identity
+        self._listen = [multiaddr.Multiaddr(a) for a in listen]
+        key_pair = create_new_key_pair(identity.seed)
+        conn_config = ConnectionConfig(
+            max_connections_per_peer=limits.max_connections_per_peer,
+            max_connections=limits.max_connections,
+            # No auto-connector: we never dial peers we were not asked to (loopback-only rule).
+            min_connections=0, low_watermark=0,
+            high_watermark=limits.max_connections,
+            dial_timeout=limits.connect_timeout_s,
+            outbound_upgrade_timeout=limits.connect_timeout_s,
+            inbound_upgrade_timeout=limits.connect_timeout_s,
+            outbound_stream_protocol_negotiation_timeout=limits.negotiate_timeout_s,
+            inbound_stream_protocol_negotiation_timeout=limits.negotiate_timeout_s,
+        )
+        host = new_host(
+            key_pair=key_pair,
+            muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux, TProtocol(MPLEX_PROTOCOL_ID): Mplex},
+            connection_config=conn_config,
+            listen_addrs=self._listen or None,
+            enable_mDNS=False, enable_upnp=False, bootstrap=None,
+            negotiate_timeout=int(limits.negotiate_timeout_s),
+        )
+        # Fail fast on a refused dial: peering has its own backoff, a CLI user wants the error.
+        host.get_network().retry_config = RetryConfig(max_retries=0)
+        self._host = host
+        self.peer_id: str = self._host.get_id().to_base58()
+        if self.peer_id != identity.peer_id:  # would mean our key encoding drifted from libp2p's
+            raise AssertionError(f"libp2p peer ID {self.peer_id} != repo identity {identity.peer_id}")
+        self._conn_count: dict[str, int] = {}
+        self._on_connected: list[PeerCallback] = []
+        self._on_disconnected: list[PeerCallback] = []
+        self._identify_cache: dict[str, dict[str, Any]] = {}
+        self._host.get_network().register_notifee(_Notifee(self))
+        self._running = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen and serve until cancelled; `task_status.started()` once listening."""
+        async with self._host.run(self._listen):
+            self._running = True
+            try:
+                task_status.started()
+                await trio.sleep_forever()
+            finally:
+                self._running = False
+                with trio.CancelScope(shield=True):
+                    await self._host.close()
+
+    async def listen(self, addrs: Sequence[str]) -> None:
+        """Listen on more addresses while running."""
+        mas = [multiaddr.Multiaddr(a) for a in addrs]
+        if not await self._host.get_network().listen(*mas):
+            raise NetworkError(f"could not listen on {', '.join(addrs)}")
+        self._listen.extend(mas)
+
+    # ------------------------------------------------------------------ identity, addresses
+
+    @property
+    def public_key_protobuf(self) -> bytes:
+        return self._identity.public_key_protobuf
+
+    def listen_addrs(self) -> list[str]:
+        """Transport addresses we listen on (ports resolved), without /p2p/."""
+        return [str(a) for a in self._host.get_transport_addrs()]
+
+    def addrs(self) -> list[str]:
+        """Our dialable addresses, each ending in /p2p/<our peer ID>."""
+        return [f"{a}/p2p/{self.peer_id}" for a in self.listen_addrs()]
+
+    def protocols(self) -> list[str]:
+        return sorted(str(p) for p in self._host.get_mux().get_protocols() if p is not None)
+
+    # ------------------------------------------------------------------ connections
+
+    async def connect(self, addr: str) -> str:
+        """Dial `…/p2p/<peer ID>` (no-op if already connected); returns the peer ID."""
+        peer_id, ma = parse_peer_multiaddr(addr)
+        if peer_id == self.peer_id:
+            raise InvalidInput("cannot connect to ourselves")
+        if self.is_connected(peer_id):
+            return peer_id
+        # We dial the one address we were given with `Swarm.dial_addr` rather than
+        # `BasicHost.connect` -> `Swarm.dial_peer`: dial_peer's happy-eyeballs loop waits a fixed
+        # 250 ms after starting the last address unless the dial *fails* (or max-per-peer is
+        # reached), and puts a peer whose dial failed in a 60 s negative cache. go-libp2p
+        # returns as soon as one dial succeeds; so do we.
+        pid = _peer(peer_id)
+        transport = ma.decapsulate(multiaddr.Multiaddr(f"/p2p/{peer_id}"))
+        self._host.get_peerstore().add_addrs(pid, [transport], _PEERSTORE_ADDR_TTL_S)
+        net = self._host.get_network()
+        with trio.move_on_after(self.limits.connect_timeout_s) as scope:
+            try:
+                conn = await net.dial_addr(transport, pid)
+                await conn.event_started.wait()
+            except Exception as exc:  # noqa: BLE001 - SwarmException and friends
+                cause = exc.__cause__ or exc.__context__
+                detail = f"{exc}" + (f" ({cause})" if cause else "")
+                raise NetworkError(f"cannot connect to {addr}: {detail}") from None
+        if scope.cancelled_caught:
+            raise Timeout(f"connecting to {addr} took more than {self.limits.connect_timeout_s}s")
+        return peer_id
+
+    async def disconnect(self, peer_id: str) -> None:
+        """Close every connection to the peer; NotFound if not connected."""
+        pid = _peer(peer_id)
+        if not self._host.get_network().get_connections(pid):
+            raise NotFound(f"not connected to {peer_id}")
+        await self._host.disconnect(pid)
+
+    def peers(self) -> list[str]:
+        """Peer IDs we have at least one open connection to."""
+        net = self._host.get_network()
+        return sorted(p.to_base58() for p, conns in net.connections.items()
+                      if any(not c.is_closed for c in conns))
+
+    def is_connected(self, peer_id: str) -> bool:
+        return any(not c.is_closed for c in self._host.get_network().get_connections(_peer(peer_id)))
+
+    def peer_conn_info(self, peer_id: str) -> list[dict[str, str]]:
+        """Per connection: remote address, direction, muxer (for `swarm peers`)."""
+        out = []
+        for conn in self._host.get_network().get_connections(_peer(peer_id)):
+            if conn.is_closed:
+                continue
+            addrs = conn.get_transport_addresses() if hasattr(conn, "get_transport_addresses") else []
+            muxed = conn.muxed_conn
+            out.append({
+                "Addr": str(addrs[0]) if addrs else "",
+                "Direction": str(getattr(conn, "direction", "") or ""),
+                "Muxer": YAMUX_PROTOCOL_ID if isinstance(muxed, Yamux) else MPLEX_PROTOCOL_ID,
+                "Streams": str(len(conn.get_streams())) if hasattr(conn, "get_streams") else "",
+            })
+        return out
+
+    def known_addrs(self, peer_id: str) -> list[str]:
+        """Addresses the peerstore holds for a peer (from dials and identify)."""
+        try:
+            return [str(a) for a in self._host.get_peerstore().addrs(_peer(peer_id))]
+        except Exception:  # noqa: BLE001 - PeerStoreError when unknown
+            return []
+
+    def on_connected(self, callback: PeerCallback) -> None:
+        """Call `callback(peer_id)` when the first connection to a peer opens (may be async)."""
+        self._on_connected.append(callback)
+
+    def on_disconnected(self, callback: PeerCallback) -> None:
+        """Call `callback(peer_id)` when the last connection to a peer closes (may be async)."""
+        self._on_disconnected.append(callback)
+
+    async def _conn_event(self, conn: INetConn, delta: int) -> None:
+        peer = conn.muxed_conn.peer_id.to_base58()
+        before = self._conn_count.get(peer, 0)
+        after = max(0, before + delta)
+        if after:
+            self._conn_count[peer] = after
+        else:
+            self._conn_count.pop(peer, None)
+            self._identify_cache.pop(peer, None)
+        if before == 0 and after > 0:
+            callbacks = self._on_connected
+        elif before > 0 and after == 0:
+            callbacks = self._on_disconnected
+        else:
+            return
+        for cb in list(callbacks):
+            try:
+                res = cb(peer)
+                if inspect.isawaitable(res):
+                    await res
+            except Exception:  # noqa: BLE001 - one faulty listener must not break the others
+                logger.exception("connection callback %r failed for %s", cb, peer)
+
+    # ------------------------------------------------------------------ streams
+
+    def set_stream_handler(self, protocol_ids: str | Sequence[str], handler: StreamHandler) -> None:
+        """Serve inbound streams for these protocols; the handler owns the stream until it returns."""
+        ids = [protocol_ids] if isinstance(protocol_ids, str) else list(protocol_ids)
+        read_chunk = self.limits.read_chunk_bytes
+
+        async def _handle(net_stream: INetStream) -> None:
+            stream = Stream(net_stream, read_chunk=read_chunk)
+            try:
+                await handler(stream)
+            except Exception:  # noqa: BLE001 - log, reset, keep the connection
+                logger.debug("handler for %s from %s failed", stream.protocol, stream.remote_peer,
+                             exc_info=True)
+                await stream.reset()
+                return
+            await stream.close()
+
+        for pid in ids:
+            self._host.set_stream_handler(TProtocol(pid), _handle)
+
+    def remove_stream_handler(self, protocol_ids: str | Sequence[str]) -> None:
+        ids = [protocol_ids] if isinstance(protocol_ids, str) else list(protocol_ids)
+        for pid in ids:
+            self._host.remove_stream_handler(TProtocol(pid))
+
+    async def new_stream(self, peer_id: str, protocol_ids: str | Sequence[str]) -> Stream:
+        """Open a stream to a connected peer speaking the first protocol it accepts."""
+        ids = [protocol_ids] if isinstance(protocol_ids, str) else list(protocol_ids)
+        pid = _peer(peer_id)
+        if not self._host.get_network().get_connections(pid):
+            raise NotFound(f"not connected to {peer_id}")
+        try:
+            net_stream = await self._host.new_stream(pid, [TProtocol(p) for p in ids])
+        except Exception as exc:  # noqa: BLE001 - StreamFailure, SwarmException, …
+            raise NetworkError(f"cannot open {'/'.join(ids)} stream to {peer_id}: {exc}") from None
+        return Stream(net_stream, read_chunk=self.limits.read_chunk_bytes)
+
+    # ------------------------------------------------------------------ identify, ping
+
+    async def identify(self, peer_id: str) -> dict[str, Any]:
+        """The peer's identify record: AgentVersion, ProtocolVersion, Protocols, Addresses, PublicKey.
+
+        Cached per connection (the cache is dropped when the peer disconnects).
+        """
+        cached = self._identify_cache.get(peer_id)
+        if cached is not None:
+            return cached
+        limit = self.limits.max_identify_bytes
+        with trio.move_on_after(self.limits.identify_timeout_s) as scope:
+            stream = await self.new_stream(peer_id, [IDENTIFY_PROTOCOL])
+            try:
+                raw = await stream.read_until_eof(limit + 10)
+            finally:
+                await stream.close()
+        if scope.cancelled_caught:
+            raise Timeout(f"identify of {peer_id} timed out")
+        try:
+            n, pos = varint.decode(raw, 0)
+        except Exception:  # noqa: BLE001
+            raise NetworkError(f"malformed identify message from {peer_id}") from None
+        if n > limit:
+            raise LimitExceeded(f"identify message from {peer_id} is {n} bytes (> {limit})")
+        msg = Identify()
+        try:
+            msg.ParseFromString(raw[pos : pos + n])
+            key = deserialize_public_key(msg.public_key)
+        except Exception:  # noqa: BLE001
+            raise NetworkError(f"malformed identify message from {peer_id}") from None
+        if ID.from_pubkey(key).to_base58() != peer_id:
+            raise NetworkError(f"identify from {peer_id} carries someone else's key")
+        addrs = []
+        for a in msg.listen_addrs:
+            try:
+                addrs.append(str(multiaddr.Multiaddr(a)))
+            except Exception:  # noqa: BLE001 - skip addresses we cannot parse
+                continue
+        info = {
+            "ID": peer_id,
+            "AgentVersion": msg.agent_version,
+            "ProtocolVersion": msg.protocol_version,
+            "Protocols": sorted(msg.protocols),
+            "Addresses": addrs,
+            "PublicKey": msg.public_key,
+        }
+        if self.is_connected(peer_id):
+            self._identify_cache[peer_id] = info
+        return info
+
+    async def ping(self, peer_id: str, *, count: int = 1) -> list[float]:
+        """Round-trip times in seconds of `count` pings (/ipfs/ping/1.0.0, 32-byte echo)."""
+        rtts: list[float] = []
+        with trio.move_on_after(self.limits.ping_timeout_s * count) as scope:
+            stream = await self.new_stream(peer_id, [PING_PROTOCOL])
+            try:
+                for _ in range(count):
+                    payload = _random_bytes(32)
+                    t0 = time.perf_counter()
+                    await stream.write(payload)
+                    echo = await stream.read_exactly(32)
+                    rtts.append(time.perf_counter() - t0)
+                    if echo != payload:
+                        raise NetworkError(f"ping to {peer_id}: wrong echo")
+            finally:
+                await stream.close()
+        if scope.cancelled_caught:
+            raise Timeout(f"ping to {peer_id} timed out")
+        return rtts
+
+
+def _random_bytes(n: int) -> bytes:
+    import os
+
+    return os.urandom(n)
