@@ -42,6 +42,12 @@ class Node:
 
         return PinStore.open(self.repo, self.blocks)
 
+    def online(self, **kw: Any) -> Any:
+        """`async with node.online() as peer:` host + services; see jiaozi_node.node.online."""
+        from .online import online
+
+        return online(self, **kw)
+
     def close(self) -> None:
         for name in ("pins", "blocks"):
             obj = self.__dict__.pop(name, None)
