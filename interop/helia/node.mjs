@@ -183,8 +183,19 @@ function info () {
   }
 }
 
+// Every network wait gets a deadline (a CID nobody has is otherwise awaited forever); a
+// failure after the deadline is reported as TimeoutError whatever the library called it.
+const signals = new WeakMap()
 function signalFor (args) {
-  return AbortSignal.timeout(Math.round((args.timeout ?? 30) * 1000))
+  const s = AbortSignal.timeout(Math.round((args.timeout ?? 30) * 1000))
+  signals.set(args, s)
+  return s
+}
+function normaliseError (args, err) {
+  if (signals.get(args)?.aborted) {
+    return { error: `deadline of ${args.timeout ?? 30}s passed: ${err?.message ?? err}`, name: 'TimeoutError' }
+  }
+  return { error: String(err?.message ?? err), name: err?.name ?? 'Error' }
 }
 
 function needOnline () {
@@ -342,7 +353,7 @@ rl.on('line', (line) => {
       send({ id: msg.id, ok: true, result })
       if (msg.cmd === 'stop') process.exit(0)
     },
-    (err) => send({ id: msg.id, ok: false, error: String(err?.message ?? err), name: err?.name ?? 'Error' })
+    (err) => send({ id: msg.id, ok: false, ...normaliseError(msg, err) })
   )
 })
 rl.on('close', async () => {

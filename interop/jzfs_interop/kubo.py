@@ -81,7 +81,7 @@ class KuboPeer:
                                       log_path=log, env=env)
         self._proc.spawn(ready_timeout=timeout)
         try:
-            r = self._proc.call("start", timeout=timeout, repo=str(self.repo), port=self.port,
+            r = self._proc.call("start", timeout, repo=str(self.repo), port=self.port,
                                 identity=self.identity)
         except BaseException:
             self._proc.kill()
@@ -111,10 +111,10 @@ class KuboPeer:
     def pid(self) -> int | None:
         return self._proc.proc.pid if self._proc and self._proc.proc else None
 
-    def _call(self, cmd: str, timeout: float, **args: Any) -> Any:
+    def _call(self, cmd: str, deadline: float, /, **args: Any) -> Any:
         if self._proc is None:
             raise RuntimeError("Kubo peer not started")
-        return self._proc.call(cmd, timeout=timeout, **args)
+        return self._proc.call(cmd, deadline, **args)
 
     # -- addresses ------------------------------------------------------------------------------
     @property

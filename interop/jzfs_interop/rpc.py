@@ -116,7 +116,9 @@ class JsonLinesProcess:
             return ""
         return f"--- {self.name} log tail ({self.log_path}) ---\n{data}"
 
-    def call(self, cmd: str, *, timeout: float = 60.0, **args: Any) -> Any:
+    def call(self, cmd: str, timeout: float = 60.0, /, **args: Any) -> Any:
+        """Send ``cmd`` with ``args``; wait ``timeout`` s for the reply (args may hold their own
+        ``timeout`` key, which goes to the peer)."""
         if not self.alive:
             raise PeerDied(f"{self.name} is not running\n{self.log_tail()}")
         mid = next(self._ids)
@@ -139,6 +141,8 @@ class JsonLinesProcess:
             raise PeerTimeout(f"{self.name}: {cmd} {args!r} got no answer within {timeout}s")
         if p.reply is None:
             raise PeerDied(f"{self.name} died during {cmd}\n{self.log_tail()}")
+        if not p.reply.get("ok") and p.reply.get("name") == "TimeoutError":
+            raise PeerTimeout(f"{self.name}: {cmd}: {p.reply.get('error')}")
         if not p.reply.get("ok"):
             raise PeerError(f"{self.name}: {cmd} failed: {p.reply.get('name')}: {p.reply.get('error')}")
         return p.reply.get("result")
@@ -149,7 +153,7 @@ class JsonLinesProcess:
             return
         if self.alive and stop_cmd is not None:
             try:
-                self.call(stop_cmd, timeout=grace)
+                self.call(stop_cmd, grace)
             except (PeerError, PeerTimeout, PeerDied):
                 pass
         try:
