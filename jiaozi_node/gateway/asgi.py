@@ -1,0 +1,141 @@
+"""The thin ASGI layer shared by the gateway and the RPC API, and the hypercorn/trio runner.
+
+An app here is a plain ASGI callable; hypercorn (trio worker) serves it. Header sizes are bounded
+by hypercorn's h11 `h11_max_incomplete_size`, which we set from `HttpLimits.max_header_bytes`;
+request bodies are read in chunks and bounded by the caller (`Request.body(limit)` /
+`Request.stream(limit)`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import trio
+
+from ..config import HTTP_LIMITS, HttpLimits
+from ..errors import LimitExceeded
+from .http_common import host_port_to_multiaddr, multiaddr_to_host_port
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Headers = list[tuple[str, str]]
+
+
+class ClientGone(Exception):
+    """The client closed the connection while we were sending."""
+
+
+class Request:
+    """One HTTP request: method, path, query (last value wins, plus `args` for repeated `arg`)."""
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.method: str = scope["method"]
+        self.path: str = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        self.query_pairs: list[tuple[str, str]] = pairs
+        self.query: dict[str, str] = dict(pairs)
+        self.headers: dict[str, str] = {}
+        for k, v in scope.get("headers", []):
+            name = k.decode("latin-1").lower()
+            val = v.decode("latin-1")
+            self.headers[name] = f"{self.headers[name]}, {val}" if name in self.headers else val
+        self._body_done = False
+
+    def args(self, name: str = "arg") -> list[str]:
+        return [v for k, v in self.query_pairs if k == name]
+
+    async def stream(self, limit: int) -> AsyncIterator[bytes]:
+        """The request body in chunks; raises LimitExceeded past `limit` bytes."""
+        total = 0
+        while not self._body_done:
+            msg = await self._receive()
+            if msg["type"] == "http.disconnect":
+                raise ClientGone("client disconnected while sending the body")
+            chunk = msg.get("body", b"")
+            self._body_done = not msg.get("more_body", False)
+            total += len(chunk)
+            if total > limit:
+                raise LimitExceeded(f"request body over the {limit} byte limit")
+            if chunk:
+                yield chunk
+
+    async def body(self, limit: int) -> bytes:
+        parts = [c async for c in self.stream(limit)]
+        return b"".join(parts)
+
+
+class Response:
+    """Helpers that send a response over ASGI `send`."""
+
+    def __init__(self, send: Send, *, head_only: bool = False) -> None:
+        self._send = send
+        self.head_only = head_only
+        self.started = False
+
+    async def start(self, status: int, headers: Headers) -> None:
+        self.started = True
+        await self._send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        })
+
+    async def chunk(self, data: bytes, *, more: bool = True) -> None:
+        if self.head_only:
+            data = b""
+            if more:
+                return
+        try:
+            await self._send({"type": "http.response.body", "body": data, "more_body": more})
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise ClientGone(str(exc)) from exc
+
+    async def end(self) -> None:
+        await self.chunk(b"", more=False)
+
+    async def full(self, status: int, headers: Headers, body: bytes) -> None:
+        headers = [*headers, ("Content-Length", str(len(body)))]
+        await self.start(status, headers)
+        await self.chunk(body, more=False)
+
+    async def text(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()) -> None:
+        await self.full(status, [("Content-Type", "text/plain; charset=utf-8"), *headers],
+                        (message.rstrip("\n") + "\n").encode())
+
+
+def hypercorn_config(host: str, port: int, limits: HttpLimits) -> Any:
+    from hypercorn.config import Config
+
+    cfg = Config()
+    cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    cfg.h11_max_incomplete_size = limits.max_header_bytes
+    cfg.accesslog = None
+    cfg.errorlog = logging.getLogger("jiaozi_node.http")
+    # Big writes for big bodies: hypercorn sends whatever we hand it; our chunks are up to 1 MiB.
+    cfg.keep_alive_timeout = 30
+    return cfg
+
+
+async def serve_app(app: Callable[..., Awaitable[None]], multiaddr: str, *,
+                    limits: HttpLimits = HTTP_LIMITS,
+                    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve `app` on `multiaddr` until cancelled. `task_status.started()` gets the bound
+    address as a multiaddr (useful with port 0)."""
+    from hypercorn.trio import serve
+
+    host, port = multiaddr_to_host_port(multiaddr)
+    cfg = hypercorn_config(host, port, limits)
+    async with trio.open_nursery() as nursery:
+        bound: list[str] = await nursery.start(serve, app, cfg)
+        url = bound[0]  # like "http://127.0.0.1:8080"
+        hostport = url.split("://", 1)[1]
+        h, _, p = hostport.rpartition(":")
+        task_status.started(host_port_to_multiaddr(h.strip("[]"), int(p)))

@@ -1,0 +1,325 @@
+"""The HTTP gateway: trustless (raw blocks, CAR) and deserialized UnixFS responses, as an ASGI app.
+
+    app = GatewayApp(node.blocks, fetch=retrieval_fetch)   # fetch: optional async CID -> bytes
+    await serve_app(app, "/ip4/127.0.0.1/tcp/8080")         # gateway/asgi.py
+
+Blocks come from a SYNC getter (the local store, which re-hashes on read). When `fetch` is given
+(config `Gateway.FetchFromPeers`), a block missing locally is asked from the retrieval path
+(`node/retrieval.py`), which verifies and stores it before returning — the ONE hash check. All
+exporter work runs in worker threads (`trio.to_thread`) so a slow disk or a fetch from peers never
+stalls other requests; the look-up phase is bounded by `HttpLimits.gateway_timeout_s` (504).
+
+Errors before the status line is sent map to codes via `http_common.status_for`; an error while
+streaming (a child block that cannot be found) aborts the connection so the client sees an
+incomplete body, as the trustless-gateway spec prescribes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import trio
+
+from ..config import HTTP_LIMITS, HttpLimits, MiB
+from ..errors import NotFound, Timeout
+from ..ipld import varint
+from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
+from ..ipld.dagcbor import encode as cbor_encode
+from ..unixfs import exporter
+from ..unixfs.exporter_data import load_block
+from . import http_common as hc
+from .asgi import ClientGone, Receive, Request, Response, Scope, Send
+from .content import Resolved, car_blocks, resolve_path
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[[CID], Awaitable[bytes]]
+
+# Bytes handed to the socket per send: large enough that per-send overhead vanishes, small enough
+# that a slow client holds little memory (hypercorn applies backpressure per send).
+SEND_CHUNK = 1 * MiB
+
+
+class _Getter:
+    """SYNC block getter for worker threads: local store first, then the async fetch via
+    `trio.from_thread` (which verifies and stores)."""
+
+    def __init__(self, blocks: Any, fetch: Fetch | None) -> None:
+        self._blocks = blocks
+        self._fetch = fetch
+
+    def get(self, cid: CID) -> bytes:
+        try:
+            return bytes(self._blocks.get(cid))
+        except NotFound:
+            if self._fetch is None:
+                raise
+        return trio.from_thread.run(self._fetch, cid)
+
+
+def car_header(root: CID) -> bytes:
+    header = cbor_encode({"roots": [root], "version": 1})
+    return varint.encode(len(header)) + header
+
+
+def car_section(cid: CID, data: bytes) -> bytes:
+    cid_bytes = bytes(cid)
+    return varint.encode(len(cid_bytes) + len(data)) + cid_bytes + data
+
+
+def _batched(chunks: Iterator[bytes], size: int) -> Callable[[], bytes]:
+    """A callable returning the next ~`size` bytes from `chunks` (b"" at the end), for threads."""
+
+    def pull() -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        for chunk in chunks:
+            parts.append(chunk)
+            total += len(chunk)
+            if total >= size:
+                break
+        return b"".join(parts)
+
+    return pull
+
+
+class GatewayApp:
+    """ASGI gateway app. `blocks` is a SYNC Blockstore; `fetch` an optional async fetcher."""
+
+    def __init__(self, blocks: Any, *, fetch: Fetch | None = None,
+                 limits: HttpLimits = HTTP_LIMITS) -> None:
+        self.getter = _Getter(blocks, fetch)
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        req = Request(scope, receive)
+        resp = Response(send, head_only=req.method == "HEAD")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
+            await self._guarded(req, resp)
+            nursery.cancel_scope.cancel()
+
+    async def _guarded(self, req: Request, resp: Response) -> None:
+        try:
+            await self._dispatch(req, resp)
+        except ClientGone:
+            log.info("gateway: client went away during %s", req.path)
+        except Exception as exc:
+            if resp.started:
+                log.warning("gateway: aborting %s mid-stream: %s", req.path, exc)
+                raise  # hypercorn drops the connection: the client sees a truncated body
+            status = hc.status_for(exc)
+            if status == 500:
+                log.exception("gateway: internal error on %s", req.path)
+            await resp.text(status, str(exc) if status != 500 else "internal server error")
+
+    async def _dispatch(self, req: Request, resp: Response) -> None:
+        if req.method == "OPTIONS":
+            await resp.full(200, [*_CORS, ("Allow", "GET, HEAD, OPTIONS")], b"")
+            return
+        if req.method not in ("GET", "HEAD"):
+            await resp.text(405, "method not allowed", [("Allow", "GET, HEAD, OPTIONS")])
+            return
+        if req.path in ("/", "/ipfs", "/ipfs/"):
+            await resp.text(404, "jzfs gateway: ask for /ipfs/{cid}[/path]")
+            return
+        cpath = hc.parse_content_path(req.path)
+        fmt = hc.negotiate(req.query, req.headers.get("accept"))
+        if fmt.kind == "raw":
+            await self._raw(req, resp, cpath, fmt)
+        elif fmt.kind == "car":
+            await self._car(req, resp, cpath, fmt)
+        else:
+            await self._deserialized(req, resp, cpath, fmt)
+
+    # ---------------------------------------------------------------- helpers
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await trio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
+
+    async def _lookup(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a look-up in a thread, bounded by the gateway timeout (504 when it expires)."""
+        with trio.move_on_after(self.limits.gateway_timeout_s) as scope:
+            return await self._in_thread(fn, *args)
+        assert scope.cancelled_caught
+        raise Timeout(f"content not found within {self.limits.gateway_timeout_s:g} s")
+
+    def _common(self, req: Request, resolved: Resolved | None, tag: str) -> list[tuple[str, str]]:
+        headers = [("Etag", tag), ("Cache-Control", hc.IMMUTABLE_CACHE),
+                   ("X-Ipfs-Path", req.path), ("Vary", "Accept"), *_CORS]
+        if resolved is not None:
+            headers.append(("X-Ipfs-Roots", ",".join(str(c) for c in resolved.roots)))
+        return headers
+
+    async def _not_modified(self, req: Request, resp: Response, headers: list[tuple[str, str]],
+                            tag: str) -> bool:
+        if hc.etag_matches(req.headers.get("if-none-match"), tag):
+            await resp.start(304, headers)
+            await resp.end()
+            return True
+        return False
+
+    async def _stream(self, resp: Response, chunks: Iterator[bytes]) -> None:
+        pull = _batched(chunks, SEND_CHUNK)
+        while True:
+            data = await self._in_thread(pull)
+            if not data:
+                break
+            await resp.chunk(data)
+            if resp.head_only:
+                break
+        await resp.end()
+
+    # ---------------------------------------------------------------- trustless
+
+    async def _raw(self, req: Request, resp: Response, cpath: hc.ContentPath,
+                   fmt: hc.ResponseFormat) -> None:
+        resolved = await self._lookup(resolve_path, self.getter, cpath.cid, cpath.segments)
+        cid = resolved.cid
+        tag = hc.etag(cid, fmt)
+        headers = [*self._common(req, resolved, tag), ("Content-Type", hc.RAW_MEDIA),
+                   ("Content-Disposition", f'attachment; filename="{cid}.bin"'),
+                   ("X-Content-Type-Options", "nosniff")]
+        if await self._not_modified(req, resp, headers, tag):
+            return
+        data = await self._lookup(load_block, self.getter, cid)
+        await resp.full(200, headers, data)
+
+    async def _car(self, req: Request, resp: Response, cpath: hc.ContentPath,
+                   fmt: hc.ResponseFormat) -> None:
+        resolved = await self._lookup(resolve_path, self.getter, cpath.cid, cpath.segments)
+        tag = hc.etag(resolved.cid, fmt)
+        headers = [*self._common(req, resolved, tag), ("Content-Type", hc.CAR_CONTENT_TYPE),
+                   ("Content-Disposition", f'attachment; filename="{resolved.cid}.car"'),
+                   ("X-Content-Type-Options", "nosniff"), ("Accept-Ranges", "none")]
+        if await self._not_modified(req, resp, headers, tag):
+            return
+        # The root block must be there before we commit to 200 (spec: 404/504 otherwise).
+        await self._lookup(load_block, self.getter, resolved.cid)
+        await resp.start(200, headers)
+        if resp.head_only:
+            await resp.end()
+            return
+        await resp.chunk(car_header(cpath.cid))
+
+        def sections() -> Iterator[bytes]:
+            for cid, data in car_blocks(self.getter, resolved, fmt.dag_scope):
+                yield car_section(cid, data)
+
+        await self._stream(resp, sections())
+
+    # ---------------------------------------------------------------- deserialized
+
+    async def _deserialized(self, req: Request, resp: Response, cpath: hc.ContentPath,
+                            fmt: hc.ResponseFormat) -> None:
+        resolved = await self._lookup(resolve_path, self.getter, cpath.cid, cpath.segments)
+        cid = resolved.cid
+        if cid.codec in (DAG_CBOR, DAG_JSON) or cid.codec not in (DAG_PB, RAW):
+            await self._ipld_block(req, resp, resolved, fmt)
+            return
+        st = await self._lookup(exporter.stat, self.getter, cid)
+        if st.type == "directory":
+            await self._directory(req, resp, cpath, resolved, fmt)
+            return
+        if st.type == "symlink":
+            tag = hc.etag(cid, fmt)
+            headers = [*self._common(req, resolved, tag), ("Content-Type", "inode/symlink")]
+            await resp.full(200, headers, (st.target or "").encode())
+            return
+        await self._file(req, resp, resolved, fmt, cid, st.size,
+                         cpath.segments[-1] if cpath.segments else None)
+
+    async def _file(self, req: Request, resp: Response, resolved: Resolved, fmt: hc.ResponseFormat,
+                    cid: CID, size: int, name: str | None) -> None:
+        tag = hc.etag(cid, fmt)
+        headers = self._common(req, resolved, tag)
+        if await self._not_modified(req, resp, headers, tag):
+            return
+        head = b"".join(await self._lookup(lambda: list(exporter.read_file(self.getter, cid, 0, 512))))
+        headers += [("Content-Type", hc.sniff_content_type(name, head)), ("Accept-Ranges", "bytes")]
+        rng = hc.parse_range(req.headers.get("range"), size)
+        if rng is None:
+            status, start, length = 200, 0, size
+        else:
+            start, end = rng
+            status, length = 206, end - start + 1
+            headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        headers.append(("Content-Length", str(length)))
+        await resp.start(status, headers)
+        if resp.head_only or length == 0:
+            await resp.end()
+            return
+        await self._stream(resp, exporter.read_file(self.getter, cid, start, length))
+
+    async def _directory(self, req: Request, resp: Response, cpath: hc.ContentPath,
+                         resolved: Resolved, fmt: hc.ResponseFormat) -> None:
+        if not req.path.endswith("/"):
+            qs = req.scope.get("query_string", b"").decode("latin-1")
+            location = req.path + "/" + (f"?{qs}" if qs else "")
+            await resp.full(301, [("Location", location), *self._common(req, resolved, hc.etag(
+                resolved.cid, fmt))], b"")
+            return
+        try:
+            index = await self._lookup(resolve_path, self.getter, resolved.cid, ("index.html",))
+        except NotFound:
+            index = None
+        if index is not None:
+            await self._file(req, resp, resolved, fmt, index.cid, (await self._lookup(
+                exporter.file_size, self.getter, index.cid)), "index.html")
+            return
+        tag = f'W/"DirIndex-jzfs1_CID-{resolved.cid}"'
+        headers = [*self._common(req, resolved, tag), ("Content-Type", "text/html; charset=utf-8")]
+        if await self._not_modified(req, resp, headers, tag):
+            return
+
+        def listing() -> bytes:
+            entries = [hc.ListingEntry(e.name, e.cid, e.size if e.type == "file" else None,
+                                       e.type == "directory")
+                       for e in exporter.list_dir(self.getter, resolved.cid)]
+            return hc.render_directory(cpath, resolved.cid, entries)
+
+        await resp.full(200, headers, await self._lookup(listing))
+
+    async def _ipld_block(self, req: Request, resp: Response, resolved: Resolved,
+                          fmt: hc.ResponseFormat) -> None:
+        cid = resolved.cid
+        tag = hc.etag(cid, fmt)
+        ctype = {DAG_CBOR: "application/vnd.ipld.dag-cbor",
+                 DAG_JSON: "application/vnd.ipld.dag-json"}.get(cid.codec, "application/octet-stream")
+        headers = [*self._common(req, resolved, tag), ("Content-Type", ctype)]
+        if await self._not_modified(req, resp, headers, tag):
+            return
+        await resp.full(200, headers, await self._lookup(load_block, self.getter, cid))
+
+
+_CORS = [("Access-Control-Allow-Origin", "*"),
+         ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+         ("Access-Control-Allow-Headers", "Content-Type, Range, User-Agent, X-Requested-With"),
+         ("Access-Control-Expose-Headers",
+          "Content-Range, Content-Length, X-Ipfs-Path, X-Ipfs-Roots, X-Stream-Output")]
+
+
+async def _watch_disconnect(receive: Receive, cancel: trio.CancelScope) -> None:
+    """GET/HEAD have no body: the only message left is http.disconnect; stop the work then."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            cancel.cancel()
+            return
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif msg["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
