@@ -40,6 +40,25 @@ class IpldLimits:
 IPLD_LIMITS = IpldLimits()
 
 
+@dataclass(frozen=True)
+class CarLimits:
+    # A CARv1 header is a tiny dag-cbor map ({roots, version}); go-car allows 32 MiB, but a real
+    # header with even 1000 roots is ~40 KiB. 1 MiB keeps a hostile length prefix from making us
+    # buffer much before we have parsed anything.
+    max_header_bytes: int = 1 * MiB
+    # Roots listed in a header (Kubo exports 1; `dag import` pins each one).
+    max_roots: int = 1024
+    # One section is varint(len) + CID + block: anything over max block + max CID is not a block
+    # any IPFS implementation would accept, so it is refused before its bytes are buffered.
+    max_section_bytes: int = 2 * MiB + 168
+    # `dag import` stages verified blocks before committing them to the store (all or nothing):
+    # in memory up to this many bytes, then in a temporary file next to the repo.
+    max_staging_memory_bytes: int = 256 * MiB
+
+
+CAR_LIMITS = CarLimits()
+
+
 # --------------------------------------------------------------------------------------------
 # UnixFS import profiles (IPIP-499)
 # --------------------------------------------------------------------------------------------
@@ -102,9 +121,11 @@ CONFIG_FILE = "config"
 class StoreLimits:
     """Blockstore engine settings (see docs/blockstore.md for the measurements behind them)."""
 
-    # LMDB reserves this much address space (not disk: the file only grows as blocks are added).
-    # 1 TiB bounds the repo size; raise it in config for bigger repos.
+    # Largest LMDB map (address space, not disk): bounds the repo size at 1 TiB; raise for bigger
+    # repos.
     lmdb_map_size: int = 1 << 40
+    # The map (and, with writemap, the sparse data file) starts at this size and doubles as needed.
+    lmdb_initial_map_size: int = 256 * MiB
     # Concurrent read transactions across all processes sharing the repo (LMDB's reader table).
     lmdb_max_readers: int = 512
     # put_many commits (and fsyncs) once per this many bytes: bounds the dirty pages one

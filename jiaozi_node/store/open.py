@@ -1,4 +1,9 @@
-"""Open the repo's blockstore with the engine named in config `Datastore.Engine`."""
+"""Open the repo's blockstore with the engine named in config `Datastore.Engine`.
+
+`default` is LMDB (chosen by measurement, see docs/blockstore.md). `flatfs` (one file per block,
+like Kubo's) and `sqlite` are fully working alternatives, kept because they pass the same
+conformance and crash tests. An engine cannot be changed once a repo holds blocks (no migration).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,13 @@ from ..repo import Repo
 from .base import Blockstore
 
 BLOCKS_DIR = "blocks"
-DEFAULT_ENGINE = "flatfs"
+DEFAULT_ENGINE = "lmdb"
+
+
+def _lmdb(path: Path, **kw: Any) -> Blockstore:
+    from .lmdb_store import LmdbBlockstore
+
+    return LmdbBlockstore(path, **kw)
 
 
 def _flatfs(path: Path, **kw: Any) -> Blockstore:
@@ -20,9 +31,13 @@ def _flatfs(path: Path, **kw: Any) -> Blockstore:
     return FlatfsBlockstore(path, **kw)
 
 
-ENGINES: dict[str, Callable[..., Blockstore]] = {
-    "flatfs": _flatfs,
-}
+def _sqlite(path: Path, **kw: Any) -> Blockstore:
+    from .sqlite_store import SqliteBlockstore
+
+    return SqliteBlockstore(path, **kw)
+
+
+ENGINES: dict[str, Callable[..., Blockstore]] = {"lmdb": _lmdb, "flatfs": _flatfs, "sqlite": _sqlite}
 
 
 def engine_name(repo: Repo) -> str:
@@ -36,4 +51,4 @@ def engine_name(repo: Repo) -> str:
 
 def open_blockstore(repo: Repo, **kw: Any) -> Blockstore:
     """The repo's blockstore (verifies every block it reads; see store/keys.py for keying)."""
-    return ENGINES[engine_name(repo)](repo.path / BLOCKS_DIR, **kw)
+    return ENGINES[engine_name(repo)](repo.path / BLOCKS_DIR / engine_name(repo), **kw)

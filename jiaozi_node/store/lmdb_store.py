@@ -1,0 +1,193 @@
+"""Engine (c), the default: LMDB, one key per block (multihash -> bytes) in one memory-mapped B+tree.
+
+Why it is crash safe: LMDB never overwrites live pages. A write transaction puts its pages in free
+space, fsyncs them, and only then writes and fsyncs the meta page that makes them reachable, so a
+`kill -9` or power cut leaves the previous committed state intact and never exposes a partial
+value. `put_many` is one transaction (one fsync) per `max_batch_bytes`.
+
+Why `writemap`: block bytes are copied once, straight into the file mapping, instead of into
+malloc'ed pages that are then `pwrite`n; measured ~2x faster for 1 MiB blocks (docs/blockstore.md).
+With writemap LMDB sizes the file to the map size (sparse), so the map starts small and grows by
+doubling when a transaction fills it (`MapFullError` -> grow -> retry the batch); another process
+that sees the map grown adopts the new size (`MapResizedError`). Several processes may share the
+store; LMDB serialises writers with its own (robust) lock, and readers never block.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import lmdb
+
+from ..config import STORE_LIMITS
+from ..errors import LimitExceeded
+from ..ipld.block import Block
+from ..ipld.cid import CID
+from .keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
+
+DATA_FILE = "data.mdb"
+T = TypeVar("T")
+
+
+class LmdbBlockstore:
+    name = "lmdb"
+
+    def __init__(self, root: Path | str, *, verify_on_read: bool = True, sync: bool = True,
+                 max_map_size: int = STORE_LIMITS.lmdb_map_size,
+                 initial_map_size: int = STORE_LIMITS.lmdb_initial_map_size,
+                 max_batch_bytes: int = STORE_LIMITS.max_batch_bytes) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._verify = verify_on_read
+        self._max_batch = max_batch_bytes
+        self._max_map = max_map_size
+        try:
+            existing = (self.root / DATA_FILE).stat().st_size
+        except FileNotFoundError:
+            existing = 0
+        self._env = lmdb.open(str(self.root), map_size=max(existing, initial_map_size), subdir=True,
+                              writemap=True, sync=sync, metasync=sync, readahead=True,
+                              max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4)
+        self._psize = int(self._env.stat()["psize"])
+
+    # ------------------------------------------------------------------ transactions
+
+    def _read(self, fn: Callable[[Any], T]) -> T:
+        while True:
+            try:
+                with self._env.begin(buffers=True) as txn:
+                    return fn(txn)
+            except lmdb.MapResizedError:
+                self._env.set_mapsize(0)  # another process grew the map: adopt its size
+
+    def _write(self, fn: Callable[[Any], T]) -> T:
+        while True:
+            try:
+                with self._env.begin(write=True) as txn:
+                    return fn(txn)
+            except lmdb.MapResizedError:
+                self._env.set_mapsize(0)
+            except lmdb.MapFullError:
+                self._grow()
+
+    def _grow(self, at_least: int = 0) -> None:
+        current = self._env.info()["map_size"]
+        if current >= self._max_map:
+            raise LimitExceeded(f"blockstore is full: LMDB map reached {self._max_map} bytes "
+                                "(raise StoreLimits.lmdb_map_size)")
+        size = current * 2
+        while size < at_least:
+            size *= 2
+        self._env.set_mapsize(min(size, self._max_map))
+
+    def _ensure_room(self, nbytes: int) -> None:
+        """Grow the map before a batch that would not fit, rather than fail and redo it."""
+        info = self._env.info()
+        used = (info["last_pgno"] + 1) * self._psize
+        need = used + nbytes + nbytes // 8 + (1 << 20)  # values + B-tree/overflow slack
+        if need > info["map_size"]:
+            self._grow(need)
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, cid: CID) -> bytes:
+        if is_identity(cid):
+            return identity_data(cid)
+
+        def fn(txn: Any) -> bytes | None:
+            view = txn.get(key_of(cid))
+            return None if view is None else bytes(view)
+
+        data = self._read(fn)
+        if data is None:
+            raise not_found(cid)
+        if self._verify:
+            check_stored(cid, data)
+        return data
+
+    def has(self, cid: CID) -> bool:
+        if is_identity(cid):
+            return True
+        return self._read(lambda txn: txn.get(key_of(cid)) is not None)
+
+    def size(self, cid: CID) -> int:
+        if is_identity(cid):
+            return len(identity_data(cid))
+        n = self._read(lambda txn: (lambda v: -1 if v is None else len(v))(txn.get(key_of(cid))))
+        if n < 0:
+            raise not_found(cid)
+        return n
+
+    def cids(self) -> Iterator[CID]:
+        # Page through keys in short read transactions so a slow consumer never pins old pages.
+        last: bytes | None = None
+        while True:
+            def chunk_after(txn: Any, last: bytes | None = last) -> list[bytes]:
+                cur = txn.cursor()
+                ok = cur.first() if last is None else cur.set_range(last)
+                if ok and last is not None and bytes(cur.key()) == last:
+                    ok = cur.next()
+                out: list[bytes] = []
+                while ok and len(out) < 10_000:
+                    out.append(bytes(cur.key()))
+                    ok = cur.next()
+                return out
+
+            chunk = self._read(chunk_after)
+            if not chunk:
+                return
+            yield from (cid_of_key(k) for k in chunk)
+            last = chunk[-1]
+
+    def __len__(self) -> int:
+        return int(self._read(lambda txn: txn.stat()["entries"]))
+
+    def disk_usage(self) -> int:
+        """Bytes allocated on disk (the map file is sparse, its apparent size means nothing)."""
+        return sum(os.stat(p).st_blocks * 512 for p in self.root.iterdir() if p.is_file())
+
+    # ------------------------------------------------------------------ writes
+
+    def put(self, cid: CID, data: bytes) -> None:
+        if not is_identity(cid):
+            self._write(lambda txn: txn.put(key_of(cid), data, overwrite=False))
+
+    def put_many(self, blocks: Iterable[Block]) -> None:
+        batch: list[Block] = []
+        n = 0
+        for b in blocks:
+            if is_identity(b.cid):
+                continue
+            batch.append(b)
+            n += len(b.data)
+            if n >= self._max_batch:
+                self._put_batch(batch)
+                batch, n = [], 0
+        if batch:
+            self._put_batch(batch)
+
+    def _put_batch(self, batch: list[Block]) -> None:
+        self._ensure_room(sum(len(b.data) for b in batch))
+
+        def fn(txn: Any) -> None:
+            for b in batch:
+                txn.put(key_of(b.cid), b.data, overwrite=False)
+
+        self._write(fn)
+
+    def delete(self, cid: CID) -> None:
+        if is_identity(cid):
+            return
+        if not self._write(lambda txn: txn.delete(key_of(cid))):
+            raise not_found(cid)
+
+    def delete_many(self, cids: Iterable[CID]) -> list[CID]:
+        """Delete in one transaction; returns the CIDs that were present (and are now gone)."""
+        todo = [c for c in cids if not is_identity(c)]
+        return self._write(lambda txn: [c for c in todo if txn.delete(key_of(c))])
+
+    def close(self) -> None:
+        self._env.close()
