@@ -16,6 +16,8 @@ from ..errors import JzfsError
 
 COMMAND_MODULES = [
     "jiaozi_node.cli.repo_cmds",
+    "jiaozi_node.cli.daemon_cmd",
+    "jiaozi_node.cli.net_cmds",
 ]
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..config import AGENT_VERSION, DEFAULT_SWARM_ADDRS
-from ..errors import InvalidInput, NetworkError
+from ..errors import InvalidInput, JzfsError, NetworkError
 from ..net.libp2p_host import Libp2pHost, parse_peer_multiaddr
 from ..net.peering import PeeringService, parse_peering_config
 
@@ -65,13 +65,14 @@ class OnlineNode:
 @asynccontextmanager
 async def online(node: Node, *, listen: Sequence[str] | None = None,
                  services: Sequence[str] | None = None,
-                 peering: bool = True) -> AsyncIterator[OnlineNode]:
+                 peering: bool = True, bootstrap: bool = True) -> AsyncIterator[OnlineNode]:
     """Bring `node` online; see the module docstring.
 
     Args:
         listen: swarm multiaddrs (default: config `Addresses.Swarm`).
         services: modules to start instead of `SERVICE_MODULES` (tests pass `()` for a bare host).
         peering: keep config `Peering.Peers` connected.
+        bootstrap: dial config `Bootstrap` once at start (empty unless the user opted in).
     """
     addrs = list(listen) if listen else list(
         node.repo.get_config_default("Addresses.Swarm", list(DEFAULT_SWARM_ADDRS)))
@@ -86,6 +87,9 @@ async def online(node: Node, *, listen: Sequence[str] | None = None,
                 svc = PeeringService(host, peers, limits=node.defaults.net)
                 on.services["peering"] = svc
                 await nursery.start(svc.run)
+        if bootstrap:
+            for addr in node.repo.get_config_default("Bootstrap", []) or []:
+                nursery.start_soon(_dial_quietly, host, addr)
         for name in (SERVICE_MODULES if services is None else services):
             try:
                 module = importlib.import_module(name)
@@ -99,6 +103,13 @@ async def online(node: Node, *, listen: Sequence[str] | None = None,
             yield on
         finally:
             nursery.cancel_scope.cancel()
+
+
+async def _dial_quietly(host: Libp2pHost, addr: str) -> None:
+    try:
+        await host.connect(addr)
+    except JzfsError as exc:
+        logger.info("bootstrap: dial %s failed: %s", addr, exc)
 
 
 # ---------------------------------------------------------------------------------------------

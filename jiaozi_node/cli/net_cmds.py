@@ -1,0 +1,226 @@
+"""`jzfs id`, `jzfs swarm …`, `jzfs bootstrap …`.
+
+`id` works offline (no addresses) or reads the running daemon's `daemon.json`. `swarm` commands
+act on the running daemon through its RPC API (`$JZFS_PATH/api`, Kubo's `/api/v0/swarm/*`).
+`bootstrap` only edits the config: nothing is dialed until the daemon starts.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ..config import AGENT_VERSION, PUBLIC_BOOTSTRAP_PEERS
+from ..errors import InvalidInput, JzfsError, NotFound
+from ..repo import Repo
+from .common import add_json_flag, print_json
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("id", help="show this node's (or a connected peer's) identity and addresses")
+    p.add_argument("peer", nargs="?", help="peer ID of a connected peer (needs the daemon)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_id)
+
+    sw = sub.add_parser("swarm", help="peers of the running daemon")
+    ssub = sw.add_subparsers(dest="swarm_cmd", metavar="SUBCOMMAND", required=True)
+    c = ssub.add_parser("connect", help="connect to a peer: /ip4/…/tcp/…/p2p/ID")
+    c.add_argument("addrs", nargs="+", metavar="MULTIADDR")
+    c.set_defaults(func=cmd_swarm_connect)
+    d = ssub.add_parser("disconnect", help="close connections to a peer (multiaddr or peer ID)")
+    d.add_argument("addrs", nargs="+", metavar="MULTIADDR")
+    d.set_defaults(func=cmd_swarm_disconnect)
+    pe = ssub.add_parser("peers", help="list connected peers")
+    pe.add_argument("-v", "--verbose", action="store_true")
+    add_json_flag(pe)
+    pe.set_defaults(func=cmd_swarm_peers)
+    a = ssub.add_parser("addrs", help="known addresses of connected peers; `addrs local`: ours")
+    a.add_argument("which", nargs="?", choices=["local"])
+    a.add_argument("--id", action="store_true", help="with `local`: append /p2p/<our ID>")
+    add_json_flag(a)
+    a.set_defaults(func=cmd_swarm_addrs)
+
+    b = sub.add_parser("bootstrap", help="peers the daemon dials at start (empty by default)")
+    bsub = b.add_subparsers(dest="bootstrap_cmd", metavar="SUBCOMMAND", required=True)
+    bl = bsub.add_parser("list", help="show the bootstrap list")
+    bl.set_defaults(func=cmd_bootstrap_list)
+    ba = bsub.add_parser("add", help="add peers; --default adds the PUBLIC IPFS bootstrap peers (opt-in)")
+    ba.add_argument("addrs", nargs="*", metavar="MULTIADDR")
+    ba.add_argument("--default", action="store_true",
+                    help="add Kubo's public bootstrap peers: the daemon will then dial the public network")
+    ba.set_defaults(func=cmd_bootstrap_add)
+    br = bsub.add_parser("rm", help="remove peers (or --all)")
+    br.add_argument("addrs", nargs="*", metavar="MULTIADDR")
+    br.add_argument("--all", action="store_true")
+    br.set_defaults(func=cmd_bootstrap_rm)
+
+
+# ----------------------------------------------------------------------------- daemon access
+
+
+def _daemon_info(repo: Repo) -> dict[str, Any]:
+    from .daemon_cmd import running_daemon
+
+    return running_daemon(repo)
+
+
+def _rpc(repo: Repo, command: str, args: list[str] | None = None,
+         params: dict[str, str] | None = None) -> Any:
+    """POST /api/v0/<command> on the running daemon; the decoded JSON answer."""
+    import httpx
+
+    try:
+        _daemon_info(repo)
+    except NotFound:
+        raise JzfsError(f"`{command.replace('/', ' ')}` needs a running daemon (start `jzfs daemon`)") from None
+    try:
+        api = repo.api_file.read_text().strip()
+    except FileNotFoundError:
+        raise JzfsError("the running daemon has no RPC API (API service not available)") from None
+    parts = api.split("/")
+    if len(parts) < 5 or parts[1] not in ("ip4", "ip6") or parts[3] != "tcp":
+        raise JzfsError(f"cannot use API address {api!r}")
+    host = parts[2] if parts[1] == "ip4" else f"[{parts[2]}]"
+    query: list[tuple[str, str]] = [("arg", a) for a in (args or [])]
+    query += list((params or {}).items())
+    try:
+        resp = httpx.post(f"http://{host}:{parts[4]}/api/v0/{command}", params=query, timeout=60.0)
+    except httpx.HTTPError as exc:
+        raise JzfsError(f"cannot reach the daemon's API at {api}: {exc}") from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if resp.status_code != 200:
+        msg = body.get("Message") if isinstance(body, dict) else resp.text
+        raise JzfsError(msg or f"API error {resp.status_code}")
+    return body
+
+
+# ----------------------------------------------------------------------------- id
+
+
+def cmd_id(args: Any) -> int:
+    repo = Repo.open()
+    if args.peer and args.peer != repo.peer_id:
+        info = _rpc(repo, "id", [args.peer])
+    else:
+        try:
+            d = _daemon_info(repo)
+            info = {k: d[k] for k in ("ID", "Addresses", "AgentVersion", "Protocols")}
+        except NotFound:
+            info = {"ID": repo.peer_id, "Addresses": [], "Protocols": []}
+        info = {"ID": info["ID"],
+                "PublicKey": base64.b64encode(repo.identity.public_key_protobuf).decode(),
+                "Addresses": info["Addresses"], "AgentVersion": info.get("AgentVersion", AGENT_VERSION),
+                "Protocols": info["Protocols"]}
+    if args.json:
+        print_json(info)
+        return 0
+    print(f"ID:           {info['ID']}")
+    print(f"PublicKey:    {info['PublicKey']}")
+    print(f"AgentVersion: {info['AgentVersion']}")
+    print("Addresses:" + ("" if info["Addresses"] else "    (none: no daemon running)"))
+    for a in info["Addresses"]:
+        print(f"  {a}")
+    if info["Protocols"]:
+        print("Protocols:")
+        for p in info["Protocols"]:
+            print(f"  {p}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- swarm
+
+
+def cmd_swarm_connect(args: Any) -> int:
+    out = _rpc(Repo.open(), "swarm/connect", args.addrs)
+    for line in out.get("Strings", []):
+        print(line)
+    return 0
+
+
+def cmd_swarm_disconnect(args: Any) -> int:
+    out = _rpc(Repo.open(), "swarm/disconnect", args.addrs)
+    for line in out.get("Strings", []):
+        print(line)
+    return 0
+
+
+def cmd_swarm_peers(args: Any) -> int:
+    out = _rpc(Repo.open(), "swarm/peers", params={"verbose": "true"} if args.verbose else None)
+    if args.json:
+        print_json(out)
+        return 0
+    for p in out.get("Peers") or []:
+        line = f"{p['Addr']}/p2p/{p['Peer']}"
+        if args.verbose:
+            line += f"  {p.get('Direction', '')} {p.get('Muxer', '')}"
+        print(line)
+    return 0
+
+
+def cmd_swarm_addrs(args: Any) -> int:
+    repo = Repo.open()
+    if args.which == "local":
+        out = _rpc(repo, "swarm/addrs/local", params={"id": "true"} if args.id else None)
+        if args.json:
+            print_json(out)
+        else:
+            for a in out.get("Strings", []):
+                print(a)
+        return 0
+    out = _rpc(repo, "swarm/addrs")
+    if args.json:
+        print_json(out)
+        return 0
+    for pid, addrs in sorted((out.get("Addrs") or {}).items()):
+        print(f"{pid} ({len(addrs)})")
+        for a in addrs:
+            print(f"\t{a}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def _check_peer_addr(addr: str) -> str:
+    from ..net.libp2p_host import parse_peer_multiaddr
+
+    parse_peer_multiaddr(addr)
+    return addr
+
+
+def cmd_bootstrap_list(args: Any) -> int:
+    for a in Repo.open().get_config_default("Bootstrap", []) or []:
+        print(a)
+    return 0
+
+
+def cmd_bootstrap_add(args: Any) -> int:
+    if not args.addrs and not args.default:
+        raise InvalidInput("give multiaddrs to add, or --default for the public bootstrap peers")
+    repo = Repo.open()
+    current = list(repo.get_config_default("Bootstrap", []) or [])
+    new = [_check_peer_addr(a) for a in args.addrs] + (list(PUBLIC_BOOTSTRAP_PEERS) if args.default else [])
+    added = [a for a in dict.fromkeys(new) if a not in current]
+    repo.set_config("Bootstrap", current + added)
+    for a in added:
+        print(f"added {a}")
+    return 0
+
+
+def cmd_bootstrap_rm(args: Any) -> int:
+    if not args.addrs and not args.all:
+        raise InvalidInput("give multiaddrs to remove, or --all")
+    repo = Repo.open()
+    current = list(repo.get_config_default("Bootstrap", []) or [])
+    gone = current if args.all else [a for a in current if a in set(args.addrs)]
+    missing = [] if args.all else [a for a in args.addrs if a not in current]
+    if missing:
+        raise NotFound(f"not in the bootstrap list: {', '.join(missing)}")
+    repo.set_config("Bootstrap", [a for a in current if a not in gone])
+    for a in gone:
+        print(f"removed {a}")
+    return 0
+
