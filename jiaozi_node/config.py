@@ -82,6 +82,11 @@ class ImportProfile:
     # Directories whose estimated dag-pb block size would exceed this become HAMT shards.
     # Kubo (boxo) and Helia both use 256 KiB ("size-based" sharding since Kubo 0.12).
     hamt_threshold_bytes: int = 256 * KiB
+    # How the directory size compared with hamt_threshold_bytes is estimated (IPIP-499):
+    # "links" = sum of link name + CID byte lengths (Kubo/boxo legacy, unixfs-v0-2015);
+    # "block" = exact serialized dag-pb block size (unixfs-v1-2025, boxo SizeEstimationBlock,
+    # Helia shardSplitStrategy 'block-bytes'). Sharding happens when the estimate is > threshold.
+    hamt_size_estimation: str = "links"
     hamt_fanout: int = 256
     hash_function: str = "sha2-256"
 
@@ -96,7 +101,8 @@ class ImportProfile:
 
 
 UNIXFS_V1_2025 = ImportProfile(
-    name="unixfs-v1-2025", cid_version=1, raw_leaves=True, chunker=f"size-{1 * MiB}", max_links=1024
+    name="unixfs-v1-2025", cid_version=1, raw_leaves=True, chunker=f"size-{1 * MiB}", max_links=1024,
+    hamt_size_estimation="block",
 )
 UNIXFS_V0_2015 = ImportProfile(
     name="unixfs-v0-2015", cid_version=0, raw_leaves=False, chunker=f"size-{256 * KiB}", max_links=174
