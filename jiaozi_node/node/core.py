@@ -40,7 +40,18 @@ class Node:
     def pins(self) -> Any:
         from ..store.pins import PinStore
 
-        return PinStore.open(self.repo, self.blocks)
+        pins = PinStore.open(self.repo, self.blocks)
+        # Versioned data (commits, tags and their trees) are GC roots; the refs store is opened
+        # only when GC asks.
+        pins.add_root_provider(lambda: self.versioning.gc_roots())
+        return pins
+
+    @cached_property
+    def versioning(self) -> Any:
+        """Versioned datasets: repos, refs, commits (see jiaozi_node.versioning.service)."""
+        from ..versioning.service import Versioning
+
+        return Versioning(self)
 
     def online(self, **kw: Any) -> Any:
         """`async with node.online() as peer:` host + services; see jiaozi_node.node.online."""
@@ -49,7 +60,7 @@ class Node:
         return online(self, **kw)
 
     def close(self) -> None:
-        for name in ("pins", "blocks"):
+        for name in ("versioning", "pins", "blocks"):
             obj = self.__dict__.pop(name, None)
             if obj is not None:
                 obj.close()
