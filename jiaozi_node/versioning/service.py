@@ -1,0 +1,387 @@
+"""Versioned datasets on a Node (adapter): repos and refs, commit, status, log, checkout, diff,
+merge, tags, verify, trust. The CLI and the sync protocol call into this; the decisions are made
+by the pure cores (objects, signing, history, diff, merge, verify).
+
+    with Node.open() as node:
+        vs = node.versioning
+        res = vs.commit("ds", "data/", branch="main", message="v1", now=int(time.time()))
+        vs.diff("ds@main~", ...)
+
+Ownership: `Versioning` owns its refs store and stat cache connections (`close()`); blocks belong
+to the node. Every ref move is a compare-and-swap against the value read at the start of the
+operation, so a concurrent writer makes the operation fail with RefConflict and change nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CodecError, InvalidInput, MergeConflict, NotFound
+from ..ipld.block import Block
+from ..ipld.cid import CID, DAG_CBOR
+from ..store.refs import RefStore, check_ref_name, describe, open_refstore
+from . import history, signing
+from .diff import Change, diff_trees
+from .merge import merge_trees
+from .objects import Author, Commit, Provenance, Tag, decode_commit, decode_object
+from .snapshot import BlockSink, SnapshotStats, build_dir, snapshot
+from .statcache import FILE_NAME as STATCACHE_FILE
+from .statcache import StatCache, recorded
+from .tree import DIR, SYMLINK, Link, kind_of, list_dir
+from .verify import Report, verify_history
+
+if TYPE_CHECKING:
+    from ..node.core import Node
+
+
+@dataclass
+class CommitResult:
+    cid: CID
+    commit: Commit
+    stats: SnapshotStats
+
+
+@dataclass
+class MergeOutcome:
+    kind: str  # "up-to-date" | "fast-forward" | "merge"
+    head: CID
+    conflicts: list[str]
+
+
+def split_spec(spec: str) -> tuple[str | None, str]:
+    """`NAME@REF` → (NAME, REF); a bare CID → (None, CID)."""
+    if "@" in spec:
+        repo, _, ref = spec.partition("@")
+        if not repo or not ref:
+            raise InvalidInput(f"expected NAME@REF, got {spec!r}")
+        return repo, ref
+    return None, spec
+
+
+class Versioning:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.repo = node.repo
+
+    # ------------------------------------------------------------------ plumbing
+
+    @cached_property
+    def refs(self) -> RefStore:
+        return open_refstore(str(self.repo.get_config_default("Refs.Database", "sqlite")), self.repo.path)
+
+    @cached_property
+    def statcache(self) -> StatCache:
+        return StatCache(self.repo.path / STATCACHE_FILE)
+
+    @property
+    def blocks(self) -> Any:
+        return self.node.blocks
+
+    @property
+    def profile(self) -> Any:
+        from ..config import PROFILES
+
+        name = self.repo.get_config_default("Import.Profile", self.node.defaults.profile.name)
+        return PROFILES.get(name, self.node.defaults.profile)
+
+    @property
+    def limits(self) -> Any:
+        return self.node.defaults.versioning
+
+    def close(self) -> None:
+        for name in ("refs", "statcache"):
+            obj = self.__dict__.pop(name, None)
+            if obj is not None:
+                obj.close()
+
+    def author(self) -> Author:
+        ident = self.repo.identity
+        name = self.repo.get_config_default("Versioning.Author.Name", None) or getpass.getuser()
+        email = self.repo.get_config_default("Versioning.Author.Email", None)
+        return Author(str(name), ident.peer_id, email)
+
+    def gc_roots(self) -> list[CID]:
+        """Every commit/tag a ref points at that we hold (GC walks their DAGs)."""
+        return [c for c in self.refs.all_targets() if self.blocks.has(c)]
+
+    def store_object(self, obj: Commit | Tag) -> CID:
+        block = obj.block()
+        self.blocks.put(block.cid, block.data)
+        return block.cid
+
+    # ------------------------------------------------------------------ objects and names
+
+    def load_object(self, cid: CID) -> Commit | Tag:
+        return decode_object(cid, self.blocks.get(cid), max_bytes=self.limits.max_object_bytes)
+
+    def load_commit(self, cid: CID) -> Commit:
+        if cid.codec != DAG_CBOR:
+            raise CodecError(f"{cid} is not a commit ({cid.codec_name})")
+        try:
+            data = self.blocks.get(cid)
+        except NotFound:
+            raise NotFound(f"commit {cid} is not in the local store") from None
+        return decode_commit(cid, data, max_bytes=self.limits.max_object_bytes)
+
+    def peel(self, cid: CID) -> CID:
+        """A tag object's target commit; a commit's own CID."""
+        obj = self.load_object(cid)
+        return obj.target if isinstance(obj, Tag) else cid
+
+    def resolve_ref(self, repo: str, ref: str) -> tuple[str, CID]:
+        """(full ref name or '', object CID) for a branch, tag, remote ref, full ref or CID."""
+        for full in (f"heads/{ref}", f"tags/{ref}", f"remotes/{ref}", ref):
+            try:
+                return full, self.refs.get_ref(repo, full)
+            except NotFound:
+                continue
+            except InvalidInput:
+                continue
+        try:
+            cid = CID.decode(ref)
+        except InvalidInput:
+            self.refs.list_refs(repo)  # NotFound for a missing repo
+            raise NotFound(f"no branch, tag or commit named {ref!r} in repository {repo!r}") from None
+        return "", cid
+
+    def resolve(self, spec: str, *, repo: str | None = None) -> CID:
+        """`NAME@REF`, or a commit/tag CID (REF alone when `repo` is given) → commit CID."""
+        name, ref = split_spec(spec)
+        name = name or repo
+        if name is None:
+            try:
+                cid = CID.decode(ref)
+            except InvalidInput:
+                raise InvalidInput(f"{spec!r} is neither NAME@REF nor a CID") from None
+        else:
+            _, cid = self.resolve_ref(name, ref)
+        return self.peel(cid)
+
+    def branch_head(self, repo: str, branch: str) -> CID:
+        return self.refs.get_ref(repo, f"heads/{check_ref_name(branch)}")
+
+    # ------------------------------------------------------------------ repositories
+
+    def create_repo(self, name: str, *, now: int) -> None:
+        self.refs.create_repo(name, now=now)
+
+    def list_repos(self) -> list[str]:
+        return self.refs.list_repos()
+
+    def delete_repo(self, name: str) -> None:
+        self.refs.delete_repo(name)
+
+    # ------------------------------------------------------------------ commit / status
+
+    def commit(self, repo: str, directory: str | os.PathLike[str], *, branch: str, message: str,
+               now: int, provenance: Provenance | None = None) -> CommitResult:
+        ref = f"heads/{check_ref_name(branch)}"
+        if not self.refs.has_repo(repo):
+            raise NotFound(f"no repository named {repo!r} (jzfs repo create {repo})")
+        try:
+            parent: CID | None = self.refs.get_ref(repo, ref)
+        except NotFound:
+            parent = None
+        profile = self.profile
+        stats = SnapshotStats()
+        with self.node.pins.lock.shared():  # GC cannot sweep our blocks before the ref holds them
+            sink = BlockSink(self.blocks, stats)
+            root = snapshot(str(directory), profile=profile, sink=sink, cache=self.statcache, stats=stats)
+            unsigned = Commit(root.cid, (parent,) if parent else (), self.author(), message, now,
+                              provenance if provenance and not provenance.is_empty() else None)
+            commit = signing.sign(unsigned, self.repo.identity)
+            block = commit.block()
+            sink.put([block])
+            sink.flush()
+            self.refs.update_ref(repo, ref, block.cid, expected=parent)
+        self.statcache.record(stats.recorded, profile.name, now_ns=time.time_ns())
+        return CommitResult(block.cid, commit, stats)
+
+    def status(self, repo: str, directory: str | os.PathLike[str], *, branch: str) -> list[Change]:
+        """Changes in `directory` against the branch head (nothing is stored)."""
+        head = self.load_commit(self.branch_head(repo, branch))
+        stats = SnapshotStats()
+        sink = BlockSink(self.blocks, stats, write=False)
+        root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats)
+        self.statcache.record(stats.recorded, self.profile.name, now_ns=time.time_ns())
+        return diff_trees(sink.get, head.root, root.cid)
+
+    # ------------------------------------------------------------------ history
+
+    def log(self, spec: str, *, limit: int | None = None) -> list[tuple[CID, Commit]]:
+        head = self.resolve(spec)
+        out = []
+        for item in history.walk(self.load_commit, [head], max_depth=self.limits.max_history_depth):
+            out.append(item)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def diff(self, spec_a: str, spec_b: str) -> list[Change]:
+        repo_a, _ = split_spec(spec_a)
+        a = self.load_commit(self.resolve(spec_a))
+        b = self.load_commit(self.resolve(spec_b, repo=repo_a))
+        return diff_trees(self.blocks.get, a.root, b.root)
+
+    # ------------------------------------------------------------------ branches and tags
+
+    def branch_create(self, repo: str, branch: str, *, from_ref: str) -> CID:
+        target = self.resolve(from_ref, repo=repo)
+        self.load_commit(target)  # must be a commit we hold
+        self.refs.update_ref(repo, f"heads/{check_ref_name(branch)}", target, expected=None)
+        return target
+
+    def branch_list(self, repo: str) -> dict[str, CID]:
+        return {r[len("heads/"):]: c for r, c in self.refs.list_refs(repo, "heads/").items()}
+
+    def branch_delete(self, repo: str, branch: str) -> None:
+        self.refs.delete_ref(repo, f"heads/{check_ref_name(branch)}")
+
+    def tag_create(self, repo: str, name: str, *, ref: str, message: str | None, now: int) -> CID:
+        target = self.resolve(ref, repo=repo)
+        self.load_commit(target)
+        full = f"tags/{check_ref_name(name)}"
+        obj = target
+        if message is not None:
+            tag = signing.sign(Tag(target, name, self.author(), message, now), self.repo.identity)
+            obj = self.store_object(tag)
+        self.refs.update_ref(repo, full, obj, expected=None)
+        return obj
+
+    def tag_list(self, repo: str) -> dict[str, CID]:
+        return {r[len("tags/"):]: c for r, c in self.refs.list_refs(repo, "tags/").items()}
+
+    def tag_delete(self, repo: str, name: str) -> None:
+        self.refs.delete_ref(repo, f"tags/{check_ref_name(name)}")
+
+    # ------------------------------------------------------------------ checkout
+
+    def checkout(self, spec: str, out_dir: str | os.PathLike[str]) -> tuple[CID, int]:
+        """Write the dataset of `spec` into `out_dir` (must not exist or be empty).
+
+        Written to a temporary sibling first and renamed into place, so a failure (missing
+        block, hostile name) leaves nothing behind. Returns (commit CID, files written).
+        """
+        commit_cid = self.resolve(spec)
+        commit = self.load_commit(commit_cid)
+        out = Path(out_dir).absolute()
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise InvalidInput(f"{out} exists and is not an empty directory")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        written: list[tuple[str, Link]] = []
+        try:
+            self._write_tree(commit.root, tmp, written)
+            if out.exists():
+                out.rmdir()
+            os.replace(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        recs = []
+        for rel, link in written:
+            path = str(out / rel)
+            recs.append(recorded(path, os.stat(path), link))
+        self.statcache.record(recs, self.profile.name, now_ns=time.time_ns())
+        return commit_cid, len(written)
+
+    def _write_tree(self, cid: CID, dest: Path, written: list[tuple[str, Link]], rel: str = "") -> None:
+        from ..unixfs.exporter import read_file, read_symlink
+        from ..unixfs.walk import check_name
+
+        for name, link in sorted(list_dir(self.blocks.get, cid).items()):
+            check_name(name, cid)
+            path = dest / name
+            kind = kind_of(self.blocks.get, link.cid)
+            if kind == DIR:
+                path.mkdir()
+                self._write_tree(link.cid, path, written, f"{rel}{name}/")
+            elif kind == SYMLINK:
+                os.symlink(read_symlink(self.blocks, link.cid), path)
+            else:
+                with open(path, "wb") as f:
+                    for chunk in read_file(self.blocks, link.cid):
+                        f.write(chunk)
+                written.append((f"{rel}{name}", link))
+
+    # ------------------------------------------------------------------ merge
+
+    def merge(self, repo: str, src: str, *, into: str, message: str, now: int,
+              strategy: str | None = None) -> MergeOutcome:
+        dst_ref = f"heads/{check_ref_name(into)}"
+        dst_head = self.refs.get_ref(repo, dst_ref)
+        src_head = self.resolve(src, repo=repo)
+        load = self.load_commit
+        depth = self.limits.max_history_depth
+        if history.is_ancestor(load, src_head, dst_head, max_depth=depth):
+            return MergeOutcome("up-to-date", dst_head, [])
+        if history.is_ancestor(load, dst_head, src_head, max_depth=depth):
+            self.refs.update_ref(repo, dst_ref, src_head, expected=dst_head)
+            return MergeOutcome("fast-forward", src_head, [])
+        try:
+            base_cid = history.merge_base(load, dst_head, src_head, max_depth=depth)
+            base_root: CID | None = load(base_cid).root
+        except NotFound:
+            raise MergeConflict(f"{src} and {describe(dst_ref)} share no history; refusing to merge") from None
+        ours, theirs = load(dst_head), load(src_head)
+        pending: list[Block] = []
+        stats = SnapshotStats()
+        sink = BlockSink(self.blocks, stats, write=False)
+
+        def build(entries: dict[str, Link]) -> Link:
+            link = build_dir(entries, self.profile, sink)
+            return link
+
+        result = merge_trees(self.blocks.get, base_root, ours.root, theirs.root,
+                             build_dir=build, strategy=strategy)
+        if result.conflicts and strategy is None:
+            raise MergeConflict(
+                f"{len(result.conflicts)} conflicting path(s): {', '.join(result.conflicts[:20])}"
+                f"{' …' if len(result.conflicts) > 20 else ''}; {describe(dst_ref)} left at {dst_head} "
+                "(use --strategy ours|theirs to pick a side)")
+        pending = [Block(c, d) for c, d in sink.overlay.items()]
+        with self.node.pins.lock.shared():
+            self.blocks.put_many(pending)
+            commit = signing.sign(Commit(result.root.cid, (dst_head, src_head), self.author(), message, now),
+                                  self.repo.identity)
+            cid = self.store_object(commit)
+            self.refs.update_ref(repo, dst_ref, cid, expected=dst_head)
+        return MergeOutcome("merge", cid, result.conflicts)
+
+    # ------------------------------------------------------------------ verify and trust
+
+    def trusted_keys(self) -> list[str]:
+        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        return sorted(set(keys) | {self.repo.peer_id})
+
+    def trust_add(self, peer: str) -> None:
+        from ..identity import public_key_from_peer_id
+
+        public_key_from_peer_id(peer)  # InvalidInput unless an Ed25519 peer ID
+        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        if peer not in keys:
+            keys.append(peer)
+            self.repo.set_config("Trust.Keys", keys)
+
+    def trust_rm(self, peer: str) -> None:
+        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        if peer not in keys:
+            raise NotFound(f"{peer} is not in the trust list")
+        keys.remove(peer)
+        self.repo.set_config("Trust.Keys", keys)
+
+    def verify(self, spec: str, *, data: bool = True, require_trusted: bool = True) -> Report:
+        name, ref = split_spec(spec)
+        head = self.resolve_ref(name, ref)[1] if name else CID.decode(ref)
+        return verify_history(self.blocks.get, head, trusted=self.trusted_keys(), data=data,
+                              require_trusted=require_trusted,
+                              max_depth=self.limits.max_history_depth,
+                              max_object_bytes=self.limits.max_object_bytes)

@@ -1,0 +1,82 @@
+"""The stat cache: which CID a working-directory file had when we last committed or checked it out.
+
+`status` and `commit` skip re-hashing a file whose (size, mtime_ns, inode) are unchanged since it
+was recorded, like git's index. Keyed by the file's absolute path and the import profile (the same
+bytes give different CIDs under different profiles). SQLite at `$JZFS_PATH/statcache.db`.
+
+Racy-clean guard (as git's): a file whose mtime is within RACY_WINDOW_NS of the moment its entry
+was recorded may have been modified again within the same timestamp tick without its mtime
+changing, so such an entry is not trusted and the file is hashed again.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..ipld.cid import CID
+from .tree import Link
+
+FILE_NAME = "statcache.db"
+# Linux stamps mtimes from the coarse clock (one scheduler tick, 1-10 ms) even on filesystems
+# with ns fields; 100 ms covers that with a wide margin. (FAT's 2 s granularity is not covered.)
+RACY_WINDOW_NS = 100_000_000
+# Writers from another process wait this long for the database lock.
+BUSY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+    link: Link
+
+
+def recorded(path: str, st: os.stat_result, link: Link) -> Recorded:
+    return Recorded(path, st.st_size, st.st_mtime_ns, st.st_ino, link)
+
+
+class StatCache:
+    def __init__(self, path: Path | str) -> None:
+        self._db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS stat (path TEXT NOT NULL, profile TEXT NOT NULL, size INTEGER,"
+            " mtime_ns INTEGER, ino INTEGER, cid TEXT, tsize INTEGER, recorded_ns INTEGER,"
+            " PRIMARY KEY (path, profile))")
+
+    def lookup(self, path: str, st: os.stat_result, profile: str) -> Link:
+        """The recorded link if the file is unchanged; raises KeyError otherwise."""
+        row = self._db.execute(
+            "SELECT size, mtime_ns, ino, cid, tsize, recorded_ns FROM stat WHERE path = ? AND profile = ?",
+            (path, profile)).fetchone()
+        if row is None:
+            raise KeyError(path)
+        size, mtime_ns, ino, cid, tsize, recorded_ns = row
+        if (size, mtime_ns, ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
+            raise KeyError(path)
+        if st.st_mtime_ns >= recorded_ns - RACY_WINDOW_NS:
+            raise KeyError(path)  # racily clean: could have changed within the same tick
+        return Link(CID.decode(cid), tsize)
+
+    def record(self, entries: Iterable[Recorded], profile: str, *, now_ns: int) -> None:
+        rows = [(e.path, profile, e.size, e.mtime_ns, e.ino, str(e.link.cid), e.link.tsize, now_ns)
+                for e in entries]
+        if not rows:
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
