@@ -18,6 +18,9 @@ COMMAND_MODULES = [
     "jiaozi_node.cli.repo_cmds",
     "jiaozi_node.cli.daemon_cmd",
     "jiaozi_node.cli.net_cmds",
+    "jiaozi_node.cli.block_cmds",
+    "jiaozi_node.cli.pin_cmds",
+    "jiaozi_node.cli.repo_gc_cmd",
 ]
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ..config import STORE_LIMITS
+from ..errors import NotFound
 from ..ipld.block import Block
 from ..ipld.cid import CID
 from .keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
@@ -83,7 +86,7 @@ class FlatfsBlockstore:
         self.put_many([Block(cid, data)])
 
     def put_many(self, blocks: Iterable[Block]) -> None:
-        pending: list[tuple[str, Path, int]] = []
+        written: list[tuple[str, Path]] = []
         try:
             for b in blocks:
                 if is_identity(b.cid):
@@ -92,21 +95,29 @@ class FlatfsBlockstore:
                 if final.exists():
                     continue
                 final.parent.mkdir(exist_ok=True)
-                tmp = final.parent / f"{TMP_PREFIX}{os.getpid()}-{final.name}"
+                tmp = str(final.parent / f"{TMP_PREFIX}{os.getpid()}-{final.name}")
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                pending.append((str(tmp), final, fd))
-                view = memoryview(b.data)
-                while view:
-                    view = view[os.write(fd, view):]
-            for _, _, fd in pending:
-                if self._sync:
-                    os.fsync(fd)
+                try:
+                    written.append((tmp, final))
+                    view = memoryview(b.data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                finally:
+                    os.close(fd)
+            if self._sync:
+                # The kernel has all the data already; fsync each file (sequentially, so the
+                # device sees one stream of writes) before any rename makes it visible.
+                for tmp, _ in written:
+                    fd = os.open(tmp, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
             dirs: set[Path] = set()
-            for tmp, final, fd in pending:
-                os.close(fd)
+            while written:
+                tmp, final = written.pop()
                 os.replace(tmp, final)
                 dirs.add(final.parent)
-            pending = []
             if self._sync:
                 for d in dirs:
                     dfd = os.open(d, os.O_RDONLY)
@@ -115,15 +126,38 @@ class FlatfsBlockstore:
                     finally:
                         os.close(dfd)
         finally:
-            for tmp, _, fd in pending:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            for tmp, _ in written:
                 try:
                     os.unlink(tmp)
                 except FileNotFoundError:
                     pass
+
+    def delete_many(self, cids: Iterable[CID]) -> list[CID]:
+        """Delete several blocks; returns those that were present."""
+        gone: list[CID] = []
+        for cid in cids:
+            try:
+                self.delete(cid)
+            except NotFound:
+                continue
+            gone.append(cid)
+        return gone
+
+    def remove_stale_temp_files(self, max_age_s: float = STORE_LIMITS.stale_tmp_seconds) -> int:
+        """Delete `.tmp-*` files left by killed writers (older than `max_age_s`); returns count."""
+        cutoff = time.time() - max_age_s
+        n = 0
+        for shard in self.root.iterdir():
+            if not shard.is_dir():
+                continue
+            for f in shard.glob(TMP_PREFIX + "*"):
+                try:
+                    if f.stat().st_mtime < cutoff:
+                        f.unlink()
+                        n += 1
+                except FileNotFoundError:
+                    continue
+        return n
 
     def delete(self, cid: CID) -> None:
         if is_identity(cid):

@@ -14,6 +14,7 @@ The database is `pins.db` in the repo (WAL mode, so readers in other processes n
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -35,6 +36,28 @@ BUSY_TIMEOUT_MS = 30_000
 
 RootProvider = Callable[[], Iterable[CID]]
 
+# GC roots from other subsystems, loaded by `PinStore.open` in every process (so `jzfs repo gc`
+# sees them without the subsystem being imported first): "module:function" names, where
+# `function(repo) -> Iterable[CID]` returns roots whose whole DAGs must be kept. A module that
+# does not exist yet is skipped, like cli.main.COMMAND_MODULES. The versioning package registers
+# its refs (branch heads, tags) here.
+ROOT_PROVIDERS: list[str] = []
+
+
+def _load_providers(repo: Repo) -> list[RootProvider]:
+    out: list[RootProvider] = []
+    for spec in ROOT_PROVIDERS:
+        module_name, _, func = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        fn = getattr(module, func)
+        out.append(lambda fn=fn: fn(repo))
+    return out
+
 
 class PinStore:
     def __init__(self, path: Path | str, blocks: Blockstore, *, lock: GcLock | None = None) -> None:
@@ -52,7 +75,10 @@ class PinStore:
 
     @classmethod
     def open(cls, repo: Repo, blocks: Blockstore) -> PinStore:
-        return cls(repo.path / PINS_FILE, blocks, lock=GcLock(repo.path))
+        pins = cls(repo.path / PINS_FILE, blocks, lock=GcLock(repo.path))
+        for provider in _load_providers(repo):
+            pins.add_root_provider(provider)
+        return pins
 
     # ------------------------------------------------------------------ roots for GC
 

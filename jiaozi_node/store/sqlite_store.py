@@ -98,5 +98,21 @@ class SqliteBlockstore:
         if self._db.execute("DELETE FROM blocks WHERE key = ?", (key_of(cid),)).rowcount == 0:
             raise not_found(cid)
 
+    def delete_many(self, cids: Iterable[CID]) -> list[CID]:
+        """Delete in one transaction; returns the CIDs that were present (and are now gone)."""
+        gone: list[CID] = []
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for cid in cids:
+                if is_identity(cid):
+                    continue
+                if self._db.execute("DELETE FROM blocks WHERE key = ?", (key_of(cid),)).rowcount:
+                    gone.append(cid)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return gone
+
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,80 @@
+"""`jzfs repo gc|stat`, like `ipfs repo gc` / `ipfs repo stat`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ..store.gc import collect
+from ..store.open import engine_name
+from .common import add_json_flag, open_node, print_json
+
+REPO_VERSION = "jzfs-repo@1"
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        n = 0
+        for cid in collect(node.pins):
+            n += 1
+            if not args.quiet:
+                print(f"removed {cid}")
+    return 0
+
+
+def _disk_usage(path: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
+            except FileNotFoundError:
+                continue
+    return total
+
+
+def cmd_stat(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        size = _disk_usage(node.repo.path)
+        stat: dict[str, Any] = {"RepoSize": size, "StorageMax": node.repo.get_config_default(
+            "Datastore.StorageMax", None) or 0}
+        if not args.size_only:
+            blocks = node.blocks
+            stat["NumObjects"] = len(blocks) if hasattr(blocks, "__len__") else sum(1 for _ in blocks.cids())
+            stat["RepoPath"] = str(node.repo.path)
+            stat["Version"] = REPO_VERSION
+            stat["Engine"] = engine_name(node.repo)
+    if args.json:
+        print_json(stat)
+        return 0
+    order = ["NumObjects", "RepoSize", "StorageMax", "RepoPath", "Version", "Engine"]
+    for key in order:
+        if key in stat:
+            value = _human(stat[key]) if args.human and key in ("RepoSize", "StorageMax") else stat[key]
+            print(f"{key + ':':<12}{value}")
+    return 0
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("repo", help="repository maintenance: gc, stat")
+    rsub = p.add_subparsers(dest="repo_cmd", metavar="SUBCOMMAND", required=True)
+
+    g = rsub.add_parser("gc", help="delete blocks not reachable from a pin or a versioning ref")
+    g.add_argument("-q", "--quiet", action="store_true", help="do not print removed CIDs")
+    g.set_defaults(func=cmd_gc)
+
+    s = rsub.add_parser("stat", help="number of blocks and repo size")
+    s.add_argument("-s", "--size-only", action="store_true")
+    s.add_argument("-H", "--human", action="store_true")
+    add_json_flag(s)
+    s.set_defaults(func=cmd_stat)
