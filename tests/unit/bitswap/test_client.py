@@ -1,0 +1,165 @@
+"""Client core through the fake link: multi-peer fetches, re-asks, stalls, hostile peers."""
+
+import os
+from dataclasses import replace
+
+from jiaozi_node.bitswap import message as m
+from jiaozi_node.bitswap.framing import encode_frame
+from jiaozi_node.config import BITSWAP_LIMITS
+from jiaozi_node.ipld.block import Block
+from jiaozi_node.ipld.cid import RAW
+from jiaozi_node.testing.bitswap_link import BitswapLink, CoreNode
+
+
+def _blocks(n, size=3000):
+    return [Block.create(os.urandom(size), codec=RAW) for _ in range(n)]
+
+
+def _net(*names, limits=BITSWAP_LIMITS):
+    nodes = [CoreNode(n, limits=limits) for n in names]
+    return nodes, BitswapLink(nodes)
+
+
+def test_fetch_spread_over_two_peers_with_cancels():
+    (a, b, c), link = _net("A", "B", "C")
+    blocks = _blocks(200)
+    for n in (b, c):
+        n.store.put_many(blocks)
+    link.connect("A", "B")
+    link.connect("A", "C")
+    a.client.want([x.cid.buffer for x in blocks], link.now)
+    link.run_until_idle()
+    assert set(a.received) == {x.cid for x in blocks}
+    sent_b = b.engine.ledger("A").blocks_sent
+    sent_c = c.engine.ledger("A").blocks_sent
+    assert sent_b > 20 and sent_c > 20
+    assert sent_b + sent_c <= 200 + 4  # at most a few duplicates from the first want-haves
+    assert a.client.pending == 0 and a.client.stats["unwanted"] == 0
+    assert b.engine.wants_of("A") == [] and c.engine.wants_of("A") == []  # cancels arrived
+
+
+def test_window_bounds_wants_in_flight():
+    lim = replace(BITSWAP_LIMITS, session_max_in_flight=8)
+    (a, b), link = _net("A", "B", limits=lim)
+    blocks = _blocks(50)
+    link.connect("A", "B")
+    a.client.want([x.cid.buffer for x in blocks], link.now)
+    (peer, msg), = a.client.outgoing()
+    assert len(msg.wants) == 8 and a.client.pending == 50
+    b.store.put_many(blocks)
+    a.client._outbox[peer] = msg
+    link.run_until_idle()  # b has nothing yet for the first wants: DONT_HAVE then parked
+    link.advance(1.0)
+    link.run_until_idle()
+    assert len(a.received) == 50
+
+
+def test_dont_have_moves_want_to_peer_that_has_it():
+    (a, b, c), link = _net("A", "B", "C")
+    blocks = _blocks(5)
+    c.store.put_many(blocks)
+    link.connect("A", "B")
+    link.connect("A", "C")
+    a.client.want([x.cid.buffer for x in blocks], link.now)
+    link.run_until_idle()
+    assert len(a.received) == 5
+    assert b.engine.ledger("A").blocks_sent == 0
+
+
+def test_parked_want_rebroadcast_after_block_appears():
+    (a, b), link = _net("A", "B")
+    blk, = _blocks(1)
+    link.connect("A", "B")
+    a.client.want([blk.cid.buffer], link.now)
+    link.run_until_idle()
+    assert a.received == [] and a.client.next_deadline() is not None
+    b.store.put(blk.cid, blk.data)  # without notify: B forgot the want after DONT_HAVE? no: kept
+    b.engine.notify_new_blocks([blk.cid])
+    link.run_until_idle()
+    assert a.received == [blk.cid]
+
+
+def test_peer_joining_later_gets_parked_wants():
+    (a, b), link = _net("A", "B")
+    blk, = _blocks(1)
+    b.store.put(blk.cid, blk.data)
+    a.client.want([blk.cid.buffer], link.now)
+    assert a.client.outgoing() == []
+    link.connect("A", "B")
+    link.run_until_idle()
+    assert a.received == [blk.cid]
+
+
+def test_disconnect_mid_fetch_completes_from_second_peer():
+    (a, b, c), link = _net("A", "B", "C")
+    blocks = _blocks(100)
+    b.store.put_many(blocks)
+    c.store.put_many(blocks)
+    link.connect("A", "B")
+    link.connect("A", "C")
+    a.client.want([x.cid.buffer for x in blocks], link.now)
+    link.step()  # wants out, answers queued at B and C
+    link.disconnect("A", "B")  # B's answers are lost with the connection
+    link.run_until_idle()
+    assert set(a.received) == {x.cid for x in blocks}
+
+
+def test_stalled_peer_wants_move_to_another():
+    (a, b, c), link = _net("A", "B", "C")
+    blocks = _blocks(30)
+    b.store.put_many(blocks)
+    c.store.put_many(blocks)
+    link.connect("A", "B")
+    link.connect("A", "C")
+    # B accepts wants but never answers (a stalled peer)
+    orig = link.send_raw
+    link.send_raw = lambda src, dst, wire: None if src == "B" else orig(src, dst, wire)
+    a.client.want([x.cid.buffer for x in blocks], link.now)
+    link.run_until_idle()
+    got = len(a.received)
+    assert got < 30
+    link.advance(BITSWAP_LIMITS.peer_stall_timeout_s + 0.1)
+    link.run_until_idle()
+    assert len(a.received) == 30
+
+
+def test_unrequested_and_wrong_hash_blocks_dropped_and_penalised():
+    (a, b), link = _net("A", "B")
+    wanted, = _blocks(1)
+    link.connect("A", "B")
+    a.client.want([wanted.cid.buffer], link.now)
+    link.step()
+    # B answers with other bytes under the wanted CID's prefix (a wrong-hash block)
+    bad = m.Message(blocks=[(wanted.cid.buffer, b"not the data")])
+    for _ in range(5):
+        link.send_raw("B", "A", encode_frame(m.encode(bad)))
+    stray = Block.create(b"never asked", codec=RAW)
+    for _ in range(5):
+        link.send_raw("B", "A", encode_frame(m.encode(m.Message(blocks=[(stray.cid.buffer, stray.data)]))))
+    assert a.received == [] and len(a.store) == 0
+    assert a.client.stats["unwanted"] == 10
+    assert "B" in a.client.to_disconnect
+    assert a.client.is_wanted(wanted.cid.buffer)
+
+
+def test_late_duplicate_is_not_penalised():
+    (a, b), link = _net("A", "B")
+    blk, = _blocks(1)
+    b.store.put(blk.cid, blk.data)
+    link.connect("A", "B")
+    a.client.want([blk.cid.buffer], link.now)
+    link.run_until_idle()
+    link.send_raw("B", "A", encode_frame(m.encode(m.Message(blocks=[(blk.cid.buffer, blk.data)]))))
+    assert a.client.penalty("B") == 0 and a.client.stats["duplicates"] == 1
+
+
+def test_cancel_by_caller_tells_peers():
+    (a, b), link = _net("A", "B")
+    blk, = _blocks(1)
+    link.connect("A", "B")
+    a.client.want([blk.cid.buffer], link.now)
+    link.step()
+    assert b.engine.wants_of("A") == [blk.cid.buffer]
+    a.client.cancel([blk.cid.buffer], link.now)
+    link.run_until_idle()
+    assert b.engine.wants_of("A") == [] and a.client.pending == 0
