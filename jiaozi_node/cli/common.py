@@ -27,3 +27,21 @@ def progress(total: int | None, *, enabled: bool, desc: str = "") -> Any:
 
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
                 disable=not (enabled and sys.stderr.isatty()), file=sys.stderr, leave=False)
+
+
+def subcommand_group(sub: Any, name: str, help: str) -> Any:
+    """The sub-subparsers of command group `name` (e.g. `repo`), creating the group if no other
+    module has yet. Several modules may add commands to one group this way (argparse refuses a
+    second `add_parser` with the same name)."""
+    import argparse
+
+    parser = sub.choices.get(name)
+    if parser is None:
+        parser = sub.add_parser(name, help=help)
+        group = parser.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND")
+        parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+        return group
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    raise RuntimeError(f"command {name!r} exists without subcommands")
