@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "jiaozi_node.cli.block_cmds",
     "jiaozi_node.cli.pin_cmds",
     "jiaozi_node.cli.repo_gc_cmd",
+    "jiaozi_node.cli.version_cmds",
 ]
 
 

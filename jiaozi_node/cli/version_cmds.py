@@ -1,0 +1,468 @@
+"""Versioned datasets: `jzfs repo create|list|delete`, commit, status, log, show, branch, tag,
+checkout, diff, merge, verify, trust (sync commands: `cli/sync_cmds` section at the bottom).
+
+Fixed forms that outside scripts rely on (issue 5) are marked FIXED in the help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import InvalidInput, MergeConflict
+from ..ipld.cid import CID
+from ..versioning.diff import Change, stat
+from ..versioning.objects import Commit, Input, Provenance, Tag
+from .common import open_node, print_json, subcommand_group
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _spec(text: str) -> str:
+    """`NAME` alone means `NAME@main`; `NAME@REF` and CIDs pass through."""
+    if "@" in text:
+        return text
+    try:
+        CID.decode(text)
+        return text
+    except InvalidInput:
+        return f"{text}@main"
+
+
+def commit_json(cid: CID, c: Commit) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cid": str(cid),
+        "parents": [str(p) for p in c.parents],
+        "message": c.message,
+        "author": c.author.to_node(),
+        "timestamp": c.timestamp,
+        "root": str(c.root),
+    }
+    if c.provenance is not None:
+        prov = c.provenance
+        out["provenance"] = {"inputs": [str(i) for i in prov.inputs], "command": prov.command,
+                             "params": dict(prov.params)}
+    return out
+
+
+def _when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _print_commit(cid: CID, c: Commit, *, provenance: bool) -> None:
+    print(f"commit {cid}")
+    if len(c.parents) > 1:
+        print("Merge:  " + " ".join(str(p) for p in c.parents))
+    print(f"Author: {c.author}")
+    print(f"Date:   {_when(c.timestamp)}")
+    print(f"Root:   {c.root}")
+    if provenance and c.provenance is not None:
+        p = c.provenance
+        for i in p.inputs:
+            print(f"Input:  {i}")
+        if p.command is not None:
+            print(f"Command: {p.command}")
+        for k, v in p.params:
+            print(f"Param:  {k}={v}")
+    print()
+    for line in c.message.splitlines() or [""]:
+        print(f"    {line}")
+    print()
+
+
+# ---------------------------------------------------------------------------------- repo
+
+
+def cmd_repo_create(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        node.versioning.create_repo(args.name, now=_now())
+    print(f"created repository {args.name}")
+    return 0
+
+
+def cmd_repo_list(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        names = node.versioning.list_repos()
+    if args.json:
+        print_json(names)
+    else:
+        for n in names:
+            print(n)
+    return 0
+
+
+def cmd_repo_delete(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        node.versioning.delete_repo(args.name)
+    print(f"deleted repository {args.name} (its blocks are removed by the next `jzfs repo gc`)")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- commit/status
+
+
+def _provenance(args: argparse.Namespace) -> Provenance | None:
+    inputs = []
+    for text in args.input or []:
+        try:
+            inputs.append(Input(cid=CID.decode(text)))
+        except InvalidInput:
+            inputs.append(Input(ref=text))
+    params = []
+    for kv in args.param or []:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param takes KEY=VALUE, got {kv!r}")
+        params.append((key, value))
+    prov = Provenance(tuple(inputs), args.cmd, tuple(sorted(params)))
+    return None if prov.is_empty() else prov
+
+
+def cmd_commit(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        res = node.versioning.commit(args.name, args.dir, branch=args.branch, message=args.message,
+                                     now=_now(), provenance=_provenance(args))
+    if args.quiet:
+        print(res.cid)
+        return 0
+    s = res.stats
+    print(f"committed {res.cid} to {args.name}@{args.branch}")
+    print(f"{s.files} files ({s.hashed_files} read, {s.files - s.hashed_files} unchanged), "
+          f"{s.new_bytes} bytes new in {s.new_blocks} blocks")
+    return 0
+
+
+def _print_changes(changes: list[Change], *, as_json: bool, show_stat: bool) -> None:
+    if as_json:
+        print_json([c.to_json() for c in changes])
+        return
+    marks = {"added": "A", "removed": "D", "modified": "M"}
+    for c in changes:
+        print(f"{marks[c.change]}  {c.path}")
+    if show_stat:
+        s = stat(changes)
+        print(f"{len(changes)} paths changed: {s['added']} added, {s['removed']} removed, "
+              f"{s['modified']} modified")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        changes = node.versioning.status(args.name, args.dir, branch=args.branch)
+    if not changes and not args.json:
+        print(f"clean: {args.dir} matches {args.name}@{args.branch}")
+        return 0
+    _print_changes(changes, as_json=args.json, show_stat=False)
+    return 0
+
+
+# ---------------------------------------------------------------------------------- history
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        entries = node.versioning.log(_spec(args.spec), limit=args.max_count)
+    if args.json:
+        print_json([commit_json(cid, c) for cid, c in entries])
+        return 0
+    for cid, c in entries:
+        _print_commit(cid, c, provenance=args.provenance)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from ..versioning import signing
+
+    with open_node() as node:
+        vs = node.versioning
+        name, _, ref = args.spec.partition("@")
+        obj_cid = vs.resolve_ref(name, ref)[1] if ref else CID.decode(args.spec)
+        obj = vs.load_object(obj_cid)
+        signer = signing.verify(obj)
+        trusted = signer in vs.trusted_keys()
+        tag = obj if isinstance(obj, Tag) else None
+        cid = obj.target if tag else obj_cid
+        commit = vs.load_commit(cid)
+        commit_signer = signing.verify(commit)
+        commit_trusted = commit_signer in vs.trusted_keys()
+    if args.json:
+        out = commit_json(cid, commit)
+        out["signature"] = {"valid": True, "signer": commit_signer, "trusted": commit_trusted}
+        if tag:
+            out["tag"] = {"cid": str(obj_cid), "name": tag.name, "message": tag.message,
+                          "tagger": tag.tagger.to_node(), "timestamp": tag.timestamp}
+        print_json(out)
+        return 0
+    if tag:
+        print(f"tag {tag.name} ({obj_cid})\nTagger: {tag.tagger}\nDate:   {_when(tag.timestamp)}\n")
+        print(f"    {tag.message}\n")
+    _print_commit(cid, commit, provenance=True)
+    print(f"good signature by {signer}{'' if trusted else ' (NOT a trusted key)'}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        changes = node.versioning.diff(_spec(args.a), args.b)
+    _print_changes(changes, as_json=args.json, show_stat=args.stat)
+    return 0
+
+
+# ---------------------------------------------------------------------------------- branches/tags
+
+
+def cmd_branch_create(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        target = node.versioning.branch_create(args.name, args.branch, from_ref=args.from_ref)
+    print(f"created branch {args.branch} at {target}")
+    return 0
+
+
+def cmd_branch_list(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        branches = node.versioning.branch_list(args.name)
+    if args.json:
+        print_json({b: str(c) for b, c in branches.items()})
+    else:
+        for b, c in branches.items():
+            print(f"{b}\t{c}")
+    return 0
+
+
+def cmd_branch_delete(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        node.versioning.branch_delete(args.name, args.branch)
+    print(f"deleted branch {args.branch}")
+    return 0
+
+
+def cmd_tag_create(args: argparse.Namespace) -> int:
+    if args.annotate and args.message is None:
+        raise InvalidInput("an annotated tag (-a) needs a message (-m)")
+    message = args.message if (args.annotate or args.message is not None) else None
+    with open_node() as node:
+        obj = node.versioning.tag_create(args.name, args.tag, ref=args.from_ref, message=message, now=_now())
+    kind = "annotated tag" if message is not None else "tag"
+    print(f"created {kind} {args.tag} ({obj})")
+    return 0
+
+
+def cmd_tag_list(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        tags = node.versioning.tag_list(args.name)
+    if args.json:
+        print_json({t: str(c) for t, c in tags.items()})
+    else:
+        for t, c in tags.items():
+            print(f"{t}\t{c}")
+    return 0
+
+
+def cmd_tag_delete(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        node.versioning.tag_delete(args.name, args.tag)
+    print(f"deleted tag {args.tag}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- checkout/merge
+
+
+def cmd_checkout(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        cid, files = node.versioning.checkout(_spec(args.spec), args.output)
+    print(f"checked out {cid} into {args.output} ({files} files)")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        try:
+            out = node.versioning.merge(args.name, args.src, into=args.into, message=args.message,
+                                        now=_now(), strategy=args.strategy)
+        except MergeConflict as exc:
+            print(f"merge refused: {exc}", file=sys.stderr)
+            return 1
+    if out.kind == "up-to-date":
+        print(f"already up to date: {args.into} at {out.head}")
+    elif out.kind == "fast-forward":
+        print(f"fast-forward: {args.into} now at {out.head}")
+    else:
+        print(f"merged {args.src} into {args.into}: {out.head}")
+        for path in out.conflicts:
+            print(f"conflict resolved with --strategy {args.strategy}: {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- verify/trust
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        report = node.versioning.verify(args.spec, data=not args.shallow,
+                                        require_trusted=not args.any_signer)
+        trusted = set(node.versioning.trusted_keys())
+    if args.json:
+        print_json({"head": str(report.head), "commits": report.commits, "dataBlocks": report.data_blocks,
+                    "roots": [str(r) for r in report.roots],
+                    "signers": [{"peer": p, "objects": n, "trusted": p in trusted}
+                                for p, n in sorted(report.signers.items())]})
+        return 0
+    print(f"verified {report.commits} commits"
+          + (f" and {report.data_blocks} data blocks" if not args.shallow else "")
+          + f" from {report.head}")
+    for p, n in sorted(report.signers.items()):
+        print(f"signed by {p}: {n} object(s){'' if p in trusted else ' (NOT trusted)'}")
+    return 0
+
+
+def cmd_trust_add(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        node.versioning.trust_add(args.peer)
+    print(f"trusting {args.peer}")
+    return 0
+
+
+def cmd_trust_list(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        keys = node.versioning.trusted_keys()
+        own = node.repo.peer_id
+    if args.json:
+        print_json(keys)
+    else:
+        for k in keys:
+            print(k + (" (this node)" if k == own else ""))
+    return 0
+
+
+def cmd_trust_rm(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        node.versioning.trust_rm(args.peer)
+    print(f"no longer trusting {args.peer}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- registration
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    repo = subcommand_group(sub, "repo", "repository commands")
+    p = repo.add_parser("create", help="create a dataset repository (FIXED: repo create NAME)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_repo_create)
+    p = repo.add_parser("list", help="list dataset repositories")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_repo_list)
+    p = repo.add_parser("delete", help="delete a dataset repository and its refs")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_repo_delete)
+
+    p = sub.add_parser("commit", help="snapshot a directory as a signed commit (FIXED: commit NAME DIR -b BRANCH -m MSG [-Q])")
+    p.add_argument("name")
+    p.add_argument("dir")
+    p.add_argument("-b", "--branch", required=True)
+    p.add_argument("-m", "--message", required=True)
+    p.add_argument("-Q", "--quiet", action="store_true", help="print only the commit CID")
+    p.add_argument("--input", action="append", metavar="REF_OR_CID", help="provenance: an input dataset")
+    p.add_argument("--cmd", default=None, help="provenance: the command that produced the data")
+    p.add_argument("--param", action="append", metavar="K=V", help="provenance: a parameter")
+    p.set_defaults(func=cmd_commit)
+
+    p = sub.add_parser("status", help="what changed in a directory against a branch head")
+    p.add_argument("name")
+    p.add_argument("dir")
+    p.add_argument("-b", "--branch", default="main")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("log", help="history, newest first (FIXED: log NAME@REF --json)")
+    p.add_argument("spec", metavar="NAME[@REF]|CID")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--provenance", action="store_true")
+    p.add_argument("-n", "--max-count", type=int, default=None)
+    p.set_defaults(func=cmd_log)
+
+    p = sub.add_parser("show", help="show a commit or tag and check its signature")
+    p.add_argument("spec", metavar="NAME@REF|CID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("diff", help="paths added/removed/modified (FIXED: diff NAME@A NAME@B --json)")
+    p.add_argument("a", metavar="NAME@A|CID")
+    p.add_argument("b", metavar="NAME@B|B|CID")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--stat", action="store_true")
+    p.set_defaults(func=cmd_diff)
+
+    branch = subcommand_group(sub, "branch", "create, list and delete branches")
+    p = branch.add_parser("create", help="FIXED: branch create NAME BRANCH --from REF")
+    p.add_argument("name")
+    p.add_argument("branch")
+    p.add_argument("--from", dest="from_ref", required=True, metavar="REF")
+    p.set_defaults(func=cmd_branch_create)
+    p = branch.add_parser("list")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_branch_list)
+    p = branch.add_parser("delete")
+    p.add_argument("name")
+    p.add_argument("branch")
+    p.set_defaults(func=cmd_branch_delete)
+
+    tag = subcommand_group(sub, "tag", "lightweight and annotated (signed) tags")
+    p = tag.add_parser("create", help="tag create NAME TAG --from REF [-a] [-m MSG]")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("--from", dest="from_ref", default="main", metavar="REF")
+    p.add_argument("-a", "--annotate", action="store_true", help="a signed tag object")
+    p.add_argument("-m", "--message", default=None)
+    p.set_defaults(func=cmd_tag_create)
+    p = tag.add_parser("list")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tag_list)
+    p = tag.add_parser("delete")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.set_defaults(func=cmd_tag_delete)
+
+    p = sub.add_parser("checkout", help="write a version into a directory (FIXED: checkout NAME@REF -o DIR)")
+    p.add_argument("spec", metavar="NAME@REF|CID")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_checkout)
+
+    p = sub.add_parser("merge", help="merge SRC into DST (FIXED: merge NAME SRC --into DST -m MSG)")
+    p.add_argument("name")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("--into", required=True, metavar="DST")
+    p.add_argument("-m", "--message", default=None)
+    p.add_argument("--strategy", choices=("ours", "theirs"), default=None)
+    p.set_defaults(func=_merge_defaults)
+
+    p = sub.add_parser("verify", help="check signatures and links back to the root commits (FIXED: verify NAME@REF | verify CID)")
+    p.add_argument("spec", metavar="NAME@REF|CID")
+    p.add_argument("--shallow", action="store_true", help="commits only, not every data block")
+    p.add_argument("--any-signer", action="store_true", help="do not fail on untrusted signers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)
+
+    trust = subcommand_group(sub, "trust", "keys whose commits count as trusted")
+    p = trust.add_parser("add")
+    p.add_argument("peer", metavar="PEER_ID")
+    p.set_defaults(func=cmd_trust_add)
+    p = trust.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_trust_list)
+    p = trust.add_parser("rm")
+    p.add_argument("peer", metavar="PEER_ID")
+    p.set_defaults(func=cmd_trust_rm)
+
+
+def _merge_defaults(args: argparse.Namespace) -> int:
+    if args.message is None:
+        args.message = f"Merge {args.src} into {args.into}"
+    return cmd_merge(args)
