@@ -1,0 +1,124 @@
+"""What every RPC handler shares: the context, argument parsing and Kubo-shaped output helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..config import HTTP_LIMITS, HttpLimits
+from ..errors import InvalidInput
+from ..gateway.asgi import Request, Response
+from ..gateway.http_common import ContentPath, parse_arg_path
+from ..gateway.server import Fetch, _Getter
+
+if TYPE_CHECKING:
+    from ..node.core import Node
+    from ..node.online import OnlineNode
+
+
+@dataclass
+class ApiContext:
+    """Handed to every handler. `online` is None when the API runs without a network (tests)."""
+
+    node: Node
+    online: OnlineNode | None = None
+    fetch: Fetch | None = None
+    limits: HttpLimits = HTTP_LIMITS
+
+    @property
+    def getter(self) -> _Getter:
+        return _Getter(self.node.blocks, self.fetch)
+
+    def require_online(self) -> OnlineNode:
+        if self.online is None:
+            raise InvalidInput("this command needs the node to be online (run `jzfs daemon`)")
+        return self.online
+
+
+Handler = Callable[[ApiContext, Request, Response], Awaitable[None]]
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True", ""}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def param_bool(req: Request, name: str, default: bool) -> bool:
+    """Kubo parses booleans with Go's strconv.ParseBool; a bare `?flag` means true."""
+    if name not in req.query:
+        return default
+    v = req.query[name]
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise InvalidInput(f"invalid boolean for option {name!r}: {v!r}")
+
+
+def param_int(req: Request, name: str, default: int | None) -> int | None:
+    if name not in req.query or req.query[name] == "":
+        return default
+    try:
+        return int(req.query[name])
+    except ValueError:
+        raise InvalidInput(f"invalid integer for option {name!r}: {req.query[name]!r}") from None
+
+
+def one_arg(req: Request, what: str = "argument") -> str:
+    args = req.args()
+    if not args:
+        raise InvalidInput(f"argument {what!r} is required")
+    return args[0]
+
+
+def arg_path(req: Request) -> ContentPath:
+    return parse_arg_path(one_arg(req, "ipfs-path"))
+
+
+def json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, separators=(",", ":"), default=str) + "\n").encode()
+
+
+async def send_json(resp: Response, value: Any) -> None:
+    await resp.full(200, [("Content-Type", "application/json"), ("Vary", "Origin")], json_bytes(value))
+
+
+async def send_ndjson(resp: Response, values: AsyncIterator[Any]) -> None:
+    """Kubo's streaming JSON output (X-Chunked-Output): one object per line."""
+    await resp.start(200, [("Content-Type", "application/json"), ("X-Chunked-Output", "1"),
+                           ("Vary", "Origin")])
+    async for v in values:
+        await resp.chunk(json_bytes(v))
+    await resp.end()
+
+
+async def send_stream(resp: Response, chunks: Iterator[bytes], *, content_type: str = "text/plain",
+                      length: int | None = None, batch: int = 1 << 20) -> None:
+    """Kubo's byte output (X-Stream-Output): pulled from a sync iterator in worker threads."""
+    headers = [("Content-Type", content_type), ("X-Stream-Output", "1"), ("Vary", "Origin")]
+    if length is not None:
+        headers.append(("X-Content-Length", str(length)))
+    first = await in_thread(_pull, chunks, batch)
+    await resp.start(200, headers)
+    data = first
+    while data:
+        await resp.chunk(data)
+        data = await in_thread(_pull, chunks, batch)
+    await resp.end()
+
+
+def _pull(chunks: Iterator[bytes], size: int) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    for c in chunks:
+        parts.append(c)
+        total += len(c)
+        if total >= size:
+            break
+    return b"".join(parts)
+
+
+async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    return await trio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)

@@ -1,0 +1,107 @@
+"""RPC handlers: add, cat, get (tar, like Kubo), ls."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import InvalidInput
+from ..gateway.asgi import Request, Response
+from ..gateway.http_common import ContentPath
+from ..ipld.cid import CID
+from ..node.files_read import FilesReader
+from ..unixfs.exporter import KUBO_TYPES, read_file, read_symlink
+from ..unixfs.resolve import resolve
+from ..unixfs.walk import walk
+from .common import ApiContext, Handler, arg_path, in_thread, param_int, send_json, send_stream
+
+
+def _reader(ctx: ApiContext) -> FilesReader:
+    return FilesReader(ctx.getter)
+
+
+def _target(ctx: ApiContext, cp: ContentPath) -> CID:
+    return resolve(ctx.getter, cp.cid, list(cp.segments)) if cp.segments else cp.cid
+
+
+async def cat(ctx: ApiContext, req: Request, resp: Response) -> None:
+    cp = arg_path(req)
+    offset = param_int(req, "offset", 0) or 0
+    length = param_int(req, "length", None)
+    if offset < 0 or (length is not None and length < 0):
+        raise InvalidInput("offset and length must not be negative")
+    getter = ctx.getter
+    cid = await in_thread(_target, ctx, cp)
+    size = (await in_thread(_reader(ctx).stat, cid)).size
+    chunks = read_file(getter, cid, offset, length)
+    total = max(0, min(size, offset + length if length is not None else size) - offset)
+    await send_stream(resp, chunks, length=total)
+
+
+async def ls(ctx: ApiContext, req: Request, resp: Response) -> None:
+    args = req.args()
+    if not args:
+        raise InvalidInput("argument 'ipfs-path' is required")
+    resolve_type = req.query.get("resolve-type", "true") != "false"
+    objects = []
+    for arg in args:
+        from ..gateway.http_common import parse_arg_path
+
+        cp = parse_arg_path(arg)
+        cid = await in_thread(_target, ctx, cp)
+        st = await in_thread(_reader(ctx).stat, cid)
+        links: list[dict[str, Any]] = []
+        if st.type == "directory":
+            entries = await in_thread(lambda c=cid: _reader(ctx).ls(c, resolve_children=resolve_type))
+            for e in entries:
+                link = {"Name": e.name, "Hash": str(e.cid), "Size": e.size,
+                        "Type": KUBO_TYPES.get(e.type, 0), "Target": ""}
+                if e.type == "symlink":
+                    link["Target"] = await in_thread(read_symlink, ctx.getter, e.cid)
+                links.append(link)
+        objects.append({"Hash": arg, "Links": links})
+    await send_json(resp, {"Objects": objects})
+
+
+def tar_stream(getter: Any, root: CID, name: str) -> Iterator[bytes]:
+    """A POSIX tar of the tree under `root`, streamed (never a whole file in memory).
+
+    Names come from the DAG and were checked by `unixfs.walk` (no `..`, `/` or NUL), so the tar
+    cannot make `tar -x` write outside its directory.
+    """
+    for item in walk(getter, root):
+        path = "/".join((name, *item.path))
+        info = tarfile.TarInfo(path)
+        info.mtime = 0
+        if item.type == "directory":
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            yield info.tobuf(tarfile.PAX_FORMAT)
+        elif item.type == "symlink":
+            info.type, info.mode = tarfile.SYMTYPE, 0o777
+            info.linkname = read_symlink(getter, item.cid)
+            yield info.tobuf(tarfile.PAX_FORMAT)
+        else:
+            info.size, info.mode = item.size, 0o644
+            yield info.tobuf(tarfile.PAX_FORMAT)
+            yield from read_file(getter, item.cid)
+            pad = (-item.size) % tarfile.BLOCKSIZE
+            if pad:
+                yield b"\0" * pad
+    yield b"\0" * (tarfile.BLOCKSIZE * 2)
+
+
+async def get(ctx: ApiContext, req: Request, resp: Response) -> None:
+    cp = arg_path(req)
+    if req.query.get("compress", "false") not in ("false", "0", ""):
+        raise InvalidInput("compressed output is not supported; fetch the tar and compress it")
+    cid = await in_thread(_target, ctx, cp)
+    name = cp.segments[-1] if cp.segments else str(cp.cid)
+    await send_stream(resp, tar_stream(ctx.getter, cid, name), content_type="application/x-tar")
+
+
+ROUTES: dict[str, Handler] = {
+    "cat": cat,
+    "ls": ls,
+    "get": get,
+}

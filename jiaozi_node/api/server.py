@@ -1,0 +1,90 @@
+"""The Kubo-compatible RPC API (`POST /api/v0/...`) as an ASGI app.
+
+    app = RpcApp(ApiContext(node, online=on, fetch=...))
+    await serve_app(app, "/ip4/127.0.0.1/tcp/5001")
+
+Security, as Kubo: the API listens on loopback by default (config `Addresses.API`); only POST is
+accepted (405 otherwise: a browser cannot trigger commands with a simple GET/img tag); a request
+carrying an `Origin` header is refused with 403 unless it is same-origin or listed in config
+`API.HTTPHeaders.Access-Control-Allow-Origin`; header sizes are bounded by the HTTP server and
+bodies by `HttpLimits.max_body_bytes`.
+
+Errors are Kubo's JSON: `{"Message": …, "Code": 0|1, "Type": "error"}`, status 500 for command
+errors and 400 (Code 1) for bad arguments. Handlers live in one module per command group
+(`h_files`, `h_blocks`, `h_node`); each exports ROUTES mapping the path below /api/v0/ to a handler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlsplit
+
+from ..errors import InvalidInput, JzfsError, LimitExceeded
+from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send
+from ..gateway.http_common import HttpError
+from ..gateway.server import _lifespan
+from . import h_blocks, h_files, h_node
+from .common import ApiContext, Handler
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v0/"
+ROUTES: dict[str, Handler] = {**h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES}
+
+
+def error_body(message: str, code: int) -> bytes:
+    return (json.dumps({"Message": message, "Code": code, "Type": "error"}) + "\n").encode()
+
+
+class RpcApp:
+    def __init__(self, ctx: ApiContext, *, allowed_origins: list[str] | None = None) -> None:
+        self.ctx = ctx
+        if allowed_origins is None:
+            allowed_origins = ctx.node.repo.get_config_default(
+                "API.HTTPHeaders.Access-Control-Allow-Origin", [])
+        self.allowed_origins = set(allowed_origins or [])
+
+    def _origin_ok(self, req: Request) -> bool:
+        origin = req.headers.get("origin")
+        if origin is None or origin in self.allowed_origins or "*" in self.allowed_origins:
+            return True
+        # Same-origin requests (a page served by the API itself) are fine, as in Kubo.
+        return urlsplit(origin).netloc == req.headers.get("host", "")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        req = Request(scope, receive)
+        resp = Response(send)
+        if not self._origin_ok(req):
+            await resp.text(403, "403 - Forbidden")
+            return
+        if not req.path.startswith(PREFIX) or req.path[len(PREFIX):].rstrip("/") not in ROUTES:
+            await resp.text(404, "404 page not found")
+            return
+        if req.method != "POST":
+            await resp.text(405, "405 - Method Not Allowed", [("Allow", "POST")])
+            return
+        handler = ROUTES[req.path[len(PREFIX):].rstrip("/")]
+        try:
+            await handler(self.ctx, req, resp)
+        except ClientGone:
+            log.info("api: client went away during %s", req.path)
+        except Exception as exc:
+            if resp.started:
+                log.warning("api: %s failed mid-stream: %s", req.path, exc)
+                raise  # the connection is dropped; the client sees a truncated stream
+            if isinstance(exc, HttpError):
+                status, code = exc.status, (1 if exc.status < 500 else 0)
+            elif isinstance(exc, (InvalidInput, LimitExceeded)):
+                status, code = 400, 1
+            elif isinstance(exc, JzfsError):
+                status, code = 500, 0
+            else:
+                log.exception("api: internal error in %s", req.path)
+                status, code = 500, 0
+            await resp.full(status, [("Content-Type", "application/json")], error_body(str(exc), code))
