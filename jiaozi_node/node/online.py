@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 
 # Modules exposing `async def start_online(online: OnlineNode) -> None`, started in this order.
 # A module that does not exist yet is skipped (the package is being built in parallel).
-SERVICE_MODULES: tuple[str, ...] = ()
+SERVICE_MODULES: tuple[str, ...] = (
+    "jiaozi_node.api.service",  # RPC API + gateway (HTTP engineer)
+)
 
 
 
