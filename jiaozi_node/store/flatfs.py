@@ -87,13 +87,15 @@ class FlatfsBlockstore:
 
     def put_many(self, blocks: Iterable[Block]) -> None:
         written: list[tuple[str, Path]] = []
+        batch: set[Path] = set()
         try:
             for b in blocks:
                 if is_identity(b.cid):
                     continue
                 final = self._path(key_of(b.cid))
-                if final.exists():
+                if final in batch or final.exists():
                     continue
+                batch.add(final)
                 final.parent.mkdir(exist_ok=True)
                 tmp = str(final.parent / f"{TMP_PREFIX}{os.getpid()}-{final.name}")
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -16,6 +16,7 @@ store; LMDB serialises writers with its own (robust) lock, and readers never blo
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +33,80 @@ DATA_FILE = "data.mdb"
 T = TypeVar("T")
 
 
+# LMDB allows one environment per file per process: stores opened on the same directory share it
+# (reference-counted), e.g. two Nodes over one repo in a test or in the daemon plus an API call.
+_ENVS: dict[str, list[Any]] = {}
+_ENVS_LOCK = threading.Lock()
+
+
+def _acquire_env(key: str, *, sync: bool, initial_map_size: int) -> Any:
+    with _ENVS_LOCK:
+        entry = _ENVS.get(key)
+        if entry is not None:
+            entry[1] += 1
+            return entry[0]
+        try:
+            existing = os.stat(os.path.join(key, DATA_FILE)).st_size
+        except FileNotFoundError:
+            existing = 0
+        env = lmdb.open(key, map_size=max(existing, initial_map_size), subdir=True,
+                        writemap=True, sync=sync, metasync=sync, readahead=True,
+                        max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4)
+        _ENVS[key] = [env, 1, _Gate()]
+        return env
+
+
+def _gate(key: str) -> _Gate:
+    gate: _Gate = _ENVS[key][2]
+    return gate
+
+
+def _release_env(key: str) -> None:
+    with _ENVS_LOCK:
+        entry = _ENVS.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _ENVS[key]
+            entry[0].close()
+
+
+class _Gate:
+    """Lets a thread resize the map (which LMDB allows only while this process has no open
+    transaction) without racing other threads' transactions on the shared environment."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._resizing = False
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._resizing:
+                self._cond.wait()
+            self._active += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._active -= 1
+            if self._active == 0:
+                self._cond.notify_all()
+
+    def resize(self, env: Any, size: int) -> None:
+        with self._cond:
+            while self._resizing:
+                self._cond.wait()
+            self._resizing = True
+            try:
+                while self._active:
+                    self._cond.wait()
+                env.set_mapsize(size)
+            finally:
+                self._resizing = False
+                self._cond.notify_all()
+
+
 class LmdbBlockstore:
     name = "lmdb"
 
@@ -44,32 +119,29 @@ class LmdbBlockstore:
         self._verify = verify_on_read
         self._max_batch = max_batch_bytes
         self._max_map = max_map_size
-        try:
-            existing = (self.root / DATA_FILE).stat().st_size
-        except FileNotFoundError:
-            existing = 0
-        self._env = lmdb.open(str(self.root), map_size=max(existing, initial_map_size), subdir=True,
-                              writemap=True, sync=sync, metasync=sync, readahead=True,
-                              max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4)
+        self._key = os.path.realpath(self.root)
+        self._env = _acquire_env(self._key, sync=sync, initial_map_size=initial_map_size)
+        self._gate = _gate(self._key)
         self._psize = int(self._env.stat()["psize"])
+        self._closed = False
 
     # ------------------------------------------------------------------ transactions
 
     def _read(self, fn: Callable[[Any], T]) -> T:
         while True:
             try:
-                with self._env.begin(buffers=True) as txn:
+                with self._gate, self._env.begin(buffers=True) as txn:
                     return fn(txn)
             except lmdb.MapResizedError:
-                self._env.set_mapsize(0)  # another process grew the map: adopt its size
+                self._gate.resize(self._env, 0)  # another process grew the map: adopt its size
 
     def _write(self, fn: Callable[[Any], T]) -> T:
         while True:
             try:
-                with self._env.begin(write=True) as txn:
+                with self._gate, self._env.begin(write=True) as txn:
                     return fn(txn)
             except lmdb.MapResizedError:
-                self._env.set_mapsize(0)
+                self._gate.resize(self._env, 0)
             except lmdb.MapFullError:
                 self._grow()
 
@@ -81,7 +153,7 @@ class LmdbBlockstore:
         size = current * 2
         while size < at_least:
             size *= 2
-        self._env.set_mapsize(min(size, self._max_map))
+        self._gate.resize(self._env, min(size, self._max_map))
 
     def _ensure_room(self, nbytes: int) -> None:
         """Grow the map before a batch that would not fit, rather than fail and redo it."""
@@ -190,4 +262,6 @@ class LmdbBlockstore:
         return self._write(lambda txn: [c for c in todo if txn.delete(key_of(c))])
 
     def close(self) -> None:
-        self._env.close()
+        if not self._closed:
+            self._closed = True
+            _release_env(self._key)
