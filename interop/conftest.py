@@ -49,6 +49,23 @@ def pytest_report_header(config):
     return f"jzfs interop: network namespace={CONFINEMENT.netns} ({CONFINEMENT.how})"
 
 
+def pytest_configure(config):
+    if not CONFINEMENT.netns:
+        # pytest captures stderr while loading conftests: repeat the warning where it is seen.
+        import warnings
+
+        warnings.warn(f"jzfs interop ran WITHOUT a loopback-only network namespace "
+                      f"({CONFINEMENT.how}); peer configs were still confined", stacklevel=1)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not CONFINEMENT.netns:
+        terminalreporter.write_sep("!", "jzfs interop: NO network namespace (fallback)", red=True)
+        terminalreporter.write_line(f"  {CONFINEMENT.how}")
+        terminalreporter.write_line("  peer configs were confined to 127.0.0.1; run as root or via "
+                                    "interop/run.sh to get the namespace")
+
+
 @pytest.fixture(scope="session")
 def interop_confinement():
     return CONFINEMENT

