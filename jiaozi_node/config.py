@@ -277,6 +277,12 @@ class VersioningLimits:
     max_history_depth: int = 1_000_000
     # Largest commit/tag object accepted from outside.
     max_object_bytes: int = 1 * MiB
+    # /jzfs/refs/1.0.0: one request or response; refs lists are small, a bigger message is hostile.
+    max_sync_message_bytes: int = 1 * MiB
+    # Refs one advertisement may carry (bounds what a peer can make us decode and check).
+    max_refs_per_advertisement: int = 10_000
+    # A refs request that gets no answer within this long fails (the peer is stuck or hostile).
+    sync_timeout_s: float = 30.0
 
 
 VERSIONING_LIMITS = VersioningLimits()
