@@ -1,0 +1,140 @@
+"""FileImporter (pure, push-style): bytes in, finished blocks out, root CID at close.
+
+    imp = FileImporter(profile)                 # or FileImporter(profile, executor=pool)
+    for buf in reads: store(imp.feed(buf))      # blocks are final when returned
+    root, blocks = imp.close(); store(blocks)   # imp.filesize / imp.tsize describe the root
+
+Stages as in js-ipfs-unixfs: chunker -> leaves -> layout. No I/O and no clock. Hashing the leaves
+is the expensive part; when an `executor` (a `concurrent.futures.Executor`, owned and shut down by
+the caller) is given, leaves are built and hashed in its threads (hashlib releases the GIL) while
+the caller goes on reading, and `feed` returns the blocks whose hashes are done, in order. At most
+`max_pending` chunks are in flight, so memory stays bounded by about
+(max_pending + 1) * chunk size + one layout level of links.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from functools import partial
+
+from ..config import ImportProfile
+from ..errors import InvalidInput
+from ..ipld import multihash
+from ..ipld.block import Block
+from ..ipld.cid import CID
+from . import pb
+from .chunker import Buffer, Chunker, make_chunker
+from .layout_balanced import BalancedLayout
+from .layout_trickle import TrickleLayout
+from .nodes import FileLink, pb_leaf, raw_leaf
+
+_LeafResult = tuple[Block, FileLink]
+
+
+def leaf_builder(profile: ImportProfile) -> Callable[[bytes], _LeafResult]:
+    """The function turning one chunk into its leaf block, for this profile."""
+    hash_code = multihash.code_of(profile.hash_function)
+    if profile.raw_leaves:
+        return partial(raw_leaf, hash_code=hash_code)
+    leaf_type = pb.DataType.Raw if profile.layout == "trickle" else pb.DataType.File
+    return partial(pb_leaf, cid_version=profile.cid_version, leaf_type=leaf_type, hash_code=hash_code)
+
+
+class FileImporter:
+    def __init__(self, profile: ImportProfile, *, executor: Executor | None = None,
+                 max_pending: int = 8, chunker: Chunker | None = None) -> None:
+        if profile.cid_version not in (0, 1):
+            raise InvalidInput(f"unsupported CID version {profile.cid_version}")
+        hash_code = multihash.code_of(profile.hash_function)
+        if profile.cid_version == 0 and hash_code != multihash.SHA2_256:
+            raise InvalidInput("CIDv0 only supports sha2-256")
+        self.profile = profile
+        self._chunker = chunker if chunker is not None else make_chunker(profile.chunker)
+        self._make_leaf = leaf_builder(profile)
+        if profile.layout == "balanced":
+            self._layout: BalancedLayout | TrickleLayout = BalancedLayout(
+                max_links=profile.max_links, cid_version=profile.cid_version, hash_code=hash_code)
+        elif profile.layout == "trickle":
+            self._layout = TrickleLayout(max_links=profile.max_links, cid_version=profile.cid_version,
+                                         hash_code=hash_code)
+        else:
+            raise InvalidInput(f"unknown layout {profile.layout!r} (balanced or trickle)")
+        self._executor = executor
+        self._max_pending = max(1, max_pending)
+        self._pending: deque[Future[_LeafResult] | _LeafResult] = deque()
+        self._leaves = 0
+        self._closed = False
+        self.root: FileLink | None = None
+
+    @property
+    def filesize(self) -> int:
+        """Bytes of file content under the root (after close)."""
+        if self.root is None:
+            raise InvalidInput("importer not closed yet")
+        return self.root.filesize
+
+    @property
+    def tsize(self) -> int:
+        """Cumulative DAG size of the root (what a parent directory link records)."""
+        if self.root is None:
+            raise InvalidInput("importer not closed yet")
+        return self.root.tsize
+
+    def _submit(self, chunks: list[bytes]) -> None:
+        if self._executor is None:
+            self._pending.extend(self._make_leaf(c) for c in chunks)
+        else:
+            self._pending.extend(self._executor.submit(self._make_leaf, c) for c in chunks)
+
+    def _collect(self, final: bool) -> list[Block]:
+        out: list[Block] = []
+        pending = self._pending
+        while pending:
+            head = pending[0]
+            if isinstance(head, Future):
+                if not (final or head.done() or len(pending) > self._max_pending):
+                    break
+                block, link = head.result()
+            else:
+                block, link = head
+            pending.popleft()
+            out.append(block)
+            self._leaves += 1
+            out.extend(self._layout.push(link))
+        return out
+
+    def feed(self, data: Buffer) -> list[Block]:
+        """Chunk `data`; return every block that is final (leaves and completed interior nodes)."""
+        if self._closed:
+            raise InvalidInput("importer already closed")
+        self._submit(self._chunker.feed(data))
+        return self._collect(False)
+
+    def close(self) -> tuple[CID, list[Block]]:
+        """Flush the last chunk and the layout; returns the root CID and the remaining blocks."""
+        if self._closed:
+            raise InvalidInput("importer already closed")
+        self._closed = True
+        self._submit(self._chunker.close())
+        out = self._collect(True)
+        if self._leaves == 0 and isinstance(self._layout, BalancedLayout):
+            # boxo: an empty file is one empty leaf (raw: the empty raw block; else `08 02 18 00`).
+            block, link = self._make_leaf(b"")
+            out.append(block)
+            out.extend(self._layout.push(link))
+        root, blocks = self._layout.finish()
+        out.extend(blocks)
+        self.root = root
+        return root.cid, out
+
+
+def import_bytes(data: Buffer, profile: ImportProfile) -> tuple[CID, list[Block], FileLink]:
+    """Convenience: the whole file in memory (tests, small files)."""
+    imp = FileImporter(profile)
+    blocks = imp.feed(data)
+    root, rest = imp.close()
+    blocks.extend(rest)
+    assert imp.root is not None
+    return root, blocks, imp.root

@@ -1,0 +1,66 @@
+"""Building blocks shared by the file layouts (pure): leaves and interior file nodes.
+
+A `FileLink` is what a parent needs to know about a child: its CID, the file bytes under it
+(`filesize`, which goes into the parent's `blocksizes`) and its cumulative DAG size (`tsize`,
+which goes into the dag-pb link's Tsize: block length plus the Tsize of all its links, as Kubo
+computes `node.Size()`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ..ipld import dagpb, multihash
+from ..ipld.block import Block
+from ..ipld.cid import CID, DAG_PB, RAW
+from ..ipld.varint import encode as uvarint
+from . import pb
+
+
+@dataclass(frozen=True, slots=True)
+class FileLink:
+    cid: CID
+    filesize: int
+    tsize: int
+
+
+def _mh(data: bytes, hash_code: int) -> bytes:
+    if hash_code == multihash.SHA2_256:
+        return b"\x12\x20" + hashlib.sha256(data).digest()
+    return multihash.digest(hash_code, data)
+
+
+def raw_leaf(chunk: bytes, *, hash_code: int = multihash.SHA2_256) -> tuple[Block, FileLink]:
+    """A raw-codec leaf. Always CIDv1 (CIDv0 cannot address raw), as Kubo does."""
+    cid = CID(1, RAW, _mh(chunk, hash_code))
+    n = len(chunk)
+    return Block(cid, chunk), FileLink(cid, n, n)
+
+
+def pb_leaf(chunk: bytes, *, cid_version: int, leaf_type: pb.DataType = pb.DataType.File,
+            hash_code: int = multihash.SHA2_256) -> tuple[Block, FileLink]:
+    """A dag-pb leaf: PBNode{Data: UnixFS{Type, Data=chunk, filesize=len}} and no links.
+
+    Balanced layout uses Type File; Kubo's trickle layout uses Type Raw for its leaves.
+    """
+    n = len(chunk)
+    if n:
+        inner_len = 2 + 1 + len(uvarint(n)) + n + 1 + len(uvarint(n))
+        data = b"".join((b"\x0a", uvarint(inner_len), b"\x08", bytes((leaf_type,)), b"\x12",
+                         uvarint(n), chunk, b"\x18", uvarint(n)))
+    else:
+        inner = b"\x08" + bytes((leaf_type,)) + b"\x18\x00"
+        data = b"\x0a" + uvarint(len(inner)) + inner
+    cid = CID(cid_version, DAG_PB, _mh(data, hash_code))
+    return Block(cid, data), FileLink(cid, n, len(data))
+
+
+def file_node(children: list[FileLink], *, cid_version: int,
+              hash_code: int = multihash.SHA2_256) -> tuple[Block, FileLink]:
+    """An interior file node: links named "" with the children's Tsize, blocksizes = filesizes."""
+    sizes = [c.filesize for c in children]
+    node = dagpb.PBNode(tuple(dagpb.PBLink(c.cid, "", c.tsize) for c in children), pb.file_node(sizes))
+    data = dagpb.encode(node)
+    cid = CID(cid_version, DAG_PB, _mh(data, hash_code))
+    return Block(cid, data), FileLink(cid, sum(sizes), len(data) + sum(c.tsize for c in children))
