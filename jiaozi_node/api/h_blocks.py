@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ..errors import InvalidInput, NotFound, PinnedError
@@ -12,6 +12,7 @@ from ..gateway.http_common import parse_arg_path, parse_cid
 from ..ipld import multihash
 from ..ipld.block import Block
 from ..ipld.cid import CID, codec_code
+from ..node import dag as dag_mod
 from ..unixfs.exporter_data import load_block
 from .common import (
     ApiContext,
@@ -52,8 +53,7 @@ async def block_put(ctx: ApiContext, req: Request, resp: Response) -> None:
     version = param_int(req, "cid-version", None) or version
     mhtype = req.query.get("mhtype", "sha2-256")
     try:
-        hash_code = multihash.code_of(mhtype) if hasattr(multihash, "code_of") else {
-            "sha2-256": multihash.SHA2_256}[mhtype]
+        hash_code = multihash.code_of(mhtype)
         codec = codec_code(codec_name)
     except (KeyError, ValueError):
         raise InvalidInput(f"unsupported codec/hash {codec_name!r}/{mhtype!r}") from None
@@ -105,63 +105,79 @@ async def block_rm(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 
 async def dag_export(ctx: ApiContext, req: Request, resp: Response) -> None:
-    from ..car.traverse import dag_blocks
-    from ..car.writer import encode_header, encode_section
-
     cp = parse_arg_path(one_arg(req, "root"))
     getter = ctx.getter
-    await in_thread(load_block, getter, cp.cid)
-
-    def chunks() -> Iterator[bytes]:
-        yield encode_header([cp.cid])
-        for block in dag_blocks(getter, cp.cid, list(cp.segments), scope="all"):
-            yield encode_section(block.cid, block.data)
-
-    await send_stream(resp, chunks(), content_type="application/vnd.ipld.car")
+    chunks = await in_thread(lambda: dag_mod.dag_export(getter, cp.cid, list(cp.segments)))
+    await send_stream(resp, chunks, content_type="application/vnd.ipld.car")
 
 
+async def dag_get(ctx: ApiContext, req: Request, resp: Response) -> None:
+    cp = parse_arg_path(one_arg(req, "ref"))
+    codec = req.query.get("output-codec", "dag-json")
+    value, _ = await in_thread(dag_mod.dag_get, ctx.getter, cp.cid, list(cp.segments))
+    data = dag_mod.encode_value(value, codec)
+    await send_stream(resp, iter([data]), content_type="text/plain", length=len(data))
+
+
+async def dag_stat(ctx: ApiContext, req: Request, resp: Response) -> None:
+    cp = parse_arg_path(one_arg(req, "root"))
+    root = cp.cid
+    if cp.segments:
+        root = (await in_thread(dag_mod.dag_resolve, ctx.getter, cp.cid, list(cp.segments)))[0]
+    st = await in_thread(dag_mod.dag_stat, ctx.getter, root)
+    await send_json(resp, {"UniqueBlocks": st.num_blocks, "TotalSize": st.size,
+                           "DagStats": [{"Cid": {"/": str(root)}, "Size": st.size,
+                                         "NumBlocks": st.num_blocks}]})
+
+
+async def dag_put(ctx: ApiContext, req: Request, resp: Response) -> None:
+    data = await first_part(req, limit=ctx.limits.max_body_bytes)
+    cid = await in_thread(lambda: dag_mod.dag_put(
+        ctx.node.blocks, data, input_codec=req.query.get("input-codec", "dag-json"),
+        store_codec=req.query.get("store-codec", "dag-cbor"),
+        hash_name=req.query.get("hash", "sha2-256")))
+    if param_bool(req, "pin", False):
+        await in_thread(lambda: ctx.node.pins.add(cid, recursive=True))
+    await send_json(resp, {"Cid": {"/": str(cid)}})
+
+
+# CAR parts are spooled to disk past this size, so an import holds bounded memory.
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
-def _import_spooled(ctx: ApiContext, f: Any, pin_roots: bool) -> dict[str, Any]:
-    from ..node import dag as dag_mod
-
+def _import_spooled(ctx: ApiContext, f: Any, pin_roots: bool) -> Any:
     f.seek(0)
     chunks = iter(lambda: f.read(1 << 20), b"")
-    return dag_mod.import_car(ctx.node, chunks, pin_roots=pin_roots)
+    return dag_mod.dag_import(ctx.node.blocks, chunks, pins=ctx.node.pins, pin_roots=pin_roots)
 
 
 async def dag_import(ctx: ApiContext, req: Request, resp: Response) -> None:
-    """Every CAR part is verified block by block, staged, and only stored when the whole part
-    parsed and verified (node/dag.py's importer does the staging); roots pinned unless
-    `pin-roots=false`."""
+    """Each CAR part is verified block by block and staged; nothing of a part is stored unless
+    all of it parsed and verified (node/dag.py). Roots are pinned unless `pin-roots=false`."""
     pin_roots = param_bool(req, "pin-roots", True)
     stats = param_bool(req, "stats", False)
-    results: list[dict[str, Any]] = []
-    blocks = nbytes = 0
+    results: list[Any] = []
     spool: Any = None
     async for kind, value in iter_parts(req, limit=ctx.limits.max_body_bytes):
         if kind == "begin":
-            # Bounded memory: a part is spooled to disk past SPOOL_BYTES, then imported from there.
             spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
         elif kind == "data" and spool is not None:
             await in_thread(spool.write, value)
         elif kind == "end" and spool is not None:
             f, spool = spool, None
             try:
-                r = await in_thread(_import_spooled, ctx, f, pin_roots)
+                results.append(await in_thread(_import_spooled, ctx, f, pin_roots))
             finally:
                 f.close()
-            results.append(r)
-            blocks += r.get("BlockCount", 0)
-            nbytes += r.get("BlockBytesCount", 0)
 
     async def lines() -> AsyncIterator[dict[str, Any]]:
         for r in results:
-            for root in r.get("Roots", []):
-                yield {"Root": {"Cid": {"/": str(root)}, "PinErrorMsg": ""}}
+            errors = dict(r.pinned)
+            for root in r.roots:
+                yield {"Root": {"Cid": {"/": str(root)}, "PinErrorMsg": errors.get(root) or ""}}
         if stats:
-            yield {"Stats": {"BlockCount": blocks, "BlockBytesCount": nbytes}}
+            yield {"Stats": {"BlockCount": sum(r.blocks for r in results),
+                             "BlockBytesCount": sum(r.bytes for r in results)}}
 
     await send_ndjson(resp, lines())
 
@@ -173,4 +189,7 @@ ROUTES: dict[str, Handler] = {
     "block/rm": block_rm,
     "dag/export": dag_export,
     "dag/import": dag_import,
+    "dag/get": dag_get,
+    "dag/put": dag_put,
+    "dag/stat": dag_stat,
 }

@@ -147,3 +147,40 @@ async def test_oversized_body_refused(node: Node) -> None:
         r = await http.post("/api/v0/block/put", content=b"garbage",
                             headers={"Content-Type": "multipart/form-data; boundary=zzz"})
         assert r.status_code == 400
+
+
+async def test_dag_put_get_export_import(node: Node, tree: dict[str, CID], tmp_path: Path) -> None:
+    async with client(node) as http:
+        r = await http.post("/api/v0/dag/put", files={"file": ("f", b'{"a": [1, {"/": "%s"}]}' % str(tree["hello"]).encode())})
+        cid = r.json()["Cid"]["/"]
+        assert cid.startswith("bafyrei")
+        r = await http.post("/api/v0/dag/get", params={"arg": cid})
+        assert json.loads(r.content) == {"a": [1, {"/": str(tree["hello"])}]}
+        r = await http.post("/api/v0/dag/get", params={"arg": f"{cid}/a/0"})
+        assert r.content.strip() == b"1"
+        car = (await http.post("/api/v0/dag/export", params={"arg": str(tree["root"])})).content
+        st = (await http.post("/api/v0/dag/stat", params={"arg": str(tree["root"])})).json()
+        assert st["UniqueBlocks"] > 5
+
+    other = Node.open(tmp_path / "other")
+    try:
+        async with client(other) as http:
+            r = await http.post("/api/v0/dag/import", params={"stats": "true"}, files={"file": ("x.car", car)})
+            lines = [json.loads(line) for line in r.text.splitlines()]
+            assert lines[0] == {"Root": {"Cid": {"/": str(tree["root"])}, "PinErrorMsg": ""}}
+            assert lines[1]["Stats"]["BlockCount"] == st["UniqueBlocks"]
+            r = await http.post("/api/v0/cat", params={"arg": f"{tree['root']}/big.bin"})
+            assert r.content == DATA
+            # a CAR with one flipped byte imports nothing
+            bad = bytearray(car)
+            bad[-3] ^= 1
+            third = Node.open(tmp_path / "third")
+            try:
+                async with client(third) as http3:
+                    r = await http3.post("/api/v0/dag/import", files={"file": ("x.car", bytes(bad))})
+                    assert r.status_code == 500 and "hash" in r.json()["Message"]
+                    assert list(third.blocks.cids()) == []
+            finally:
+                third.close()
+    finally:
+        other.close()
