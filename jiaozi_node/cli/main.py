@@ -22,6 +22,9 @@ COMMAND_MODULES = [
     "jiaozi_node.cli.pin_cmds",
     "jiaozi_node.cli.repo_gc_cmd",
     "jiaozi_node.cli.version_cmds",
+    "jiaozi_node.cli.files_read_cmds",
+    "jiaozi_node.cli.dag_cmds",
+    "jiaozi_node.cli.cid_cmds",
 ]
 
 

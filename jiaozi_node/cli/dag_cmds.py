@@ -1,0 +1,205 @@
+"""`jzfs dag put|get|stat|export|import|resolve`, shaped like Kubo's `ipfs dag`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+from ..errors import JzfsError, NotFound
+from ..node.dag import (
+    INPUT_CODECS,
+    OUTPUT_CODECS,
+    STORE_CODECS,
+    dag_export,
+    dag_get,
+    dag_import,
+    dag_put,
+    dag_resolve,
+    dag_stat,
+    encode_value,
+)
+from ..unixfs.resolve import parse_path
+from .common import open_node, print_json, progress
+
+READ_CHUNK = 1 << 20
+
+
+def _read_input(path: str | None) -> bytes:
+    if path in (None, "-"):
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as f:  # type: ignore[arg-type]
+        return f.read()
+
+
+def cmd_put(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        cids = []
+        for source in args.files or [None]:
+            cid = dag_put(node.blocks, _read_input(source), input_codec=args.input_codec,
+                          store_codec=args.store_codec, hash_name=args.hash)
+            if args.pin:
+                node.pins.add(cid)
+            cids.append(cid)
+    for cid in cids:
+        print(cid)
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    root, segments = parse_path(args.path)
+    with open_node() as node:
+        value, _cid = dag_get(node.blocks, root, segments)
+    sys.stdout.buffer.write(encode_value(value, args.output_codec))
+    if args.output_codec != "dag-cbor" and sys.stdout.isatty():
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    root, segments = parse_path(args.path)
+    with open_node() as node:
+        cid, _value, inside = dag_resolve(node.blocks, root, segments)
+    print("/".join([str(cid), *inside]))
+    return 0
+
+
+def cmd_stat(args: argparse.Namespace) -> int:
+    root, segments = parse_path(args.path)
+    with open_node() as node:
+        if segments:
+            root = dag_resolve(node.blocks, root, segments)[0]
+        st = dag_stat(node.blocks, root)
+    if args.json:
+        print_json({"Size": st.size, "NumBlocks": st.num_blocks})
+    else:
+        print(f"Size: {st.size}, NumBlocks: {st.num_blocks}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    root, segments = parse_path(args.path)
+    with open_node() as node:
+        scope = "entity" if args.entity_bytes else args.dag_scope
+        chunks = dag_export(node.blocks, root, segments, scope=scope,
+                            entity_bytes=args.entity_bytes)
+        if args.output and args.output != "-":
+            with open(args.output, "wb") as out:
+                _copy(chunks, out, args.progress)
+        else:
+            _copy(chunks, sys.stdout.buffer, args.progress)
+            sys.stdout.buffer.flush()
+    return 0
+
+
+def _copy(chunks: Iterator[bytes], out: IO[bytes], show: bool) -> None:
+    with progress(None, enabled=show, desc="export") as bar:
+        for chunk in chunks:
+            out.write(chunk)
+            bar.update(len(chunk))
+
+
+def _file_chunks(f: IO[bytes], bar: Any) -> Iterator[bytes]:
+    while True:
+        chunk = f.read(READ_CHUNK)
+        if not chunk:
+            return
+        bar.update(len(chunk))
+        yield chunk
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    results = []
+    with open_node() as node:
+        for source in args.files or ["-"]:
+            if source == "-":
+                f, name = sys.stdin.buffer, "stdin"
+            else:
+                try:
+                    f = open(source, "rb")  # noqa: SIM115 - closed below
+                except FileNotFoundError:
+                    raise NotFound(f"no such file: {source}") from None
+                name = source
+            try:
+                with progress(None, enabled=args.progress, desc=name) as bar:
+                    try:
+                        res = dag_import(node.blocks, _file_chunks(f, bar),
+                                         pins=node.pins if args.pin_roots else None,
+                                         pin_roots=args.pin_roots)
+                    except JzfsError as exc:
+                        raise type(exc)(f"{name}: {exc}") from None
+            finally:
+                if f is not sys.stdin.buffer:
+                    f.close()
+            results.append(res)
+    failed = []
+    for res in results:
+        for root, error in res.pinned:
+            if error is None:
+                print(f"Pinned root\t{root}\tsuccess")
+            else:
+                print(f"Pinned root\t{root}\tFAILED: {error}")
+                failed.append(root)
+    if args.stats:
+        print(f"Imported {sum(r.blocks for r in results)} blocks "
+              f"({sum(r.bytes for r in results)} bytes)")
+    if failed:
+        print(f"Error: pinning {len(failed)} root(s) failed: the CAR does not hold their whole DAG",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _bool(value: str) -> bool:
+    v = value.lower()
+    if v in ("true", "1", "yes"):
+        return True
+    if v in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    dag = sub.add_parser("dag", help="IPLD DAG operations (put, get, stat, export, import)")
+    dsub = dag.add_subparsers(dest="dag_command", metavar="SUBCOMMAND", required=True)
+
+    p = dsub.add_parser("put", help="store IPLD data read from stdin (or files); print its CID")
+    p.add_argument("files", nargs="*")
+    p.add_argument("--input-codec", default="dag-json", choices=INPUT_CODECS)
+    p.add_argument("--store-codec", default="dag-cbor", choices=STORE_CODECS)
+    p.add_argument("--hash", default="sha2-256", help="multihash function (sha2-256, sha2-512)")
+    p.add_argument("--pin", action="store_true", help="pin the new node")
+    p.set_defaults(func=cmd_put)
+
+    p = dsub.add_parser("get", help="print an IPLD node (DAG-JSON by default)")
+    p.add_argument("path", help="CID[/path] through map keys, list indices, links")
+    p.add_argument("--output-codec", default="dag-json", choices=OUTPUT_CODECS)
+    p.set_defaults(func=cmd_get)
+
+    p = dsub.add_parser("resolve", help="resolve a path to the last CID and the remainder")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_resolve)
+
+    p = dsub.add_parser("stat", help="total size and number of blocks of a DAG")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stat)
+
+    p = dsub.add_parser("export", help="write a CAR v1 of a DAG to stdout (trustless DFS order)")
+    p.add_argument("path", help="CID[/path]: path blocks first, then the target's DAG")
+    p.add_argument("--dag-scope", default="all", choices=("all", "entity", "block"))
+    p.add_argument("--entity-bytes", default=None, metavar="FROM:TO",
+                   help="only the blocks for this byte range of a file (implies entity)")
+    p.add_argument("--output", "-o", default=None, help="write to a file instead of stdout")
+    p.add_argument("--progress", "-p", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+    p = dsub.add_parser("import", help="import CAR files (v1 or v2): all verified, or nothing")
+    p.add_argument("files", nargs="*", help="CAR files (default: stdin)")
+    p.add_argument("--pin-roots", type=_bool, nargs="?", const=True, default=True,
+                   help="pin the roots listed in each CAR (default true)")
+    p.add_argument("--stats", action="store_true", help="print the number of blocks imported")
+    p.add_argument("--progress", "-p", action="store_true")
+    p.set_defaults(func=cmd_import)

@@ -1,0 +1,132 @@
+"""`jzfs cat`, `jzfs get`, `jzfs ls`: reading UnixFS content from the local repo.
+
+Paths are `CID[/path]` or `/ipfs/CID[/path]`, as in Kubo. Blocks come from the node's block getter
+(the local store by default); the network-fetching variant only swaps the getter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+from ..node.files_read import FilesReader
+from ..unixfs.exporter import KUBO_TYPES
+from ..unixfs.resolve import parse_path
+from .common import open_node, print_json, progress
+
+
+def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
+    """The reader for a command; a later `--peer`/daemon option plugs its getter in here."""
+    getter = getattr(args, "getter", None)
+    return FilesReader.for_node(node, getter=getter)
+
+
+def cmd_cat(args: argparse.Namespace) -> int:
+    if args.offset < 0 or (args.length is not None and args.length < 0):
+        raise InvalidInput("--offset and --length must not be negative")
+    with open_node() as node:
+        reader = _reader(node, args)
+        cid = reader.resolve(args.path)
+        size = reader.stat(cid).size
+        total = max(0, min(size - args.offset, args.length if args.length is not None else size))
+        out = sys.stdout.buffer
+        with progress(total, enabled=args.progress, desc="cat") as bar:
+            for chunk in reader.cat(cid, offset=args.offset, length=args.length):
+                out.write(chunk)
+                bar.update(len(chunk))
+        out.flush()
+    return 0
+
+
+def _default_dest(path: str) -> str:
+    root, segments = parse_path(path)
+    return segments[-1] if segments else str(root)
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    dest = Path(args.output or _default_dest(args.path))
+    with open_node() as node:
+        reader = _reader(node, args)
+        cid = reader.resolve(args.path)
+        st = reader.stat(cid)
+        total = st.size if st.type == "file" else st.cumulative_size
+        print(f"Saving file(s) to {dest}", file=sys.stderr)
+        with progress(total, enabled=args.progress, desc="get") as bar:
+            reader.get(cid, dest, on_bytes=bar.update)
+    return 0
+
+
+def _ls_rows(entries: list[Any], *, sizes: bool) -> list[tuple[str, str, str]]:
+    rows = []
+    for e in entries:
+        if e.type == "directory":
+            rows.append((str(e.cid), "-", e.name + "/"))
+        else:
+            rows.append((str(e.cid), str(e.size) if sizes else "-", e.name))
+    return rows
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    objects = []
+    with open_node() as node:
+        reader = _reader(node, args)
+        for path in args.paths:
+            entries = reader.ls(path, resolve_children=args.resolve_type)
+            objects.append((path, entries))
+    if args.json:
+        print_json({"Objects": [{
+            "Hash": path,
+            "Links": [{"Name": e.name, "Hash": str(e.cid), "Size": e.size,
+                       "Type": KUBO_TYPES.get(e.type, 0), "Target": ""} for e in entries],
+        } for path, entries in objects]})
+        return 0
+    out = []
+    for path, entries in objects:
+        if len(objects) > 1:
+            out.append(f"{path}:")
+        rows = _ls_rows(entries, sizes=args.size)
+        if args.headers:
+            rows.insert(0, ("Hash", "Size", "Name"))
+        w0 = max((len(r[0]) for r in rows), default=0)
+        w1 = max((len(r[1]) for r in rows), default=0)
+        out.extend(f"{r[0]:<{w0}} {r[1]:<{w1}} {r[2]}" for r in rows)
+        if len(objects) > 1:
+            out.append("")
+    sys.stdout.write("".join(line + "\n" for line in out))
+    return 0
+
+
+def _bool(value: str) -> bool:
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cat", help="print the bytes of a UnixFS file")
+    p.add_argument("path", help="CID[/path] or /ipfs/CID[/path]")
+    p.add_argument("--offset", "-o", type=int, default=0, help="byte offset to start at")
+    p.add_argument("--length", "-l", type=int, default=None, help="maximum bytes to print")
+    p.add_argument("--progress", "-p", action="store_true", help="progress bar on stderr")
+    p.set_defaults(func=cmd_cat)
+
+    p = sub.add_parser("get", help="write a UnixFS file or directory tree to disk")
+    p.add_argument("path", help="CID[/path] or /ipfs/CID[/path]")
+    p.add_argument("--output", "-o", default=None, help="destination (default: the name or CID)")
+    p.add_argument("--progress", "-p", action="store_true", help="progress bar on stderr")
+    p.set_defaults(func=cmd_get)
+
+    p = sub.add_parser("ls", help="list a UnixFS directory (Kubo's columns: CID, size, name)")
+    p.add_argument("paths", nargs="+", metavar="path")
+    p.add_argument("--json", action="store_true", help="Kubo-style JSON (Name/Hash/Size/Type)")
+    p.add_argument("--headers", "-v", action="store_true", help="print a header line")
+    p.add_argument("--size", "-s", type=_bool, nargs="?", const=True, default=True,
+                   help="show file sizes (default true)")
+    p.add_argument("--resolve-type", type=_bool, nargs="?", const=True, default=True,
+                   help="fetch each child to report its type and size (default true)")
+    p.set_defaults(func=cmd_ls)
