@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..config import ImportProfile
 from ..errors import NotFound
 from ..ipld import dagpb
 from ..ipld.block import Block
-from ..ipld.cid import CID, DAG_PB, RAW
+from ..ipld.cid import CID, DAG_PB
 from ..store.base import Blockstore
 from ..unixfs import pb
 from .statcache import Recorded, StatCache, recorded
@@ -29,6 +30,8 @@ from .tree import Link
 
 # Bytes read from a file per importer feed: big enough for few syscalls, small enough for memory.
 READ_CHUNK = 1 << 20
+# Threads hashing leaves (the machine has 2 cores; more threads only add contention).
+HASH_THREADS = 2
 # Blocks buffered before one put_many (one transaction/fsync batch in the blockstore).
 PUT_BATCH = 256
 
@@ -87,30 +90,20 @@ class BlockSink:
         return self.store.get(cid)
 
 
-def tsize_of(root: CID, data: bytes) -> int:
-    """Cumulative DAG size of a node (what a parent link records as Tsize)."""
-    if root.codec == RAW:
-        return len(data)
-    node = dagpb.decode(data)
-    return len(data) + sum(link.tsize or 0 for link in node.links)
-
-
-def import_file(path: str, profile: ImportProfile, sink: BlockSink, stats: SnapshotStats) -> Link:
+def import_file(path: str, profile: ImportProfile, sink: BlockSink, stats: SnapshotStats,
+                executor: Executor | None = None) -> Link:
     from ..unixfs.importer import FileImporter
 
-    imp = FileImporter(profile)
+    imp = FileImporter(profile, executor=executor)
     with open(path, "rb") as f:
         while chunk := f.read(READ_CHUNK):
             stats.hashed_bytes += len(chunk)
             sink.put(imp.feed(chunk), keep=False)
     root, last = imp.close()
-    root_data = b""
-    for b in last:
-        if b.cid == root:
-            root_data = b.data
+    # The root block is kept in the status overlay: diff reads a file's kind from it.
     sink.put([b for b in last if b.cid != root], keep=False)
-    sink.put([Block(root, root_data)])  # the root is kept: diff/status read file kinds from it
-    return Link(root, tsize_of(root, root_data))
+    sink.put([b for b in last if b.cid == root])
+    return Link(root, imp.tsize)
 
 
 def build_dir(entries: dict[str, Link], profile: ImportProfile, sink: BlockSink) -> Link:
@@ -131,38 +124,49 @@ def symlink_node(target: str, sink: BlockSink, profile: ImportProfile) -> Link:
 
 def snapshot(root_dir: str, *, profile: ImportProfile, sink: BlockSink, cache: StatCache | None,
              stats: SnapshotStats) -> Link:
-    """Snapshot `root_dir`; returns the root directory's link. Blocks go to `sink`."""
+    """Snapshot `root_dir`; returns the root directory's link. Blocks go to `sink`.
+
+    Leaves are hashed in a small thread pool owned by this call (hashlib releases the GIL)."""
     if not os.path.isdir(root_dir):
         raise NotFound(f"{root_dir} is not a directory")
-    return _visit(os.path.abspath(root_dir), profile, sink, cache, stats)
+    with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
+        walker = _Walker(profile, sink, cache, stats, pool)
+        return walker.visit(os.path.abspath(root_dir))
 
 
-def _visit(path: str, profile: ImportProfile, sink: BlockSink, cache: StatCache | None,
-           stats: SnapshotStats) -> Link:
-    entries: dict[str, Link] = {}
-    with os.scandir(path) as it:
-        items = sorted(it, key=lambda e: os.fsencode(e.name))
-    for de in items:
-        if de.is_symlink():
-            entries[de.name] = symlink_node(os.readlink(de.path), sink, profile)
-        elif de.is_dir(follow_symlinks=False):
-            entries[de.name] = _visit(de.path, profile, sink, cache, stats)
-        elif de.is_file(follow_symlinks=False):
-            stats.files += 1
-            st = de.stat(follow_symlinks=False)
-            link = None
-            if cache is not None:
-                try:
-                    link = cache.lookup(de.path, st, profile.name)
-                except KeyError:
-                    link = None
-                if link is not None and not sink.has(link.cid):
-                    link = None  # recorded, but the blocks are gone (another repo, or GC)
-            if link is None:
-                stats.hashed_files += 1
-                link = import_file(de.path, profile, sink, stats)
-                after = os.stat(de.path, follow_symlinks=False)
-                if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
-                    stats.recorded.append(recorded(de.path, st, link))
-            entries[de.name] = link
-    return build_dir(entries, profile, sink)
+class _Walker:
+    def __init__(self, profile: ImportProfile, sink: BlockSink, cache: StatCache | None,
+                 stats: SnapshotStats, pool: Executor) -> None:
+        self.profile, self.sink, self.cache, self.stats, self.pool = profile, sink, cache, stats, pool
+
+    def cached(self, path: str, st: os.stat_result) -> Link | None:
+        if self.cache is None:
+            return None
+        try:
+            link = self.cache.lookup(path, st, self.profile.name)
+        except KeyError:
+            return None
+        # Recorded, but are the blocks here? (another node's checkout, or GC since): re-import.
+        return link if self.sink.has(link.cid) else None
+
+    def visit(self, path: str) -> Link:
+        entries: dict[str, Link] = {}
+        with os.scandir(path) as it:
+            items = sorted(it, key=lambda e: os.fsencode(e.name))
+        for de in items:
+            if de.is_symlink():
+                entries[de.name] = symlink_node(os.readlink(de.path), self.sink, self.profile)
+            elif de.is_dir(follow_symlinks=False):
+                entries[de.name] = self.visit(de.path)
+            elif de.is_file(follow_symlinks=False):
+                self.stats.files += 1
+                st = de.stat(follow_symlinks=False)
+                link = self.cached(de.path, st)
+                if link is None:
+                    self.stats.hashed_files += 1
+                    link = import_file(de.path, self.profile, self.sink, self.stats, self.pool)
+                    after = os.stat(de.path, follow_symlinks=False)
+                    if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
+                        self.stats.recorded.append(recorded(de.path, st, link))
+                entries[de.name] = link
+        return build_dir(entries, self.profile, self.sink)
