@@ -338,7 +338,7 @@ def directory(*, mode: int | None = None, mtime: UnixTime | None = None) -> byte
 
 def hamt_shard(bitfield: bytes, *, fanout: int = 256, hash_type: int = MURMUR3_X64_64) -> bytes:
     """A HAMT shard node's Data, as boxo `HAMTShardData` writes it (Data, hashType, fanout)."""
-    return encode(UnixFSData(DataType.HAMTShard, data=bitfield, hash_type=hash_type, fanout=fanout))
+    return encode(UnixFSData(DataType.HAMTShard, data=bitfield or None, hash_type=hash_type, fanout=fanout))
 
 
 def symlink(target: bytes) -> bytes:
