@@ -33,7 +33,7 @@ _MAX_DEPTH_BITS = 64
 
 def hamt_hash(name: str) -> bytes:
     """The 8 hash bytes boxo uses for a directory entry name."""
-    h1, _ = mmh3.hash64(name.encode("utf-8"), 0, True, False)
+    h1, _ = mmh3.hash64(name.encode("utf-8"), seed=0, x64arch=True, signed=False)  # keywords: mmh3 5.x ignores a positional `signed`
     return h1.to_bytes(8, "big")
 
 
