@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jiaozi_node.cli.main import main
+from jiaozi_node.ipld.block import Block
+from jiaozi_node.ipld.cid import RAW
+from jiaozi_node.node.core import Node
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.setenv("JZFS_PATH", str(tmp_path / "r"))
+    keep, drop = Block.create(b"keep", codec=RAW), Block.create(b"drop" * 1000, codec=RAW)
+    with Node.open(tmp_path / "r") as node:
+        node.blocks.put_many([keep, drop])
+        node.pins.add(keep.cid)
+    return tmp_path / "r", keep.cid, drop.cid
+
+
+def test_gc_prints_removed_like_kubo(repo, capsys):
+    path, keep, drop = repo
+    capsys.readouterr()
+    assert main(["repo", "gc"]) == 0
+    assert capsys.readouterr().out == f"removed {drop}\n"
+    assert main(["repo", "gc"]) == 0
+    assert capsys.readouterr().out == ""
+    with Node.open(path) as node:
+        assert node.blocks.has(keep) and not node.blocks.has(drop)
+
+
+def test_gc_quiet(repo, capsys):
+    capsys.readouterr()
+    assert main(["repo", "gc", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_stat(repo, capsys):
+    path, _, _ = repo
+    capsys.readouterr()
+    assert main(["repo", "stat", "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["NumObjects"] == 2 and st["RepoSize"] > 4000 and st["RepoPath"] == str(path)
+    assert main(["repo", "stat"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("NumObjects: 2\nRepoSize:")
+    assert main(["repo", "stat", "-s", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"RepoSize", "StorageMax"}
+    main(["repo", "gc", "-q"])
+    assert main(["repo", "stat", "-H"]) == 0
+    out = capsys.readouterr().out
+    assert "NumObjects: 1\n" in out and "KiB" in out
