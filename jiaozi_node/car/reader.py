@@ -62,7 +62,8 @@ def parse_header(raw: bytes, *, limits: CarLimits = CAR_LIMITS) -> tuple[int, tu
     try:
         value = dagcbor.decode(raw)
     except CodecError as exc:
-        raise CodecError(f"CAR header is not valid dag-cbor: {exc}") from None
+        first = (str(exc).splitlines() or [""])[0]  # the cbor library's messages span lines
+        raise CodecError(f"CAR header is not valid dag-cbor: {first}") from None
     if not isinstance(value, dict):
         raise CodecError("CAR header is not a map")
     version = value.get("version")

@@ -48,12 +48,14 @@ def _default_dest(path: str) -> str:
 
 def cmd_get(args: argparse.Namespace) -> int:
     dest = Path(args.output or _default_dest(args.path))
+    if dest.exists() or dest.is_symlink():
+        raise InvalidInput(f"{dest} already exists")
     with open_node() as node:
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
         st = reader.stat(cid)
         total = st.size if st.type == "file" else st.cumulative_size
-        print(f"Saving file(s) to {dest}", file=sys.stderr)
+        print(f"Saving file(s) to {dest}", flush=True)
         with progress(total, enabled=args.progress, desc="get") as bar:
             reader.get(cid, dest, on_bytes=bar.update)
     return 0
