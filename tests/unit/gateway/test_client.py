@@ -1,0 +1,156 @@
+"""Gateway client against scripted gateways (httpx mock transports): honest, lying, broken."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+
+from jiaozi_node.car.traverse import dag_blocks
+from jiaozi_node.car.writer import encode_header, encode_section
+from jiaozi_node.errors import NotFound
+from jiaozi_node.gateway.client import GatewayBlockSource, GatewayFetcher
+from jiaozi_node.ipld import CID, Block
+from jiaozi_node.store.base import MemoryBlockstore
+from jiaozi_node.unixfs import exporter
+from jiaozi_node.unixfs.exporter_testing import DagBuilder
+
+DATA = hashlib.shake_128(b"client").digest(400_000)
+
+
+def make_dag() -> tuple[DagBuilder, CID]:
+    dag = DagBuilder()
+    f = dag.chunked(DATA, chunk=20_000, width=5)
+    root = dag.directory({"f.bin": f, "small": dag.raw(b"small")})
+    return dag, root
+
+
+def car_for(dag: DagBuilder, cid: CID) -> list[bytes]:
+    return [encode_header([cid])] + [encode_section(b.cid, b.data) for b in dag_blocks(dag.store, cid)]
+
+
+def honest(dag: DagBuilder, log: list[str] | None = None):
+    def handler(req: httpx.Request) -> httpx.Response:
+        cid = CID.decode(req.url.path.split("/")[2])
+        if log is not None:
+            log.append(f"{req.url.host}:{req.url.params.get('format')}:{cid}")
+        if not dag.store.has(cid):
+            return httpx.Response(404)
+        if req.url.params.get("format") == "raw":
+            return httpx.Response(200, content=dag.store.get(cid))
+        return httpx.Response(200, content=b"".join(car_for(dag, cid)))
+    return handler
+
+
+def routed(**hosts):
+    def handler(req: httpx.Request) -> httpx.Response:
+        return hosts[req.url.host](req)
+    return httpx.MockTransport(handler)
+
+
+def read_all(store, root: CID) -> bytes:
+    f = exporter.list_dir(store, root)
+    cid = next(e.cid for e in f if e.name == "f.bin")
+    return b"".join(exporter.read_file(store, cid))
+
+
+def test_fetch_dag_from_honest_gateway() -> None:
+    dag, root = make_dag()
+    store = MemoryBlockstore()
+    with GatewayFetcher(["http://good"], transport=routed(good=honest(dag))) as f:
+        stats = f.fetch_dag(root, store)
+    assert read_all(store, root) == DATA
+    assert stats.blocks == len(dag.store) and stats.requests == 1
+
+
+def test_wrong_bytes_gateway_dropped_next_used_nothing_bad_stored() -> None:
+    dag, root = make_dag()
+
+    def liar(req: httpx.Request) -> httpx.Response:
+        chunks = car_for(dag, CID.decode(req.url.path.split("/")[2]))
+        body = bytearray(b"".join(chunks))
+        body[len(body) // 2] ^= 0xFF  # corrupt a block in the middle of the stream
+        return httpx.Response(200, content=bytes(body))
+
+    store = MemoryBlockstore(verify_on_read=True)
+    log: list[str] = []
+    with GatewayFetcher(["http://liar", "http://good"],
+                        transport=routed(liar=liar, good=honest(dag, log))) as f:
+        stats = f.fetch_dag(root, store)
+    assert stats.dropped == ["http://liar"]
+    for cid in store.cids():
+        store.get(cid)  # verifies: nothing unverified was stored
+    assert read_all(store, root) == DATA
+    # resumed: the good gateway was only asked for what was missing, not the root again
+    assert not any(str(root) in line for line in log)
+
+
+def test_unexpected_block_and_garbage_gateways_dropped() -> None:
+    dag, root = make_dag()
+    stranger = Block.create(b"not part of the dag", codec=0x55)
+
+    def extra(req: httpx.Request) -> httpx.Response:
+        chunks = car_for(dag, CID.decode(req.url.path.split("/")[2]))
+        chunks.insert(2, encode_section(stranger.cid, stranger.data))
+        return httpx.Response(200, content=b"".join(chunks))
+
+    def garbage(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"\xff" * 100)
+
+    store = MemoryBlockstore()
+    with GatewayFetcher(["http://garbage", "http://extra", "http://good"],
+                        transport=routed(garbage=garbage, extra=extra, good=honest(dag))) as f:
+        stats = f.fetch_dag(root, store)
+    assert stats.dropped == ["http://garbage", "http://extra"]
+    assert not store.has(stranger.cid)
+    assert read_all(store, root) == DATA
+
+
+def test_truncated_stream_is_resumed() -> None:
+    dag, root = make_dag()
+    calls = {"n": 0}
+
+    def flaky(req: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        chunks = car_for(dag, CID.decode(req.url.path.split("/")[2]))
+        if calls["n"] == 1:
+            body = b"".join(chunks)
+            return httpx.Response(200, content=body[: len(body) // 2])  # cut mid-section
+        return httpx.Response(200, content=b"".join(chunks))
+
+    store = MemoryBlockstore()
+    with GatewayFetcher(["http://flaky"], transport=routed(flaky=flaky)) as f:
+        stats = f.fetch_dag(root, store)
+    assert read_all(store, root) == DATA
+    assert stats.requests >= 2 and stats.dropped == []
+
+
+def test_nobody_has_it() -> None:
+    dag, root = make_dag()
+    empty = DagBuilder()
+    with GatewayFetcher(["http://a"], transport=routed(a=honest(empty))) as f, \
+            pytest.raises(NotFound):
+        f.fetch_dag(root, MemoryBlockstore())
+
+
+async def test_block_source_drops_liar() -> None:
+    dag, root = make_dag()
+
+    async def liar(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"wrong bytes")
+
+    async def good(req: httpx.Request) -> httpx.Response:
+        return honest(dag)(req)
+
+    async def handler(req: httpx.Request) -> httpx.Response:
+        return await {"liar": liar, "good": good}[req.url.host](req)
+
+    src = GatewayBlockSource(["http://liar", "http://good"], transport=httpx.MockTransport(handler))
+    try:
+        assert await src.fetch(root) == dag.store.get(root)
+        assert src.dropped == {"http://liar"}
+        with pytest.raises(NotFound):
+            await src.fetch(CID.of(b"nobody"))
+    finally:
+        await src.aclose()
