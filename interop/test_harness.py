@@ -9,7 +9,13 @@ import socket
 import pytest
 from jzfs_interop import kubo_config, netns
 from jzfs_interop.helia import HELIA_DEFAULT, KUBO_V0, KUBO_V1
-from jzfs_interop.vectors import content, cidv1_vectors, kubo_vectors, make_vector_tree, write_content
+from jzfs_interop.vectors import (
+    cidv1_vectors,
+    content,
+    kubo_vectors,
+    make_vector_tree,
+    write_content,
+)
 
 # name in kubo_vectors.json -> size
 SIZES = {
