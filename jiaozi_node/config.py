@@ -114,6 +114,24 @@ DEFAULT_PROFILE = UNIXFS_V1_2025
 TRICKLE_LAYER_REPEAT = 4
 
 
+@dataclass(frozen=True)
+class AddTuning:
+    """How `jzfs add` moves bytes (speed and memory only; never changes a CID)."""
+
+    # Bytes per read() from a file: a few chunks per call keeps syscalls and Python overhead low;
+    # the buffer is reused, so this is also the read side's whole memory.
+    read_bytes: int = 4 * MiB
+    # Threads hashing leaves (hashlib releases the GIL): the machine has 2 cores.
+    hash_threads: int = 2
+    # Chunks hashed ahead of the layout: bounds memory to about this many chunks in flight.
+    max_pending_chunks: int = 8
+    # Bytes of blocks handed to one Blockstore.put_many (one transaction); bounds buffered blocks.
+    put_batch_bytes: int = 16 * MiB
+
+
+ADD_TUNING = AddTuning()
+
+
 # --------------------------------------------------------------------------------------------
 # Repository
 # --------------------------------------------------------------------------------------------
