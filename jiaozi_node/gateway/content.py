@@ -4,7 +4,8 @@
   DAG-CBOR/DAG-JSON maps and lists through links), returning the terminal CID, the CID reached at
   each segment (X-Ipfs-Roots) and the blocks needed to prove the path (for CAR responses).
 - `car_blocks`: the blocks of a trustless CAR response in DFS pre-order without duplicates:
-  the path-proof blocks, then the DAG under the terminal CID limited by `dag-scope`.
+  the path-proof blocks, then the DAG under the terminal CID limited by `dag-scope` (and
+  `entity-bytes`), walked by `car/traverse.py`.
 
 The getter raises NotFound for a missing block; whatever it returns has been verified (the local
 store re-hashes on read; the retrieval path verifies before handing anything over).
@@ -16,11 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..car.traverse import dag_blocks
 from ..errors import CodecError, NotFound
 from ..ipld import codecs
 from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 from ..unixfs.exporter_data import BlockGetter, decode_node, load_block
-from ..unixfs.exporter_hamt import hamt_lookup, hamt_shard_nodes
+from ..unixfs.exporter_hamt import hamt_lookup
 
 
 @dataclass(frozen=True)
@@ -85,56 +87,20 @@ def resolve_path(getter: BlockGetter, root: CID, segments: tuple[str, ...]) -> R
     return Resolved(cid, tuple(roots), tuple(proof))
 
 
-def _entity_cids(getter: BlockGetter, cid: CID, fresh: Any) -> Iterator[tuple[CID, bytes]]:
-    """dag-scope=entity: a whole UnixFS file, a directory's own node(s) (HAMT shards included),
-    otherwise just the block."""
-    block = load_block(getter, cid)
-    if cid.codec == DAG_PB:
-        node = decode_node(cid, block)
-        if node.kind == "file":
-            yield from _dfs(getter, cid, fresh)
-            return
-        if node.kind == "hamt-shard":
-            for shard in hamt_shard_nodes(getter, node):
-                if fresh(shard.cid):
-                    yield shard.cid, load_block(getter, shard.cid)
-            return
-    if fresh(cid):
-        yield cid, block
-
-
-def _dfs(getter: BlockGetter, root: CID, fresh: Any) -> Iterator[tuple[CID, bytes]]:
-    """Pre-order DFS, links in block order, not descending into blocks already sent (their
-    subtree was sent with them). An explicit stack: a hostile depth cannot overflow."""
-    stack: list[CID] = [root]
-    while stack:
-        cid = stack.pop()
-        if not fresh(cid):
-            continue
-        block = load_block(getter, cid)
-        yield cid, block
-        stack.extend(reversed(codecs.links(cid, block)))
-
-
-def car_blocks(getter: BlockGetter, resolved: Resolved, scope: str) -> Iterator[tuple[CID, bytes]]:
-    """Blocks for a CAR answer, each CID at most once (dups=n). Identity CIDs are skipped (their
-    data is in the CID itself)."""
-    seen: set[bytes] = set()
-
-    def fresh(cid: CID) -> bool:
-        key = cid.multihash
-        if key in seen or cid.multihash[0] == 0x00:
-            return False
-        seen.add(key)
-        return True
-
+def car_blocks(getter: BlockGetter, resolved: Resolved, scope: str,
+               entity_bytes: tuple[int, int | None] | None = None) -> Iterator[tuple[CID, bytes]]:
+    """Blocks for a CAR answer, each at most once (dups=n): the path proof, then the terminal
+    element's blocks by `dag-scope` from the export engineer's traversal (`car/traverse.py`).
+    Identity CIDs are skipped (their data is in the CID itself)."""
+    sent: set[bytes] = set()
     for cid in resolved.proof:
-        if fresh(cid):
+        if cid.multihash not in sent and cid.multihash[0] != 0x00:
+            sent.add(cid.multihash)
             yield cid, load_block(getter, cid)
-    term = resolved.cid
-    if scope == "all":
-        yield from _dfs(getter, term, fresh)
-    elif scope == "entity":
-        yield from _entity_cids(getter, term, fresh)
-    elif fresh(term):
-        yield term, load_block(getter, term)
+    eb = None
+    if entity_bytes is not None:
+        lo, hi = entity_bytes
+        eb = f"{lo}:{'*' if hi is None else hi}"
+    for block in dag_blocks(getter, resolved.cid, (), scope=scope, entity_bytes=eb):
+        if block.cid.multihash not in sent:  # a proof block never reappears below the target
+            yield block.cid, block.data

@@ -22,11 +22,10 @@ from typing import Any
 
 import trio
 
+from ..car.writer import encode_header, encode_section
 from ..config import HTTP_LIMITS, HttpLimits, MiB
 from ..errors import NotFound, Timeout
-from ..ipld import varint
 from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
-from ..ipld.dagcbor import encode as cbor_encode
 from ..unixfs import exporter
 from ..unixfs.exporter_data import load_block
 from . import http_common as hc
@@ -57,16 +56,6 @@ class _Getter:
             if self._fetch is None:
                 raise
         return trio.from_thread.run(self._fetch, cid)
-
-
-def car_header(root: CID) -> bytes:
-    header = cbor_encode({"roots": [root], "version": 1})
-    return varint.encode(len(header)) + header
-
-
-def car_section(cid: CID, data: bytes) -> bytes:
-    cid_bytes = bytes(cid)
-    return varint.encode(len(cid_bytes) + len(data)) + cid_bytes + data
 
 
 def _batched(chunks: Iterator[bytes], size: int) -> Callable[[], bytes]:
@@ -207,11 +196,11 @@ class GatewayApp:
         if resp.head_only:
             await resp.end()
             return
-        await resp.chunk(car_header(cpath.cid))
+        await resp.chunk(encode_header([cpath.cid]))
 
         def sections() -> Iterator[bytes]:
-            for cid, data in car_blocks(self.getter, resolved, fmt.dag_scope):
-                yield car_section(cid, data)
+            for cid, data in car_blocks(self.getter, resolved, fmt.dag_scope, fmt.entity_bytes):
+                yield encode_section(cid, data)
 
         await self._stream(resp, sections())
 

@@ -218,9 +218,10 @@ async def test_fetch_fallback_and_timeout(dag: DagBuilder) -> None:
         assert r.status_code == 504
 
 
-def test_car_parse_helper_roundtrip() -> None:
-    from jiaozi_node.gateway.server import car_header, car_section
-
-    b = Block.create(b"x", codec=0x55)
-    roots, blocks = parse_car(car_header(b.cid) + car_section(b.cid, b.data))
-    assert roots == [b.cid] and blocks == [(b.cid, b"x")]
+async def test_car_entity_bytes_sends_only_needed_leaves(dag: DagBuilder) -> None:
+    c = build(dag)
+    async with client(GatewayApp(dag.store)) as http:
+        full = parse_car((await http.get(f"/ipfs/{c['big']}?format=car&dag-scope=entity")).content)[1]
+        part = parse_car((await http.get(f"/ipfs/{c['big']}?format=car&entity-bytes=0:10")).content)[1]
+        assert part[0][0] == c["big"] and len(part) < len(full)
+        assert sum(len(d) for _, d in part) < 3 * 50_000 + 1000
