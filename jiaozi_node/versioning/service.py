@@ -120,7 +120,11 @@ class Versioning:
     # ------------------------------------------------------------------ objects and names
 
     def load_object(self, cid: CID) -> Commit | Tag:
-        return decode_object(cid, self.blocks.get(cid), max_bytes=self.limits.max_object_bytes)
+        try:
+            data = self.blocks.get(cid)
+        except NotFound:
+            raise NotFound(f"commit or tag {cid} is not in the local store") from None
+        return decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
 
     def load_commit(self, cid: CID) -> Commit:
         if cid.codec != DAG_CBOR:
