@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "jiaozi_node.cli.files_read_cmds",
     "jiaozi_node.cli.dag_cmds",
     "jiaozi_node.cli.cid_cmds",
+    "jiaozi_node.cli.add_cmd",
 ]
 
 

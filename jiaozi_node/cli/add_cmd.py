@@ -1,0 +1,123 @@
+"""`jzfs add`: like `ipfs add`, with Kubo's flags, output and error behaviour.
+
+    jzfs add FILE                      added <cid> FILE
+    jzfs add -r DIR                    files as added, then directories (children first)
+    jzfs add < FILE                    reads stdin; named by its CID, like Kubo
+    jzfs add -Q / -q / --json          root CID only / CIDs only / one JSON object per line
+
+The import profile comes from `--profile`, else config `Import.Profile`, else unixfs-v1-2025; the
+flags `--cid-version`, `--raw-leaves`, `--chunker`, `--trickle`, `--hash` then override single
+fields the way Kubo applies them on top of its `Import.*` config (asking for CIDv1 implies raw
+leaves unless `--raw-leaves` is given; see `ImportProfile.with_overrides`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..config import PROFILES, ImportProfile
+from ..errors import InvalidInput
+from ..unixfs.chunker import parse_chunker
+from .common import add_json_flag, open_node, print_json, progress
+
+
+def _bool(text: str) -> bool:
+    t = text.lower()
+    if t in ("true", "1", "yes"):
+        return True
+    if t in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
+def build_profile(args: argparse.Namespace, node: Any) -> ImportProfile:
+    from ..node.files import resolve_profile
+
+    if args.profile is not None:
+        if args.profile not in PROFILES:
+            raise InvalidInput(f"unknown profile {args.profile!r} (known: {', '.join(PROFILES)})")
+        base = PROFILES[args.profile]
+    else:
+        base = resolve_profile(node, None)
+    changes: dict[str, Any] = {}
+    if args.cid_version is not None:
+        changes["cid_version"] = args.cid_version
+    if args.raw_leaves is not None:
+        changes["raw_leaves"] = args.raw_leaves
+    if args.chunker is not None:
+        parse_chunker(args.chunker)  # validate now: a bad spec must fail before any work
+        changes["chunker"] = args.chunker
+    if args.trickle:
+        changes["layout"] = "trickle"
+    if args.hash is not None:
+        changes["hash_function"] = args.hash
+    profile = base.with_overrides(**changes)
+    if profile.cid_version == 0 and profile.hash_function != "sha2-256":
+        raise InvalidInput("CIDv0 only supports sha2-256: use --cid-version=1 with --hash")
+    return profile
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    paths = list(args.paths) + list(getattr(args, "extras", []))
+    if not paths and sys.stdin.isatty():
+        raise InvalidInput("argument \"path\" is required (or pipe data on stdin)")
+    from ..node import files
+
+    with open_node() as node:
+        profile = build_profile(args, node)
+        bar = progress(None, enabled=bool(args.progress), desc="adding")
+        kw: dict[str, Any] = dict(profile=profile, only_hash=args.only_hash, pin=args.pin,
+                                  progress=bar.update if args.progress else None)
+        last = None
+        try:
+            if paths:
+                events = files.iter_add_path(node, paths, recursive=args.recursive, hidden=args.hidden,
+                                             wrap=args.wrap_with_directory, **kw)
+            else:
+                stdin_name = args.stdin_name or None
+                events = iter([files.add_stream(node, sys.stdin.buffer, name=stdin_name, **kw)])
+            for ev in events:
+                last = ev
+                if args.json:
+                    print_json(ev.to_json())
+                elif args.quieter:
+                    continue
+                elif args.quiet:
+                    print(ev.cid)
+                else:
+                    print(f"added {ev.cid} {ev.path}")
+        finally:
+            bar.close()
+        if args.quieter and not args.json and last is not None:
+            print(last.cid)
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("add", help="add files to the node (like ipfs add)",
+                       description="Import files or directories as UnixFS DAGs and print their CIDs.")
+    p.add_argument("paths", nargs="*", help="files or directories to add (stdin when none)")
+    p.add_argument("-r", "--recursive", action="store_true", help="add directories recursively")
+    p.add_argument("-q", "--quiet", action="store_true", help="write only the CIDs")
+    p.add_argument("-Q", "--quieter", action="store_true", help="write only the final root CID")
+    p.add_argument("-n", "--only-hash", action="store_true", help="only compute CIDs, store nothing")
+    p.add_argument("-w", "--wrap-with-directory", action="store_true", help="wrap everything in a directory")
+    p.add_argument("-H", "--hidden", action="store_true", help="include files whose name starts with '.'")
+    p.add_argument("--pin", type=_bool, nargs="?", const=True, default=True, metavar="BOOL",
+                   help="pin the added roots (default true; --pin=false to skip)")
+    p.add_argument("--progress", type=_bool, nargs="?", const=True, default=False, metavar="BOOL",
+                   help="show a progress bar on stderr")
+    p.add_argument("--profile", default=None, choices=sorted(PROFILES),
+                   help="import profile (default: config Import.Profile, else unixfs-v1-2025)")
+    p.add_argument("--cid-version", type=int, choices=(0, 1), default=None, help="CID version")
+    p.add_argument("--raw-leaves", type=_bool, nargs="?", const=True, default=None, metavar="BOOL",
+                   help="use raw blocks for file leaves (implied by --cid-version=1)")
+    p.add_argument("-s", "--chunker", default=None,
+                   help="size-N, rabin, rabin-AVG, rabin-MIN-AVG-MAX or buzhash")
+    p.add_argument("-t", "--trickle", action="store_true", help="use the trickle layout")
+    p.add_argument("--hash", default=None, choices=("sha2-256", "sha2-512"), help="hash function")
+    p.add_argument("--stdin-name", default="", help="name for data read from stdin")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_add, extras_ok=True)
