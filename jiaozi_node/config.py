@@ -251,10 +251,15 @@ class NetLimits:
     max_connections_per_peer: int = 1
     # Total connections before new inbound ones are refused (bounds memory and CPU).
     max_connections: int = 512
-    # Yamux receive window per stream. The spec's 256 KiB minimum caps a stream at
-    # window/RTT; a larger window lets the sender keep the pipe full with fewer window
-    # updates. It is also the most a peer can make us buffer per stream.
-    yamux_window_bytes: int = 256 * KiB
+    # Yamux receive window per stream (spec minimum 256 KiB; go-yamux grows to 16 MiB). A
+    # larger window lets the sender keep the pipe full with fewer window updates; it is also
+    # the most a peer can make us buffer per stream (a DATA frame beyond it closes the conn).
+    yamux_window_bytes: int = 1 * MiB
+    # Streams open at once on one connection (go-yamux's MaxIncomingStreams is 1000); a SYN
+    # beyond this is refused with RST. Bounds per-connection memory (x window above).
+    yamux_max_streams: int = 1024
+    # Inbound streams opened by the peer but not yet picked up by a handler task.
+    yamux_accept_backlog: int = 256
     # Peering.Peers reconnection backoff (Kubo's peering service uses 5 s .. 10 min).
     peering_backoff_min_s: float = 1.0
     peering_backoff_max_s: float = 600.0

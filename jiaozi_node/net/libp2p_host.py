@@ -44,9 +44,7 @@ from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.network.stream.exceptions import StreamReset as _Libp2pStreamReset
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
-from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID, Mplex
-from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
-from libp2p.stream_muxer.yamux.yamux import Yamux
+from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID
 
 from ..config import NET_LIMITS, NetLimits
 from ..errors import InvalidInput, LimitExceeded, NetworkError, NotFound, StreamReset, Timeout
@@ -211,7 +209,7 @@ class Libp2pHost:
         )
         host = new_host(
             key_pair=key_pair,
-            muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux, TProtocol(MPLEX_PROTOCOL_ID): Mplex},
+            muxer_opt=_libp2p_patches.muxer_options(),
             connection_config=conn_config,
             listen_addrs=self._listen or None,
             enable_mDNS=False, enable_upnp=False, bootstrap=None,
@@ -325,7 +323,7 @@ class Libp2pHost:
             out.append({
                 "Addr": str(addrs[0]) if addrs else "",
                 "Direction": str(getattr(conn, "direction", "") or ""),
-                "Muxer": YAMUX_PROTOCOL_ID if isinstance(muxed, Yamux) else MPLEX_PROTOCOL_ID,
+                "Muxer": getattr(muxed, "negotiated_muxer_protocol", None) or MPLEX_PROTOCOL_ID,
                 "Streams": str(len(conn.get_streams())) if hasattr(conn, "get_streams") else "",
             })
         return out

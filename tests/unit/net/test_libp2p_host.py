@@ -1,0 +1,192 @@
+"""Two jzfs hosts in one trio process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import trio
+
+from jiaozi_node.errors import InvalidInput, NetworkError, NotFound, StreamReset
+from jiaozi_node.identity import Identity
+from jiaozi_node.net.libp2p_host import IDENTIFY_PROTOCOL, PING_PROTOCOL, Libp2pHost, parse_peer_multiaddr
+
+LOOP = "/ip4/127.0.0.1/tcp/0"
+
+
+@pytest.fixture
+async def pair(nursery):
+    a = Libp2pHost(Identity.generate(), listen=[LOOP])
+    b = Libp2pHost(Identity.generate(), listen=[LOOP])
+    await nursery.start(a.run)
+    await nursery.start(b.run)
+    return a, b
+
+
+def test_peer_id_is_the_repo_identity():
+    ident = Identity.generate()
+    host = Libp2pHost(ident, listen=[LOOP])
+    assert host.peer_id == ident.peer_id
+    assert host.public_key_protobuf == ident.public_key_protobuf
+
+
+def test_parse_peer_multiaddr():
+    pid = Identity.generate().peer_id
+    assert parse_peer_multiaddr(f"/ip4/127.0.0.1/tcp/4001/p2p/{pid}")[0] == pid
+    for bad in ("/ip4/127.0.0.1/tcp/4001", "nonsense", f"/ip4/999.1.1.1/tcp/1/p2p/{pid}"):
+        with pytest.raises(InvalidInput):
+            parse_peer_multiaddr(bad)
+
+
+async def test_listen_addrs_carry_real_port_and_peer_id(pair):
+    a, _ = pair
+    (addr,) = a.addrs()
+    assert addr.startswith("/ip4/127.0.0.1/tcp/") and addr.endswith(f"/p2p/{a.peer_id}")
+    assert not addr.startswith("/ip4/127.0.0.1/tcp/0/")
+    assert {IDENTIFY_PROTOCOL, PING_PROTOCOL} <= set(a.protocols())
+
+
+async def test_connect_identify_ping_and_notifications(pair):
+    a, b = pair
+    a_seen: list[tuple[str, str]] = []
+    b_seen: list[tuple[str, str]] = []
+    a.on_connected(lambda p: a_seen.append(("up", p)))
+    a.on_disconnected(lambda p: a_seen.append(("down", p)))
+
+    async def b_up(p: str) -> None:  # async callbacks are awaited too
+        b_seen.append(("up", p))
+
+    b.on_connected(b_up)
+    b.on_disconnected(lambda p: b_seen.append(("down", p)))
+
+    t0 = time.perf_counter()
+    peer = await a.connect(b.addrs()[0])
+    ms = (time.perf_counter() - t0) * 1e3
+    print(f"\nconnect to a local jzfs host: {ms:.1f} ms (py-libp2p's dial_peer waits >= 250 ms)")
+    assert peer == b.peer_id
+    assert await a.connect(b.addrs()[0]) == peer  # already connected: no second connection
+    assert a.peers() == [b.peer_id]
+    with trio.fail_after(5):
+        while b.peers() != [a.peer_id] or not b_seen:
+            await trio.sleep(0.01)
+    assert a_seen == [("up", b.peer_id)] and b_seen == [("up", a.peer_id)]
+
+    info = await a.identify(b.peer_id)
+    assert info["AgentVersion"].startswith("jzfs/")
+    assert info["ID"] == b.peer_id and info["PublicKey"] == b.public_key_protobuf
+    assert IDENTIFY_PROTOCOL in info["Protocols"]
+    assert info["Addresses"] == b.listen_addrs()
+    rtts = await a.ping(b.peer_id, count=2)
+    assert len(rtts) == 2 and all(0 < r < 5 for r in rtts)
+    (conn,) = a.peer_conn_info(b.peer_id)
+    assert conn["Muxer"] == "/yamux/1.0.0" and conn["Addr"] == b.listen_addrs()[0]
+
+    await a.disconnect(b.peer_id)
+    with trio.fail_after(5):
+        while len(b_seen) < 2 or len(a_seen) < 2:
+            await trio.sleep(0.01)
+    assert a_seen[-1] == ("down", b.peer_id) and b_seen[-1] == ("down", a.peer_id)
+    assert a.peers() == [] and b.peers() == []
+    with pytest.raises(NotFound):
+        await a.disconnect(b.peer_id)
+
+
+async def test_custom_protocol_echo_both_directions(pair):
+    a, b = pair
+    payload = bytes(range(256)) * 4096  # 1 MiB: several yamux frames and window updates
+
+    async def echo(stream):
+        assert stream.protocol == "/test/echo/2.0.0"
+        data = await stream.read_until_eof(4 << 20)
+        await stream.write(data[::-1])
+
+    b.set_stream_handler(["/test/echo/1.0.0", "/test/echo/2.0.0"], echo)
+    a.set_stream_handler("/test/echo/2.0.0", echo)
+    await a.connect(b.addrs()[0])
+    for src, dst in ((a, b), (b, a)):
+        s = await src.new_stream(dst.peer_id, ["/test/nope/1.0.0", "/test/echo/2.0.0"])
+        assert s.protocol == "/test/echo/2.0.0" and s.remote_peer == dst.peer_id
+        await s.write(payload)
+        await s.close_write()
+        assert await s.read_until_eof(4 << 20) == payload[::-1]
+        await s.close()
+
+
+async def test_unsupported_protocol_and_unconnected_peer(pair):
+    a, b = pair
+    with pytest.raises(NotFound):
+        await a.new_stream(b.peer_id, "/test/echo/1.0.0")
+    await a.connect(b.addrs()[0])
+    with pytest.raises(NetworkError):
+        await a.new_stream(b.peer_id, "/test/none/1.0.0")
+
+
+async def test_failing_handler_resets_only_its_stream(pair):
+    a, b = pair
+
+    async def broken(stream):
+        await stream.read(10)
+        raise ValueError("bug in a handler")
+
+    async def ok(stream):
+        await stream.write(b"fine")
+
+    b.set_stream_handler("/test/broken/1", broken)
+    b.set_stream_handler("/test/ok/1", ok)
+    await a.connect(b.addrs()[0])
+    s = await a.new_stream(b.peer_id, "/test/broken/1")
+    await s.write(b"x")
+    with pytest.raises(StreamReset):
+        with trio.fail_after(5):
+            while await s.read():
+                pass
+    s2 = await a.new_stream(b.peer_id, "/test/ok/1")
+    assert await s2.read_until_eof(100) == b"fine"
+    assert a.peers() == [b.peer_id]
+
+
+async def test_many_short_inbound_streams(pair):
+    """Kubo opens one stream per bitswap reply: accepting hundreds of them must work."""
+    a, b = pair
+    got: list[int] = []
+
+    async def sink(stream):
+        got.append(len(await stream.read_until_eof(1 << 20)))
+
+    b.set_stream_handler("/test/sink/1", sink)
+    await a.connect(b.addrs()[0])
+    n = 300
+    t0 = time.perf_counter()
+    for i in range(n):
+        s = await a.new_stream(b.peer_id, "/test/sink/1")
+        await s.write(b"b" * (i + 1))
+        await s.close()
+    with trio.fail_after(10):
+        while len(got) < n:
+            await trio.sleep(0.01)
+    dt = time.perf_counter() - t0
+    print(f"\n{n} short streams: {n / dt:.0f} streams/s")
+    assert sorted(got) == list(range(1, n + 1))
+
+
+async def test_dial_errors(pair):
+    a, b = pair
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    t0 = time.perf_counter()
+    with pytest.raises(NetworkError):
+        await a.connect(f"/ip4/127.0.0.1/tcp/{port}/p2p/{b.peer_id}")
+    print(f"\nrefused dial failed after {(time.perf_counter() - t0) * 1e3:.1f} ms")
+    with pytest.raises(InvalidInput):
+        await a.connect(a.addrs()[0])
+    with pytest.raises(InvalidInput):
+        await a.connect("/ip4/127.0.0.1/tcp/1")
+    # dialing b's port while expecting a different peer ID: Noise catches the mismatch
+    wrong = Identity.generate().peer_id
+    with pytest.raises(NetworkError):
+        await a.connect(f"{b.listen_addrs()[0]}/p2p/{wrong}")
+    assert a.peers() == []
+    # and a failed dial does not block the right one afterwards (no negative cache)
+    assert await a.connect(b.addrs()[0]) == b.peer_id
