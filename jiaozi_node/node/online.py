@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 # A module that does not exist yet is skipped (the package is being built in parallel).
 SERVICE_MODULES: tuple[str, ...] = (
     "jiaozi_node.api.service",  # RPC API + gateway (HTTP engineer)
+    "jiaozi_node.versioning.sync",  # /jzfs/refs/1.0.0 (versioning engineer)
 )
 
 
