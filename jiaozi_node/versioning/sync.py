@@ -1,0 +1,309 @@
+"""`/jzfs/refs/1.0.0` adapter (trio): serve refs lists and pushes; fetch, pull, clone and push.
+
+The protocol decisions live in `sync_core.py` (pure); blocks move over Bitswap through the node's
+ONE retrieval path (`node/retrieval.py`, hash-checked there), so only missing blocks travel.
+Before any ref moves, every new commit is strictly decoded and its signature and signer checked
+(`_fetch_history`), and the data of every new commit is made local; a failure at any step leaves
+all refs where they were (fetched blocks are unreferenced and go at the next GC).
+
+Registered in `node/online.py` (`start_online`): the service answers inbound requests. Client
+operations (`SyncClient`) run inside `async with node.online(...)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from ..errors import (
+    InvalidInput,
+    JzfsError,
+    LimitExceeded,
+    NotFound,
+    RefConflict,
+    RemoteProtocolError,
+    SignatureError,
+    Timeout,
+)
+from ..ipld.cid import CID
+from . import history, signing
+from .objects import Tag, decode_object
+from .sync_core import (
+    NONCE_BYTES,
+    PROTOCOL_ID,
+    Advertisement,
+    FrameReader,
+    ListRequest,
+    PushRequest,
+    check_advertisement,
+    error_response,
+    frame,
+    make_advertisement,
+    parse_request,
+    parse_response,
+)
+
+logger = logging.getLogger(__name__)
+
+
+async def read_message(stream: Any, *, max_bytes: int) -> dict[str, Any]:
+    reader = FrameReader(max_bytes=max_bytes)
+    while True:
+        msg = reader.next_message()
+        if msg is not None:
+            return msg
+        chunk = await stream.read()
+        if not chunk:
+            raise RemoteProtocolError(f"{stream.remote_peer} closed the refs stream mid-message")
+        reader.receive_data(chunk)
+
+
+def _retrieval(online: Any) -> Any:
+    from ..node.retrieval import Retrieval
+
+    bitswap = online.services.get("bitswap")
+    if bitswap is None:
+        raise NotFound("bitswap is not running on this node; cannot move blocks")
+    return Retrieval(online.node.blocks, [bitswap], on_stored=bitswap.notify_new_blocks)
+
+
+@dataclass
+class FetchResult:
+    peer: str
+    repo: str
+    refs: dict[str, CID]  # the remote's refs that were fetched (full names)
+    new_commits: int = 0
+    fetched_blocks: int = 0
+    fetched_bytes: int = 0
+    moved: dict[str, CID] = field(default_factory=dict)  # local refs moved
+
+
+class _Common:
+    def __init__(self, online: Any) -> None:
+        self.online = online
+        self.node = online.node
+        self.vs = online.node.versioning
+        self.limits = online.node.defaults.versioning
+
+    async def _fetch_history(self, heads: list[CID], *, trusted: set[str]) -> int:
+        """Fetch and check every commit/tag reachable from `heads`, then their data.
+
+        Raises (and moves nothing) on a missing, malformed, unsigned, badly signed or untrusted
+        object or on absurd depth. Returns the number of commits checked."""
+        r = _retrieval(self.online)
+        seen: set[CID] = set()
+        roots: list[CID] = []
+        stack = list(heads)
+        max_depth = self.limits.max_history_depth
+        while stack:
+            cid = stack.pop()
+            if cid in seen:
+                continue
+            seen.add(cid)
+            if len(seen) > max_depth:
+                raise LimitExceeded(f"history deeper than {max_depth} commits; refusing")
+            try:
+                data = await r.get(cid)
+            except (NotFound, Timeout) as exc:
+                raise NotFound(f"commit {cid} could not be fetched: {exc}") from None
+            obj = decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
+            try:
+                signer = signing.verify(obj)
+                signing.check_trusted(signer, trusted)
+            except SignatureError as exc:
+                raise SignatureError(f"{'tag' if isinstance(obj, Tag) else 'commit'} {cid}: {exc}") from None
+            if isinstance(obj, Tag):
+                stack.append(obj.target)
+                continue
+            roots.append(obj.root)
+            stack.extend(obj.parents)
+        await r.fetch_dag(roots)
+        self.fetched_blocks = r.fetched_blocks
+        self.fetched_bytes = r.fetched_bytes
+        return sum(1 for _ in seen)
+
+
+class RefsService(_Common):
+    """Serves `/jzfs/refs/1.0.0`: signed refs lists, and pushes from allowed peers."""
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.online.host.set_stream_handler(PROTOCOL_ID, self._handle)
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            self.online.host.remove_stream_handler(PROTOCOL_ID)
+
+    async def _handle(self, stream: Any) -> None:
+        peer = stream.remote_peer
+        try:
+            with trio.fail_after(self.limits.sync_timeout_s):
+                msg = await read_message(stream, max_bytes=self.limits.max_sync_message_bytes)
+            req = parse_request(msg)
+            if isinstance(req, ListRequest):
+                resp = self._list(req)
+            else:
+                resp = await self._push(req, peer)
+        except trio.TooSlowError:
+            return
+        except JzfsError as exc:
+            logger.info("refs request from %s refused: %s", peer, exc)
+            resp = error_response(str(exc))
+        await stream.write(frame(resp))
+
+    def _list(self, req: ListRequest) -> dict[str, Any]:
+        names = [req.repo] if req.repo is not None else self.vs.list_repos()
+        repos = {}
+        for name in names:
+            repos[name] = {ref: cid for ref, cid in self.vs.refs.list_refs(name).items()
+                           if not ref.startswith("remotes/")}
+        adv = make_advertisement(self.node.repo.identity, req.nonce, repos, now=_wall())
+        return {"ok": True, "adv": adv.to_node()}
+
+    async def _push(self, req: PushRequest, peer: str) -> dict[str, Any]:
+        if peer not in self.vs.refs.writers(req.repo):
+            raise SignatureError(f"{peer} may not push to {req.repo!r} (jzfs remote allow {req.repo} {peer})")
+        try:
+            current: CID | None = self.vs.refs.get_ref(req.repo, req.ref)
+        except NotFound:
+            current = None
+        if current != req.old:
+            raise RefConflict(f"{req.ref} is at {current}, not {req.old}; fetch and retry")
+        trusted = set(self.vs.trusted_keys()) | {peer}
+        await self._fetch_history([req.new], trusted=trusted)
+        new_commit = self.vs.peel(req.new)
+        if req.old is not None and not req.force:
+            if not history.is_ancestor(self.vs.load_commit, req.old, new_commit,
+                                       max_depth=self.limits.max_history_depth):
+                raise RefConflict(f"push to {req.repo}@{req.ref} is not a fast-forward (use --force)")
+        self.vs.refs.update_ref(req.repo, req.ref, new_commit, expected=req.old)
+        return {"ok": True, "head": new_commit}
+
+
+def _wall() -> int:
+    return int(time.time())
+
+
+class SyncClient(_Common):
+    """Client side; `online` must run bitswap (blocks) — the refs service is optional."""
+
+    async def connect(self, multiaddr: str) -> str:
+        return await self.online.host.connect(multiaddr)
+
+    async def _request(self, peer: str, msg: dict[str, Any]) -> dict[str, Any]:
+        with trio.fail_after(self.limits.sync_timeout_s):
+            stream = await self.online.host.new_stream(peer, [PROTOCOL_ID])
+            try:
+                await stream.write(frame(msg))
+                resp = await read_message(stream, max_bytes=self.limits.max_sync_message_bytes)
+            finally:
+                await stream.close()
+        return parse_response(resp, peer=peer)
+
+    async def list_refs(self, peer: str, repo: str | None = None) -> Advertisement:
+        nonce = os.urandom(NONCE_BYTES)
+        resp = await self._request(peer, ListRequest(nonce, repo).to_node())
+        return check_advertisement(resp.get("adv"), expected_peer=peer, nonce=nonce, repo=repo,
+                                   max_refs=self.limits.max_refs_per_advertisement)
+
+    async def fetch(self, peer: str, repo: str, *, remote: str, branch: str | None = None) -> FetchResult:
+        """Fetch the repo's branches (or one) and tags; move `remotes/REMOTE/BRANCH` refs."""
+        adv = await self.list_refs(peer, repo)
+        remote_refs = adv.repos[repo]
+        wanted = {r: c for r, c in remote_refs.items()
+                  if (r.startswith("heads/") and (branch is None or r == f"heads/{branch}")) or r.startswith("tags/")}
+        if branch is not None and f"heads/{branch}" not in wanted:
+            raise NotFound(f"peer {peer} has no branch {branch!r} in {repo!r}")
+        result = FetchResult(peer, repo, wanted)
+        result.new_commits = await self._fetch_history(list(wanted.values()), trusted=set(self.vs.trusted_keys()))
+        result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
+        if not self.vs.refs.has_repo(repo):
+            raise NotFound(f"no repository named {repo!r} here (jzfs clone, or jzfs repo create {repo})")
+        for ref, cid in wanted.items():
+            if ref.startswith("heads/"):
+                local = f"remotes/{remote}/{ref[len('heads/'):]}"
+                self._set(repo, local, cid, force=True)
+                result.moved[local] = cid
+            else:
+                try:
+                    have = self.vs.refs.get_ref(repo, ref)
+                    if have != cid:
+                        logger.warning("tag %s differs on %s; keeping ours", ref, peer)
+                except NotFound:
+                    self.vs.refs.update_ref(repo, ref, cid, expected=None)
+                    result.moved[ref] = cid
+        return result
+
+    def _set(self, repo: str, ref: str, cid: CID, *, force: bool) -> None:
+        try:
+            cur: CID | None = self.vs.refs.get_ref(repo, ref)
+        except NotFound:
+            cur = None
+        if cur != cid:
+            self.vs.refs.update_ref(repo, ref, cid, expected=cur)
+
+    def fast_forward(self, repo: str, branch: str, target: CID) -> str:
+        """Move heads/BRANCH to `target` if that is a fast-forward; returns what happened."""
+        ref = f"heads/{branch}"
+        try:
+            cur: CID | None = self.vs.refs.get_ref(repo, ref)
+        except NotFound:
+            cur = None
+        if cur is None:
+            self.vs.refs.update_ref(repo, ref, target, expected=None)
+            return "created"
+        depth = self.limits.max_history_depth
+        if history.is_ancestor(self.vs.load_commit, target, cur, max_depth=depth):
+            return "up-to-date"
+        if not history.is_ancestor(self.vs.load_commit, cur, target, max_depth=depth):
+            raise RefConflict(f"branch {branch} has diverged from the remote; "
+                              f"merge it: jzfs merge {repo} <remote>/{branch} --into {branch}")
+        self.vs.refs.update_ref(repo, ref, target, expected=cur)
+        return "fast-forward"
+
+    async def clone(self, multiaddr: str, repo: str, *, now: int) -> FetchResult:
+        peer = await self.connect(multiaddr)
+        if self.vs.refs.has_repo(repo):
+            raise InvalidInput(f"repository {repo!r} already exists here")
+        self.vs.trust_add(peer)
+        adv = await self.list_refs(peer, repo)  # before creating anything: the peer must have it
+        del adv
+        self.vs.create_repo(repo, now=now)
+        try:
+            result = await self.fetch(peer, repo, remote="origin")
+        except BaseException:
+            self.vs.delete_repo(repo)  # nothing half-applied
+            raise
+        for ref, cid in result.refs.items():
+            if ref.startswith("heads/"):
+                self.vs.refs.update_ref(repo, ref, self.vs.peel(cid), expected=None)
+        remotes = dict(self.node.repo.get_config_default("Remotes", {}) or {})
+        remotes.setdefault("origin", {"Addr": multiaddr})
+        self.node.repo.set_config("Remotes", remotes)
+        return result
+
+    async def push(self, peer: str, repo: str, branch: str, *, force: bool = False) -> CID:
+        local = self.vs.branch_head(repo, branch)
+        adv = await self.list_refs(peer, repo)
+        old = adv.repos[repo].get(f"heads/{branch}")
+        req = PushRequest(repo, f"heads/{branch}", old, local, force)
+        resp = await self._request(peer, req.to_node())
+        head = resp.get("head")
+        if not isinstance(head, CID):
+            raise RemoteProtocolError(f"peer {peer} accepted the push without naming the new head")
+        return head
+
+
+async def start_online(online: Any) -> None:
+    """Hook for `node.online()`: answer /jzfs/refs/1.0.0."""
+    svc = RefsService(online)
+    online.services["refs"] = svc
+    await online.nursery.start(svc.run)
+
+
+__all__ = ["RefsService", "SyncClient", "FetchResult", "start_online"]
