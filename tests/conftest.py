@@ -36,3 +36,61 @@ def postgres_url(postgres_server_url: str) -> str:
     with psycopg.connect(postgres_server_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return postgres_server_url.replace("/jzfs?", f"/{name}?")
+
+
+# ------------------------------------------------------------------ jzfs daemon subprocess (HTTP: gateway / RPC API)
+
+
+@pytest.fixture
+def jzfs_daemon(tmp_path: Path) -> Iterator[dict[str, object]]:
+    """A `jzfs daemon` subprocess on a fresh repo, every address on 127.0.0.1 port 0.
+
+    Yields {"repo": Path, "env": dict, "api": "http://…", "gateway": "http://…", "proc": Popen}.
+    Stopped with SIGTERM (by its own PID) at the end.
+    """
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from jiaozi_node.repo import Repo
+
+    repo_path = tmp_path / "daemon-repo"
+    repo = Repo.init(repo_path)
+    repo.set_config("Addresses.API", "/ip4/127.0.0.1/tcp/0")
+    repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+    repo.set_config("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])
+    env = {**os.environ, "JZFS_PATH": str(repo_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Daemon is ready" in line:
+                break
+        else:
+            raise RuntimeError("daemon exited early:\n" + "".join(lines))
+        text = "".join(lines)
+        import threading
+
+        # Keep draining its output so a chatty daemon never blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+
+        def url(kind: str) -> str:
+            m = re.search(kind + r" server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
+            assert m, text
+            return f"http://{m.group(1)}:{m.group(2)}"
+
+        yield {"repo": repo_path, "env": env, "api": url("RPC API"), "gateway": url("Gateway"),
+               "proc": proc}
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -13,6 +13,22 @@ def open_node() -> Node:
     return Node.open()
 
 
+def daemon_client(args: Any = None) -> Any:
+    """The running daemon's RPC client (jiaozi_node.api.client.ApiClient), or None when the
+    command should work on the repo directly: `--offline` given, or no daemon answers on
+    `$JZFS_PATH/api` (like `ipfs`). The caller closes the client."""
+    if args is not None and getattr(args, "offline", False):
+        return None
+    from ..api.client import ApiClient
+    from ..errors import NotFound
+    from ..repo import default_path
+
+    try:
+        return ApiClient.for_path(default_path())
+    except NotFound:
+        return None
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=None, default=str) + "\n")
 

@@ -15,7 +15,7 @@ from ..errors import InvalidInput
 from ..node.files_read import FilesReader
 from ..unixfs.exporter import KUBO_TYPES
 from ..unixfs.resolve import parse_path
-from .common import open_node, print_json, progress
+from .common import daemon_client, open_node, print_json, progress
 
 
 def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
@@ -27,6 +27,13 @@ def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
 def cmd_cat(args: argparse.Namespace) -> int:
     if args.offset < 0 or (args.length is not None and args.length < 0):
         raise InvalidInput("--offset and --length must not be negative")
+    client = daemon_client(args)  # a running daemon serves (and fetches) it, like `ipfs cat`
+    if client is not None:
+        with client:
+            for chunk in client.stream("cat", [args.path], {"offset": args.offset, "length": args.length}):
+                sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        return 0
     with open_node() as node:
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
@@ -50,6 +57,14 @@ def cmd_get(args: argparse.Namespace) -> int:
     dest = Path(args.output or _default_dest(args.path))
     if dest.exists() or dest.is_symlink():
         raise InvalidInput(f"{dest} already exists")
+    client = daemon_client(args)
+    if client is not None:
+        from ..api.client import extract_tar
+
+        print(f"Saving file(s) to {dest}", flush=True)
+        with client:
+            extract_tar(client.stream("get", [args.path]), dest)
+        return 0
     with open_node() as node:
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
@@ -73,11 +88,19 @@ def _ls_rows(entries: list[Any], *, sizes: bool) -> list[tuple[str, str, str]]:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     objects = []
-    with open_node() as node:
-        reader = _reader(node, args)
-        for path in args.paths:
-            entries = reader.ls(path, resolve_children=args.resolve_type)
-            objects.append((path, entries))
+    client = daemon_client(args)
+    if client is not None:
+        from ..api.client import ls_entries
+
+        with client:
+            for path in args.paths:
+                objects.append((path, ls_entries(client, path, resolve_type=args.resolve_type)))
+    else:
+        with open_node() as node:
+            reader = _reader(node, args)
+            for path in args.paths:
+                entries = reader.ls(path, resolve_children=args.resolve_type)
+                objects.append((path, entries))
     if args.json:
         print_json({"Objects": [{
             "Hash": path,
