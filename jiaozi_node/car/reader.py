@@ -89,8 +89,16 @@ class CarDecoder:
         self._verify = verify
         self._limits = limits
         self._max_block = max_block_bytes
-        self._buf = bytearray()
-        self._offset = 0  # absolute input offset of self._buf[0]
+        # Unconsumed input is self._buf[self._pos:]; a bytes object plus a cursor, so a section
+        # is copied out once (bytearray deletion from the front would copy it again).
+        self._buf = b""
+        self._pos = 0
+        # Input not yet joined to _buf: while a long section is still incomplete, small chunks
+        # are only collected, and joined once when the section is whole (no quadratic copying).
+        self._parts: list[bytes] = []
+        self._parts_len = 0
+        self._need = 0  # bytes of unconsumed input the current step needs before it can progress
+        self._offset = 0  # absolute input offset of self._buf[self._pos]
         self._state = "header"
         self._header: CarHeader | None = None
         self._data_end: int | None = None  # CARv2: absolute end of the v1 payload
@@ -108,7 +116,17 @@ class CarDecoder:
         """Add input bytes; returns every event they complete, in order."""
         if self.closed:
             raise InvalidInput("CarDecoder.feed after close")
-        self._buf += data
+        if data:
+            self._parts.append(bytes(data))
+            self._parts_len += len(data)
+        if self._avail() + self._parts_len < self._need:
+            return []
+        if self._parts:
+            rest = self._buf[self._pos:] if self._pos < len(self._buf) else b""
+            self._buf = b"".join([rest, *self._parts]) if rest or len(self._parts) > 1 else self._parts[0]
+            self._pos = 0
+            self._parts, self._parts_len = [], 0
+        self._need = 0
         events: list[CarHeader | Block] = []
         while True:
             event = self._step()
@@ -123,21 +141,21 @@ class CarDecoder:
         self.closed = True
         if self._header is None or self._state in ("header", "v2header", "skip", "inner"):
             raise CodecError("CAR truncated: no complete header")
-        if self._state == "sections" and self._data_end is not None and self._abs(0) < self._data_end:
+        if self._state == "sections" and self._data_end is not None and self._offset < self._data_end:
             raise CodecError(f"CAR truncated: CARv2 payload ends before its declared size "
                              f"(after {self.sections} blocks)")
-        if self._state == "sections" and self._buf:
+        if self._state == "sections" and (self._avail() or self._parts_len):
             raise CodecError(f"CAR truncated inside section {self.sections + 1} "
                              f"(at byte {self._offset})")
 
     # ------------------------------------------------------------------ internals
 
-    def _abs(self, pos: int) -> int:
-        return self._offset + pos
+    def _avail(self) -> int:
+        return len(self._buf) - self._pos
 
     def _consume(self, n: int) -> bytes:
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
+        out = self._buf[self._pos:self._pos + n]
+        self._pos += n
         self._offset += n
         return out
 
@@ -147,7 +165,8 @@ class CarDecoder:
         if state in ("header", "inner"):
             return self._read_header(inner=state == "inner")
         if state == "v2header":
-            if len(self._buf) < CARV2_HEADER_BYTES:
+            if self._avail() < CARV2_HEADER_BYTES:
+                self._need = CARV2_HEADER_BYTES
                 return None
             raw = self._consume(CARV2_HEADER_BYTES)
             data_offset = int.from_bytes(raw[16:24], "little")
@@ -159,7 +178,7 @@ class CarDecoder:
             return True
         if state == "skip":
             gap = self._skip_to - self._offset
-            n = min(gap, len(self._buf))
+            n = min(gap, self._avail())
             self._consume(n)
             if self._offset < self._skip_to:
                 return None
@@ -168,21 +187,23 @@ class CarDecoder:
         if state == "sections":
             return self._read_section()
         if state == "trailer":  # CARv2 index: ignored (every block was verified instead)
-            self._consume(len(self._buf))
+            self._consume(self._avail())
             return None
         raise AssertionError(state)
 
     def _read_header(self, *, inner: bool) -> CarHeader | bool | None:
-        got = _varint(self._buf, 0)
+        got = _varint(self._buf, self._pos)
         if got is None:
             return None
-        length, pos = got
+        length, end = got
+        pos = end - self._pos
         if length == 0:
             raise CodecError("CAR header length is zero")
         if length > self._limits.max_header_bytes:
             raise LimitExceeded(f"CAR header of {length} bytes is over the "
                                 f"{self._limits.max_header_bytes} limit")
-        if len(self._buf) < pos + length:
+        if self._avail() < pos + length:
+            self._need = pos + length
             return None
         self._consume(pos)
         version, roots = parse_header(self._consume(length), limits=self._limits)
@@ -207,12 +228,13 @@ class CarDecoder:
                 raise CodecError("CARv2 section runs past the end of its payload")
             self._state = "trailer"
             return True
-        if not self._buf:
+        if not self._avail():
             return None
-        got = _varint(self._buf, 0)
+        got = _varint(self._buf, self._pos)
         if got is None:
             return None
-        length, pos = got
+        length, end = got
+        pos = end - self._pos
         index = self.sections + 1
         if length == 0:
             raise CodecError(f"CAR section {index} (at byte {self._offset}) has length zero")
@@ -221,16 +243,20 @@ class CarDecoder:
                                 f"over the {self._limits.max_section_bytes} limit")
         if self._data_end is not None and self._offset + pos + length > self._data_end:
             raise CodecError(f"CAR section {index} runs past the end of the CARv2 payload")
-        if len(self._buf) < pos + length:
+        if self._avail() < pos + length:
+            self._need = pos + length
             return None
         start = self._offset
         self._consume(pos)
-        body = self._consume(length)
+        body_start = self._pos
         try:
-            cid, cid_end = CID.read(body, 0)
+            cid, cid_end = CID.read(self._buf, body_start)
+            if cid_end > body_start + length:
+                raise CodecError("CID runs past the end of its section")
         except (CodecError, InvalidInput, LimitExceeded) as exc:
             raise CodecError(f"CAR section {index} (at byte {start}): bad CID: {exc}") from None
-        data = body[cid_end:]
+        self._consume(cid_end - body_start)
+        data = self._consume(length - (cid_end - body_start))
         if self._verify:
             try:
                 verify(cid, data, max_block_bytes=self._max_block)
