@@ -1,0 +1,171 @@
+"""Two (or three) jzfs nodes on loopback: clone, fetch, pull, push over /jzfs/refs/1.0.0 + Bitswap."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from jiaozi_node.errors import NotFound, RemoteProtocolError, SignatureError
+from jiaozi_node.identity import Identity
+from jiaozi_node.node import Node
+from jiaozi_node.versioning import signing
+from jiaozi_node.versioning.objects import Author, Commit
+from jiaozi_node.versioning.sync import SyncClient
+from jiaozi_node.versioning.sync_core import PROTOCOL_ID, frame
+
+SERVICES = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
+
+
+@asynccontextmanager
+async def online(node: Node):
+    async with node.online(listen=["/ip4/127.0.0.1/tcp/0"], services=SERVICES, peering=False,
+                           bootstrap=False) as on:
+        yield on
+
+
+def write(d: Path, files: dict[str, bytes]) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    for k, v in files.items():
+        (d / k).write_bytes(v)
+    return d
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    a, b = Node.open(tmp_path / "a"), Node.open(tmp_path / "b")
+    yield a, b
+    a.close()
+    b.close()
+
+
+async def test_clone_pull_and_push(nodes, tmp_path):
+    a, b = nodes
+    data = write(tmp_path / "d", {"big.bin": os.urandom(3 * 1024 * 1024 + 17), "small.txt": b"hello\n"})
+    a.versioning.create_repo("ds", now=1)
+    c1 = a.versioning.commit("ds", data, branch="main", message="one", now=10).cid
+    a.versioning.tag_create("ds", "v1", ref="main", message="first release", now=11)
+    async with online(a) as oa, online(b) as ob:
+        addr = oa.host.addrs()[0]
+        client = SyncClient(ob)
+        res = await client.clone(addr, "ds", now=20)
+        assert b.versioning.branch_head("ds", "main") == c1
+        assert b.versioning.refs.get_ref("ds", "remotes/origin/main") == c1
+        assert "tags/v1" in b.versioning.refs.list_refs("ds")
+        assert res.new_commits >= 1 and res.fetched_bytes > 3 * 1024 * 1024
+        assert b.versioning.verify("ds@main").data_blocks > 0
+        assert a.repo.peer_id in b.versioning.trusted_keys()
+        co = tmp_path / "co"
+        b.versioning.checkout("ds@v1", co)
+        assert (co / "big.bin").read_bytes() == (data / "big.bin").read_bytes()
+
+        # a new commit on A: pull fetches only what is new
+        (data / "small.txt").write_bytes(b"hello again\n")
+        c2 = a.versioning.commit("ds", data, branch="main", message="two", now=30).cid
+        res2 = await client.fetch(oa.peer_id, "ds", remote="origin", branch="main")
+        assert res2.fetched_bytes < 4096  # the big file was not fetched again
+        assert client.fast_forward("ds", "main", res2.refs["heads/main"]) == "fast-forward"
+        assert b.versioning.branch_head("ds", "main") == c2
+
+        # push from B to A: refused until A allows B's key, then fast-forward only
+        (co / "new.txt").write_bytes(b"from b\n")
+        c3 = b.versioning.commit("ds", co, branch="main", message="three", now=40).cid
+        with pytest.raises(RemoteProtocolError, match="may not push"):
+            await client.push(oa.peer_id, "ds", "main")
+        assert a.versioning.branch_head("ds", "main") == c2
+        a.versioning.refs.allow_writer("ds", ob.peer_id)
+        assert await client.push(oa.peer_id, "ds", "main") == c3
+        assert a.versioning.branch_head("ds", "main") == c3
+        assert a.versioning.verify("ds@main", require_trusted=False).commits == 3
+
+        # a non-fast-forward push is refused unless forced
+        b.versioning.refs.update_ref("ds", "heads/side", c1, expected=None)
+        b.versioning.refs.update_ref("ds", "heads/main", c1, expected=c3)
+        (tmp_path / "e").mkdir()
+        write(tmp_path / "e", {"x": b"x"})
+        c4 = b.versioning.commit("ds", tmp_path / "e", branch="main", message="diverged", now=50).cid
+        with pytest.raises(RemoteProtocolError, match="not a fast-forward"):
+            await client.push(oa.peer_id, "ds", "main")
+        assert a.versioning.branch_head("ds", "main") == c3
+        assert await client.push(oa.peer_id, "ds", "main", force=True) == c4
+
+
+async def test_untrusted_commits_are_not_pulled(nodes, tmp_path):
+    a, b = nodes
+    data = write(tmp_path / "d", {"f": b"1"})
+    a.versioning.create_repo("ds", now=1)
+    a.versioning.commit("ds", data, branch="main", message="one", now=10)
+    # a third party's commit on top, signed by a key B has never heard of
+    mallory = Identity.generate()
+    head = a.versioning.branch_head("ds", "main")
+    evil = signing.sign(Commit(a.versioning.load_commit(head).root, (head,), Author("m", mallory.peer_id),
+                               "evil", 11), mallory)
+    evil_cid = a.versioning.store_object(evil)
+    a.versioning.refs.update_ref("ds", "heads/main", evil_cid, expected=head)
+    async with online(a) as oa, online(b) as ob:
+        client = SyncClient(ob)
+        with pytest.raises(SignatureError, match="not a trusted key"):
+            await client.clone(oa.host.addrs()[0], "ds", now=20)
+        assert "ds" not in b.versioning.list_repos()  # nothing half-applied
+        b.versioning.trust_add(mallory.peer_id)
+        await client.clone(oa.host.addrs()[0], "ds", now=21)
+        assert b.versioning.branch_head("ds", "main") == evil_cid
+
+
+async def test_missing_repo_and_lying_peers(nodes, tmp_path):
+    a, b = nodes
+    a.versioning.create_repo("ds", now=1)
+    async with online(a) as oa, online(b) as ob:
+        client = SyncClient(ob)
+        peer = await client.connect(oa.host.addrs()[0])
+        with pytest.raises(RemoteProtocolError, match="no repository named 'nope'"):
+            await client.clone(oa.host.addrs()[0], "nope", now=1)
+        assert "nope" not in b.versioning.list_repos()
+        adv = await client.list_refs(peer)
+        assert adv.repos == {"ds": {}} and adv.peer == peer
+
+        # a malicious server that answers for repos it was not asked about / replays / forges
+        async def liar(stream):
+            from jiaozi_node.versioning.sync import read_message
+            from jiaozi_node.versioning.sync_core import make_advertisement
+
+            msg = await read_message(stream, max_bytes=1 << 20)
+            adv = make_advertisement(a.repo.identity, msg["nonce"], {"other": {}}, now=1)
+            await stream.write(frame({"ok": True, "adv": adv.to_node()}))
+
+        oa.host.set_stream_handler(PROTOCOL_ID, liar)
+        with pytest.raises(RemoteProtocolError, match="not asked about"):
+            await client.list_refs(peer, "ds")
+
+        async def replayer(stream):
+            from jiaozi_node.versioning.sync import read_message
+            from jiaozi_node.versioning.sync_core import make_advertisement
+
+            await read_message(stream, max_bytes=1 << 20)
+            adv = make_advertisement(a.repo.identity, b"\x00" * 16, {"ds": {}}, now=1)
+            await stream.write(frame({"ok": True, "adv": adv.to_node()}))
+
+        oa.host.set_stream_handler(PROTOCOL_ID, replayer)
+        with pytest.raises(SignatureError, match="replay"):
+            await client.list_refs(peer, "ds")
+
+        async def huge(stream):
+            await stream.write(b"\xff\xff\xff\x7f")
+
+        oa.host.set_stream_handler(PROTOCOL_ID, huge)
+        with pytest.raises(Exception, match="over the"):
+            await client.list_refs(peer, "ds")
+
+
+async def test_fetch_of_missing_branch_moves_nothing(nodes, tmp_path):
+    a, b = nodes
+    a.versioning.create_repo("ds", now=1)
+    b.versioning.create_repo("ds", now=1)
+    async with online(a) as oa, online(b) as ob:
+        client = SyncClient(ob)
+        peer = await client.connect(oa.host.addrs()[0])
+        with pytest.raises(NotFound, match="no branch 'main'"):
+            await client.fetch(peer, "ds", remote="a", branch="main")
+        assert b.versioning.refs.list_refs("ds") == {}
