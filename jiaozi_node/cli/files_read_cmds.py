@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..gateway.client import configured_gateways, prefetch_path
 from ..node.files_read import FilesReader
 from ..unixfs.exporter import KUBO_TYPES
 from ..unixfs.resolve import parse_path
@@ -27,7 +28,7 @@ def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
 def cmd_cat(args: argparse.Namespace) -> int:
     if args.offset < 0 or (args.length is not None and args.length < 0):
         raise InvalidInput("--offset and --length must not be negative")
-    client = daemon_client(args)  # a running daemon serves (and fetches) it, like `ipfs cat`
+    client = None if args.gateway else daemon_client(args)  # a running daemon serves it, like `ipfs cat`
     if client is not None:
         with client:
             for chunk in client.stream("cat", [args.path], {"offset": args.offset, "length": args.length}):
@@ -35,6 +36,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
         return 0
     with open_node() as node:
+        prefetch_path(node, args.path, configured_gateways(node, args.gateway))
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
         size = reader.stat(cid).size
@@ -57,7 +59,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     dest = Path(args.output or _default_dest(args.path))
     if dest.exists() or dest.is_symlink():
         raise InvalidInput(f"{dest} already exists")
-    client = daemon_client(args)
+    client = None if args.gateway else daemon_client(args)
     if client is not None:
         from ..api.client import extract_tar
 
@@ -66,6 +68,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             extract_tar(client.stream("get", [args.path]), dest)
         return 0
     with open_node() as node:
+        prefetch_path(node, args.path, configured_gateways(node, args.gateway))
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
         st = reader.stat(cid)
@@ -138,12 +141,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offset", "-o", type=int, default=0, help="byte offset to start at")
     p.add_argument("--length", "-l", type=int, default=None, help="maximum bytes to print")
     p.add_argument("--progress", "-p", action="store_true", help="progress bar on stderr")
+    p.add_argument("--gateway", action="append", metavar="URL", default=None,
+                   help="fetch missing blocks from this trustless gateway (repeatable; every block "
+                        "verified; default: config Gateway.Fetch)")
     p.set_defaults(func=cmd_cat)
 
     p = sub.add_parser("get", help="write a UnixFS file or directory tree to disk")
     p.add_argument("path", help="CID[/path] or /ipfs/CID[/path]")
     p.add_argument("--output", "-o", default=None, help="destination (default: the name or CID)")
     p.add_argument("--progress", "-p", action="store_true", help="progress bar on stderr")
+    p.add_argument("--gateway", action="append", metavar="URL", default=None,
+                   help="fetch missing blocks from this trustless gateway (repeatable; every block "
+                        "verified; default: config Gateway.Fetch)")
     p.set_defaults(func=cmd_get)
 
     p = sub.add_parser("ls", help="list a UnixFS directory (Kubo's columns: CID, size, name)")

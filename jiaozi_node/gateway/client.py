@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 
@@ -191,12 +192,45 @@ class GatewayFetcher:
             stack.extend(codecs.links(cid, data))
         return out
 
-    def fetch_dag(self, root: CID, store: object, *,
-                  on_block: Callable[[Block], None] | None = None) -> FetchStats:
-        """Make the whole DAG under `root` local. Raises NotFound when no gateway could complete
-        it (what was verified is kept: a later call resumes from there)."""
+    def fetch_path(self, root: CID, segments: Sequence[str], store: object, *,
+                   on_block: Callable[[Block], None] | None = None) -> tuple[CID, FetchStats]:
+        """Make `root/segments` and the whole DAG under it local: one CAR request for the path
+        (the gateway sends the blocks proving the path, then the subtree), then `fetch_dag` on
+        the terminal CID to complete or resume. Returns (terminal CID, stats)."""
+        from ..unixfs.resolve import resolve
+
         stats = FetchStats()
         dropped: set[str] = set()
+        if segments:
+            errors = []
+            for gw in self.gateways:
+                try:
+                    self._fetch_car(gw, root, store, stats, on_block, segments=segments)
+                    break
+                except JzfsError as exc:
+                    errors.append(f"{gw}: {exc}")
+                    if _is_lie(exc):
+                        dropped.add(gw)
+                        stats.dropped.append(gw)
+                except httpx.HTTPError as exc:
+                    errors.append(f"{gw}: {exc.__class__.__name__}: {exc}")
+            try:
+                terminal = resolve(store, root, list(segments))  # type: ignore[arg-type]
+            except NotFound:
+                raise NotFound(f"no gateway could provide the path {root}/{'/'.join(segments)}: "
+                               f"{'; '.join(errors[-5:])}") from None
+        else:
+            terminal = root
+        self.fetch_dag(terminal, store, on_block=on_block, _stats=stats, _dropped=dropped)
+        return terminal, stats
+
+    def fetch_dag(self, root: CID, store: object, *,
+                  on_block: Callable[[Block], None] | None = None,
+                  _stats: FetchStats | None = None, _dropped: set[str] | None = None) -> FetchStats:
+        """Make the whole DAG under `root` local. Raises NotFound when no gateway could complete
+        it (what was verified is kept: a later call resumes from there)."""
+        stats = _stats or FetchStats()
+        dropped: set[str] = _dropped if _dropped is not None else set()
         attempts: dict[str, int] = {}
         errors: list[str] = []
         while True:
@@ -226,7 +260,7 @@ class GatewayFetcher:
                 log.info("gateway %s: %s; resuming", gw, exc)
 
     def _fetch_car(self, gw: str, cid: CID, store: object, stats: FetchStats,
-                   on_block: Callable[[Block], None] | None) -> None:
+                   on_block: Callable[[Block], None] | None, *, segments: Sequence[str] = ()) -> None:
         walk = _Walk()
         walk.expect(cid)
         dec = CarDecoder(verify=True)  # verifies every block with ipld.block.verify
@@ -245,7 +279,8 @@ class GatewayFetcher:
                 batch, batch_bytes = [], 0
 
         stats.requests += 1
-        with self._http.stream("GET", f"{gw}/ipfs/{cid}",
+        tail = "".join("/" + quote(seg, safe="") for seg in segments)
+        with self._http.stream("GET", f"{gw}/ipfs/{cid}{tail}",
                                params={"format": "car", "dag-scope": "all"},
                                headers={"Accept": f"{CAR_MEDIA}; version=1; order=dfs; dups=n"}) as resp:
             if resp.status_code == 404:
@@ -271,3 +306,24 @@ class GatewayFetcher:
                 flush()  # every block in `batch` was verified and expected: keep it
         # A complete-looking stream may still lack blocks (a gateway missing children): the
         # caller's `missing()` walk notices and asks again.
+
+
+def configured_gateways(node: object, explicit: Sequence[str] | None) -> list[str]:
+    """`--gateway URL` values if given, else config `Gateway.Fetch` (empty by default)."""
+    if explicit:
+        return list(explicit)
+    conf = node.repo.get_config_default("Gateway.Fetch", [])  # type: ignore[attr-defined]
+    return [str(g) for g in conf or []]
+
+
+def prefetch_path(node: object, path: str, gateways: Sequence[str]) -> FetchStats | None:
+    """For `jzfs cat/get --gateway`: make `path` (CID[/path]) and its DAG local from trustless
+    gateways, verified block by block, stored as they arrive. No-op without gateways."""
+    if not gateways:
+        return None
+    from ..unixfs.resolve import parse_path
+
+    root, segments = parse_path(path)
+    with GatewayFetcher(gateways) as fetcher:
+        _, stats = fetcher.fetch_path(root, segments, node.blocks)  # type: ignore[attr-defined]
+    return stats

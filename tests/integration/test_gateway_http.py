@@ -136,3 +136,52 @@ def test_cli_routes_through_daemon(served: tuple[dict, dict[str, CID]], tmp_path
     r = jzfs("cat", f"{c['root']}/missing")
     assert r.returncode == 1 and b"Error:" in r.stderr and b"Traceback" not in r.stderr
     assert not (only_api / "config").exists()  # the CLI never opened a repo of its own
+
+
+def test_cli_get_cat_with_gateway_flag(served: tuple[dict, dict[str, CID]], tmp_path: Path) -> None:
+    """`jzfs cat/get --gateway` in a fresh repo: a lying gateway (answers every request with a
+    CAR whose block bytes are wrong) is dropped, the real one is used, nothing bad is stored."""
+    import http.server
+    import os
+    import sys
+    import threading
+
+    from jiaozi_node.car.writer import encode_header, encode_section
+
+    d, c = served
+
+    class Liar(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = encode_header([c["root"]]) + encode_section(c["root"], b"not the real block")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.ipld.car; version=1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    liar = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Liar)
+    threading.Thread(target=liar.serve_forever, daemon=True).start()
+    try:
+        env = {**os.environ, "JZFS_PATH": str(tmp_path / "fresh")}
+        liar_url = f"http://127.0.0.1:{liar.server_address[1]}"
+
+        def jzfs(*args: str) -> subprocess.CompletedProcess[bytes]:
+            return subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", *args], env=env,
+                                  capture_output=True, timeout=60, cwd=tmp_path)
+
+        r = jzfs("cat", f"{c['root']}/big.bin", "--gateway", liar_url, "--gateway", d["gateway"])
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == DATA
+        r = jzfs("get", str(c["root"]), "-o", "tree", "--gateway", liar_url, "--gateway", d["gateway"])
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "tree" / "hello.txt").read_bytes() == b"hello from jzfs\n"
+        r = jzfs("cat", str(CID.of(b"nobody has this")), "--gateway", liar_url)
+        assert r.returncode == 1 and b"Error:" in r.stderr
+        with Node.open(tmp_path / "fresh") as node:
+            for cid in node.blocks.cids():
+                node.blocks.get(cid)  # verifies on read: nothing unverified was stored
+    finally:
+        liar.shutdown()
