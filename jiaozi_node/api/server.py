@@ -11,7 +11,7 @@ bodies by `HttpLimits.max_body_bytes`.
 
 Errors are Kubo's JSON: `{"Message": …, "Code": 0|1, "Type": "error"}`, status 500 for command
 errors and 400 (Code 1) for bad arguments. Handlers live in one module per command group
-(`h_files`, `h_blocks`, `h_node`); each exports ROUTES mapping the path below /api/v0/ to a handler.
+(`h_add`, `h_files`, `h_blocks`, `h_node`); each exports ROUTES mapping the path below /api/v0/ to a handler.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from ..errors import InvalidInput, JzfsError, LimitExceeded
 from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send
 from ..gateway.http_common import HttpError
 from ..gateway.server import _lifespan
-from . import h_blocks, h_files, h_node
+from . import h_add, h_blocks, h_files, h_node
 from .common import ApiContext, Handler
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v0/"
-ROUTES: dict[str, Handler] = {**h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES}
+ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES}
 
 
 def error_body(message: str, code: int) -> bytes:
