@@ -134,3 +134,14 @@ def test_feed_after_close_rejected():
     with pytest.raises(Exception, match="after close"):
         dec.feed(b"")
     assert CID.decode(str(BLOCKS[0].cid)) == dec.header.roots[0]
+
+
+def test_overlong_cid_refused():
+    head = encode_header([BLOCKS[0].cid])
+    digest = b"\x01" * 200  # identity multihash with a 200-byte digest: a CID over 168 bytes
+    cid_bytes = b"\x01\x55\x00" + varint(len(digest)) + digest
+    with pytest.raises(CodecError, match="section 1.*bad CID"):
+        list(iter_car([head + varint(len(cid_bytes)) + cid_bytes]))
+    # a CIDv0-looking prefix in a section too short to hold it
+    with pytest.raises(CodecError, match="bad CID"):
+        list(iter_car([head + varint(5) + b"\x12\x20abc" + bytes(40)]))
