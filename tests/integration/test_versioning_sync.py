@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import trio
 
 from jiaozi_node.errors import NotFound, RemoteProtocolError, SignatureError
 from jiaozi_node.identity import Identity
@@ -169,3 +170,40 @@ async def test_fetch_of_missing_branch_moves_nothing(nodes, tmp_path):
         with pytest.raises(NotFound, match="no branch 'main'"):
             await client.fetch(peer, "ds", remote="a", branch="main")
         assert b.versioning.refs.list_refs("ds") == {}
+
+
+async def test_cli_clone_fetch_pull_push(nodes, tmp_path):
+    """The FIXED `jzfs clone MULTIADDR NAME` and the remote/fetch/pull/push commands, as processes."""
+    import sys
+
+    a, b = nodes
+    data = write(tmp_path / "d", {"f.txt": b"one\n", "blob": os.urandom(300_000)})
+    a.versioning.create_repo("ds", now=1)
+    c1 = a.versioning.commit("ds", data, branch="main", message="one", now=10).cid
+    env = {**os.environ, "JZFS_PATH": str(b.repo.path)}
+
+    async def jzfs(*argv: str) -> str:
+        proc = await trio.run_process([sys.executable, "-m", "jiaozi_node.cli.main", *argv], env=env,
+                                      capture_stdout=True, capture_stderr=True, check=False)
+        assert proc.returncode == 0, proc.stderr.decode()
+        return proc.stdout.decode()
+
+    async with online(a) as oa:
+        addr = oa.host.addrs()[0]
+        out = await jzfs("clone", addr, "ds")
+        assert "cloned ds from" in out
+        assert (await jzfs("log", "ds@main", "--json")).count(str(c1)) == 1
+        (data / "f.txt").write_bytes(b"two\n")
+        c2 = a.versioning.commit("ds", data, branch="main", message="two", now=20).cid
+        await jzfs("remote", "add", "a", addr)  # "origin" was added by clone; a second name for A
+        out = await jzfs("pull", "a", "ds", "main")
+        assert "main: fast-forward" in out
+        assert str(c2) in await jzfs("log", "ds@main", "--json")
+        co = tmp_path / "co"
+        await jzfs("checkout", "ds@main", "-o", str(co))
+        (co / "g.txt").write_bytes(b"from b\n")
+        c3 = (await jzfs("commit", "ds", str(co), "-b", "main", "-m", "three", "-Q")).strip()
+        a.versioning.refs.allow_writer("ds", b.repo.peer_id)
+        out = await jzfs("push", "origin", "ds", "main")
+        assert f"now at {c3}" in out
+        assert str(a.versioning.branch_head("ds", "main")) == c3
