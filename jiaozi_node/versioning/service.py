@@ -32,7 +32,7 @@ from . import history, signing
 from .diff import Change, diff_trees
 from .merge import merge_trees
 from .objects import Author, Commit, Provenance, Tag, decode_commit, decode_object
-from .snapshot import BlockSink, SnapshotStats, build_dir, snapshot
+from .snapshot import BlockSink, SnapshotStats, build_dir, cache_key, snapshot
 from .statcache import FILE_NAME as STATCACHE_FILE
 from .statcache import StatCache, recorded
 from .tree import DIR, SYMLINK, Link, kind_of, list_dir
@@ -90,7 +90,11 @@ class Versioning:
         from ..config import PROFILES
 
         name = self.repo.get_config_default("Import.Profile", self.node.defaults.profile.name)
-        return PROFILES.get(name, self.node.defaults.profile)
+        profile = PROFILES.get(name, self.node.defaults.profile)
+        # Datasets that change by insertion (CSV, logs) dedup far better with content-defined
+        # chunks: config `Versioning.Chunker` = "rabin[-min-avg-max]" | "buzhash" | "size-N".
+        chunker = self.repo.get_config_default("Versioning.Chunker", None)
+        return profile.with_overrides(chunker=chunker) if chunker else profile
 
     @property
     def limits(self) -> Any:
@@ -206,7 +210,7 @@ class Versioning:
             sink.put([block])
             sink.flush()
             self.refs.update_ref(repo, ref, block.cid, expected=parent)
-        self.statcache.record(stats.recorded, profile.name, now_ns=time.time_ns())
+        self.statcache.record(stats.recorded, cache_key(profile), now_ns=time.time_ns())
         return CommitResult(block.cid, commit, stats)
 
     def status(self, repo: str, directory: str | os.PathLike[str], *, branch: str) -> list[Change]:
@@ -215,7 +219,7 @@ class Versioning:
         stats = SnapshotStats()
         sink = BlockSink(self.blocks, stats, write=False)
         root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats)
-        self.statcache.record(stats.recorded, self.profile.name, now_ns=time.time_ns())
+        self.statcache.record(stats.recorded, cache_key(self.profile), now_ns=time.time_ns())
         return diff_trees(sink.get, head.root, root.cid)
 
     # ------------------------------------------------------------------ history
@@ -294,7 +298,7 @@ class Versioning:
         for rel, link in written:
             path = str(out / rel)
             recs.append(recorded(path, os.stat(path), link))
-        self.statcache.record(recs, self.profile.name, now_ns=time.time_ns())
+        self.statcache.record(recs, cache_key(self.profile), now_ns=time.time_ns())
         return commit_cid, len(written)
 
     def _write_tree(self, cid: CID, dest: Path, written: list[tuple[str, Link]], rel: str = "") -> None:

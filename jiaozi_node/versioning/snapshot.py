@@ -90,6 +90,11 @@ class BlockSink:
         return self.store.get(cid)
 
 
+def cache_key(profile: ImportProfile) -> str:
+    """Stat-cache key of a profile: the same bytes give other CIDs under another profile/chunker."""
+    return f"{profile.name}/{profile.chunker}/{profile.layout}/{profile.cid_version}/{profile.raw_leaves}"
+
+
 def import_file(path: str, profile: ImportProfile, sink: BlockSink, stats: SnapshotStats,
                 executor: Executor | None = None) -> Link:
     from ..unixfs.importer import FileImporter
@@ -143,7 +148,7 @@ class _Walker:
         if self.cache is None:
             return None
         try:
-            link = self.cache.lookup(path, st, self.profile.name)
+            link = self.cache.lookup(path, st, cache_key(self.profile))
         except KeyError:
             return None
         # Recorded, but are the blocks here? (another node's checkout, or GC since): re-import.
