@@ -12,19 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import mmh3
-
 from ..errors import CodecError, NotFound
 from ..ipld.dagpb import PBLink
 from .exporter_data import BlockGetter, UnixFSNode, get_node
+from .hamt import hamt_hash  # one hash function for building and reading (murmur3-x64-64)
 
 HASH_BITS = 64
-
-
-def hamt_hash(name: bytes) -> bytes:
-    """murmur3-x64-64 as boxo/Helia compute it: the first 64 bits of murmur3 x64 128
-    (seed 0), big-endian."""
-    return mmh3.hash_bytes(name)[:8][::-1]
 
 
 def _geometry(shard: UnixFSNode) -> tuple[int, int]:
@@ -73,7 +66,7 @@ def hamt_lookup(getter: BlockGetter, shard: UnixFSNode, name: str) -> tuple[PBLi
     visited on the way (the root shard first), which a trustless CAR must include to prove the path.
     Raises NotFound if there is no such entry.
     """
-    hash_int = int.from_bytes(hamt_hash(name.encode("utf-8")), "big")
+    hash_int = int.from_bytes(hamt_hash(name), "big")
     node, depth, visited = shard, 0, [shard]
     while True:
         bits, pad = _geometry(node)

@@ -80,7 +80,7 @@ class DagBuilder:
 
     def hamt(self, entries: dict[str, CID], *, fanout: int = 256) -> CID:
         """A HAMT-sharded directory holding `entries`, laid out as boxo/Helia do."""
-        hashed = [(int.from_bytes(hamt_hash(n.encode()), "big"), n, c) for n, c in entries.items()]
+        hashed = [(int.from_bytes(hamt_hash(n), "big"), n, c) for n, c in entries.items()]
         return self._shard(hashed, 0, fanout)
 
     def _shard(self, items: list[tuple[int, str, CID]], depth: int, fanout: int) -> CID:
@@ -99,7 +99,8 @@ class DagBuilder:
                 links.append(self._link(cid, prefix + name))
             else:
                 links.append(self._link(self._shard(group, depth + 1, fanout), prefix))
-        bitfield = sum(1 << s for s in slots).to_bytes(max(1, fanout // 8), "big")
+        bits = sum(1 << s for s in slots)  # big-endian, leading zero bytes stripped (as boxo)
+        bitfield = bits.to_bytes((bits.bit_length() + 7) // 8, "big")
         node = dagpb.PBNode(tuple(links), pb.hamt_shard(bitfield, fanout=fanout))
         return self._put(dagpb.encode(node), DAG_PB,
                          tsize_children=sum(link.tsize or 0 for link in links))
