@@ -232,3 +232,28 @@ def test_dag_put_get_and_cid_commands(repo, capsysbinary, monkeypatch):
     _, err = run(capsysbinary, "cid", "format", "-v", "0", cid, rc=1)
     assert "cannot be CIDv0" in one_line_error(err)
     assert Path(repo).exists()
+
+
+def test_add_then_get_ls_cat_with_real_hamt_and_symlink(repo, capsysbinary):
+    """`jzfs add -r` (the real importer and HAMT builder) -> `jzfs get` gives the same tree back."""
+    src = repo / "src"
+    (src / "big").mkdir(parents=True)
+    names = [f"{'n' * 56}-{i:04}" for i in range(2800)]  # over 256 KiB of links: sharded
+    for i, name in enumerate(names):
+        (src / "big" / name).write_bytes(str(i).encode())
+    (src / "data.bin").write_bytes(content(700_000))
+    os.symlink("big", src / "ln")
+    out, _ = run(capsysbinary, "add", "-r", "-Q", "--profile", "unixfs-v0-2015", str(src))
+    root = out.decode().strip()
+    node = json.loads(run(capsysbinary, "dag", "get", f"{root}/big")[0])
+    assert node["Data"]["/"]["bytes"].startswith("CAUS")  # UnixFS Type 5: a HAMT shard
+    assert run(capsysbinary, "cat", f"{root}/big/{names[1234]}")[0] == b"1234"
+    assert run(capsysbinary, "cat", f"{root}/data.bin", "-o", "600000")[0] == content(700_000)[600_000:]
+    listed = json.loads(run(capsysbinary, "ls", "--json", f"{root}/big")[0])["Objects"][0]["Links"]
+    assert sorted(e["Name"] for e in listed) == names
+    run(capsysbinary, "get", root, "-o", "copy")
+    for i in range(0, 2800, 97):
+        assert (repo / "copy" / "big" / names[i]).read_bytes() == str(i).encode()
+    assert sorted(p.name for p in (repo / "copy" / "big").iterdir()) == names
+    assert (repo / "copy" / "data.bin").read_bytes() == content(700_000)
+    assert os.readlink(repo / "copy" / "ln") == "big"
