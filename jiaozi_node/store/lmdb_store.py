@@ -185,6 +185,12 @@ class LmdbBlockstore:
             return True
         return self._read(lambda txn: txn.get(key_of(cid)) is not None)
 
+    def has_many(self, cids: Iterable[CID]) -> list[bool]:
+        """`has` for many CIDs in ONE read transaction (a transaction costs ~70 µs; versioning
+        asks this for every block of a commit to count the new bytes)."""
+        cids = list(cids)
+        return self._read(lambda txn: [is_identity(c) or txn.get(key_of(c)) is not None for c in cids])
+
     def size(self, cid: CID) -> int:
         if is_identity(cid):
             return len(identity_data(cid))
