@@ -13,8 +13,9 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..gateway.client import configured_gateways, prefetch_path
+from ..ipld.cid import CID
 from ..node.files_read import FilesReader
-from ..unixfs.exporter import KUBO_TYPES
+from ..unixfs.exporter import KUBO_TYPES, read_symlink
 from ..unixfs.resolve import parse_path
 from .common import daemon_client, open_node, print_json, progress
 
@@ -91,6 +92,7 @@ def _ls_rows(entries: list[Any], *, sizes: bool) -> list[tuple[str, str, str]]:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     objects = []
+    targets: dict[CID, str] = {}
     client = daemon_client(args)
     if client is not None:
         from ..api.client import ls_entries
@@ -104,11 +106,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
             for path in args.paths:
                 entries = reader.ls(path, resolve_children=args.resolve_type)
                 objects.append((path, entries))
+                if args.json:  # Kubo's --json reports a symlink's target
+                    targets.update((e.cid, read_symlink(reader.getter, e.cid))
+                                   for e in entries if e.type == "symlink")
     if args.json:
         print_json({"Objects": [{
             "Hash": path,
             "Links": [{"Name": e.name, "Hash": str(e.cid), "Size": e.size,
-                       "Type": KUBO_TYPES.get(e.type, 0), "Target": ""} for e in entries],
+                       "Type": KUBO_TYPES.get(e.type, 0), "Target": targets.get(e.cid, "")}
+                      for e in entries],
         } for path, entries in objects]})
         return 0
     out = []

@@ -99,6 +99,9 @@ def test_import_then_cat_ls_get_export(repo, capsysbinary, tree):
     assert sorted(lk["Name"] for lk in links) == sorted(n.split("/")[1] for n in expected if n.startswith("shard/"))
     out, _ = run(capsysbinary, "ls", "--json", f"{root}/link")
     assert json.loads(out)["Objects"][0]["Links"][0]["Type"] == 4
+    out, _ = run(capsysbinary, "ls", "--json", str(root))
+    (link,) = [e for e in json.loads(out)["Objects"][0]["Links"] if e["Name"] == "link"]
+    assert (link["Type"], link["Target"], link["Size"]) == (4, "sub/kubo.bin", 12)
 
     run(capsysbinary, "get", str(root), "-o", "out")
     for path, data in expected.items():
