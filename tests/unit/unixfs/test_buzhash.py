@@ -6,7 +6,14 @@ import hashlib
 
 import pytest
 
-from jiaozi_node.unixfs.buzhash import BUZ_MAX, BUZ_MIN, BYTEHASH, BuzhashChunker, buzhash_hits, buzhash_reference
+from jiaozi_node.unixfs.buzhash import (
+    BUZ_MAX,
+    BUZ_MIN,
+    BYTEHASH,
+    BuzhashChunker,
+    buzhash_hits,
+    buzhash_reference,
+)
 
 
 def data(n: int, seed: bytes = b"buz") -> bytes:

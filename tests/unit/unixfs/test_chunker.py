@@ -7,7 +7,13 @@ import hashlib
 import pytest
 
 from jiaozi_node.errors import InvalidInput
-from jiaozi_node.unixfs.chunker import MAX_CHUNK_BYTES, ChunkerSpec, FixedSizeChunker, make_chunker, parse_chunker
+from jiaozi_node.unixfs.chunker import (
+    MAX_CHUNK_BYTES,
+    ChunkerSpec,
+    FixedSizeChunker,
+    make_chunker,
+    parse_chunker,
+)
 
 
 def data(n: int) -> bytes:

@@ -1,0 +1,46 @@
+"""Leaves and interior file nodes: exact bytes and sizes."""
+
+from __future__ import annotations
+
+from jiaozi_node.ipld import dagpb
+from jiaozi_node.ipld.cid import DAG_PB, RAW
+from jiaozi_node.unixfs import pb
+from jiaozi_node.unixfs.nodes import file_node, pb_leaf, raw_leaf
+
+
+def test_raw_leaf_is_cidv1_raw() -> None:
+    block, link = raw_leaf(b"hello")
+    assert block.cid.version == 1 and block.cid.codec == RAW
+    assert str(block.cid) == "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq"
+    assert (link.filesize, link.tsize) == (5, 5)
+
+
+def test_pb_leaf_bytes_equal_generic_encoding() -> None:
+    for chunk in (b"", b"x", b"y" * 300, b"z" * 70000):
+        for t in (pb.DataType.File, pb.DataType.Raw):
+            block, link = pb_leaf(chunk, cid_version=0, leaf_type=t)
+            msg = pb.UnixFSData(t, data=chunk or None, filesize=len(chunk))
+            assert block.data == dagpb.encode(dagpb.PBNode((), pb.encode(msg)))
+            assert block.cid.codec == DAG_PB and block.cid.version == 0
+            assert (link.filesize, link.tsize) == (len(chunk), len(block.data))
+            block.verify()
+
+
+def test_kubo_single_chunk_leaf() -> None:
+    # Kubo `ipfs add` of the single byte content(1) (tests/vectors/kubo_vectors.json f_1).
+    import hashlib
+
+    block, _ = pb_leaf(hashlib.shake_128(b"jzfs-vectors-v1").digest(1), cid_version=0)
+    assert str(block.cid) == "QmQZB77BYQzhAqzEMCfj5DUk32iHKgL8xMMSg3NqJZ1Pbr"
+
+
+def test_file_node_sizes() -> None:
+    a = raw_leaf(b"a" * 10)[1]
+    b = pb_leaf(b"b" * 5, cid_version=1)[1]
+    block, link = file_node([a, b], cid_version=1)
+    node = dagpb.decode(block.data)
+    assert [(x.cid, x.name, x.tsize) for x in node.links] == [(a.cid, "", 10), (b.cid, "", b.tsize)]
+    assert node.data is not None
+    fs = pb.decode(node.data)
+    assert fs.blocksizes == (10, 5) and fs.filesize == 15 and fs.data is None
+    assert link.filesize == 15 and link.tsize == len(block.data) + 10 + b.tsize
