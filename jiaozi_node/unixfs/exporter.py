@@ -24,6 +24,7 @@ from ..errors import CodecError, InvalidInput
 from ..ipld.cid import CID
 from .exporter_data import BlockGetter, UnixFSNode, decode_node, get_node, load_block
 from .exporter_hamt import hamt_entries
+from .pb import UnixTime
 
 # Kubo's `ls --json` Type numbers (the UnixFS DataType of the entry).
 KUBO_TYPES = {"directory": 1, "file": 2, "symlink": 4, "unknown": 0}
@@ -50,7 +51,7 @@ class Stat:
     num_links: int
     sharded: bool = False
     mode: int | None = None
-    mtime: tuple[int, int] | None = None
+    mtime: UnixTime | None = None  # UnixFS mtime (seconds, nanos), when the node has one
     target: str | None = None  # symlink target
 
 
