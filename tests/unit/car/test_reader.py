@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from jiaozi_node.car.reader import CARV2_PRAGMA, CarDecoder, CarHeader, iter_car, read_car
@@ -145,3 +147,15 @@ def test_overlong_cid_refused():
     # a CIDv0-looking prefix in a section too short to hold it
     with pytest.raises(CodecError, match="bad CID"):
         list(iter_car([head + varint(5) + b"\x12\x20abc" + bytes(40)]))
+
+
+def test_read_side_cores_stay_pure():
+    """CAR, traversal and the UnixFS exporter import no trio, libp2p or HTTP stack."""
+    import subprocess
+
+    code = ("import sys\n"
+            "import jiaozi_node.car.reader, jiaozi_node.car.writer, jiaozi_node.car.traverse\n"
+            "import jiaozi_node.unixfs.exporter, jiaozi_node.unixfs.resolve, jiaozi_node.unixfs.walk\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('trio', 'libp2p', 'httpx', 'h11')]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
