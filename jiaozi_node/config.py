@@ -35,6 +35,10 @@ class IpldLimits:
     max_identity_digest: int = 128
     # DAG-CBOR/DAG-JSON nesting depth accepted when decoding foreign data (stack safety).
     max_decode_depth: int = 256
+    # `dag put` input read from stdin/a file: the encoded block must fit max_block_bytes, and its
+    # DAG-JSON text (base64 bytes, escapes, whitespace) can be a few times larger; nothing bigger
+    # can produce an acceptable block, so we stop reading there.
+    max_dag_put_input_bytes: int = 8 * MiB
 
 
 IPLD_LIMITS = IpldLimits()

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
+from ..config import IPLD_LIMITS
 from ..errors import JzfsError, NotFound
 from ..node.dag import (
     INPUT_CODECS,
@@ -27,10 +28,12 @@ READ_CHUNK = 1 << 20
 
 
 def _read_input(path: str | None) -> bytes:
+    """At most the dag-put limit plus one byte (so dag_put can tell the input was too large)."""
+    limit = IPLD_LIMITS.max_dag_put_input_bytes + 1
     if path in (None, "-"):
-        return sys.stdin.buffer.read()
+        return sys.stdin.buffer.read(limit)
     with open(path, "rb") as f:  # type: ignore[arg-type]
-        return f.read()
+        return f.read(limit)
 
 
 def cmd_put(args: argparse.Namespace) -> int:

@@ -109,8 +109,8 @@ def dag_put(store: Any, data: bytes, *, input_codec: str = "dag-json", store_cod
         raise InvalidInput(f"unsupported input codec {input_codec!r} (one of {', '.join(INPUT_CODECS)})")
     if store_codec not in STORE_CODECS:
         raise InvalidInput(f"unsupported store codec {store_codec!r} (one of {', '.join(STORE_CODECS)})")
-    if len(data) > IPLD_LIMITS.max_block_bytes * 4:
-        raise LimitExceeded("dag put input is too large")
+    if len(data) > IPLD_LIMITS.max_dag_put_input_bytes:
+        raise LimitExceeded(f"dag put input is over the {IPLD_LIMITS.max_dag_put_input_bytes}-byte limit")
     if input_codec == "dag-json":
         value = dagjson.decode(data)
     elif input_codec == "dag-cbor":

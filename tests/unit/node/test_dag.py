@@ -160,3 +160,11 @@ def test_import_incomplete_dag_reports_pin_error():
     store = MemoryBlockstore()
     res = dag_import(store, [only_root], pins=FakePins(store))
     assert res.blocks == 1 and res.pinned[0][0] == f and "not found" in res.pinned[0][1]
+
+
+def test_put_input_limit():
+    from jiaozi_node.config import IPLD_LIMITS
+    from jiaozi_node.errors import LimitExceeded
+
+    with pytest.raises(LimitExceeded, match="limit"):
+        dag_put(MemoryBlockstore(), b" " * (IPLD_LIMITS.max_dag_put_input_bytes + 1))
