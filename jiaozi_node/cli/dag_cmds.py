@@ -129,7 +129,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 with progress(None, enabled=args.progress, desc=name) as bar:
                     try:
                         res = dag_import(node.blocks, _file_chunks(f, bar),
-                                         pins=node.pins if args.pin_roots else None,
+                                         pins=node.pins,  # its GC lock is held while storing
                                          pin_roots=args.pin_roots)
                     except JzfsError as exc:
                         raise type(exc)(f"{name}: {exc}") from None
