@@ -159,3 +159,32 @@ def test_read_side_cores_stay_pure():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('trio', 'libp2p', 'httpx', 'h11')]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_mutated_cars_only_raise_our_errors():
+    """Random byte flips, cuts and chunkings: the decoder either succeeds or raises a JzfsError
+    (never IndexError, KeyError, UnicodeError...), and never returns an unverified block."""
+    import random
+
+    from jiaozi_node.errors import JzfsError
+
+    rng = random.Random(1234)
+    v2 = carv2(CAR)
+    for i in range(1500):
+        data = bytearray(v2 if i % 3 == 0 else CAR)
+        for _ in range(rng.randrange(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data))]
+        dec = CarDecoder()
+        try:
+            pos = 0
+            while pos < len(data):
+                n = rng.randrange(1, 300)
+                for ev in dec.feed(bytes(data[pos:pos + n])):
+                    if isinstance(ev, Block):
+                        ev.verify()
+                pos += n
+            dec.close()
+        except JzfsError:
+            pass

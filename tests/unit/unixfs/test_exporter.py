@@ -264,3 +264,23 @@ def test_reads_kubo_vector_cids():
         assert cat(store, root) == content[:entry["size"]]
         checked += 1
     assert checked >= 3
+
+
+def test_random_bytes_only_raise_our_errors():
+    from jiaozi_node.errors import JzfsError
+    from jiaozi_node.unixfs.exporter_data import decode_node
+
+    dag = DagBuilder()
+    root = dag.chunked(data_of(3000), chunk=100, width=4)
+    d = dag.hamt({f"x{i}": dag.raw(b"%d" % i) for i in range(40)}, fanout=4)
+    rng = random.Random(99)
+    samples = [dag.store.get(root), dag.store.get(d), pb.file_leaf(b"abc"), pb.symlink(b"t")]
+    for _i in range(3000):
+        buf = bytearray(rng.choice(samples))
+        for _ in range(rng.randrange(1, 4)):
+            if buf:
+                buf[rng.randrange(len(buf))] = rng.randrange(256)
+        try:
+            decode_node(CID.of(bytes(buf), codec=0x70), bytes(buf))
+        except JzfsError:
+            pass
