@@ -1,0 +1,170 @@
+"""node/files.py: add_bytes/add_file/add_path on a real repo (Kubo walk order, hidden files,
+symlinks, wrap, only-hash, pins, errors that store nothing)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from jiaozi_node.config import UNIXFS_V0_2015, UNIXFS_V1_2025, AddTuning
+from jiaozi_node.errors import InvalidInput, NotFound
+from jiaozi_node.ipld import dagpb
+from jiaozi_node.node import Node
+from jiaozi_node.node.files import BlockSink, add_bytes, add_file, add_path, add_stream
+from jiaozi_node.unixfs import pb
+
+VECTORS = Path(__file__).resolve().parents[2] / "vectors"
+TREE = json.loads((VECTORS / "kubo_vectors.json").read_text())["tree"]
+
+
+def content(n: int) -> bytes:
+    return hashlib.shake_128(b"jzfs-vectors-v1").digest(n)
+
+
+@pytest.fixture
+def node(tmp_path: Path):
+    n = Node.open(tmp_path / "repo")
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    t = tmp_path / "tree"
+    (t / "sub" / "deeper").mkdir(parents=True)
+    (t / "emptydir").mkdir()
+    (t / "a.txt").write_bytes(b"hello\n")
+    (t / "b.bin").write_bytes(content(1000))
+    (t / "sub" / "c.txt").write_bytes(b"ipfs\n")
+    (t / "sub" / "empty").write_bytes(b"")
+    (t / "sub" / "deeper" / "d.bin").write_bytes(content(300000))
+    return t
+
+
+def test_add_path_matches_kubo_tree_and_order(node: Node, tree: Path) -> None:
+    (tree / ".hidden").write_bytes(b"secret")
+    events = add_path(node, [tree], recursive=True, profile=UNIXFS_V0_2015)
+    assert [(e.path, str(e.cid)) for e in events] == [
+        ("tree/a.txt", TREE["a.txt"]), ("tree/b.bin", TREE["b.bin"]),
+        ("tree/sub/c.txt", TREE["sub/c.txt"]), ("tree/sub/deeper/d.bin", TREE["sub/deeper/d.bin"]),
+        ("tree/sub/empty", TREE["sub/empty"]), ("tree/emptydir", TREE["emptydir"]),
+        ("tree/sub/deeper", TREE["sub/deeper"]), ("tree/sub", TREE["sub"]),
+        ("tree", TREE["root_cid_v0"]),
+    ]
+    for e in events:
+        assert node.blocks.has(e.cid)
+    hidden = add_path(node, [tree], recursive=True, hidden=True, profile=UNIXFS_V0_2015)
+    assert "tree/.hidden" in [e.path for e in hidden]
+    assert hidden[-1].cid != events[-1].cid
+
+
+def test_add_bytes_and_file(node: Node, tmp_path: Path) -> None:
+    ev = add_bytes(node, content(262145), profile=UNIXFS_V0_2015)
+    assert str(ev.cid) == "QmXFxSRjAvyWPCdhV57A4mPw4ycAQRcPrNWWUK1ZHE1GJR" and ev.path == str(ev.cid)
+    f = tmp_path / "x.bin"
+    f.write_bytes(content(1048576))
+    ev2 = add_file(node, f, profile=UNIXFS_V1_2025)
+    v1 = json.loads((VECTORS / "cidv1_vectors.json").read_text())["profiles"]["helia_default"]["files"]
+    assert (ev2.path, str(ev2.cid)) == ("x.bin", v1["f_1MiB"]["cid"])
+    assert node.blocks.get(ev2.cid) == content(1048576)
+
+
+def test_default_profile_from_config(node: Node) -> None:
+    ev = add_bytes(node, b"hello\n")
+    assert str(ev.cid) == "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am"
+    node.repo.set_config("Import.Profile", "unixfs-v0-2015")
+    assert str(add_bytes(node, b"hello\n").cid) == "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
+
+
+def test_only_hash_stores_nothing(node: Node, tree: Path) -> None:
+    events = add_path(node, [tree], recursive=True, only_hash=True, pin=True, profile=UNIXFS_V0_2015)
+    assert str(events[-1].cid) == TREE["root_cid_v0"]
+    assert not any(node.blocks.has(e.cid) for e in events)
+    assert list(node.blocks.cids()) == []
+
+
+def test_pin(node: Node, tree: Path) -> None:
+    ev = add_path(node, [tree], recursive=True, pin=True, profile=UNIXFS_V0_2015)[-1]
+    assert node.pins.pin_type(ev.cid) == "recursive"
+    ev2 = add_bytes(node, b"unpinned", pin=False)
+    assert node.blocks.has(ev2.cid)
+    with pytest.raises(NotFound):
+        node.pins.pin_type(ev2.cid)
+
+
+def test_wrap_and_several_paths(node: Node, tree: Path) -> None:
+    files = [tree / "a.txt", tree / "b.bin"]
+    separate = add_path(node, files, profile=UNIXFS_V0_2015, pin=True)
+    assert [e.path for e in separate] == ["a.txt", "b.bin"]
+    wrapped = add_path(node, files, wrap=True, profile=UNIXFS_V0_2015)
+    assert [e.path for e in wrapped] == ["a.txt", "b.bin", ""]
+    root = dagpb.decode(node.blocks.get(wrapped[-1].cid))
+    assert [(link.name, str(link.cid)) for link in root.links] == [
+        ("a.txt", TREE["a.txt"]), ("b.bin", TREE["b.bin"])]
+    with pytest.raises(InvalidInput):
+        add_path(node, [tree / "a.txt", tree / "sub" / ".." / "a.txt"], wrap=True)
+
+
+def test_symlinks_become_symlink_nodes(node: Node, tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "target").write_bytes(b"t")
+    os.symlink("target", d / "link")
+    events = add_path(node, [d], recursive=True, profile=UNIXFS_V0_2015)
+    link_ev = next(e for e in events if e.path == "d/link")
+    assert link_ev.kind == "symlink"
+    fs = pb.decode(dagpb.decode(node.blocks.get(link_ev.cid)).data or b"")
+    assert (fs.type, fs.data, fs.filesize) == (pb.DataType.Symlink, b"target", None)
+    assert link_ev.cid.version == 0 and link_ev.size == len(node.blocks.get(link_ev.cid))
+
+
+def test_errors_store_and_pin_nothing(node: Node, tree: Path, tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        add_path(node, [tree / "a.txt", tmp_path / "missing"], pin=True)
+    with pytest.raises(InvalidInput):
+        add_path(node, [tree])  # a directory without recursive
+    assert list(node.blocks.cids()) == []
+    if os.geteuid() != 0:  # root can read anything
+        bad = tree / "sub" / "c.txt"
+        bad.chmod(0)
+        with pytest.raises(InvalidInput):
+            add_path(node, [tree], recursive=True, pin=True)
+        assert list(node.blocks.cids()) == []
+
+
+def test_stream_without_readinto_and_progress(node: Node) -> None:
+    class Reader:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def read(self, n: int) -> bytes:
+            out, self.data = self.data[:n], self.data[n:]
+            return out
+
+    seen: list[int] = []
+    ev = add_stream(node, Reader(content(300000)), profile=UNIXFS_V0_2015,  # type: ignore[arg-type]
+                    tuning=AddTuning(read_bytes=65536, hash_threads=0), progress=seen.append)
+    assert str(ev.cid) == TREE["sub/deeper/d.bin"]
+    assert sum(seen) == 300000
+
+
+def test_block_sink_batches() -> None:
+    class Store:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def put_many(self, blocks) -> None:
+            self.calls.append(len(list(blocks)))
+
+    from jiaozi_node.ipld.block import Block
+    from jiaozi_node.ipld.cid import CID
+
+    s = Store()
+    sink = BlockSink(s, batch_bytes=10)
+    sink.put(Block(CID.of(bytes([i]) * 4), bytes([i]) * 4) for i in range(7))
+    sink.flush()
+    assert s.calls == [3, 3, 1] and sink.blocks == 7 and sink.bytes == 28
