@@ -210,7 +210,8 @@ class Versioning:
             sink.put([block])
             sink.flush()
             self.refs.update_ref(repo, ref, block.cid, expected=parent)
-        self.statcache.record(stats.recorded, cache_key(profile), now_ns=time.time_ns())
+        self.statcache.record(stats.recorded, cache_key(profile), now_ns=time.time_ns(),
+                             dirs=stats.recorded_dirs)
         return CommitResult(block.cid, commit, stats)
 
     def status(self, repo: str, directory: str | os.PathLike[str], *, branch: str) -> list[Change]:
@@ -219,7 +220,8 @@ class Versioning:
         stats = SnapshotStats()
         sink = BlockSink(self.blocks, stats, write=False)
         root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats)
-        self.statcache.record(stats.recorded, cache_key(self.profile), now_ns=time.time_ns())
+        self.statcache.record(stats.recorded, cache_key(self.profile), now_ns=time.time_ns(),
+                             dirs=stats.recorded_dirs)
         return diff_trees(sink.get, head.root, root.cid)
 
     # ------------------------------------------------------------------ history

@@ -46,16 +46,46 @@ class StatCache:
         self._db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # A cache: losing the last transactions in a power cut only costs re-hashing.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS stat (path TEXT NOT NULL, profile TEXT NOT NULL, size INTEGER,"
-            " mtime_ns INTEGER, ino INTEGER, cid TEXT, tsize INTEGER, recorded_ns INTEGER,"
+            " mtime_ns INTEGER, ino INTEGER, cid BLOB, tsize INTEGER, recorded_ns INTEGER,"
             " PRIMARY KEY (path, profile))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS dirs (path TEXT NOT NULL, profile TEXT NOT NULL,"
+            " fingerprint BLOB, cid BLOB, tsize INTEGER, PRIMARY KEY (path, profile))")
+        self._preloaded: dict[str, dict[str, tuple]] = {}
+        self._dirs: dict[str, dict[str, tuple[bytes, Link]]] = {}
+
+    def load_dir(self, directory: str, profile: str) -> None:
+        """Read the entries of every file under `directory` in one range query (a snapshot looks
+        up each file of a changed directory once; unchanged directories are never loaded)."""
+        lo, hi = directory.rstrip("/") + "/", directory.rstrip("/") + "0"  # "0" sorts right after "/"
+        rows = self._db.execute(
+            "SELECT path, size, mtime_ns, ino, cid, tsize, recorded_ns FROM stat"
+            " WHERE path > ? AND path < ? AND profile = ?", (lo, hi, profile)).fetchall()
+        self._preloaded.setdefault(profile, {}).update({r[0]: r[1:] for r in rows})
+
+    def preload(self, profile: str) -> None:
+        """Read every directory fingerprint of `profile` in one query."""
+        rows = self._db.execute("SELECT path, fingerprint, cid, tsize FROM dirs WHERE profile = ?",
+                                (profile,)).fetchall()
+        self._dirs[profile] = {r[0]: (r[1], Link(CID.from_bytes(r[2]), r[3])) for r in rows}
+
+    def lookup_dir(self, path: str, profile: str) -> tuple[bytes, Link]:
+        """(fingerprint, link) recorded for a directory; KeyError if none (call `preload` first)."""
+        return self._dirs.get(profile, {})[path]
 
     def lookup(self, path: str, st: os.stat_result, profile: str) -> Link:
         """The recorded link if the file is unchanged; raises KeyError otherwise."""
-        row = self._db.execute(
-            "SELECT size, mtime_ns, ino, cid, tsize, recorded_ns FROM stat WHERE path = ? AND profile = ?",
-            (path, profile)).fetchone()
+        table = self._preloaded.get(profile)
+        if table is not None and path in table:
+            row = table[path]
+        else:
+            row = self._db.execute(
+                "SELECT size, mtime_ns, ino, cid, tsize, recorded_ns FROM stat WHERE path = ? AND profile = ?",
+                (path, profile)).fetchone()
         if row is None:
             raise KeyError(path)
         size, mtime_ns, ino, cid, tsize, recorded_ns = row
@@ -63,16 +93,23 @@ class StatCache:
             raise KeyError(path)
         if st.st_mtime_ns >= recorded_ns - RACY_WINDOW_NS:
             raise KeyError(path)  # racily clean: could have changed within the same tick
-        return Link(CID.decode(cid), tsize)
+        return Link(CID.from_bytes(cid), tsize)
 
-    def record(self, entries: Iterable[Recorded], profile: str, *, now_ns: int) -> None:
-        rows = [(e.path, profile, e.size, e.mtime_ns, e.ino, str(e.link.cid), e.link.tsize, now_ns)
+    def record(self, entries: Iterable[Recorded], profile: str, *, now_ns: int,
+               dirs: Iterable[tuple[str, bytes, Link]] = ()) -> None:
+        """Remember files (and directory fingerprints, recorded only when none of their files
+        was racily clean) as they were committed or checked out."""
+        rows = [(e.path, profile, e.size, e.mtime_ns, e.ino, e.link.cid.buffer, e.link.tsize, now_ns)
                 for e in entries]
-        if not rows:
+        dir_rows = [(path, profile, fp, link.cid.buffer, link.tsize) for path, fp, link in dirs]
+        if not rows and not dir_rows:
             return
+        self._preloaded.clear()
+        self._dirs.clear()
         self._db.execute("BEGIN")
         try:
             self._db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)", dir_rows)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
