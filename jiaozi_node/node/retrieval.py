@@ -1,0 +1,172 @@
+"""The ONE retrieval path: local store first, then block sources raced, verified in one place.
+
+    r = Retrieval(node.blocks, [bitswap_service], on_stored=bitswap_service.notify_new_blocks)
+    data = await r.get(cid)                 # local, else the first source that answers correctly
+    n = await r.fetch_dag(root)             # the whole DAG into the store, many blocks in flight
+    getter = r.thread_getter()              # sync `get(cid)` for the UnixFS exporter in a thread
+
+Every block that comes from a source is checked with `ipld.block.verify` (inside the race, so a
+source returning wrong bytes cannot win it) before it is stored or returned. Sources only fetch
+(`BlockSource.fetch`); they never store. After storing, `on_stored` tells the node (bitswap's
+engine serves peers that were waiting for those blocks).
+
+Timeouts: each block must arrive within `timeout_s` (default BitswapLimits.fetch_timeout_s);
+past that `Timeout` is raised naming the block, so a fetch no one can serve never hangs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+import trio
+
+from ..config import BITSWAP_LIMITS
+from ..errors import HashMismatch, InvalidInput, LimitExceeded, NotFound, Timeout
+from ..ipld import codecs
+from ..ipld.block import verify
+from ..ipld.cid import CID
+
+logger = logging.getLogger(__name__)
+
+
+class BlockSource(Protocol):
+    name: str
+
+    async def fetch(self, cid: CID) -> bytes:
+        """Bytes claimed to be `cid`'s block (the caller verifies). May wait; cancel to stop."""
+        ...
+
+
+class Retrieval:
+    def __init__(self, store: Any, sources: Sequence[BlockSource] = (), *,
+                 timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
+                 on_stored: Callable[[list[CID]], None] | None = None,
+                 concurrency: int = BITSWAP_LIMITS.session_max_in_flight) -> None:
+        self.store = store
+        self.sources: list[BlockSource] = list(sources)
+        self.timeout_s = timeout_s
+        self.on_stored = on_stored
+        self.concurrency = concurrency
+        self.fetched_blocks = 0
+        self.fetched_bytes = 0
+
+    def add_source(self, source: BlockSource) -> None:
+        self.sources.append(source)
+
+    # ------------------------------------------------------------------ one block
+
+    async def get(self, cid: CID, *, timeout_s: float | None = None) -> bytes:
+        """The block's bytes: from the store, else fetched, verified and stored.
+
+        Raises NotFound when it is not local and there is no source, Timeout when no source
+        delivered a correct block in time.
+        """
+        if cid.hash_code == 0x00:  # identity: the data is the digest
+            return cid.digest
+        try:
+            return self.store.get(cid)
+        except NotFound:
+            if not self.sources:
+                raise
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        with trio.move_on_after(timeout):
+            data = await self._race(cid)
+            self.store.put(cid, data)
+            self.fetched_blocks += 1
+            self.fetched_bytes += len(data)
+            if self.on_stored is not None:
+                self.on_stored([cid])
+            return data
+        names = ", ".join(s.name for s in self.sources)
+        raise Timeout(f"block {cid} not found: no source ({names}) provided it within {timeout:g}s")
+
+    async def _race(self, cid: CID) -> bytes:
+        if len(self.sources) == 1:
+            return await self._verified(self.sources[0], cid, math.inf)
+        winner: list[bytes] = []
+        async with trio.open_nursery() as nursery:
+            async def run(src: BlockSource) -> None:
+                try:
+                    data = await self._verified(src, cid, math.inf)
+                except (HashMismatch, LimitExceeded, InvalidInput, NotFound) as exc:
+                    logger.info("retrieval: %s failed for %s: %s", src.name, cid, exc)
+                    await trio.sleep_forever()  # let the other sources run; the timeout ends us
+                    return
+                if not winner:
+                    winner.append(data)
+                    nursery.cancel_scope.cancel()
+            for src in self.sources:
+                nursery.start_soon(run, src)
+        return winner[0]
+
+    async def _verified(self, src: BlockSource, cid: CID, _deadline: float) -> bytes:
+        while True:
+            data = await src.fetch(cid)
+            try:
+                verify(cid, data)  # THE hash check for everything from outside
+                return data
+            except HashMismatch:
+                logger.warning("retrieval: %s sent wrong bytes for %s; asking again", src.name, cid)
+                await trio.lowlevel.checkpoint()
+
+    # ------------------------------------------------------------------ whole DAGs
+
+    async def fetch_dag(self, roots: CID | Iterable[CID], *, timeout_s: float | None = None,
+                        on_block: Callable[[CID, int], None] | None = None) -> int:
+        """Make every block of the DAGs under `roots` local; returns the number of blocks walked.
+
+        Breadth-first with `concurrency` blocks in flight, so a file is fetched ahead of a
+        sequential reader in roughly reading order. Blocks already local are walked, not fetched.
+        """
+        roots = [roots] if isinstance(roots, CID) else list(roots)
+        send, recv = trio.open_memory_channel[CID](math.inf)
+        seen: set[bytes] = set()
+        state = {"pending": 0, "walked": 0}
+        for r in roots:
+            if r.multihash not in seen:
+                seen.add(r.multihash)
+                state["pending"] += 1
+                send.send_nowait(r)
+        if not state["pending"]:
+            return 0
+
+        async def worker() -> None:
+            async for cid in recv:
+                data = await self.get(cid, timeout_s=timeout_s)
+                state["walked"] += 1
+                if on_block is not None:
+                    on_block(cid, len(data))
+                for link in codecs.links(cid, data):
+                    if link.multihash not in seen:
+                        seen.add(link.multihash)
+                        state["pending"] += 1
+                        send.send_nowait(link)
+                state["pending"] -= 1
+                if state["pending"] == 0:
+                    send.close()
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(max(1, self.concurrency)):
+                nursery.start_soon(worker)
+        return state["walked"]
+
+    # ------------------------------------------------------------------ sync bridge
+
+    def thread_getter(self) -> ThreadGetter:
+        """A sync `get(cid)` usable from a worker thread started with `trio.to_thread.run_sync`."""
+        return ThreadGetter(self, trio.lowlevel.current_trio_token())
+
+
+class ThreadGetter:
+    """BlockGetter for the (sync, pure) UnixFS exporter running in a thread."""
+
+    def __init__(self, retrieval: Retrieval, token: trio.lowlevel.TrioToken) -> None:
+        self._r = retrieval
+        self._token = token
+
+    def get(self, cid: CID) -> bytes:
+        # Always through the trio thread: store engines need not be thread-safe.
+        return trio.from_thread.run(self._r.get, cid, trio_token=self._token)
