@@ -1,0 +1,175 @@
+"""HTTP gateway throughput and gateway-client fetch, with jzfs's own `cat` measured in the same run.
+
+    /work/venv/bin/python bench/bench_gateway.py            # 100 MiB
+    /work/venv/bin/python bench/bench_gateway.py --mib 32   # smaller
+    /work/venv/bin/python bench/bench_gateway.py --repeat 5
+
+Figures (MB = 10^6 bytes, medians of --repeat runs; the machine is shared and noisy, so only the
+ratios against the reference measured in the same run mean anything):
+
+* reference: `jzfs --offline cat CID > /dev/null` (subprocess: the same exporter reading the same
+  repo, no HTTP), and the exporter in-process.
+* a `jzfs daemon` gateway serving the file to curl (`-o /dev/null`): deserialized (the file's bytes),
+  `?format=raw` of one block, and `?format=car` (the whole DAG). Goal: deserialized >= 0.8x cat.
+* `GatewayFetcher.fetch_dag` (our verified CAR client) fetching the whole DAG from that gateway
+  into a fresh repo, in a subprocess: MB/s and its peak RSS (ru_maxrss).
+
+Everything runs on 127.0.0.1 (the daemon's swarm too: /ip4/127.0.0.1/tcp/0, no bootstrap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MB = 1e6
+PY = sys.executable
+
+
+def make_repo(base: Path, size: int) -> tuple[Path, str]:
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.files import add_path
+    from jiaozi_node.repo import Repo
+
+    repo = Repo.init(base / "repo")
+    repo.set_config("Addresses.API", "/ip4/127.0.0.1/tcp/0")
+    repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+    repo.set_config("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])
+    src = base / "data.bin"
+    with open(src, "wb") as f:
+        chunk = hashlib.shake_256(b"bench-gateway").digest(1 << 20)
+        for i in range(size // len(chunk)):
+            f.write(chunk[:-8] + i.to_bytes(8, "big"))
+        f.write(chunk[: size % len(chunk)])
+    with Node.open(base / "repo") as node:
+        cid = add_path(node, [src], pin=True)[-1].cid
+    return base / "repo", str(cid)
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def curl_seconds(url: str, accept: str | None = None) -> tuple[float, int]:
+    argv = ["curl", "-s", "--noproxy", "*", "-o", "/dev/null", "-w", "%{size_download} %{time_total}"]
+    if accept:
+        argv += ["-H", f"Accept: {accept}"]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout.split()
+    return float(out[1]), int(out[0])
+
+
+FETCH_CHILD = r"""
+import resource, sys, time
+from jiaozi_node.gateway.client import GatewayFetcher
+from jiaozi_node.ipld import CID
+from jiaozi_node.node import Node
+with Node.open(sys.argv[1]) as node:
+    t = time.perf_counter()
+    with GatewayFetcher([sys.argv[2]]) as f:
+        stats = f.fetch_dag(CID.decode(sys.argv[3]), node.blocks)
+    dt = time.perf_counter() - t
+print(dt, stats.bytes, stats.blocks, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mib", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    size = args.mib * 1024 * 1024
+    base = Path(tempfile.mkdtemp(prefix="jzfs-bench-gw-"))
+    proc = None
+    try:
+        repo, cid = make_repo(base, size)
+        env = {**os.environ, "JZFS_PATH": str(repo), "PYTHONUNBUFFERED": "1"}
+
+        def cli_cat() -> None:
+            with open(os.devnull, "wb") as null:
+                subprocess.run([PY, "-m", "jiaozi_node.cli.main", "--offline", "cat", cid], env=env,
+                               stdout=null, check=True)
+
+        def inproc_cat() -> None:
+            from jiaozi_node.node import Node
+            from jiaozi_node.node.files_read import FilesReader
+
+            with Node.open(repo) as node:
+                for _ in FilesReader.for_node(node).cat(cid):
+                    pass
+
+        proc = subprocess.Popen([PY, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        text = ""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            text += line
+            if "Daemon is ready" in line:
+                break
+        m = re.search(r"Gateway server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
+        assert m, text
+        gw = f"http://{m.group(1)}:{m.group(2)}"
+        first_block = None
+        from jiaozi_node.ipld import CID, codecs
+        from jiaozi_node.node import Node
+
+        with Node.open(repo) as node:
+            root = CID.decode(cid)
+            links = codecs.links(root, node.blocks.get(root))
+            first_block = links[0] if links else root
+            block_size = len(node.blocks.get(first_block))
+
+        rows: dict[str, list[float]] = {k: [] for k in (
+            "cat (CLI, offline)", "cat (exporter in-process)", "gateway deserialized",
+            "gateway CAR (dag-scope=all)", "gateway raw block", "gateway-client CAR fetch")}
+        rss: list[int] = []
+        car_bytes = 0
+        for _ in range(args.repeat):
+            rows["cat (CLI, offline)"].append(size / timed(cli_cat) / MB)
+            rows["cat (exporter in-process)"].append(size / timed(inproc_cat) / MB)
+            dt, n = curl_seconds(f"{gw}/ipfs/{cid}")
+            assert n == size, (n, size)
+            rows["gateway deserialized"].append(n / dt / MB)
+            dt, car_bytes = curl_seconds(f"{gw}/ipfs/{cid}?format=car")
+            rows["gateway CAR (dag-scope=all)"].append(car_bytes / dt / MB)
+            times = [curl_seconds(f"{gw}/ipfs/{first_block}?format=raw")[0] for _ in range(20)]
+            rows["gateway raw block"].append(block_size / statistics.median(times) / MB)
+            dest = base / f"fetch-{len(rss)}"
+            out = subprocess.run([PY, "-c", FETCH_CHILD, str(dest), gw, cid], capture_output=True,
+                                 text=True, check=True, env={**os.environ, "JZFS_PATH": str(dest)})
+            dt_s, nbytes, _nblocks, maxrss = out.stdout.split()
+            rows["gateway-client CAR fetch"].append(int(nbytes) / float(dt_s) / MB)
+            rss.append(int(maxrss))
+            shutil.rmtree(dest, ignore_errors=True)
+
+        ref = statistics.median(rows["cat (CLI, offline)"])
+        print(f"\n{args.mib} MiB file (unixfs-v1-2025: 1 MiB raw leaves), {args.repeat} runs, medians")
+        print(f"{'measurement':32} {'MB/s':>8} {'x cat (CLI)':>12}")
+        for name, vals in rows.items():
+            med = statistics.median(vals)
+            print(f"{name:32} {med:8.1f} {med / ref:12.2f}")
+        print(f"gateway raw block = one {block_size}-byte block per request (curl, 20 requests)")
+        print(f"CAR body {car_bytes / MB:.1f} MB; gateway-client fetch peak RSS "
+              f"{statistics.median(rss) / 1024:.0f} MiB (ru_maxrss of the fetching process)")
+        print(f"jzfs-self RSS now: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
