@@ -131,6 +131,9 @@ class AddTuning:
     max_pending_chunks: int = 8
     # Bytes of blocks handed to one Blockstore.put_many (one transaction); bounds buffered blocks.
     put_batch_bytes: int = 16 * MiB
+    # Write batches from a background thread while reading/hashing go on (at most 2 batches
+    # queued, so about 2 * put_batch_bytes of blocks in memory).
+    background_writes: bool = True
 
 
 ADD_TUNING = AddTuning()

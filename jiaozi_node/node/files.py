@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -33,6 +34,7 @@ from ..ipld import dagpb, multihash
 from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_PB
 from ..unixfs import pb
+from ..unixfs.chunker import parse_chunker
 from ..unixfs.importer import FileImporter
 from ..unixfs.tree import TreeBuilder
 
@@ -53,13 +55,23 @@ class AddEvent:
 
 
 class BlockSink:
-    """Batches blocks into `store.put_many` (or discards them when `store` is None)."""
+    """Batches blocks into `store.put_many` (or discards them when `store` is None).
 
-    def __init__(self, store: Any | None, *, batch_bytes: int = ADD_TUNING.put_batch_bytes) -> None:
+    With `writer` (a single-thread executor owned by the caller) batches are written in the
+    background while the caller reads and hashes on; at most `max_batches_in_flight` batches wait,
+    so memory stays bounded (about that many times `batch_bytes`). `flush()` waits for all writes
+    and re-raises the first write error.
+    """
+
+    def __init__(self, store: Any | None, *, batch_bytes: int = ADD_TUNING.put_batch_bytes,
+                 writer: ThreadPoolExecutor | None = None, max_batches_in_flight: int = 2) -> None:
         self.store = store
         self.batch_bytes = batch_bytes
+        self.writer = writer
+        self.max_in_flight = max(1, max_batches_in_flight)
         self._batch: list[Block] = []
         self._bytes = 0
+        self._inflight: deque[Future[None]] = deque()
         self.blocks = 0
         self.bytes = 0
 
@@ -72,12 +84,23 @@ class BlockSink:
             self._batch.append(b)
             self._bytes += len(b.data)
             if self._bytes >= self.batch_bytes:
-                self.flush()
+                self._send()
+
+    def _send(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch, self._bytes = self._batch, [], 0
+        if self.writer is None:
+            self.store.put_many(batch)
+            return
+        while len(self._inflight) >= self.max_in_flight:
+            self._inflight.popleft().result()
+        self._inflight.append(self.writer.submit(self.store.put_many, batch))
 
     def flush(self) -> None:
-        if self._batch:
-            batch, self._batch, self._bytes = self._batch, [], 0
-            self.store.put_many(batch)
+        self._send()
+        while self._inflight:
+            self._inflight.popleft().result()
 
 
 def resolve_profile(node: Any, profile: ImportProfile | None) -> ImportProfile:
@@ -106,6 +129,17 @@ def import_stream(f: BinaryIO, profile: ImportProfile, sink: BlockSink, *,
                   progress: ProgressFn | None = None) -> tuple[CID, int]:
     """Import one byte stream; returns (root CID, cumulative size)."""
     imp = FileImporter(profile, executor=executor, max_pending=tuning.max_pending_chunks)
+    spec = parse_chunker(profile.chunker)
+    if spec.kind == "size" and hasattr(f, "readinto"):
+        # Fixed-size chunks: read exactly one chunk per call into a fresh bytes object, which
+        # becomes the leaf (raw leaves) without any copy in user space.
+        while chunk := f.read(spec.size):
+            sink.put(imp.feed(chunk))  # a short read (pipe) just goes through the chunker's buffer
+            if progress is not None:
+                progress(len(chunk))
+        root, blocks = imp.close()
+        sink.put(blocks)
+        return root, imp.tsize
     buf = bytearray(tuning.read_bytes)
     mv = memoryview(buf)
     readinto = getattr(f, "readinto", None)
@@ -227,6 +261,9 @@ class _Adder:
         if self.tuning.hash_threads > 0:
             self.executor = self._stack.enter_context(
                 ThreadPoolExecutor(self.tuning.hash_threads, thread_name_prefix="jzfs-hash"))
+        if self.sink.store is not None and self.tuning.background_writes:
+            self.sink.writer = self._stack.enter_context(
+                ThreadPoolExecutor(1, thread_name_prefix="jzfs-put"))
         return self
 
     def __exit__(self, *exc: object) -> None:

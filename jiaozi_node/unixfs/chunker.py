@@ -132,6 +132,8 @@ class FixedSizeChunker:
 
     def feed(self, data: Buffer) -> list[bytes]:
         size = self.size
+        if type(data) is bytes and not self._pending and len(data) == size:
+            return [data]  # the caller read exactly one chunk: no copy at all
         out: list[bytes] = []
         mv = memoryview(data).cast("B")
         pos = 0
