@@ -158,7 +158,9 @@ def snapshot(root_dir: str, *, profile: ImportProfile, sink: BlockSink, cache: S
         raise NotFound(f"{root_dir} is not a directory")
     with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
         walker = _Walker(profile, sink, cache, stats, pool)
-        return walker.visit(os.path.abspath(root_dir))
+        root = walker.visit(os.path.abspath(root_dir))
+    sink.flush()
+    return root
 
 
 class _Walker:

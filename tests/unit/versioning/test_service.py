@@ -1,0 +1,45 @@
+"""Unit checks of the service's name handling; the flows are in tests/integration/test_versioning_*."""
+
+from __future__ import annotations
+
+import pytest
+
+from jiaozi_node.errors import InvalidInput, NotFound
+from jiaozi_node.node import Node
+from jiaozi_node.versioning.service import split_spec
+
+
+def test_split_spec():
+    assert split_spec("ds@main") == ("ds", "main")
+    assert split_spec("bafyx") == (None, "bafyx")
+    for bad in ("@main", "ds@"):
+        with pytest.raises(InvalidInput):
+            split_spec(bad)
+
+
+def test_resolution_order_and_errors(tmp_path):
+    with Node.open(tmp_path / "r") as node:
+        vs = node.versioning
+        vs.create_repo("ds", now=1)
+        d = tmp_path / "d"
+        d.mkdir()
+        (d / "f").write_text("1")
+        c1 = vs.commit("ds", d, branch="main", message="one", now=1).cid
+        (d / "f").write_text("2")
+        c2 = vs.commit("ds", d, branch="dev", message="two", now=2).cid
+        # a tag named like a branch: the branch wins, as in git
+        vs.refs.update_ref("ds", "tags/dev", c1, expected=None)
+        assert vs.resolve("ds@dev") == c2
+        assert vs.resolve("ds@tags/dev") == c1
+        assert vs.resolve(f"ds@{c1}") == c1 and vs.resolve(str(c1)) == c1
+        assert vs.resolve("main", repo="ds") == c1
+        with pytest.raises(InvalidInput, match="neither"):
+            vs.resolve("main")
+        with pytest.raises(NotFound, match="no repository"):
+            vs.resolve("nope@main")
+        assert vs.author().peer == node.repo.peer_id
+        node.repo.set_config("Versioning.Author", {"Name": "Ada", "Email": "ada@x"})
+        assert (vs.author().name, vs.author().email) == ("Ada", "ada@x")
+        node.repo.set_config("Versioning.Chunker", "buzhash")
+        assert vs.profile.chunker == "buzhash"
+        assert set(vs.gc_roots()) == {c1, c2}
