@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 # Modules exposing `async def start_online(online: OnlineNode) -> None`, started in this order.
 # A module that does not exist yet is skipped (the package is being built in parallel).
 SERVICE_MODULES: tuple[str, ...] = (
+    "jiaozi_node.bitswap.service",  # bitswap 1.2 (bitswap engineer); first: API/gateway use it
     "jiaozi_node.api.service",  # RPC API + gateway (HTTP engineer)
     "jiaozi_node.versioning.sync",  # /jzfs/refs/1.0.0 (versioning engineer)
 )
