@@ -218,7 +218,8 @@ class ContentDefinedChunker:
             n = self._cut_len(first, avail, final)
             if n is None:
                 break
-            out.append(bytes(self._buf[self._off : self._off + n]))
+            with memoryview(self._buf) as mv:  # one copy (a bytearray slice would make two)
+                out.append(bytes(mv[self._off : self._off + n]))
             self._off += n
             self._base += n
             j = int(np.searchsorted(self._hits, self._base, side="right"))
