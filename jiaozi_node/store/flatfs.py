@@ -61,6 +61,9 @@ class FlatfsBlockstore:
     def has(self, cid: CID) -> bool:
         return is_identity(cid) or self._path(key_of(cid)).exists()
 
+    def has_many(self, cids: Iterable[CID]) -> list[bool]:
+        return [self.has(c) for c in cids]
+
     def size(self, cid: CID) -> int:
         if is_identity(cid):
             return len(identity_data(cid))

@@ -51,6 +51,15 @@ class SqliteBlockstore:
             return True
         return self._db.execute("SELECT 1 FROM blocks WHERE key = ?", (key_of(cid),)).fetchone() is not None
 
+    def has_many(self, cids: Iterable[CID]) -> list[bool]:
+        """`has` for many CIDs in one read transaction."""
+        cids = list(cids)
+        self._db.execute("BEGIN")
+        try:
+            return [self.has(c) for c in cids]
+        finally:
+            self._db.execute("COMMIT")
+
     def size(self, cid: CID) -> int:
         if is_identity(cid):
             return len(identity_data(cid))

@@ -90,6 +90,16 @@ def check_identity_cids(open_store: Opener) -> None:
     s.close()
 
 
+def check_has_many(open_store: Opener) -> None:
+    s = open_store()
+    bs = blocks(4)
+    s.put_many(bs[:2])
+    ident = CID(1, RAW, multihash.digest(multihash.IDENTITY, b"i"))
+    assert s.has_many([bs[0].cid, bs[2].cid, ident, bs[1].cid, bs[3].cid]) == [True, False, True, True, False]
+    assert s.has_many([]) == []
+    s.close()
+
+
 def check_delete(open_store: Opener) -> None:
     s = open_store()
     bs = blocks(5)
@@ -128,6 +138,7 @@ CHECKS = [
     check_keyed_by_multihash,
     check_put_many_and_cids,
     check_identity_cids,
+    check_has_many,
     check_delete,
     check_persists_across_reopen,
     check_large_blocks,
