@@ -52,6 +52,8 @@ def _acquire_env(key: str, *, sync: bool, initial_map_size: int) -> Any:
         env = lmdb.open(key, map_size=max(existing, initial_map_size), subdir=True,
                         writemap=True, sync=sync, metasync=sync, readahead=True,
                         max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4)
+        # Free reader slots left by killed processes, or the pages they pinned are never reused.
+        env.reader_check()
         _ENVS[key] = [env, 1, _Gate()]
         return env
 
