@@ -157,34 +157,47 @@ async def _pull_vs_get(tmp: Path, mib: int) -> None:
     services = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
     data = tmp / "pull-data"
     make_tree(data, 200, mib * MiB, seed=5)
-    a, b, c = (Node.open(tmp / n) for n in ("pa", "pb", "pc"))
+    a = Node.open(tmp / "pa")
     a.versioning.create_repo("ds", now=1)
     commit = a.versioning.commit("ds", data, branch="main", message="v", now=2)
     root = commit.commit.root
     kw = dict(listen=["/ip4/127.0.0.1/tcp/0"], services=services, peering=False, bootstrap=False)
-    async with a.online(**kw) as oa, b.online(**kw) as ob, c.online(**kw) as oc:
-        addr = oa.host.addrs()[0]
-        # plain get: the dataset root only, through the retrieval path
-        await oc.host.connect(addr)
-        r = Retrieval(c.blocks, [oc.services["bitswap"]], on_stored=oc.services["bitswap"].notify_new_blocks)
+    times: dict[str, list[float]] = {"get": [], "pull": []}
+
+    async def get(on, node) -> None:
+        await on.host.connect(addr)
+        bs = on.services["bitswap"]
+        r = Retrieval(node.blocks, [bs], on_stored=bs.notify_new_blocks)
         t = time.perf_counter()
         await r.fetch_dag(root)
-        t_get = time.perf_counter() - t
-        # pull: refs list + signed commit checks + the same data
-        client = SyncClient(ob)
+        times["get"].append(time.perf_counter() - t)
+
+    async def pull(on, node) -> None:
+        client = SyncClient(on)
         peer = await client.connect(addr)
-        b.versioning.create_repo("ds", now=1)
-        b.versioning.trust_add(a.repo.peer_id)
+        node.versioning.create_repo("ds", now=1)
+        node.versioning.trust_add(a.repo.peer_id)
         t = time.perf_counter()
         await client.fetch(peer, "ds", remote="a")
-        t_pull = time.perf_counter() - t
-    for n in (a, b, c):
-        n.close()
+        times["pull"].append(time.perf_counter() - t)
+
+    # Two rounds in alternating order, each receiver a fresh node; the best of each is reported.
+    async with a.online(**kw) as oa:
+        addr = oa.host.addrs()[0]
+        for rnd, order in enumerate(((get, pull), (pull, get))):
+            for k, fn in enumerate(order):
+                node = Node.open(tmp / f"r{rnd}{k}")
+                async with node.online(**kw) as on:
+                    await fn(on, node)
+                node.close()
+    a.close()
+    t_get, t_pull = min(times["get"]), min(times["pull"])
     total = mib * MiB
     print(f"\n== 4. pull vs plain get, {mib} MiB ==")
-    print(f"get (fetch_dag of the root): {t_get:.2f} s ({total / t_get / 1e6:.1f} MB/s)")
-    print(f"pull (refs + commit checks + data): {t_pull:.2f} s ({total / t_pull / 1e6:.1f} MB/s)")
-    print(f"ratio get/pull = {t_get / t_pull:.2f} (goal >= 0.9)")
+    print(f"get (fetch_dag of the root, best of 2): {t_get:.2f} s ({total / t_get / 1e6:.1f} MB/s)")
+    print(f"pull (refs + commit checks + data, best of 2): {t_pull:.2f} s ({total / t_pull / 1e6:.1f} MB/s)")
+    print(f"ratio get/pull = {t_get / t_pull:.2f} (goal >= 0.9); all runs: "
+          f"get {', '.join(f'{x:.2f}' for x in times['get'])} s, pull {', '.join(f'{x:.2f}' for x in times['pull'])} s")
 
 
 def main() -> None:
