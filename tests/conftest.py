@@ -42,30 +42,37 @@ def postgres_url(postgres_server_url: str) -> str:
 
 
 @pytest.fixture
-def jzfs_daemon(tmp_path: Path) -> Iterator[dict[str, object]]:
-    """A `jzfs daemon` subprocess on a fresh repo, every address on 127.0.0.1 port 0.
+def jzfs_daemon_factory(tmp_path: Path) -> Iterator[object]:
+    """make(name="d", config={...}) -> a started `jzfs daemon` subprocess on a fresh repo, every
+    address on 127.0.0.1 port 0; extra `config` keys are set before it starts.
 
-    Yields {"repo": Path, "env": dict, "api": "http://…", "gateway": "http://…", "proc": Popen}.
-    Stopped with SIGTERM (by its own PID) at the end.
+    Each is {"repo": Path, "env": dict, "api": "http://…", "gateway": "http://…", "proc": Popen},
+    stopped with SIGTERM (by its own PID) at the end of the test.
     """
     import os
     import re
     import signal
     import subprocess
     import sys
+    import threading
 
     from jiaozi_node.repo import Repo
 
-    repo_path = tmp_path / "daemon-repo"
-    repo = Repo.init(repo_path)
-    repo.set_config("Addresses.API", "/ip4/127.0.0.1/tcp/0")
-    repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
-    repo.set_config("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])
-    env = {**os.environ, "JZFS_PATH": str(repo_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    try:
+    procs: list[subprocess.Popen[str]] = []
+
+    def make(name: str = "daemon-repo", config: dict[str, object] | None = None) -> dict[str, object]:
+        repo_path = tmp_path / name
+        repo = Repo.init(repo_path)
+        repo.set_config("Addresses.API", "/ip4/127.0.0.1/tcp/0")
+        repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+        repo.set_config("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])
+        for key, value in (config or {}).items():
+            repo.set_config(key, value)
+        env = {**os.environ, "JZFS_PATH": str(repo_path), "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append(proc)
+        lines: list[str] = []
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
@@ -74,8 +81,6 @@ def jzfs_daemon(tmp_path: Path) -> Iterator[dict[str, object]]:
         else:
             raise RuntimeError("daemon exited early:\n" + "".join(lines))
         text = "".join(lines)
-        import threading
-
         # Keep draining its output so a chatty daemon never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
 
@@ -84,13 +89,23 @@ def jzfs_daemon(tmp_path: Path) -> Iterator[dict[str, object]]:
             assert m, text
             return f"http://{m.group(1)}:{m.group(2)}"
 
-        yield {"repo": repo_path, "env": env, "api": url("RPC API"), "gateway": url("Gateway"),
-               "proc": proc}
+        return {"repo": repo_path, "env": env, "api": url("RPC API"), "gateway": url("Gateway"),
+                "proc": proc}
+
+    try:
+        yield make
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        for proc in procs:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+@pytest.fixture
+def jzfs_daemon(jzfs_daemon_factory: object) -> dict[str, object]:
+    """One started `jzfs daemon` (see jzfs_daemon_factory)."""
+    return jzfs_daemon_factory()  # type: ignore[operator]

@@ -3,10 +3,11 @@
     async def start_online(online) -> None   # called by node/online.py
 
 Addresses come from config `Addresses.API` / `Addresses.Gateway` (multiaddrs, loopback by
-default); an empty string or null disables that server. The gateway fetches missing content
-through the retrieval path when config `Gateway.FetchFromPeers` is true and a retrieval service
-is registered (`online.services["retrieval"]` with an async `fetch(cid) -> bytes` that verifies
-and stores, see node/retrieval.py).
+default); an empty string or null disables that server. Content missing locally is fetched
+through the ONE retrieval path (`node/retrieval.py`: bitswap and, if config `Gateway.Fetch` lists
+URLs, trustless gateways, raced, verified in one place, stored): always for the RPC API (`cat`,
+`get`, `pin add`... like Kubo's online commands), and for the gateway when config
+`Gateway.FetchFromPeers` is true (the default).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import DEFAULT_API_ADDR, DEFAULT_GATEWAY_ADDR
 from ..errors import NotFound
 from ..gateway.asgi import serve_app
+from ..gateway.client import GatewayBlockSource, configured_gateways
 from ..gateway.http_common import is_loopback_host, multiaddr_to_host_port
 from ..gateway.server import Fetch, GatewayApp
 from ..ipld.cid import CID
@@ -29,16 +31,38 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def retrieval_for(online: OnlineNode) -> Any:
+    """The node's ONE retrieval path (node/retrieval.py): the registered `online.services
+    ["retrieval"]` if another service made one, else one built here over the bitswap service
+    and, when config `Gateway.Fetch` lists URLs, a trustless-gateway BlockSource; registered
+    under "retrieval" so every user shares it."""
+    existing = online.services.get("retrieval")
+    if existing is not None:
+        return existing
+    from ..node.retrieval import Retrieval
+
+    sources: list[Any] = []
+    bitswap = online.services.get("bitswap")
+    if bitswap is not None and callable(getattr(bitswap, "fetch", None)):
+        sources.append(bitswap)
+    gateways = configured_gateways(online.node, None)
+    if gateways:
+        sources.append(GatewayBlockSource(gateways, limits=online.node.defaults.http))
+    on_stored = getattr(bitswap, "notify_new_blocks", None)
+    retrieval = Retrieval(online.node.blocks, sources, on_stored=on_stored)
+    online.services["retrieval"] = retrieval
+    return retrieval
+
+
 def retrieval_fetch(online: OnlineNode) -> Fetch:
-    """An async fetch that goes through the retrieval service registered in `online.services`
-    (looked up at call time, since services start in any order); NotFound when there is none."""
+    """An async fetch through the retrieval path: local store, else its sources raced, every block
+    verified (`ipld.block.verify`) and stored before it is returned."""
+    retrieval = retrieval_for(online)
 
     async def fetch(cid: CID) -> bytes:
-        svc: Any = online.services.get("retrieval")
-        fn = getattr(svc, "fetch", None)
-        if not callable(fn):
-            raise NotFound(f"block {cid} not found locally (no retrieval service running)")
-        return await fn(cid)
+        if not retrieval.sources:
+            raise NotFound(f"block {cid} not found locally (no peers or gateways to ask)")
+        return await retrieval.get(cid)
 
     return fetch
 

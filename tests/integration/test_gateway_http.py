@@ -185,3 +185,23 @@ def test_cli_get_cat_with_gateway_flag(served: tuple[dict, dict[str, CID]], tmp_
                 node.blocks.get(cid)  # verifies on read: nothing unverified was stored
     finally:
         liar.shutdown()
+
+
+def test_daemon_fetches_through_configured_gateway(jzfs_daemon_factory, tmp_path: Path) -> None:
+    """Daemon B holds nothing; its config `Gateway.Fetch` names daemon A's gateway. B's own gateway
+    and RPC API then serve A's content: the retrieval path fetched it from A's gateway, verified
+    every block and stored it (B can serve it after A is gone)."""
+    import os
+    import signal
+
+    a = jzfs_daemon_factory("a")
+    c = populate(a["repo"])
+    b = jzfs_daemon_factory("b", {"Gateway.Fetch": [a["gateway"]]})
+    r = httpx.get(f"{b['gateway']}/ipfs/{c['root']}/big.bin", timeout=60)
+    assert r.status_code == 200 and r.content == DATA
+    r = httpx.post(f"{b['api']}/api/v0/cat", params={"arg": f"{c['root']}/hello.txt"}, timeout=60)
+    assert r.content == b"hello from jzfs\n"
+    os.kill(a["proc"].pid, signal.SIGTERM)
+    a["proc"].wait(timeout=15)
+    r = httpx.get(f"{b['gateway']}/ipfs/{c['big']}", headers={"Range": "bytes=0-99"}, timeout=60)
+    assert r.status_code == 206 and r.content == DATA[:100]
