@@ -18,18 +18,43 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import trio
 
 from ..config import BITSWAP_LIMITS
-from ..errors import HashMismatch, InvalidInput, LimitExceeded, NotFound, Timeout
+from ..errors import HashMismatch, InvalidInput, JzfsError, LimitExceeded, NotFound, Timeout
 from ..ipld import codecs
 from ..ipld.block import verify
 from ..ipld.cid import CID
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def _single_error() -> Iterator[None]:
+    """Re-raise the first JzfsError out of a nursery's ExceptionGroup as itself, so callers (and
+    the CLI's one-line error printer) see `Timeout`/`NetworkError`, not a group."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaf = _first_jzfs(group)
+        if leaf is None:
+            raise
+        raise leaf from None
+
+
+def _first_jzfs(exc: BaseException) -> JzfsError | None:
+    if isinstance(exc, JzfsError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            found = _first_jzfs(sub)
+            if found is not None:
+                return found
+    return None
 
 
 class BlockSource(Protocol):
@@ -148,9 +173,10 @@ class Retrieval:
                 if state["pending"] == 0:
                     send.close()
 
-        async with trio.open_nursery() as nursery:
-            for _ in range(max(1, self.concurrency)):
-                nursery.start_soon(worker)
+        with _single_error():
+            async with trio.open_nursery() as nursery:
+                for _ in range(max(1, self.concurrency)):
+                    nursery.start_soon(worker)
         return state["walked"]
 
     # ------------------------------------------------------------------ sync bridge
@@ -170,3 +196,41 @@ class ThreadGetter:
     def get(self, cid: CID) -> bytes:
         # Always through the trio thread: store engines need not be thread-safe.
         return trio.from_thread.run(self._r.get, cid, trio_token=self._token)
+
+
+# ---------------------------------------------------------------------- `jzfs get/cat --peer`
+
+
+async def fetch_path_from_peers(store: Any, path: str, peers: Sequence[str], *,
+                                timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
+                                limits: Any = None) -> tuple[CID, int]:
+    """Connect to `peers` (multiaddrs ending in /p2p/ID) with a throw-away identity, resolve
+    `path` (CID[/path]) over Bitswap and make its whole DAG local. Returns (cid, blocks walked).
+
+    The identity is ephemeral so this works next to a running daemon of the same repo. Each block
+    must arrive within `timeout_s` or `Timeout` is raised; unreachable peers raise NetworkError.
+    """
+    from ..bitswap.service import BitswapService
+    from ..identity import Identity
+    from ..net.libp2p_host import Libp2pHost
+    from ..unixfs.resolve import parse_path, resolve
+
+    if not peers:
+        raise InvalidInput("--peer needs at least one multiaddr")
+    root, segments = parse_path(path)
+    host = Libp2pHost(Identity.generate(), listen=[])
+    bs = BitswapService(host, store, **({"limits": limits} if limits is not None else {}))
+    with _single_error():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(host.run)
+            await nursery.start(bs.run)
+            for addr in peers:
+                await host.connect(addr)
+            r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
+            getter = r.thread_getter()
+            cid = root
+            if segments:
+                cid = await trio.to_thread.run_sync(resolve, getter, root, segments)
+            walked = await r.fetch_dag(cid)
+            nursery.cancel_scope.cancel()
+    return cid, walked
