@@ -29,7 +29,7 @@ def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
 def cmd_cat(args: argparse.Namespace) -> int:
     if args.offset < 0 or (args.length is not None and args.length < 0):
         raise InvalidInput("--offset and --length must not be negative")
-    client = None if args.gateway else daemon_client(args)  # a running daemon serves it, like `ipfs cat`
+    client = None if (args.gateway or args.peer) else daemon_client(args)  # a running daemon serves it, like `ipfs cat`
     if client is not None:
         with client:
             for chunk in client.stream("cat", [args.path], {"offset": args.offset, "length": args.length}):
@@ -38,6 +38,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
         return 0
     with open_node() as node:
         prefetch_path(node, args.path, configured_gateways(node, args.gateway))
+        _fetch_from_peers(node, args)
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
         size = reader.stat(cid).size
@@ -51,6 +52,30 @@ def cmd_cat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch_from_peers(node: Any, args: argparse.Namespace) -> CID | None:
+    """`--peer`: fetch the path's DAG over Bitswap from those peers into the repo (bitswap
+    engineer's hook; see node.retrieval.fetch_path_from_peers). None without --peer."""
+    if not args.peer:
+        return None
+    import trio
+
+    from ..node.retrieval import fetch_path_from_peers
+
+    timeout = args.timeout if args.timeout is not None else node.defaults.bitswap.fetch_timeout_s
+    cid, _ = trio.run(lambda: fetch_path_from_peers(node.blocks, args.path, args.peer,
+                                                    timeout_s=timeout, limits=node.defaults.bitswap))
+    return cid
+
+
+def _add_peer_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--peer", action="append", metavar="MULTIADDR", default=None,
+                   help="fetch missing blocks over Bitswap from this peer (…/p2p/ID; repeatable; "
+                        "works with or without a daemon)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="with --peer: fail if a block does not arrive within this many seconds "
+                        "(default: BitswapLimits.fetch_timeout_s)")
+
+
 def _default_dest(path: str) -> str:
     root, segments = parse_path(path)
     return segments[-1] if segments else str(root)
@@ -60,7 +85,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     dest = Path(args.output or _default_dest(args.path))
     if dest.exists() or dest.is_symlink():
         raise InvalidInput(f"{dest} already exists")
-    client = None if args.gateway else daemon_client(args)
+    client = None if (args.gateway or args.peer) else daemon_client(args)
     if client is not None:
         from ..api.client import extract_tar
 
@@ -70,6 +95,9 @@ def cmd_get(args: argparse.Namespace) -> int:
         return 0
     with open_node() as node:
         prefetch_path(node, args.path, configured_gateways(node, args.gateway))
+        fetched = _fetch_from_peers(node, args)
+        if fetched is not None:
+            node.pins.add(fetched)  # fetched content is pinned, so `repo gc` keeps it
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
         st = reader.stat(cid)
@@ -150,6 +178,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gateway", action="append", metavar="URL", default=None,
                    help="fetch missing blocks from this trustless gateway (repeatable; every block "
                         "verified; default: config Gateway.Fetch)")
+    _add_peer_flags(p)
     p.set_defaults(func=cmd_cat)
 
     p = sub.add_parser("get", help="write a UnixFS file or directory tree to disk")
@@ -159,6 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gateway", action="append", metavar="URL", default=None,
                    help="fetch missing blocks from this trustless gateway (repeatable; every block "
                         "verified; default: config Gateway.Fetch)")
+    _add_peer_flags(p)
     p.set_defaults(func=cmd_get)
 
     p = sub.add_parser("ls", help="list a UnixFS directory (Kubo's columns: CID, size, name)")
