@@ -159,9 +159,10 @@ class StoreLimits:
     lmdb_initial_map_size: int = 256 * MiB
     # Concurrent read transactions across all processes sharing the repo (LMDB's reader table).
     lmdb_max_readers: int = 512
-    # put_many commits (and fsyncs) once per this many bytes: bounds the dirty pages one
-    # transaction holds in memory while keeping the fsync cost per block negligible.
-    max_batch_bytes: int = 256 * MiB
+    # put_many commits (and fsyncs) once per this many bytes: bounds what one transaction holds
+    # (the blocks of a lazily generated batch, dirty pages) while one fsync per 64 MiB keeps it at
+    # 16 fsyncs per GiB written.
+    max_batch_bytes: int = 64 * MiB
     # Stray temporary files (from a killed writer) older than this are removed by `repo gc`.
     stale_tmp_seconds: float = 3600.0
 
