@@ -165,6 +165,15 @@ class StoreLimits:
     max_batch_bytes: int = 64 * MiB
     # Stray temporary files (from a killed writer) older than this are removed by `repo gc`.
     stale_tmp_seconds: float = 3600.0
+    # GC deletes in transactions of this many blocks: few commits, yet the sweep's memory stays
+    # bounded however many blocks are garbage.
+    gc_sweep_chunk: int = 4096
+    # Keys fetched per read transaction when listing a store (`cids()`): a slow consumer never
+    # holds one LMDB snapshot (and the pages it pins) for long.
+    list_chunk: int = 10_000
+    # How long a SQLite writer (pins.db, the sqlite engine) waits for another process's
+    # transaction before failing.
+    sqlite_busy_timeout_ms: int = 30_000
 
 
 STORE_LIMITS = StoreLimits()

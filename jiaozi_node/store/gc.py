@@ -14,29 +14,40 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..config import STORE_LIMITS
+from ..errors import NotFound
 from ..ipld.cid import CID
+from .base import Blockstore
 from .keys import key_of
 from .pins import PinStore
 
-# Deletions grouped into one engine transaction (LMDB/SQLite) per this many blocks.
-SWEEP_CHUNK = 4096
 
-
-def collect(pins: PinStore) -> Iterator[CID]:
+def collect(pins: PinStore, *, chunk: int = STORE_LIMITS.gc_sweep_chunk) -> Iterator[CID]:
     """Run GC; yields each removed block's CID (raw CIDv1, see store/keys.py) as it goes."""
     blocks = pins.blocks
     with pins.lock.exclusive():
         keep = pins.protected_keys()
-        doomed = [c for c in blocks.cids() if key_of(c) not in keep]
-        delete_many = getattr(blocks, "delete_many", None)
-        for i in range(0, len(doomed), SWEEP_CHUNK):
-            chunk = doomed[i : i + SWEEP_CHUNK]
-            if delete_many is not None:
-                yield from delete_many(chunk)
-                continue
-            for cid in chunk:
-                blocks.delete(cid)
-                yield cid
+        doomed: list[CID] = []
+        for cid in blocks.cids():  # engines page their listing, so deleting as we go is safe
+            if key_of(cid) not in keep:
+                doomed.append(cid)
+                if len(doomed) >= chunk:
+                    yield from _sweep(blocks, doomed)
+                    doomed = []
+        yield from _sweep(blocks, doomed)
         cleanup = getattr(blocks, "remove_stale_temp_files", None)
         if cleanup is not None:
             cleanup()
+
+
+def _sweep(blocks: Blockstore, cids: list[CID]) -> Iterator[CID]:
+    delete_many = getattr(blocks, "delete_many", None)
+    if delete_many is not None:
+        yield from delete_many(cids)
+        return
+    for cid in cids:
+        try:
+            blocks.delete(cid)
+        except NotFound:
+            continue
+        yield cid

@@ -211,7 +211,7 @@ class LmdbBlockstore:
                 if ok and last is not None and bytes(cur.key()) == last:
                     ok = cur.next()
                 out: list[bytes] = []
-                while ok and len(out) < 10_000:
+                while ok and len(out) < STORE_LIMITS.list_chunk:
                     out.append(bytes(cur.key()))
                     ok = cur.next()
                 return out

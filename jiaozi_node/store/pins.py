@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..config import STORE_LIMITS
 from ..errors import InvalidInput, NotFound, PinnedError
 from ..ipld.cid import CID
 from ..repo import Repo
@@ -31,8 +32,6 @@ RECURSIVE = "recursive"
 DIRECT = "direct"
 INDIRECT = "indirect"
 PIN_TYPES = (RECURSIVE, DIRECT, INDIRECT, "all")
-# How long a writer waits for another process's pin transaction before failing (milliseconds).
-BUSY_TIMEOUT_MS = 30_000
 
 RootProvider = Callable[[], Iterable[CID]]
 
@@ -66,7 +65,7 @@ class PinStore:
         self.lock = lock or GcLock(self.path.parent)
         self._providers: list[RootProvider] = []
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._db.execute(f"PRAGMA busy_timeout={STORE_LIMITS.sqlite_busy_timeout_ms}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(

@@ -16,7 +16,6 @@ from ..ipld.cid import CID
 from .keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
 
 DB_FILE = "blocks.sqlite"
-BUSY_TIMEOUT_MS = 30_000
 
 
 class SqliteBlockstore:
@@ -29,7 +28,7 @@ class SqliteBlockstore:
         self._verify = verify_on_read
         self._max_batch = max_batch_bytes
         self._db = sqlite3.connect(self.root / DB_FILE, isolation_level=None, check_same_thread=False)
-        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._db.execute(f"PRAGMA busy_timeout={STORE_LIMITS.sqlite_busy_timeout_ms}")
         self._db.execute("PRAGMA page_size=65536")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if sync else 'OFF'}")

@@ -115,3 +115,18 @@ def test_gc_concurrent_with_adds_in_another_process(node, tmp_path):
     roots = node.pins.roots("recursive")
     assert len(roots) == 150
     assert len(reachable(node.blocks, roots)) == 150 * 5
+
+
+@pytest.mark.parametrize("engine", ["lmdb", "sqlite", "flatfs"])
+def test_gc_sweeps_in_chunks_while_listing(tmp_path, engine):
+    from jiaozi_node.repo import Repo
+
+    Repo.init(tmp_path / "r").set_config("Datastore.Engine", engine)
+    with Node.open(tmp_path / "r") as node:
+        garbage = [Block.create(b"g%d" % i, codec=RAW) for i in range(50)]
+        node.blocks.put_many(garbage)
+        root, leaves = put_dag(node.blocks, b"keep")
+        node.pins.add(root)
+        removed = list(collect(node.pins, chunk=7))
+        assert sorted(removed) == sorted(b.cid for b in garbage)
+        assert sorted(c.multihash for c in node.blocks.cids()) == sorted(c.multihash for c in [root, *leaves])
