@@ -1,0 +1,192 @@
+"""Sync commands for versioned datasets: `jzfs remote add|list|rm|allow`, fetch, pull, clone,
+push (registered by `version_cmds.register`). Each goes online just for the operation, on
+loopback with an ephemeral port; see jiaozi_node/versioning/sync.py for the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from ..errors import InvalidInput
+from .common import open_node, print_json, subcommand_group
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+# The CLI process goes online just for the operation: loopback, an ephemeral port, bitswap to move
+# blocks and the refs service so the peer can fetch pushed blocks from us.
+_SYNC_LISTEN = ["/ip4/127.0.0.1/tcp/0"]
+_SYNC_SERVICES = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
+
+
+def _online(fn: Any) -> Any:
+    import trio
+
+    from ..versioning.sync import SyncClient
+
+    async def run() -> Any:
+        with open_node() as node:
+            async with node.online(listen=_SYNC_LISTEN, services=_SYNC_SERVICES, peering=False,
+                                   bootstrap=False) as on:
+                return await fn(SyncClient(on), node)
+
+    try:
+        return trio.run(run)
+    except BaseExceptionGroup as group:  # the node's nursery wraps our error: show it plainly
+        leaves = _leaves(group)
+        if len(leaves) == 1:
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+def _remote_addr(node: Any, name: str) -> str:
+    remotes = node.repo.get_config_default("Remotes", {}) or {}
+    if name not in remotes:
+        if name.startswith("/"):
+            return name  # a multiaddr given directly
+        raise InvalidInput(f"no remote named {name!r} (jzfs remote add {name} MULTIADDR)")
+    return str(remotes[name]["Addr"])
+
+
+def cmd_remote_add(args: argparse.Namespace) -> int:
+    from ..net.libp2p_host import parse_peer_multiaddr
+
+    peer, _ = parse_peer_multiaddr(args.addr)
+    with open_node() as node:
+        remotes = dict(node.repo.get_config_default("Remotes", {}) or {})
+        if args.name in remotes:
+            raise InvalidInput(f"remote {args.name!r} exists already")
+        remotes[args.name] = {"Addr": args.addr}
+        node.repo.set_config("Remotes", remotes)
+        if not args.no_trust:
+            node.versioning.trust_add(peer)
+    print(f"added remote {args.name} ({peer})" + ("" if args.no_trust else "; its key is now trusted"))
+    return 0
+
+
+def cmd_remote_list(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        remotes = node.repo.get_config_default("Remotes", {}) or {}
+    if args.json:
+        print_json(remotes)
+    else:
+        for name, r in remotes.items():
+            print(f"{name}\t{r['Addr']}")
+    return 0
+
+
+def cmd_remote_rm(args: argparse.Namespace) -> int:
+    with open_node() as node:
+        remotes = dict(node.repo.get_config_default("Remotes", {}) or {})
+        if args.name not in remotes:
+            raise InvalidInput(f"no remote named {args.name!r}")
+        del remotes[args.name]
+        node.repo.set_config("Remotes", remotes)
+    print(f"removed remote {args.name}")
+    return 0
+
+
+def cmd_remote_allow(args: argparse.Namespace) -> int:
+    from ..identity import public_key_from_peer_id
+
+    public_key_from_peer_id(args.peer)
+    with open_node() as node:
+        if args.remove:
+            node.versioning.refs.remove_writer(args.repo, args.peer)
+        else:
+            node.versioning.refs.allow_writer(args.repo, args.peer)
+    print(f"{args.peer} {'may no longer' if args.remove else 'may now'} push to {args.repo}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace, *, pull: bool = False) -> int:
+    async def op(client: Any, node: Any) -> None:
+        peer = await client.connect(_remote_addr(node, args.remote))
+        res = await client.fetch(peer, args.repo, remote=args.remote, branch=args.branch)
+        print(f"fetched {len(res.refs)} refs of {args.repo} from {peer}: {res.new_commits} commits checked, "
+              f"{res.fetched_blocks} blocks ({res.fetched_bytes} bytes) transferred")
+        if pull:
+            for ref, cid in sorted(res.refs.items()):
+                if ref.startswith("heads/"):
+                    branch = ref[len("heads/"):]
+                    what = client.fast_forward(args.repo, branch, node.versioning.peel(cid))
+                    print(f"{branch}: {what} ({cid})")
+
+    _online(op)
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    return cmd_fetch(args, pull=True)
+
+
+def cmd_clone(args: argparse.Namespace) -> int:
+    async def op(client: Any, node: Any) -> None:
+        res = await client.clone(args.addr, args.name, now=_now())
+        print(f"cloned {args.name} from {res.peer}: {len(res.refs)} refs, {res.new_commits} commits checked, "
+              f"{res.fetched_bytes} bytes transferred")
+
+    _online(op)
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    async def op(client: Any, node: Any) -> None:
+        peer = await client.connect(_remote_addr(node, args.remote))
+        head = await client.push(peer, args.repo, args.branch, force=args.force)
+        print(f"pushed {args.repo}@{args.branch} to {peer}: now at {head}")
+
+    _online(op)
+    return 0
+
+
+def register_sync(sub: argparse._SubParsersAction) -> None:
+    remote = subcommand_group(sub, "remote", "peers to fetch from and push to")
+    p = remote.add_parser("add", help="remote add NAME MULTIADDR (also trusts its key unless --no-trust)")
+    p.add_argument("name")
+    p.add_argument("addr", metavar="MULTIADDR")
+    p.add_argument("--no-trust", action="store_true")
+    p.set_defaults(func=cmd_remote_add)
+    p = remote.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_remote_list)
+    p = remote.add_parser("rm")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_remote_rm)
+    p = remote.add_parser("allow", help="remote allow REPO PEER_ID: accept pushes from that key")
+    p.add_argument("repo")
+    p.add_argument("peer", metavar="PEER_ID")
+    p.add_argument("--remove", action="store_true")
+    p.set_defaults(func=cmd_remote_allow)
+
+    for name, func, text in (("fetch", cmd_fetch, "fetch a repo's branches into remotes/REMOTE/…"),
+                             ("pull", cmd_pull, "fetch, then fast-forward local branches")):
+        p = sub.add_parser(name, help=f"{text} ({name} REMOTE REPO [BRANCH])")
+        p.add_argument("remote", metavar="REMOTE")
+        p.add_argument("repo")
+        p.add_argument("branch", nargs="?", default=None)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("clone", help="copy a repo from a peer (FIXED: clone MULTIADDR NAME)")
+    p.add_argument("addr", metavar="MULTIADDR")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_clone)
+
+    p = sub.add_parser("push", help="push REMOTE REPO BRANCH (fast-forward only unless --force)")
+    p.add_argument("remote", metavar="REMOTE")
+    p.add_argument("repo")
+    p.add_argument("branch")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_push)
+
