@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        rc = handler(args)
+        from ..api.cli_bridge import route  # a running daemon serves data commands, as with `ipfs`
+
+        rc = (route(args) or handler)(args)
     except JzfsError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

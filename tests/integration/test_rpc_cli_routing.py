@@ -1,0 +1,80 @@
+"""`jzfs` data commands go through a running daemon's RPC API (as `ipfs` does), and print what
+the offline commands print. The JZFS_PATH handed to the CLI holds ONLY the daemon's `api` file, so
+a command can only succeed by talking to the daemon."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = hashlib.shake_128(b"rpc-cli").digest(1_500_000)
+
+
+@pytest.fixture
+def cli(jzfs_daemon: dict, tmp_path: Path):  # type: ignore[no-untyped-def]
+    only_api = tmp_path / "only-api"
+    only_api.mkdir()
+    shutil.copy(Path(jzfs_daemon["repo"]) / "api", only_api / "api")
+    env = {**os.environ, "JZFS_PATH": str(only_api)}
+
+    def run(*args: str, stdin: bytes | None = None, rc: int = 0) -> bytes:
+        r = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", *args], env=env, input=stdin,
+                           capture_output=True, timeout=120, cwd=tmp_path)
+        assert r.returncode == rc, (args, r.stderr.decode())
+        assert b"Traceback" not in r.stderr
+        return r.stdout
+
+    yield run
+    assert not (only_api / "config").exists()  # no command opened a repo of its own
+
+
+def offline_add(tmp_path: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    env = {**os.environ, "JZFS_PATH": str(tmp_path / "offline")}
+    r = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", "add", "-n", *args], env=env,
+                       input=stdin, capture_output=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stdout
+
+
+def test_add_cat_pin_through_daemon(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "big.bin").write_bytes(DATA)
+    (tree / "sub" / "note.txt").write_bytes(b"note\n")
+    (tree / ".hidden").write_bytes(b"skipped like Kubo")
+    out = cli("add", "-r", str(tree))
+    assert out == offline_add(tmp_path, "-r", str(tree))  # same lines, same CIDs, same order
+    root = out.split()[-2].decode()
+    assert cli("cat", f"{root}/big.bin") == DATA
+    stdin_cid = cli("add", "-Q", stdin=b"from stdin")
+    assert stdin_cid == offline_add(tmp_path, "-Q", stdin=b"from stdin")
+    assert sorted(cli("pin", "ls", "-t", "recursive", "-q").split()) == sorted([root.encode(), stdin_cid.strip()])
+    assert cli("pin", "rm", root) == f"unpinned {root}\n".encode()
+    assert cli("pin", "add", root) == f"pinned {root} recursively\n".encode()
+    out = cli("add", "--cid-version", "0", "-q", str(tree / "big.bin"))
+    assert out == offline_add(tmp_path, "--cid-version", "0", "-q", str(tree / "big.bin"))
+    cli("add", str(tmp_path / "does-not-exist"), rc=1)
+
+
+def test_block_and_dag_through_daemon(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cid = cli("block", "put", stdin=b"some block").strip().decode()
+    assert cli("block", "get", cid) == b"some block"
+    assert json.loads(cli("block", "stat", "--json", cid)) == {"Key": cid, "Size": 10}
+    dcid = cli("dag", "put", stdin=json.dumps({"x": [1, 2, {"/": cid}]}).encode()).strip().decode()
+    assert json.loads(cli("dag", "get", f"{dcid}/x/1")) == 2
+    car = tmp_path / "d.car"
+    cli("dag", "export", dcid, "-o", str(car))
+    assert car.stat().st_size > 0
+    assert b"NumBlocks: 2" in cli("dag", "stat", dcid)
+    assert cli("block", "rm", cid) == f"removed {cid}\n".encode()
+    out = cli("dag", "import", "--stats", str(car))
+    assert f"Pinned root\t{dcid}\tsuccess".encode() in out and b"Imported 2 blocks" in out
+    assert cli("block", "get", cid) == b"some block"  # back from the CAR
+    cli("block", "get", "bafkreinotacid", rc=1)
