@@ -213,6 +213,8 @@ class SyncClient(_Common):
 
     async def fetch(self, peer: str, repo: str, *, remote: str, branch: str | None = None) -> FetchResult:
         """Fetch the repo's branches (or one) and tags; move `remotes/REMOTE/BRANCH` refs."""
+        if not self.vs.refs.has_repo(repo):
+            raise NotFound(f"no repository named {repo!r} here (jzfs clone, or jzfs repo create {repo})")
         adv = await self.list_refs(peer, repo)
         remote_refs = adv.repos[repo]
         wanted = {r: c for r, c in remote_refs.items()
@@ -222,8 +224,6 @@ class SyncClient(_Common):
         result = FetchResult(peer, repo, wanted)
         result.new_commits = await self._fetch_history(list(wanted.values()), trusted=set(self.vs.trusted_keys()))
         result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
-        if not self.vs.refs.has_repo(repo):
-            raise NotFound(f"no repository named {repo!r} here (jzfs clone, or jzfs repo create {repo})")
         for ref, cid in wanted.items():
             if ref.startswith("heads/"):
                 local = f"remotes/{remote}/{ref[len('heads/'):]}"
