@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
-from ..gateway.http_common import ContentPath
+from ..gateway.http_common import ContentPath, parse_arg_path
 from ..ipld.cid import CID
 from ..node.files_read import FilesReader
 from ..unixfs.exporter import KUBO_TYPES, read_file, read_symlink
@@ -46,8 +46,6 @@ async def ls(ctx: ApiContext, req: Request, resp: Response) -> None:
     resolve_type = req.query.get("resolve-type", "true") != "false"
     objects = []
     for arg in args:
-        from ..gateway.http_common import parse_arg_path
-
         cp = parse_arg_path(arg)
         cid = await in_thread(_target, ctx, cp)
         st = await in_thread(_reader(ctx).stat, cid)

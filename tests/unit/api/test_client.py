@@ -1,0 +1,124 @@
+"""api/client.py: daemon discovery, Kubo error bodies, streams, safe tar extraction."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jiaozi_node.api.client import ApiClient, ApiError, api_url, extract_tar
+from jiaozi_node.errors import NotFound
+
+
+def test_api_url() -> None:
+    assert api_url("/ip4/127.0.0.1/tcp/5001") == "http://127.0.0.1:5001"
+    assert api_url("/ip6/::1/tcp/5001") == "http://[::1]:5001"
+
+
+def test_no_daemon_means_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        ApiClient.for_path(tmp_path)  # no api file
+    (tmp_path / "api").write_text("/ip4/127.0.0.1/tcp/1")  # nobody listens on port 1
+    with pytest.raises(NotFound):
+        ApiClient.for_path(tmp_path)
+    (tmp_path / "api").write_text("garbage")
+    with pytest.raises(NotFound):
+        ApiClient.for_path(tmp_path)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A tiny stand-in daemon (stdlib http.server) answering like Kubo does."""
+    import http.server
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            if self.path.startswith("/api/v0/version"):
+                self._send(200, b'{"Version":"x"}\n')
+            elif self.path.startswith("/api/v0/fail"):
+                self._send(500, b'{"Message":"block was not found","Code":0,"Type":"error"}\n')
+            elif self.path.startswith("/api/v0/lines"):
+                self._send(200, b'{"a":1}\n{"a":2}\n{"Message":"broke","Code":0,"Type":"error"}\n')
+            else:
+                self._send(404, b"404 page not found\n")
+
+        def _send(self, code: int, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"/ip4/127.0.0.1/tcp/{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def test_client_against_server(server: str, tmp_path: Path) -> None:
+    (tmp_path / "api").write_text(server)
+    with ApiClient.for_path(tmp_path) as c:
+        assert c.json("version") == {"Version": "x"}
+        with pytest.raises(ApiError, match="block was not found"):
+            c.json("fail")
+        with pytest.raises(ApiError, match="404"):
+            c.json("nope")
+        got = []
+        with pytest.raises(ApiError, match="broke"):
+            for obj in c.ndjson("lines"):
+                got.append(obj)
+        assert got == [{"a": 1}, {"a": 2}]
+
+
+def _tar(entries: list[tuple[str, bytes | None, str | None]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data, link in entries:
+            info = tarfile.TarInfo(name)
+            if link is not None:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                tf.addfile(info)
+            elif data is None:
+                info.type = tarfile.DIRTYPE
+                tf.addfile(info)
+            else:
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def chunks(data: bytes, n: int = 700) -> Iterator[bytes]:
+    for i in range(0, len(data), n):
+        yield data[i:i + n]
+
+
+def test_extract_tar_renames_top_entry(tmp_path: Path) -> None:
+    data = _tar([("Qm1", None, None), ("Qm1/a.txt", b"a" * 5000, None), ("Qm1/l", None, "a.txt")])
+    extract_tar(chunks(data), tmp_path / "out")
+    assert (tmp_path / "out" / "a.txt").read_bytes() == b"a" * 5000
+    assert (tmp_path / "out" / "l").is_symlink()
+    extract_tar(chunks(_tar([("file.bin", b"xyz", None)])), tmp_path / "single")
+    assert (tmp_path / "single").read_bytes() == b"xyz"
+
+
+@pytest.mark.parametrize("entries", [
+    [("../escape.txt", b"x", None)],
+    [("d", None, None), ("d/l", None, "/etc/passwd")],
+])
+def test_extract_tar_refuses_escapes(tmp_path: Path, entries: list) -> None:
+    with pytest.raises((tarfile.TarError, ApiError, OSError)):
+        extract_tar(chunks(_tar(entries)), tmp_path / "out")
+    assert not (tmp_path.parent / "escape.txt").exists()
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # temp dir cleaned up
+
+
+def test_extract_tar_absolute_name_stays_inside(tmp_path: Path) -> None:
+    extract_tar(chunks(_tar([("/abs.txt", b"x", None)])), tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == b"x"  # the leading "/" was stripped

@@ -1,0 +1,45 @@
+"""api/common.py: Kubo's argument parsing rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from jiaozi_node.api.common import arg_path, one_arg, param_bool, param_int
+from jiaozi_node.errors import InvalidInput
+from jiaozi_node.gateway.asgi import Request
+
+
+def req(qs: bytes) -> Request:
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b""}
+
+    return Request({"type": "http", "method": "POST", "path": "/api/v0/x", "query_string": qs,
+                    "headers": []}, receive)
+
+
+def test_bools_like_go_parsebool() -> None:
+    r = req(b"a=true&b=0&c&d=F&e=maybe")
+    assert param_bool(r, "a", False) is True
+    assert param_bool(r, "b", True) is False
+    assert param_bool(r, "c", False) is True  # bare flag
+    assert param_bool(r, "d", True) is False
+    assert param_bool(r, "zz", True) is True
+    with pytest.raises(InvalidInput):
+        param_bool(r, "e", False)
+
+
+def test_ints_and_args() -> None:
+    r = req(b"n=5&bad=x&arg=one&arg=two&empty=")
+    assert param_int(r, "n", None) == 5 and param_int(r, "empty", 7) == 7
+    with pytest.raises(InvalidInput):
+        param_int(r, "bad", None)
+    assert r.args() == ["one", "two"] and one_arg(r) == "one"
+    with pytest.raises(InvalidInput):
+        one_arg(req(b""))
+
+
+def test_arg_path() -> None:
+    from jiaozi_node.ipld import CID
+
+    c = CID.of(b"x")
+    assert arg_path(req(f"arg=/ipfs/{c}/a/b".encode())).segments == ("a", "b")
