@@ -21,7 +21,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..config import ImportProfile
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
 from ..ipld import dagpb
 from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_PB
@@ -182,6 +182,11 @@ class _Walker:
     def visit(self, path: str) -> Link:
         with os.scandir(path) as it:
             items = sorted(it, key=_name)
+        for de in items:
+            try:
+                de.name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(f"{de.path!r}: file names must be UTF-8 (dag-pb link names are)") from None
         # Stat everything first: the directory's fingerprint (names, kinds, sizes, mtimes,
         # inodes, subdirectory CIDs) tells whether the whole directory is as last recorded.
         parts: list[tuple[object, ...]] = []

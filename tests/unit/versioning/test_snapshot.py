@@ -68,3 +68,16 @@ def test_cache_avoids_reading_unchanged_files(tmp_path):
     assert second != first
     assert stats2.hashed_files == 1 and stats2.files == 3  # sub/big was not read again
     cache.close()
+
+
+def test_non_utf8_names_are_a_clear_error(tmp_path):
+    import pytest
+
+    from jiaozi_node.errors import InvalidInput
+
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / os.fsdecode(b"bad\xffname")).write_bytes(b"x")
+    stats = SnapshotStats()
+    with pytest.raises(InvalidInput, match="UTF-8"):
+        snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), stats), cache=None, stats=stats)
