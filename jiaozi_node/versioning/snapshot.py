@@ -182,11 +182,7 @@ class _Walker:
     def visit(self, path: str) -> Link:
         with os.scandir(path) as it:
             items = sorted(it, key=_name)
-        for de in items:
-            try:
-                de.name.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidInput(f"{de.path!r}: file names must be UTF-8 (dag-pb link names are)") from None
+
         # Stat everything first: the directory's fingerprint (names, kinds, sizes, mtimes,
         # inodes, subdirectory CIDs) tells whether the whole directory is as last recorded.
         parts: list[tuple[object, ...]] = []
@@ -217,6 +213,11 @@ class _Walker:
                     return link
             except KeyError:
                 pass
+        for de in items:  # only directories that changed get here: check names before building
+            try:
+                de.name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(f"{de.path!r}: file names must be UTF-8 (dag-pb link names are)") from None
         entries: dict[str, Link] = dict(subdirs)
         for name, target in links.items():
             entries[name] = symlink_node(target, self.sink, self.profile)
