@@ -27,7 +27,7 @@ import trio
 from ..config import BITSWAP_LIMITS
 from ..errors import HashMismatch, InvalidInput, JzfsError, LimitExceeded, NotFound, Timeout
 from ..ipld import codecs
-from ..ipld.block import verify
+from ..ipld.block import Block, verify
 from ..ipld.cid import CID
 
 logger = logging.getLogger(__name__)
@@ -69,14 +69,21 @@ class Retrieval:
     def __init__(self, store: Any, sources: Sequence[BlockSource] = (), *,
                  timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
                  on_stored: Callable[[list[CID]], None] | None = None,
-                 concurrency: int = BITSWAP_LIMITS.session_max_in_flight) -> None:
+                 concurrency: int = BITSWAP_LIMITS.session_max_in_flight,
+                 batch_bytes: int = BITSWAP_LIMITS.store_batch_bytes) -> None:
         self.store = store
         self.sources: list[BlockSource] = list(sources)
         self.timeout_s = timeout_s
         self.on_stored = on_stored
         self.concurrency = concurrency
+        self.batch_bytes = batch_bytes
         self.fetched_blocks = 0
         self.fetched_bytes = 0
+        # Verified blocks not yet written (flushed with one put_many per `batch_bytes`).
+        self._pending: dict[bytes, Block] = {}
+        self._pending_bytes = 0
+        self._batching = 0  # > 0 while a fetch_dag runs: writes are batched
+        self._flush_lock = trio.Lock()
 
     def add_source(self, source: BlockSource) -> None:
         self.sources.append(source)
@@ -91,6 +98,9 @@ class Retrieval:
         """
         if cid.hash_code == 0x00:  # identity: the data is the digest
             return cid.digest
+        pending = self._pending.get(cid.multihash)
+        if pending is not None:
+            return pending.data
         try:
             return self.store.get(cid)
         except NotFound:
@@ -99,14 +109,34 @@ class Retrieval:
         timeout = self.timeout_s if timeout_s is None else timeout_s
         with trio.move_on_after(timeout):
             data = await self._race(cid)
-            self.store.put(cid, data)
             self.fetched_blocks += 1
             self.fetched_bytes += len(data)
-            if self.on_stored is not None:
-                self.on_stored([cid])
+            if cid.multihash not in self._pending:
+                self._pending[cid.multihash] = Block(cid, data)
+                self._pending_bytes += len(data)
+            if not self._batching or self._pending_bytes >= self.batch_bytes:
+                await self.flush()
             return data
         names = ", ".join(s.name for s in self.sources)
         raise Timeout(f"block {cid} not found: no source ({names}) provided it within {timeout:g}s")
+
+    async def flush(self) -> None:
+        """Write the verified blocks held back for batching, then announce them (on_stored).
+
+        The write runs in a worker thread (an LMDB/SQLite transaction with its fsync would
+        otherwise stall the network for milliseconds); blocks stay readable from `_pending`
+        until they are in the store. One flush at a time.
+        """
+        async with self._flush_lock:
+            if not self._pending:
+                return
+            blocks = list(self._pending.values())
+            await trio.to_thread.run_sync(self.store.put_many, blocks)
+            for b in blocks:
+                if self._pending.pop(b.cid.multihash, None) is not None:
+                    self._pending_bytes -= len(b.data)
+            if self.on_stored is not None:
+                self.on_stored([b.cid for b in blocks])
 
     async def _race(self, cid: CID) -> bytes:
         if len(self.sources) == 1:
@@ -173,10 +203,16 @@ class Retrieval:
                 if state["pending"] == 0:
                     send.close()
 
-        with _single_error():
-            async with trio.open_nursery() as nursery:
-                for _ in range(max(1, self.concurrency)):
-                    nursery.start_soon(worker)
+        self._batching += 1
+        try:
+            with _single_error():
+                async with trio.open_nursery() as nursery:
+                    for _ in range(max(1, self.concurrency)):
+                        nursery.start_soon(worker)
+        finally:
+            self._batching -= 1
+            with trio.CancelScope(shield=True):
+                await self.flush()  # also on failure: what was verified is kept
         return state["walked"]
 
     # ------------------------------------------------------------------ sync bridge

@@ -1,0 +1,197 @@
+"""Bitswap fetch throughput of jzfs against Kubo, with Kubo -> Kubo measured in the same run.
+
+    interop/run.sh -- /work/venv/bin/python bench/bench_fetch.py [--mib 100] [--reps 3] [--rss-mib 1024]
+
+Every jzfs side is a separate process with an on-disk repo (the node's default blockstore), as a
+user would run it: the server imports the file with Kubo's default profile (CIDv0, 256 KiB, 174
+links, same CID as `kubo.add_file`) and serves it; the fetcher runs `fetch_path_from_peers`
+(exactly what `jzfs get --peer` does, minus writing the file) and reports time and peak RSS.
+
+Rows (MB = 10^6 B, medians of --reps):
+  Kubo -> Kubo   PinCID (parallel DAG fetch)            the reference
+  Kubo -> jzfs   jzfs fetcher from a Kubo that added the file       ratio vs reference
+  jzfs -> jzfs   jzfs fetcher from a jzfs server                   ratio vs reference
+  jzfs -> Kubo   a fresh Kubo PinCIDs from a jzfs server          ratio vs reference
+  peak RSS of the jzfs fetcher while fetching a --rss-mib DAG from a jzfs server.
+Needs a loopback-only namespace (interop/run.sh does it; the script also calls ensure_confined()).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "interop"))
+
+MiB = 1024 * 1024
+MB = 1e6
+
+
+# ------------------------------------------------------------------ subprocess roles
+
+
+def serve(repo: str, path: str) -> None:
+    """Import `path` into a jzfs repo, serve it over bitswap, print {"cid","addr"}; run until killed."""
+    import trio
+
+    from jiaozi_node.bitswap.service import BitswapService
+    from jiaozi_node.config import UNIXFS_V0_2015
+    from jiaozi_node.identity import Identity
+    from jiaozi_node.net.libp2p_host import Libp2pHost
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.files import add_file
+
+    node = Node.open(repo)
+    ev = add_file(node, path, profile=UNIXFS_V0_2015)
+
+    async def main() -> None:
+        host = Libp2pHost(Identity.generate(), listen=["/ip4/127.0.0.1/tcp/0"])
+        async with trio.open_nursery() as nursery:
+            await nursery.start(host.run)
+            await nursery.start(BitswapService(host, node.blocks).run)
+            print(json.dumps({"cid": str(ev.cid), "addr": host.addrs()[0]}), flush=True)
+            await trio.sleep_forever()
+
+    trio.run(main)
+
+
+def fetch(repo: str, cid: str, addr: str) -> None:
+    """Fetch the DAG into a fresh repo; print {"seconds","blocks","maxrss_kib"}."""
+    import trio
+
+    import jiaozi_node.bitswap.service  # noqa: F401 - imports (libp2p: ~2 s) are not the fetch
+    import jiaozi_node.net.libp2p_host  # noqa: F401
+    import jiaozi_node.unixfs.resolve  # noqa: F401
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.retrieval import fetch_path_from_peers
+
+    node = Node.open(repo)
+    node.blocks  # noqa: B018 - open the store before the clock starts
+    t0 = time.perf_counter()
+    _, blocks = trio.run(lambda: fetch_path_from_peers(node.blocks, cid, [addr], timeout_s=60))
+    dt = time.perf_counter() - t0
+    node.close()
+    print(json.dumps({"seconds": dt, "blocks": blocks,
+                      "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+
+
+# ------------------------------------------------------------------ driver
+
+
+def _spawn_server(repo: Path, path: Path) -> tuple[subprocess.Popen, dict]:
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(repo), str(path)],
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line:
+        proc.kill()
+        raise RuntimeError("jzfs server did not start")
+    return proc, json.loads(line)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _run_fetch(tmp: Path, cid: str, addr: str, tag: str) -> dict:
+    repo = tempfile.mkdtemp(prefix=f"fetch-{tag}-", dir=tmp)
+    out = subprocess.run([sys.executable, __file__, "--fetch", repo, cid, addr],
+                         capture_output=True, text=True, timeout=1800, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"fetch failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mib", type=int, default=100)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--rss-mib", type=int, default=1024, help="DAG size for the peak-RSS run (0: skip)")
+    ap.add_argument("--serve", nargs=2, metavar=("REPO", "PATH"))
+    ap.add_argument("--fetch", nargs=3, metavar=("REPO", "CID", "ADDR"))
+    args = ap.parse_args()
+    if args.serve:
+        return serve(*args.serve)
+    if args.fetch:
+        return fetch(*args.fetch)
+
+    from jzfs_interop import netns
+    from jzfs_interop.kubo import KuboPeer
+
+    conf = netns.ensure_confined()
+    size = args.mib * MiB
+    rows: dict[str, list[float]] = {"Kubo -> Kubo (PinCID)": [], "Kubo -> jzfs": [],
+                                    "jzfs -> jzfs": [], "jzfs -> Kubo (PinCID)": []}
+    with tempfile.TemporaryDirectory(prefix="bench-fetch-") as td:
+        tmp = Path(td)
+        data_path = tmp / "data.bin"
+        with open(data_path, "wb") as f:
+            for _ in range(args.mib):
+                f.write(os.urandom(MiB))
+        kw = {"allow_no_netns": not conf.netns}
+        src = KuboPeer(tmp / "kubo-src", **kw).start()
+        server, info = _spawn_server(tmp / "jzfs-src", data_path)
+        try:
+            cid = src.add_file(data_path)
+            assert cid == info["cid"], (cid, info["cid"])
+            for rep in range(args.reps):
+                k = KuboPeer(tmp / f"kubo-dst{rep}", **kw).start()
+                try:
+                    k.connect(src.multiaddr)
+                    t0 = time.perf_counter()
+                    k.pin_cid(cid, timeout=600)
+                    rows["Kubo -> Kubo (PinCID)"].append(size / (time.perf_counter() - t0) / MB)
+                finally:
+                    k.stop()
+                r = _run_fetch(tmp, cid, src.multiaddr, f"k{rep}")
+                rows["Kubo -> jzfs"].append(size / r["seconds"] / MB)
+                r = _run_fetch(tmp, cid, info["addr"], f"j{rep}")
+                rows["jzfs -> jzfs"].append(size / r["seconds"] / MB)
+                k = KuboPeer(tmp / f"kubo-dstj{rep}", **kw).start()
+                try:
+                    k.connect(info["addr"])
+                    t0 = time.perf_counter()
+                    k.pin_cid(cid, timeout=600)
+                    rows["jzfs -> Kubo (PinCID)"].append(size / (time.perf_counter() - t0) / MB)
+                finally:
+                    k.stop()
+        finally:
+            _stop(server)
+            src.stop()
+        ref = statistics.median(rows["Kubo -> Kubo (PinCID)"])
+        print(f"\nBitswap fetch, {args.mib} MiB, medians of {args.reps} (MB/s; ratio vs Kubo -> Kubo)")
+        for name, vals in rows.items():
+            med = statistics.median(vals)
+            runs = ", ".join(f"{v:.0f}" for v in vals)
+            print(f"  {name:24s} {med:7.1f} MB/s   x{med / ref:4.2f}   [{runs}]")
+
+        if args.rss_mib:
+            big = tmp / "big.bin"
+            with open(big, "wb") as f:
+                for _ in range(args.rss_mib):
+                    f.write(os.urandom(MiB))
+            data_path.unlink()
+            server, info = _spawn_server(tmp / "jzfs-big", big)
+            try:
+                r = _run_fetch(tmp, info["cid"], info["addr"], "rss")
+            finally:
+                _stop(server)
+            print(f"\nPeak RSS of the jzfs fetcher, {args.rss_mib} MiB DAG jzfs -> jzfs: "
+                  f"{r['maxrss_kib'] / 1024:.0f} MiB ({args.rss_mib * MiB / r['seconds'] / MB:.0f} MB/s)")
+
+
+if __name__ == "__main__":
+    main()
