@@ -5,7 +5,7 @@
     pins.add(cid, recursive=False)    # direct
     pins.ls("all") -> [(cid, "recursive" | "direct" | "indirect"), ...]
     pins.rm(cid)
-    pins.add_root_provider(fn)        # extra GC roots (e.g. versioning refs): fn() -> Iterable[CID]
+    pins.add_root_provider(fn)        # extra GC roots (Node registers versioning refs): fn() -> CIDs
 
 Pins are recorded per CID (CIDv0 and CIDv1 of one DAG are separate pins, as in Kubo), but what they
 keep alive is tracked by multihash, so they protect the block whichever CID it was stored under.
@@ -14,7 +14,6 @@ The database is `pins.db` in the repo (WAL mode, so readers in other processes n
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -35,29 +34,6 @@ PIN_TYPES = (RECURSIVE, DIRECT, INDIRECT, "all")
 
 RootProvider = Callable[[], Iterable[CID]]
 
-# GC roots from other subsystems, loaded by `PinStore.open` in every process (so `jzfs repo gc`
-# sees them without the subsystem being imported first): "module:function" names, where
-# `function(repo) -> Iterable[CID]` returns roots whose whole DAGs must be kept. A module that
-# does not exist yet is skipped, like cli.main.COMMAND_MODULES. The versioning package registers
-# its refs (branch heads, tags) here.
-ROOT_PROVIDERS: list[str] = []
-
-
-def _load_providers(repo: Repo) -> list[RootProvider]:
-    out: list[RootProvider] = []
-    for spec in ROOT_PROVIDERS:
-        module_name, _, func = spec.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        fn = getattr(module, func)
-        out.append(lambda fn=fn: fn(repo))
-    return out
-
-
 class PinStore:
     def __init__(self, path: Path | str, blocks: Blockstore, *, lock: GcLock | None = None) -> None:
         self.path = Path(path)
@@ -74,15 +50,15 @@ class PinStore:
 
     @classmethod
     def open(cls, repo: Repo, blocks: Blockstore) -> PinStore:
-        pins = cls(repo.path / PINS_FILE, blocks, lock=GcLock(repo.path))
-        for provider in _load_providers(repo):
-            pins.add_root_provider(provider)
-        return pins
+        return cls(repo.path / PINS_FILE, blocks, lock=GcLock(repo.path))
 
     # ------------------------------------------------------------------ roots for GC
 
     def add_root_provider(self, provider: RootProvider) -> None:
-        """Register a callable returning CIDs whose DAGs GC must keep (recursively)."""
+        """Register a callable returning CIDs whose DAGs GC must keep (recursively).
+
+        `Node.pins` registers the versioning refs this way, so every process that opens the node
+        (`jzfs repo gc`, the daemon) keeps commits, tags and their trees."""
         self._providers.append(provider)
 
     def extra_roots(self) -> list[CID]:

@@ -7,8 +7,6 @@ from jiaozi_node.ipld import dagcbor
 from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import CID, DAG_CBOR, DAG_PB, RAW
 from jiaozi_node.ipld.dagpb import PBLink, PBNode, encode
-from jiaozi_node.repo import Repo
-from jiaozi_node.store import pins as pins_mod
 from jiaozi_node.store.lmdb_store import LmdbBlockstore
 from jiaozi_node.store.pins import PinStore
 
@@ -109,22 +107,6 @@ def test_root_providers_protect_dags(store):
     assert store.protected_keys() == set()
     store.add_root_provider(lambda: [root])
     assert store.protected_keys() == {root.multihash, *(c.multihash for c in leaves)}
-
-
-def test_root_providers_from_dotted_names(tmp_path, monkeypatch):
-    import sys
-    import types
-
-    repo = Repo.init(tmp_path / "repo")
-    blocks = LmdbBlockstore(tmp_path / "repo" / "blocks")
-    root, _ = dag(blocks)
-    mod = types.ModuleType("jzfs_test_roots")
-    mod.gc_roots = lambda r: [root] if r.path == repo.path else []
-    monkeypatch.setitem(sys.modules, "jzfs_test_roots", mod)
-    monkeypatch.setattr(pins_mod, "ROOT_PROVIDERS", ["jzfs_test_roots:gc_roots", "jzfs_not_built_yet:roots"])
-    pins = PinStore.open(repo, blocks)
-    assert pins.extra_roots() == [root]
-    assert root.multihash in pins.protected_keys()
 
 
 def test_verify_reports_missing_and_corrupt(store):
