@@ -49,6 +49,9 @@ class _Getter:
         self._blocks = blocks
         self._fetch = fetch
 
+    def has_local(self, cid: CID) -> bool:
+        return bool(self._blocks.has(cid))
+
     def get(self, cid: CID) -> bytes:
         try:
             return bytes(self._blocks.get(cid))
@@ -121,6 +124,10 @@ class GatewayApp:
             return
         cpath = hc.parse_content_path(req.path)
         fmt = hc.negotiate(req.query, req.headers.get("accept"))
+        if "only-if-cached" in req.headers.get("cache-control", "") and not self.getter.has_local(cpath.cid):
+            # path-gateway spec: answer from what we hold, without fetching; 412 when we do not
+            await resp.text(412, f"{cpath.cid} is not in this gateway's store")
+            return
         if fmt.kind == "raw":
             await self._raw(req, resp, cpath, fmt)
         elif fmt.kind == "car":

@@ -225,3 +225,21 @@ async def test_car_entity_bytes_sends_only_needed_leaves(dag: DagBuilder) -> Non
         part = parse_car((await http.get(f"/ipfs/{c['big']}?format=car&entity-bytes=0:10")).content)[1]
         assert part[0][0] == c["big"] and len(part) < len(full)
         assert sum(len(d) for _, d in part) < 3 * 50_000 + 1000
+
+
+async def test_only_if_cached(dag: DagBuilder) -> None:
+    from jiaozi_node.store.base import MemoryBlockstore
+
+    c = build(dag)
+    fetched: list[CID] = []
+
+    async def fetch(cid: CID) -> bytes:
+        fetched.append(cid)
+        return dag.store.get(cid)
+
+    async with client(GatewayApp(MemoryBlockstore(), fetch=fetch)) as http:
+        r = await http.get(f"/ipfs/{c['hello']}", headers={"Cache-Control": "only-if-cached"})
+        assert r.status_code == 412 and fetched == []
+    async with client(GatewayApp(dag.store)) as http:
+        r = await http.get(f"/ipfs/{c['hello']}", headers={"Cache-Control": "only-if-cached"})
+        assert r.status_code == 200
