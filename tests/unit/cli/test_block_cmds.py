@@ -103,3 +103,14 @@ def test_rm_refuses_pinned_and_reports_missing(repo, monkeypatch, capsysbinary):
     assert capsysbinary.readouterr().out == b""
     with Node.open(repo) as node:
         assert node.blocks.has(CID.decode(pinned))
+
+
+def test_cat_of_corrupt_block_fails_too(repo, monkeypatch, capsysbinary):
+    data = bytes(range(256)) * 40
+    _, cid, _ = put_stdin(monkeypatch, capsysbinary, data)  # a raw block is a valid UnixFS file
+    assert main(["cat", cid]) == 0
+    assert capsysbinary.readouterr().out == data
+    flip_byte_in_file(repo / "blocks" / "lmdb" / DATA_FILE, data[5000:5100])
+    assert main(["cat", cid]) == 1
+    out = capsysbinary.readouterr()
+    assert out.out == b"" and "corrupt" in out.err.decode()
