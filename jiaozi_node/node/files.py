@@ -321,7 +321,8 @@ def iter_add_path(node: Any, paths: Iterable[str | os.PathLike[str]], *, recursi
     if not tops:
         raise InvalidInput("expected a file argument")
     plans = [_plan(top, recursive=recursive, hidden=hidden) for top in tops]
-    names = [os.path.basename(os.path.normpath(top)) or top for top in tops]
+    # Kubo (go-ipfs-cmds) names an argument by the base name of its cleaned path, "." by the cwd.
+    names = [os.path.basename(os.path.abspath(top)) or top for top in tops]
     if wrap and len(set(names)) != len(names):
         raise InvalidInput("cannot wrap: two arguments have the same base name")
     with _Adder(node, profile=profile, only_hash=only_hash, pin=pin, tuning=tuning, progress=progress) as a:

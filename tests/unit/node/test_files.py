@@ -168,3 +168,13 @@ def test_block_sink_batches() -> None:
     sink.put(Block(CID.of(bytes([i]) * 4), bytes([i]) * 4) for i in range(7))
     sink.flush()
     assert s.calls == [3, 3, 1] and sink.blocks == 7 and sink.bytes == 28
+
+
+def test_argument_names_like_kubo(node: Node, tree: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tree)
+    events = add_path(node, ["."], recursive=True, profile=UNIXFS_V0_2015)
+    assert events[-1].path == "tree" and events[0].path == "tree/a.txt"
+    assert str(events[-1].cid) == TREE["root_cid_v0"]
+    monkeypatch.chdir(tree / "sub")
+    assert add_path(node, ["../a.txt"], profile=UNIXFS_V0_2015)[-1].path == "a.txt"
+    assert add_path(node, ["deeper/"], recursive=True, profile=UNIXFS_V0_2015)[-1].path == "deeper"
