@@ -64,27 +64,49 @@ def bench_commit(tmp: Path, files: int, mib: int) -> None:
     t_sha = time.perf_counter() - t
     del blob
     time.sleep(0.2)  # let every file's mtime age past the stat cache's racy window
+    # Noise on a shared machine is large: the first commit is timed in 2 fresh repos, the
+    # re-commit 3 times (10 other files each time); the best of each is compared.
+    firsts = []
+    for k in range(2):
+        with Node.open(tmp / f"first{k}") as other:
+            other.versioning.create_repo("ds", now=1)
+            t = time.perf_counter()
+            other.versioning.commit("ds", data, branch="main", message="first", now=2)
+            firsts.append(time.perf_counter() - t)
+        shutil.rmtree(tmp / f"first{k}")
     with Node.open(tmp / "repo") as node:
         vs = node.versioning
         vs.create_repo("ds", now=1)
         t = time.perf_counter()
         r1 = vs.commit("ds", data, branch="main", message="first", now=2)
-        t_first = time.perf_counter() - t
-        changed = random.Random(7).sample(paths, 10)
-        for p in changed:
-            b = bytearray(p.read_bytes())
-            b[len(b) // 2] ^= 0xFF
-            p.write_bytes(bytes(b))
-        t = time.perf_counter()
-        r2 = vs.commit("ds", data, branch="main", message="second", now=3)
-        t_second = time.perf_counter() - t
-        changed_dirs = len({p.parent for p in changed})
+        firsts.append(time.perf_counter() - t)
+        t_first = min(firsts)
+        time.sleep(0.2)  # past the stat cache's racy window, as any real edit would be
+        seconds, r2, changed = [], None, []
+        rng = random.Random(7)
+        base_commit = r1.cid
+        for rnd in range(3):
+            changed = rng.sample(paths, 10)
+            for p in changed:
+                b = bytearray(p.read_bytes())
+                b[len(b) // 2] ^= 0xFF
+                p.write_bytes(bytes(b))
+            t = time.perf_counter()
+            r2 = vs.commit("ds", data, branch="main", message=f"change {rnd}", now=3 + rnd)
+            seconds.append(time.perf_counter() - t)
+            if rnd == 0:
+                base_commit, first_change, first_changed = r1.cid, r2, changed
+        t_second = min(seconds)
+        r2 = first_change
+        changed_dirs = len({p.parent for p in first_changed})
         total = mib * MiB
-        print(f"first commit: {t_first:.2f} s ({total / t_first / 1e6:.0f} MB/s), "
+        print(f"first commit (best of {len(firsts)}: {', '.join(f'{x:.2f}' for x in firsts)} s): "
+              f"{t_first:.2f} s ({total / t_first / 1e6:.0f} MB/s), "
               f"{r1.stats.new_bytes} bytes new in {r1.stats.new_blocks} blocks")
         print(f"sha256 of the same files (reference): {t_sha:.2f} s ({total / t_sha / 1e6:.0f} MB/s); "
               f"commit/sha256 throughput ratio = {t_sha / t_first:.2f}")
-        print(f"re-commit after changing 10 files: {t_second:.3f} s, {r2.stats.hashed_files} files read, "
+        print(f"re-commit after changing 10 files (best of 3: {', '.join(f'{x:.3f}' for x in seconds)} s): "
+              f"{t_second:.3f} s, {r2.stats.hashed_files} files read, "
               f"{r2.stats.new_bytes} bytes new in {r2.stats.new_blocks} blocks")
         expected = 10 + changed_dirs + 1 + 1  # file leaves + changed dirs + root dir + commit
         print(f"  expected new blocks: 10 files + {changed_dirs} changed dirs + root dir + commit = {expected}")
@@ -97,7 +119,7 @@ def bench_commit(tmp: Path, files: int, mib: int) -> None:
             reads += 1
             return node.blocks.get(cid)
 
-        c1, c2 = vs.load_commit(r1.cid), vs.load_commit(r2.cid)
+        c1, c2 = vs.load_commit(base_commit), vs.load_commit(r2.cid)
         t = time.perf_counter()
         changes = diff_trees(counting, c1.root, c2.root)
         t_diff = time.perf_counter() - t
