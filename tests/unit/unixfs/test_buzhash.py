@@ -34,10 +34,13 @@ def test_table_is_boxos() -> None:
     assert len(set(int(x) for x in BYTEHASH)) == 256
 
 
+BLOB = data(3 * 1024 * 1024 + 12345)
+REF = buzhash_reference(BLOB)
+
+
 @pytest.mark.parametrize("feed", [1 << 22, 1 << 20, 100_000, 7777])
 def test_matches_reference(feed: int) -> None:
-    blob = data(3 * 1024 * 1024 + 12345)
-    ref = buzhash_reference(blob)
+    blob, ref = BLOB, REF
     out = chunk_all(blob, feed)
     assert [len(c) for c in out] == ref
     assert b"".join(out) == blob
