@@ -270,3 +270,50 @@ async def fetch_path_from_peers(store: Any, path: str, peers: Sequence[str], *,
             walked = await r.fetch_dag(cid)
             nursery.cancel_scope.cancel()
     return cid, walked
+
+
+async def stream_file_from_peers(store: Any, path: str, peers: Sequence[str],
+                                 write: Callable[[bytes], object], *, offset: int = 0,
+                                 length: int | None = None,
+                                 timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
+                                 limits: Any = None) -> CID:
+    """`jzfs cat --peer`: write a UnixFS file's bytes in order while its DAG is fetched ahead.
+
+    The (sync, pure) exporter runs in a worker thread over `Retrieval.thread_getter()`; a
+    breadth-first `fetch_dag` prefetches with many blocks in flight, so the exporter mostly finds
+    its next block already fetched. `write` is called from the worker thread. Returns the file's
+    CID. Every block is verified and stored, as with `fetch_path_from_peers`.
+    """
+    from ..bitswap.service import BitswapService
+    from ..identity import Identity
+    from ..net.libp2p_host import Libp2pHost
+    from ..unixfs.exporter import read_file
+    from ..unixfs.resolve import parse_path, resolve
+
+    if not peers:
+        raise InvalidInput("--peer needs at least one multiaddr")
+    root, segments = parse_path(path)
+    host = Libp2pHost(Identity.generate(), listen=[])
+    bs = BitswapService(host, store, **({"limits": limits} if limits is not None else {}))
+    with _single_error():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(host.run)
+            await nursery.start(bs.run)
+            for addr in peers:
+                await host.connect(addr)
+            r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
+            getter = r.thread_getter()
+            cid = root
+            if segments:
+                cid = await trio.to_thread.run_sync(resolve, getter, root, segments)
+            nursery.start_soon(r.fetch_dag, cid)
+
+            def export() -> None:
+                for chunk in read_file(getter, cid, offset, length):
+                    write(chunk)
+
+            await trio.to_thread.run_sync(export)
+            nursery.cancel_scope.cancel()
+        with trio.CancelScope(shield=True):
+            await r.flush()
+    return cid

@@ -53,6 +53,10 @@ async def test_get_and_cat_with_peer(nursery, tmp_path):
     with trio.fail_after(60):
         res = await _jzfs(repo2, "cat", str(root), "--peer", addr)
     assert res.returncode == 0 and res.stdout == data
+    with trio.fail_after(60):
+        res = await _jzfs(tmp_path / "repo3", "cat", str(root), "--peer", addr,
+                          "--offset", "300000", "--length", "1000")
+    assert res.returncode == 0 and res.stdout == data[300000:301000]
 
 
 async def test_nobody_has_it_fails_after_timeout(nursery, tmp_path):

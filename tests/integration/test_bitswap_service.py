@@ -159,3 +159,20 @@ async def test_many_streams_from_one_peer_are_bounded(nursery):
     assert victim.bs.stats["streams_in"] <= limit
     await honest.host.connect(victim.host.addrs()[0])
     assert await honest.retrieval.get(blk.cid) == blk.data
+
+
+async def test_stream_file_from_peers_in_order_with_range(nursery):
+    from jiaozi_node.node.retrieval import stream_file_from_peers
+
+    b = await Peer().start(nursery)
+    data = os.urandom(6 * 1024 * 1024 + 3)
+    root = _add(b.store, data)
+    store = MemoryBlockstore()
+    chunks: list[bytes] = []
+    cid = await stream_file_from_peers(store, f"/ipfs/{root}", b.host.addrs(), chunks.append)
+    assert cid == root and b"".join(chunks) == data
+    assert all(store.has(c) for c in b.store.cids())  # prefetched, verified, stored
+    part: list[bytes] = []
+    await stream_file_from_peers(MemoryBlockstore(), str(root), b.host.addrs(), part.append,
+                                 offset=1_000_000, length=300_000)
+    assert b"".join(part) == data[1_000_000:1_300_000]
