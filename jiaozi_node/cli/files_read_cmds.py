@@ -38,7 +38,8 @@ def cmd_cat(args: argparse.Namespace) -> int:
         return 0
     with open_node() as node:
         prefetch_path(node, args.path, configured_gateways(node, args.gateway))
-        _fetch_from_peers(node, args)
+        if args.peer:
+            return _stream_from_peers(node, args)
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
         size = reader.stat(cid).size
@@ -65,6 +66,21 @@ def _fetch_from_peers(node: Any, args: argparse.Namespace) -> CID | None:
     cid, _ = trio.run(lambda: fetch_path_from_peers(node.blocks, args.path, args.peer,
                                                     timeout_s=timeout, limits=node.defaults.bitswap))
     return cid
+
+
+def _stream_from_peers(node: Any, args: argparse.Namespace) -> int:
+    """`cat --peer`: bytes in order on stdout while the DAG is fetched ahead over Bitswap."""
+    import trio
+
+    from ..node.retrieval import stream_file_from_peers
+
+    timeout = args.timeout if args.timeout is not None else node.defaults.bitswap.fetch_timeout_s
+    out = sys.stdout.buffer
+    trio.run(lambda: stream_file_from_peers(node.blocks, args.path, args.peer, out.write,
+                                            offset=args.offset, length=args.length,
+                                            timeout_s=timeout, limits=node.defaults.bitswap))
+    out.flush()
+    return 0
 
 
 def _add_peer_flags(p: argparse.ArgumentParser) -> None:
