@@ -260,10 +260,11 @@ class Versioning:
         self.load_commit(target)
         full = f"tags/{check_ref_name(name)}"
         obj = target
-        if message is not None:
-            tag = signing.sign(Tag(target, name, self.author(), message, now), self.repo.identity)
-            obj = self.store_object(tag)
-        self.refs.update_ref(repo, full, obj, expected=None)
+        with self.node.pins.lock.shared():  # GC must not sweep the tag before its ref exists
+            if message is not None:
+                tag = signing.sign(Tag(target, name, self.author(), message, now), self.repo.identity)
+                obj = self.store_object(tag)
+            self.refs.update_ref(repo, full, obj, expected=None)
         return obj
 
     def tag_list(self, repo: str) -> dict[str, CID]:

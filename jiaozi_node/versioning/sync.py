@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,19 @@ class FetchResult:
     fetched_blocks: int = 0
     fetched_bytes: int = 0
     moved: dict[str, CID] = field(default_factory=dict)  # local refs moved
+
+
+@asynccontextmanager
+async def gc_shared(node: Any) -> AsyncIterator[None]:
+    """Hold the repo's GC lock shared (store/lock.py) from the first fetched block until the refs
+    that keep the blocks alive have moved; taken in a worker thread because flock blocks while a
+    `repo gc` runs."""
+    cm = node.pins.lock.shared()
+    await trio.to_thread.run_sync(cm.__enter__)
+    try:
+        yield
+    finally:
+        cm.__exit__(None, None, None)
 
 
 class _Common:
@@ -175,13 +190,14 @@ class RefsService(_Common):
         if current != req.old:
             raise RefConflict(f"{req.ref} is at {current}, not {req.old}; fetch and retry")
         trusted = set(self.vs.trusted_keys()) | {peer}
-        await self._fetch_history([req.new], trusted=trusted)
-        new_commit = self.vs.peel(req.new)
-        if req.old is not None and not req.force:
-            if not history.is_ancestor(self.vs.load_commit, req.old, new_commit,
-                                       max_depth=self.limits.max_history_depth):
-                raise RefConflict(f"push to {req.repo}@{req.ref} is not a fast-forward (use --force)")
-        self.vs.refs.update_ref(req.repo, req.ref, new_commit, expected=req.old)
+        async with gc_shared(self.node):
+            await self._fetch_history([req.new], trusted=trusted)
+            new_commit = self.vs.peel(req.new)
+            if req.old is not None and not req.force:
+                if not history.is_ancestor(self.vs.load_commit, req.old, new_commit,
+                                           max_depth=self.limits.max_history_depth):
+                    raise RefConflict(f"push to {req.repo}@{req.ref} is not a fast-forward (use --force)")
+            self.vs.refs.update_ref(req.repo, req.ref, new_commit, expected=req.old)
         return {"ok": True, "head": new_commit}
 
 
@@ -222,21 +238,22 @@ class SyncClient(_Common):
         if branch is not None and f"heads/{branch}" not in wanted:
             raise NotFound(f"peer {peer} has no branch {branch!r} in {repo!r}")
         result = FetchResult(peer, repo, wanted)
-        result.new_commits = await self._fetch_history(list(wanted.values()), trusted=set(self.vs.trusted_keys()))
-        result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
-        for ref, cid in wanted.items():
-            if ref.startswith("heads/"):
-                local = f"remotes/{remote}/{ref[len('heads/'):]}"
-                self._set(repo, local, cid, force=True)
-                result.moved[local] = cid
-            else:
-                try:
-                    have = self.vs.refs.get_ref(repo, ref)
-                    if have != cid:
-                        logger.warning("tag %s differs on %s; keeping ours", ref, peer)
-                except NotFound:
-                    self.vs.refs.update_ref(repo, ref, cid, expected=None)
-                    result.moved[ref] = cid
+        async with gc_shared(self.node):  # until the refs that keep the fetched blocks alive move
+            result.new_commits = await self._fetch_history(list(wanted.values()), trusted=set(self.vs.trusted_keys()))
+            result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
+            for ref, cid in wanted.items():
+                if ref.startswith("heads/"):
+                    local = f"remotes/{remote}/{ref[len('heads/'):]}"
+                    self._set(repo, local, cid, force=True)
+                    result.moved[local] = cid
+                else:
+                    try:
+                        have = self.vs.refs.get_ref(repo, ref)
+                        if have != cid:
+                            logger.warning("tag %s differs on %s; keeping ours", ref, peer)
+                    except NotFound:
+                        self.vs.refs.update_ref(repo, ref, cid, expected=None)
+                        result.moved[ref] = cid
         return result
 
     def _set(self, repo: str, ref: str, cid: CID, *, force: bool) -> None:
