@@ -115,3 +115,23 @@ def test_use_after_close_rejected() -> None:
         imp.close()
     with pytest.raises(InvalidInput):
         _ = FileImporter(UNIXFS_V1_2025).tsize
+
+
+BIG = [(name, f["size"]) for name, f in KUBO["files"].items() if f["size"] > MAX_SIZE]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "size"), BIG, ids=[b[0] for b in BIG])
+def test_big_vectors_streaming(name: str, size: int) -> None:
+    """100 MiB / 256 MiB vectors for all three profiles, streamed (blocks dropped as they come)."""
+    data = content(size)
+    expected = {UNIXFS_V0_2015: KUBO["files"][name]["cid_v0"],
+                KUBO_CIDV1: CIDV1["kubo_cid_version_1"]["files"][name]["cid"],
+                UNIXFS_V1_2025: CIDV1["helia_default"]["files"][name]["cid"]}
+    with ThreadPoolExecutor(2) as pool:
+        for profile, want in expected.items():
+            imp = FileImporter(profile, executor=pool)
+            for i in range(0, size, 1 << 22):
+                imp.feed(memoryview(data)[i : i + (1 << 22)])
+            root, _ = imp.close()
+            assert str(root) == want and imp.filesize == size
