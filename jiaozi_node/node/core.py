@@ -59,6 +59,19 @@ class Node:
 
         return online(self, **kw)
 
+    # `jzfs add` for Python callers (jiaozi_node.node.files has the full API and the events).
+    def add_bytes(self, data: bytes, **kw: Any) -> Any:
+        """Import `data`; returns its root CID. Keywords as in `files.add_stream` (profile, pin, ...)."""
+        from .files import add_bytes
+
+        return add_bytes(self, data, **kw).cid
+
+    def add_path(self, *paths: Any, recursive: bool = True, **kw: Any) -> Any:
+        """Import files/directories like `jzfs add -r`; returns the last root CID."""
+        from .files import add_path
+
+        return add_path(self, list(paths), recursive=recursive, **kw)[-1].cid
+
     def close(self) -> None:
         for name in ("versioning", "pins", "blocks"):
             obj = self.__dict__.pop(name, None)

@@ -178,3 +178,8 @@ def test_argument_names_like_kubo(node: Node, tree: Path, monkeypatch) -> None:
     monkeypatch.chdir(tree / "sub")
     assert add_path(node, ["../a.txt"], profile=UNIXFS_V0_2015)[-1].path == "a.txt"
     assert add_path(node, ["deeper/"], recursive=True, profile=UNIXFS_V0_2015)[-1].path == "deeper"
+
+
+def test_node_methods(node: Node, tree: Path) -> None:
+    assert str(node.add_path(tree, profile=UNIXFS_V0_2015)) == TREE["root_cid_v0"]
+    assert str(node.add_bytes(b"hello\n", profile=UNIXFS_V0_2015)) == TREE["a.txt"]
