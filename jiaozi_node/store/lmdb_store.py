@@ -6,7 +6,10 @@ space, fsyncs them, and only then writes and fsyncs the meta page that makes the
 value. `put_many` is one transaction (one fsync) per `max_batch_bytes`.
 
 Why `writemap`: block bytes are copied once, straight into the file mapping, instead of into
-malloc'ed pages that are then `pwrite`n; measured ~2x faster for 1 MiB blocks (docs/blockstore.md).
+malloc'ed pages that are then `pwrite`n; ~1.5x faster for 256 KiB-1 MiB blocks in interleaved A/B
+runs (docs/blockstore.md). The cost: pages written or read count in the process's RSS as mapped
+file pages (reclaimable page cache, not heap). `readahead` stays on: with writemap, turning it off
+made every first touch of a new page a separate fault and halved write throughput.
 With writemap LMDB sizes the file to the map size (sparse), so the map starts small and grows by
 doubling when a transaction fills it (`MapFullError` -> grow -> retry the batch); another process
 that sees the map grown adopts the new size (`MapResizedError`). Several processes may share the
