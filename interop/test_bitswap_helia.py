@@ -120,3 +120,24 @@ async def test_jzfs_to_helia_directory_tree(helia, tmp_path, nursery):
         assert _tree(tmp_path / "out") == _tree(src)
     finally:
         node.close()
+
+
+@pytest.mark.slow
+async def test_helia_to_jzfs_and_back_100mib(helia_factory, tmp_path, nursery):
+    """100 MiB in Helia's default profile: Helia -> jzfs, then jzfs -> a second Helia."""
+    h1, h2 = helia_factory(), helia_factory()
+    data = os.urandom(100 * MiB)
+    p = tmp_path / "big.bin"
+    p.write_bytes(data)
+    cid = CID.decode(await h1.aio.add_file(p))
+    j = await Jzfs().start(nursery)
+    await j.host.connect(h1.multiaddr)
+    with trio.fail_after(300):
+        await j.retrieval.fetch_dag(cid)
+    assert _sha(b"".join(read_file(j.store, cid))) == _sha(data)
+    await j.host.disconnect(h1.peer_id)
+    await h2.aio.dial(j.host.addrs()[0])
+    dest = tmp_path / "back.bin"
+    with trio.fail_after(300):
+        await h2.aio.cat(str(cid), dest, timeout=280)
+    assert _sha(dest.read_bytes()) == _sha(data)

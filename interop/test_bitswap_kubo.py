@@ -83,6 +83,22 @@ async def test_kubo_to_jzfs_100mib(kubo, tmp_path, nursery):
     assert _sha(b"".join(read_file(j.store, cid))) == _sha(data)
 
 
+@pytest.mark.slow
+async def test_jzfs_to_kubo_100mib_cidv1(kubo, tmp_path, nursery):
+    data = os.urandom(100 * MiB)
+    root, blocks, _ = import_bytes(data, UNIXFS_V1_2025)
+    j = await Jzfs().start(nursery)
+    j.store.put_many(blocks)
+    await kubo.aio.connect(j.host.addrs()[0])
+    t0 = time.perf_counter()
+    with trio.fail_after(300):
+        await kubo.aio.pin_cid(str(root), timeout=280)
+    print(f"jzfs -> Kubo 100 MiB (PinCID): {100 * MiB / (time.perf_counter() - t0) / 1e6:.1f} MB/s")
+    dest = tmp_path / "out.bin"
+    await kubo.aio.download(str(root), dest, timeout=120)
+    assert _sha(dest.read_bytes()) == _sha(data)
+
+
 @pytest.mark.parametrize("profile", [UNIXFS_V0_2015, UNIXFS_V1_2025])
 async def test_jzfs_to_kubo(kubo, tmp_path, nursery, profile):
     data = os.urandom(3 * MiB + 17)

@@ -104,6 +104,11 @@ class BitswapService:
         self.client.add_peer(peer, self._now())
         self._flush_client()
 
+    def add_peer(self, peer: str) -> None:
+        """Start exchanging with a peer we just connected to, without waiting for the host's
+        connection notification (py-libp2p delivers it ~100 ms later). Idempotent."""
+        self._peer_connected(peer)
+
     def _peer_disconnected(self, peer: str) -> None:
         out = self._out.pop(peer, None)
         if out is not None:
@@ -231,11 +236,20 @@ class BitswapService:
 
     # ------------------------------------------------------------------ outbound
 
+    def _send(self, peer: str, msg: bsmsg.Message, from_engine: bool) -> bool:
+        """Queue a message for the peer's writer; False if the peer (or its writer) is gone."""
+        out = self._out.get(peer)
+        if out is None:
+            return False
+        try:
+            out.send.send_nowait((msg, from_engine))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False  # writer ended (disconnect or shutdown): nothing to deliver to
+        return True
+
     def _flush_client(self) -> None:
         for peer, msg in self.client.outgoing():
-            out = self._out.get(peer)
-            if out is not None:
-                out.send.send_nowait((msg, False))
+            self._send(peer, msg, False)
         self._tick_wake.set()
 
     async def _writer(self, peer: str, recv: trio.MemoryReceiveChannel[tuple[bsmsg.Message, bool]]) -> None:
@@ -272,11 +286,8 @@ class BitswapService:
                 self._dispatch_wake = trio.Event()
                 continue
             peer, msg = env
-            out = self._out.get(peer)
-            if out is None:
-                continue
-            self._idle.discard(peer)
-            out.send.send_nowait((msg, True))
+            if self._send(peer, msg, True):
+                self._idle.discard(peer)
             await trio.lowlevel.checkpoint()
 
     async def _ticker(self) -> None:
@@ -289,9 +300,7 @@ class BitswapService:
             if deadline is not None and now >= deadline:
                 self.client.tick(now)
                 for peer, msg in self.client.outgoing():
-                    out = self._out.get(peer)
-                    if out is not None:
-                        out.send.send_nowait((msg, False))
+                    self._send(peer, msg, False)
 
 
 async def start_online(online: Any) -> None:

@@ -32,6 +32,8 @@ from ..ipld.cid import CID
 
 logger = logging.getLogger(__name__)
 
+_EPHEMERAL_LISTEN = "/ip4/127.0.0.1/tcp/0"
+
 
 @contextmanager
 def _single_error() -> Iterator[None]:
@@ -179,26 +181,27 @@ class Retrieval:
         roots = [roots] if isinstance(roots, CID) else list(roots)
         send, recv = trio.open_memory_channel[CID](math.inf)
         seen: set[bytes] = set()
-        state = {"pending": 0, "walked": 0}
-        for r in roots:
-            if r.multihash not in seen:
-                seen.add(r.multihash)
-                state["pending"] += 1
-                send.send_nowait(r)
-        if not state["pending"]:
-            return 0
+        state = {"pending": 0, "walked": 0, "workers": 0}
+        limit = max(1, self.concurrency)
 
-        async def worker() -> None:
+        def enqueue(cid: CID, nursery: trio.Nursery) -> None:
+            if cid.multihash in seen:
+                return
+            seen.add(cid.multihash)
+            state["pending"] += 1
+            send.send_nowait(cid)
+            if state["workers"] < min(limit, state["pending"]):  # workers start on demand
+                state["workers"] += 1
+                nursery.start_soon(worker, nursery)
+
+        async def worker(nursery: trio.Nursery) -> None:
             async for cid in recv:
                 data = await self.get(cid, timeout_s=timeout_s)
                 state["walked"] += 1
                 if on_block is not None:
                     on_block(cid, len(data))
                 for link in codecs.links(cid, data):
-                    if link.multihash not in seen:
-                        seen.add(link.multihash)
-                        state["pending"] += 1
-                        send.send_nowait(link)
+                    enqueue(link, nursery)
                 state["pending"] -= 1
                 if state["pending"] == 0:
                     send.close()
@@ -207,8 +210,10 @@ class Retrieval:
         try:
             with _single_error():
                 async with trio.open_nursery() as nursery:
-                    for _ in range(max(1, self.concurrency)):
-                        nursery.start_soon(worker)
+                    for r in roots:
+                        enqueue(r, nursery)
+                    if not state["pending"]:
+                        send.close()
         finally:
             self._batching -= 1
             with trio.CancelScope(shield=True):
@@ -254,14 +259,17 @@ async def fetch_path_from_peers(store: Any, path: str, peers: Sequence[str], *,
     if not peers:
         raise InvalidInput("--peer needs at least one multiaddr")
     root, segments = parse_path(path)
-    host = Libp2pHost(Identity.generate(), listen=[])
+    # Listening (loopback, any port) matters: py-libp2p's identify handler waits up to 0.5 s for
+    # the host to have an address, and go-libp2p waits for identify before opening the stream
+    # that carries Kubo's first reply.
+    host = Libp2pHost(Identity.generate(), listen=[_EPHEMERAL_LISTEN])
     bs = BitswapService(host, store, **({"limits": limits} if limits is not None else {}))
     with _single_error():
         async with trio.open_nursery() as nursery:
             await nursery.start(host.run)
             await nursery.start(bs.run)
             for addr in peers:
-                await host.connect(addr)
+                bs.add_peer(await host.connect(addr))
             r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
             getter = r.thread_getter()
             cid = root
@@ -293,14 +301,17 @@ async def stream_file_from_peers(store: Any, path: str, peers: Sequence[str],
     if not peers:
         raise InvalidInput("--peer needs at least one multiaddr")
     root, segments = parse_path(path)
-    host = Libp2pHost(Identity.generate(), listen=[])
+    # Listening (loopback, any port) matters: py-libp2p's identify handler waits up to 0.5 s for
+    # the host to have an address, and go-libp2p waits for identify before opening the stream
+    # that carries Kubo's first reply.
+    host = Libp2pHost(Identity.generate(), listen=[_EPHEMERAL_LISTEN])
     bs = BitswapService(host, store, **({"limits": limits} if limits is not None else {}))
     with _single_error():
         async with trio.open_nursery() as nursery:
             await nursery.start(host.run)
             await nursery.start(bs.run)
             for addr in peers:
-                await host.connect(addr)
+                bs.add_peer(await host.connect(addr))
             r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
             getter = r.thread_getter()
             cid = root
