@@ -78,3 +78,34 @@ def test_plain_vs_hamt_directory():
     e2 = dict(entries)
     e2["f1"] = d.raw(b"other")
     assert changes(diff_trees(d.store.get, plain, d.hamt(e2, fanout=4))) == [("f1", MODIFIED)]
+
+
+def test_hamt_built_by_the_real_importer():
+    from jiaozi_node.config import UNIXFS_V1_2025
+    from jiaozi_node.store.base import MemoryBlockstore
+    from jiaozi_node.unixfs.directory import DirEntry, build_directory
+    from jiaozi_node.unixfs.importer import import_bytes
+    from jiaozi_node.versioning.tree import read_dir_node
+
+    store = MemoryBlockstore()
+
+    def tree(files: dict[str, bytes]):
+        entries = []
+        for name, data in files.items():
+            cid, blocks, link = import_bytes(data, UNIXFS_V1_2025)
+            store.put_many(blocks)
+            entries.append(DirEntry(name, cid, link.tsize))
+        cid, _tsize, blocks = build_directory(entries, profile=UNIXFS_V1_2025)
+        store.put_many(blocks)
+        return cid
+
+    files = {f"measurement-{i:06d}.csv": f"{i}\n".encode() for i in range(6000)}
+    t1 = tree(files)
+    assert read_dir_node(store.get, t1).hamt  # big enough to be sharded
+    files["measurement-000123.csv"] = b"changed\n"
+    files["new-file.csv"] = b"new\n"
+    t2 = tree(files)
+    counter = Counting(store)
+    assert changes(diff_trees(counter.get, t1, t2)) == [("measurement-000123.csv", MODIFIED),
+                                                        ("new-file.csv", ADDED)]
+    assert counter.reads <= 10
