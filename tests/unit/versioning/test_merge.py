@@ -75,3 +75,34 @@ def test_file_vs_directory_conflict_and_unrelated():
     assert merge_trees(d.store.get, None, ours, theirs, build_dir=build).conflicts == ["p"]
     both = merge_trees(d.store.get, None, d.directory({"x": a}), d.directory({"y": a}), build_dir=build)
     assert flat(d, both.root.cid) == {"x": a, "y": a}
+
+
+def test_merge_of_hamt_directories_with_the_real_builder():
+    from jiaozi_node.config import UNIXFS_V1_2025
+    from jiaozi_node.store.base import MemoryBlockstore
+    from jiaozi_node.unixfs.directory import DirEntry, build_directory
+    from jiaozi_node.versioning.tree import read_dir_node
+
+    store = MemoryBlockstore()
+    d = DagBuilder()
+    leaves = {f"row-{i:05d}": d.raw(str(i).encode()) for i in range(6000)}
+    for c in leaves.values():
+        store.put(c, d.store.get(c))
+
+    def build(entries: dict) -> Link:
+        cid, tsize, blocks = build_directory([DirEntry(n, link.cid, link.tsize) for n, link in entries.items()],
+                                             profile=UNIXFS_V1_2025)
+        store.put_many(blocks)
+        return Link(cid, tsize)
+
+    base_entries = {n: Link(c, 1) for n, c in leaves.items()}
+    base = build(base_entries).cid
+    ours = build({**base_entries, "ours-only": Link(leaves["row-00001"], 1)}).cid
+    theirs_entries = dict(base_entries)
+    del theirs_entries["row-00002"]
+    theirs = build(theirs_entries).cid
+    r = merge_trees(store.get, base, ours, theirs, build_dir=build)
+    assert r.conflicts == []
+    merged = list_dir(store.get, r.root.cid)
+    assert "ours-only" in merged and "row-00002" not in merged and len(merged) == 6000
+    assert read_dir_node(store.get, r.root.cid).hamt
