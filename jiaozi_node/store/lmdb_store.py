@@ -19,7 +19,6 @@ store; LMDB serialises writers with its own (robust) lock, and readers never blo
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,86 +29,11 @@ from ..config import STORE_LIMITS
 from ..errors import LimitExceeded
 from ..ipld.block import Block
 from ..ipld.cid import CID
+from . import lmdb_env
 from .keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
 
-DATA_FILE = "data.mdb"
+DATA_FILE = lmdb_env.DATA_FILE
 T = TypeVar("T")
-
-
-# LMDB allows one environment per file per process: stores opened on the same directory share it
-# (reference-counted), e.g. two Nodes over one repo in a test or in the daemon plus an API call.
-_ENVS: dict[str, list[Any]] = {}
-_ENVS_LOCK = threading.Lock()
-
-
-def _acquire_env(key: str, *, sync: bool, initial_map_size: int) -> Any:
-    with _ENVS_LOCK:
-        entry = _ENVS.get(key)
-        if entry is not None:
-            entry[1] += 1
-            return entry[0]
-        try:
-            existing = os.stat(os.path.join(key, DATA_FILE)).st_size
-        except FileNotFoundError:
-            existing = 0
-        env = lmdb.open(key, map_size=max(existing, initial_map_size), subdir=True,
-                        writemap=True, sync=sync, metasync=sync, readahead=True,
-                        max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4)
-        # Free reader slots left by killed processes, or the pages they pinned are never reused.
-        env.reader_check()
-        _ENVS[key] = [env, 1, _Gate()]
-        return env
-
-
-def _gate(key: str) -> _Gate:
-    gate: _Gate = _ENVS[key][2]
-    return gate
-
-
-def _release_env(key: str) -> None:
-    with _ENVS_LOCK:
-        entry = _ENVS.get(key)
-        if entry is None:
-            return
-        entry[1] -= 1
-        if entry[1] == 0:
-            del _ENVS[key]
-            entry[0].close()
-
-
-class _Gate:
-    """Lets a thread resize the map (which LMDB allows only while this process has no open
-    transaction) without racing other threads' transactions on the shared environment."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._active = 0
-        self._resizing = False
-
-    def __enter__(self) -> None:
-        with self._cond:
-            while self._resizing:
-                self._cond.wait()
-            self._active += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._cond:
-            self._active -= 1
-            if self._active == 0:
-                self._cond.notify_all()
-
-    def resize(self, env: Any, size: int) -> None:
-        with self._cond:
-            while self._resizing:
-                self._cond.wait()
-            self._resizing = True
-            try:
-                while self._active:
-                    self._cond.wait()
-                env.set_mapsize(size)
-            finally:
-                self._resizing = False
-                self._cond.notify_all()
 
 
 class LmdbBlockstore:
@@ -125,8 +49,9 @@ class LmdbBlockstore:
         self._max_batch = max_batch_bytes
         self._max_map = max_map_size
         self._key = os.path.realpath(self.root)
-        self._env = _acquire_env(self._key, sync=sync, initial_map_size=initial_map_size)
-        self._gate = _gate(self._key)
+        self._shared = lmdb_env.acquire(self._key, sync=sync, initial_map_size=initial_map_size)
+        self._env = self._shared.env
+        self._gate = self._shared
         self._psize = int(self._env.stat()["psize"])
         self._closed = False
 
@@ -138,7 +63,7 @@ class LmdbBlockstore:
                 with self._gate, self._env.begin(buffers=True) as txn:
                     return fn(txn)
             except lmdb.MapResizedError:
-                self._gate.resize(self._env, 0)  # another process grew the map: adopt its size
+                self._gate.resize(0)  # another process grew the map: adopt its size
 
     def _write(self, fn: Callable[[Any], T]) -> T:
         while True:
@@ -146,7 +71,7 @@ class LmdbBlockstore:
                 with self._gate, self._env.begin(write=True) as txn:
                     return fn(txn)
             except lmdb.MapResizedError:
-                self._gate.resize(self._env, 0)
+                self._gate.resize(0)
             except lmdb.MapFullError:
                 self._grow()
 
@@ -158,7 +83,7 @@ class LmdbBlockstore:
         size = current * 2
         while size < at_least:
             size *= 2
-        self._gate.resize(self._env, min(size, self._max_map))
+        self._gate.resize(min(size, self._max_map))
 
     def _ensure_room(self, nbytes: int) -> None:
         """Grow the map before a batch that would not fit, rather than fail and redo it."""
@@ -181,6 +106,7 @@ class LmdbBlockstore:
         data = self._read(fn)
         if data is None:
             raise not_found(cid)
+        self._shared.touched(len(data) + self._psize)
         if self._verify:
             check_stored(cid, data)
         return data
@@ -237,6 +163,7 @@ class LmdbBlockstore:
     def put(self, cid: CID, data: bytes) -> None:
         if not is_identity(cid):
             self._write(lambda txn: txn.put(key_of(cid), data, overwrite=False))
+            self._shared.touched(len(data) + self._psize)
 
     def put_many(self, blocks: Iterable[Block]) -> None:
         batch: list[Block] = []
@@ -260,6 +187,7 @@ class LmdbBlockstore:
                 txn.put(key_of(b.cid), b.data, overwrite=False)
 
         self._write(fn)
+        self._shared.touched(sum(len(b.data) for b in batch) + self._psize)
 
     def delete(self, cid: CID) -> None:
         if is_identity(cid):
@@ -275,4 +203,4 @@ class LmdbBlockstore:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            _release_env(self._key)
+            lmdb_env.release(self._key)

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import os
+import threading
+
+from jiaozi_node.store import lmdb_env
+from jiaozi_node.store.lmdb_store import LmdbBlockstore
+from jiaozi_node.testing.blockstore import blocks
+
+
+def rss_file_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1])
+    raise AssertionError("no RssFile in /proc/self/status")
+
+
+def test_shared_env_is_refcounted(tmp_path):
+    a = LmdbBlockstore(tmp_path / "s")
+    b = LmdbBlockstore(tmp_path / "s")
+    key = os.path.realpath(tmp_path / "s")
+    assert lmdb_env._ENVS[key].refs == 2
+    a.close()
+    a.close()  # idempotent
+    assert lmdb_env._ENVS[key].refs == 1
+    b.close()
+    assert key not in lmdb_env._ENVS
+
+
+def test_mapping_found_and_pages_released_without_losing_data(tmp_path):
+    s = LmdbBlockstore(tmp_path / "s")
+    bs = blocks(24, 1 << 20, seed=21)
+    s.put_many(bs)
+    shared = s._shared
+    start, end = lmdb_env.mapping_of(shared.data_path)
+    assert end - start == s._env.info()["map_size"]
+    for b in bs:
+        s.get(b.cid)
+    before = rss_file_kib()
+    assert shared.release_pages()
+    after = rss_file_kib()
+    assert before - after > 16 * 1024  # most of the 24 MiB we touched is no longer mapped
+    assert all(s.get(b.cid) == b.data for b in bs)  # faulted back in from the page cache
+    s.close()
+    s = LmdbBlockstore(tmp_path / "s")
+    assert all(s.get(b.cid) == b.data for b in bs)
+    s.close()
+
+
+def test_touched_releases_past_threshold_and_mapping_refreshed_after_resize(tmp_path):
+    s = LmdbBlockstore(tmp_path / "s", initial_map_size=1 << 20)
+    shared = s._shared
+    shared._unmap_after = 4 << 20
+    calls = []
+    real = shared.release_pages
+    shared.release_pages = lambda: calls.append(1) or real()  # type: ignore[method-assign]
+    bs = blocks(12, 1 << 20, seed=22)
+    for b in bs:  # grows the map several times: the cached mapping must follow
+        s.put(b.cid, b.data)
+    assert len(calls) >= 2
+    assert lmdb_env.mapping_of(shared.data_path)[1] - lmdb_env.mapping_of(shared.data_path)[0] == \
+        s._env.info()["map_size"]
+    assert all(s.get(b.cid) == b.data for b in bs)
+    s.close()
+
+
+def test_release_concurrent_with_reads_and_writes(tmp_path):
+    s = LmdbBlockstore(tmp_path / "s", initial_map_size=1 << 20)
+    s._shared._unmap_after = 256 << 10
+    bs = blocks(40, 200_000, seed=23)
+    s.put_many(bs[:10])
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(5):
+                for b in bs[:10]:
+                    assert s.get(b.cid) == b.data
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for b in bs[10:]:
+        s.put(b.cid, b.data)
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(s.get(b.cid) == b.data for b in bs)
+    s.close()
