@@ -74,6 +74,16 @@ class YamuxProtocolError(Exception):
     pass
 
 
+def _fresh(obj: Any, name: str) -> trio.Event:
+    """The event to wait on: shared by every waiter until it fires (replacing an unfired event
+    would strand the tasks already waiting on it)."""
+    ev: trio.Event = getattr(obj, name)
+    if ev.is_set():
+        ev = trio.Event()
+        setattr(obj, name, ev)
+    return ev
+
+
 # ---------------------------------------------------------------------------------------------
 # I/O under the muxer: plaintext in/out of the secured connection
 # ---------------------------------------------------------------------------------------------
@@ -187,8 +197,7 @@ class YamuxStream(IMuxedStream):
                 raise MuxedStreamReset("stream reset")
             if self.recv_closed:
                 raise MuxedStreamEOF("stream closed for receiving")
-            self._read_ev = trio.Event()
-            await self._read_ev.wait()
+            await _fresh(self, "_read_ev").wait()
         chunks = self._chunks
         if n is None or n < 0 or n >= self._buffered:
             out = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -244,8 +253,7 @@ class YamuxStream(IMuxedStream):
             if total == 0:
                 return
             if self._send_window <= 0:
-                self._write_ev = trio.Event()
-                await self._write_ev.wait()
+                await _fresh(self, "_write_ev").wait()
                 continue
             n = min(self._send_window, MAX_FRAME_PAYLOAD, total - off)
             self._send_window -= n
@@ -426,8 +434,7 @@ class Yamux(IMuxedConn):
 
     async def _queue_data(self, frame: bytes) -> None:
         while self._out_data_bytes >= self._max_out and not self._closing:
-            self._space_ev = trio.Event()
-            await self._space_ev.wait()
+            await _fresh(self, "_space_ev").wait()
         if self._closing:
             raise MuxedStreamReset("connection closed")
         self._out.append(frame)
