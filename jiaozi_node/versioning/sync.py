@@ -105,19 +105,38 @@ class _Common:
         self.vs = online.node.versioning
         self.limits = online.node.defaults.versioning
 
-    async def _fetch_history(self, heads: list[CID], *, trusted: set[str]) -> int:
-        """Fetch and check every commit/tag reachable from `heads`, then their data.
+    def _known_good(self, repo: str) -> set[CID]:
+        """Commits already checked here: the histories of the repo's local refs (each got its ref
+        only after being verified, or was committed here). A pull walks only what is new."""
+        known: set[CID] = set()
+        if not self.vs.refs.has_repo(repo):
+            return known
+        for cid in self.vs.refs.list_refs(repo).values():
+            if cid in known:
+                continue
+            try:
+                known |= history.ancestors(self.vs.load_commit, self.vs.peel(cid),
+                                           max_depth=self.limits.max_history_depth)
+            except JzfsError:
+                continue  # incomplete or foreign history: not counted as known
+        return known
+
+    async def _fetch_history(self, heads: list[CID], *, trusted: set[str], repo: str) -> int:
+        """Fetch and check every commit/tag reachable from `heads` that is not already known
+        here, then their data.
 
         Raises (and moves nothing) on a missing, malformed, unsigned, badly signed or untrusted
-        object or on absurd depth. Returns the number of commits checked."""
+        object or on absurd depth. Returns the number of new commits checked."""
         r = _retrieval(self.online)
+        known = self._known_good(repo)
         seen: set[CID] = set()
+        commits = 0
         roots: list[CID] = []
         stack = list(heads)
         max_depth = self.limits.max_history_depth
         while stack:
             cid = stack.pop()
-            if cid in seen:
+            if cid in seen or cid in known:
                 continue
             seen.add(cid)
             if len(seen) > max_depth:
@@ -135,12 +154,13 @@ class _Common:
             if isinstance(obj, Tag):
                 stack.append(obj.target)
                 continue
+            commits += 1
             roots.append(obj.root)
             stack.extend(obj.parents)
         await r.fetch_dag(roots)
         self.fetched_blocks = r.fetched_blocks
         self.fetched_bytes = r.fetched_bytes
-        return sum(1 for _ in seen)
+        return commits
 
 
 class RefsService(_Common):
@@ -191,7 +211,7 @@ class RefsService(_Common):
             raise RefConflict(f"{req.ref} is at {current}, not {req.old}; fetch and retry")
         trusted = set(self.vs.trusted_keys()) | {peer}
         async with gc_shared(self.node):
-            await self._fetch_history([req.new], trusted=trusted)
+            await self._fetch_history([req.new], trusted=trusted, repo=req.repo)
             new_commit = self.vs.peel(req.new)
             if req.old is not None and not req.force:
                 if not history.is_ancestor(self.vs.load_commit, req.old, new_commit,
@@ -239,7 +259,8 @@ class SyncClient(_Common):
             raise NotFound(f"peer {peer} has no branch {branch!r} in {repo!r}")
         result = FetchResult(peer, repo, wanted)
         async with gc_shared(self.node):  # until the refs that keep the fetched blocks alive move
-            result.new_commits = await self._fetch_history(list(wanted.values()), trusted=set(self.vs.trusted_keys()))
+            result.new_commits = await self._fetch_history(list(wanted.values()), trusted=set(self.vs.trusted_keys()),
+                                                          repo=repo)
             result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
             for ref, cid in wanted.items():
                 if ref.startswith("heads/"):

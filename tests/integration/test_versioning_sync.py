@@ -67,6 +67,7 @@ async def test_clone_pull_and_push(nodes, tmp_path):
         c2 = a.versioning.commit("ds", data, branch="main", message="two", now=30).cid
         res2 = await client.fetch(oa.peer_id, "ds", remote="origin", branch="main")
         assert res2.fetched_bytes < 4096  # the big file was not fetched again
+        assert res2.new_commits == 1  # only the new commit is walked and checked
         assert client.fast_forward("ds", "main", res2.refs["heads/main"]) == "fast-forward"
         assert b.versioning.branch_head("ds", "main") == c2
 
