@@ -205,3 +205,18 @@ def test_daemon_fetches_through_configured_gateway(jzfs_daemon_factory, tmp_path
     a["proc"].wait(timeout=15)
     r = httpx.get(f"{b['gateway']}/ipfs/{c['big']}", headers={"Range": "bytes=0-99"}, timeout=60)
     assert r.status_code == 206 and r.content == DATA[:100]
+
+
+def test_gateway_fetches_from_peers_over_bitswap(jzfs_daemon_factory) -> None:
+    """Gateway.FetchFromPeers (default true): daemon B's gateway serves content only daemon A
+    holds, fetched over bitswap after `swarm/connect` through B's RPC API."""
+    a = jzfs_daemon_factory("a")
+    c = populate(a["repo"])
+    b = jzfs_daemon_factory("b")
+    addrs = httpx.post(f"{a['api']}/api/v0/id", timeout=30).json()["Addresses"]
+    r = httpx.post(f"{b['api']}/api/v0/swarm/connect", params={"arg": addrs[0]}, timeout=30)
+    assert r.status_code == 200, r.text
+    r = httpx.get(f"{b['gateway']}/ipfs/{c['root']}/big.bin", timeout=120)
+    assert r.status_code == 200 and r.content == DATA
+    peers = httpx.post(f"{b['api']}/api/v0/swarm/peers", timeout=30).json()["Peers"]
+    assert len(peers) == 1
