@@ -69,18 +69,52 @@ class Stream:
     `read()` returns b"" at end of stream; a reset raises `StreamReset`.
     """
 
-    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk")
+    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk", "_lazy", "_rbuf")
 
-    def __init__(self, stream: INetStream, *, read_chunk: int) -> None:
+    def __init__(self, stream: INetStream, *, read_chunk: int, lazy: bool = False) -> None:
         self._s = stream
         self.remote_peer: str = stream.muxed_conn.peer_id.to_base58()
         self.protocol: str = str(stream.get_protocol())
         self._read_chunk = read_chunk
+        # Lazy multistream-select (as go-libp2p does for protocols the peer announced in
+        # identify): we sent "/multistream/1.0.0" + our protocol without waiting; the peer's two
+        # answer lines are checked on our first read (or never, for write-only streams).
+        self._lazy = lazy
+        self._rbuf = b""
 
     async def read(self, max_bytes: int | None = None) -> bytes:
         """Up to `max_bytes` (default NetLimits.read_chunk_bytes) bytes; b"" at EOF."""
+        if self._lazy:
+            await self._finish_lazy_handshake()
+        if self._rbuf:
+            n = max_bytes or self._read_chunk
+            out, self._rbuf = self._rbuf[:n], self._rbuf[n:]
+            return out
+        return await self._read_raw(max_bytes or self._read_chunk)
+
+    async def _finish_lazy_handshake(self) -> None:
+        self._lazy = False
+        buf = b""
+        for want in (_MSS_LINE, self.protocol.encode() + b"\n"):
+            while True:
+                line, rest = _split_mss_message(buf)
+                if line is not None:
+                    break
+                if len(buf) > _MAX_MSS_MESSAGE:
+                    raise NetworkError(f"{self.remote_peer}: oversized multistream answer")
+                chunk = await self._read_raw(self._read_chunk)
+                if not chunk:
+                    raise NetworkError(f"{self.remote_peer} closed the stream during negotiation")
+                buf += chunk
+            if line != want:
+                await self.reset()
+                raise NetworkError(f"{self.remote_peer} refused {self.protocol}: answered {line!r}")
+            buf = rest
+        self._rbuf = buf
+
+    async def _read_raw(self, n: int) -> bytes:
         try:
-            return await self._s.read(max_bytes or self._read_chunk)
+            return await self._s.read(n)
         except StreamEOF:
             return b""
         except _Libp2pStreamReset as exc:
@@ -141,6 +175,25 @@ class Stream:
             await self._s.reset()
         except Exception:  # noqa: BLE001
             logger.debug("reset of %s stream failed", self.protocol, exc_info=True)
+
+
+_MSS_LINE = b"/multistream/1.0.0\n"
+_MAX_MSS_MESSAGE = 1024  # a multistream-select line is a protocol ID: short
+
+
+def _mss_message(line: bytes) -> bytes:
+    return varint.encode(len(line)) + line
+
+
+def _split_mss_message(buf: bytes) -> tuple[bytes | None, bytes]:
+    """(first complete varint-prefixed message, rest) or (None, buf) if incomplete."""
+    try:
+        n, pos = varint.decode(buf, 0)
+    except Exception:  # noqa: BLE001 - truncated varint: need more bytes
+        return None, buf
+    if len(buf) < pos + n:
+        return None, buf
+    return buf[pos : pos + n], buf[pos + n :]
 
 
 class _Notifee(INotifee):
@@ -398,11 +451,28 @@ class Libp2pHost:
         pid = _peer(peer_id)
         if not self._host.get_network().get_connections(pid):
             raise NotFound(f"not connected to {peer_id}")
+        known = self._known_protocol(pid, ids)
         try:
-            net_stream = await self._host.new_stream(pid, [TProtocol(p) for p in ids])
+            if known is None:
+                net_stream = await self._host.new_stream(pid, [TProtocol(p) for p in ids])
+                return Stream(net_stream, read_chunk=self.limits.read_chunk_bytes)
+            # The peer told us (identify) it speaks `known`: propose it without waiting for the
+            # answer, saving a round trip per stream (bitswap opens one stream per message).
+            net_stream = await self._host.get_network().new_stream(pid)
+            net_stream.set_protocol(TProtocol(known))
+            stream = Stream(net_stream, read_chunk=self.limits.read_chunk_bytes, lazy=True)
         except Exception as exc:  # noqa: BLE001 - StreamFailure, SwarmException, …
             raise NetworkError(f"cannot open {'/'.join(ids)} stream to {peer_id}: {exc}") from None
-        return Stream(net_stream, read_chunk=self.limits.read_chunk_bytes)
+        await stream.write(_mss_message(_MSS_LINE) + _mss_message(known.encode() + b"\n"))
+        return stream
+
+    def _known_protocol(self, pid: ID, ids: Sequence[str]) -> str | None:
+        """Our first choice among `ids` that the peer announced in identify, if any."""
+        try:
+            supported = set(self._host.get_peerstore().supports_protocols(pid, list(ids)))
+        except Exception:  # noqa: BLE001 - unknown peer
+            return None
+        return next((p for p in ids if p in supported), None)
 
     # ------------------------------------------------------------------ identify, ping
 
@@ -453,6 +523,8 @@ class Libp2pHost:
         }
         if self.is_connected(peer_id):
             self._identify_cache[peer_id] = info
+            # lets new_stream skip the negotiation round trip for these protocols
+            self._host.get_peerstore().add_protocols(ID.from_base58(peer_id), list(msg.protocols))
         return info
 
     async def ping(self, peer_id: str, *, count: int = 1) -> list[float]:

@@ -190,3 +190,27 @@ async def test_dial_errors(pair):
     assert a.peers() == []
     # and a failed dial does not block the right one afterwards (no negative cache)
     assert await a.connect(b.addrs()[0]) == b.peer_id
+
+
+async def test_lazy_negotiation_for_protocols_the_peer_announced(pair):
+    a, b = pair
+
+    async def echo(stream):
+        await stream.write(await stream.read_until_eof(1 << 20))
+
+    b.set_stream_handler("/test/lazy/1", echo)
+    await a.connect(b.addrs()[0])
+    await a.identify(b.peer_id)  # the peer announced /test/lazy/1
+    s = await a.new_stream(b.peer_id, ["/test/other/1", "/test/lazy/1"])
+    assert s._lazy and s.protocol == "/test/lazy/1"  # no round trip was spent
+    await s.write(b"ping")
+    await s.close_write()
+    assert await s.read_until_eof(100) == b"ping"
+
+    # the peer dropped the protocol since identify: the first read reports the refusal
+    b.remove_stream_handler("/test/lazy/1")
+    s = await a.new_stream(b.peer_id, "/test/lazy/1")
+    assert s._lazy
+    await s.write(b"x")
+    with pytest.raises(NetworkError, match="refused"):
+        await s.read()
