@@ -141,33 +141,39 @@ class Retrieval:
                 self.on_stored([b.cid for b in blocks])
 
     async def _race(self, cid: CID) -> bytes:
+        """First correct answer among the sources. A source that fails (wrong bytes, refusal)
+        drops out of this race; if every source failed, the last failure is raised."""
         if len(self.sources) == 1:
-            return await self._verified(self.sources[0], cid, math.inf)
+            return await self._verified(self.sources[0], cid)
         winner: list[bytes] = []
+        failures: list[Exception] = []
         async with trio.open_nursery() as nursery:
             async def run(src: BlockSource) -> None:
                 try:
-                    data = await self._verified(src, cid, math.inf)
+                    data = await self._verified(src, cid)
                 except (HashMismatch, LimitExceeded, InvalidInput, NotFound) as exc:
                     logger.info("retrieval: %s failed for %s: %s", src.name, cid, exc)
-                    await trio.sleep_forever()  # let the other sources run; the timeout ends us
+                    failures.append(exc)
+                    if len(failures) == len(self.sources):
+                        nursery.cancel_scope.cancel()
                     return
                 if not winner:
                     winner.append(data)
                     nursery.cancel_scope.cancel()
             for src in self.sources:
                 nursery.start_soon(run, src)
+        if not winner:
+            raise failures[-1]
         return winner[0]
 
-    async def _verified(self, src: BlockSource, cid: CID, _deadline: float) -> bytes:
-        while True:
-            data = await src.fetch(cid)
-            try:
-                verify(cid, data)  # THE hash check for everything from outside
-                return data
-            except HashMismatch:
-                logger.warning("retrieval: %s sent wrong bytes for %s; asking again", src.name, cid)
-                await trio.lowlevel.checkpoint()
+    async def _verified(self, src: BlockSource, cid: CID) -> bytes:
+        data = await src.fetch(cid)
+        try:
+            verify(cid, data)  # THE hash check for everything from outside
+        except HashMismatch:
+            logger.warning("retrieval: %s sent bytes that do not match %s; dropped", src.name, cid)
+            raise
+        return data
 
     # ------------------------------------------------------------------ whole DAGs
 

@@ -1,0 +1,22 @@
+"""The sans-IO cores never import trio or libp2p (DESIGN.md: pure cores behind thin adapters)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import jiaozi_node.bitswap as pkg
+
+PURE = ["message", "framing", "wantlist", "ledger", "engine", "client"]
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_core_imports_no_io(name):
+    tree = ast.parse((Path(pkg.__file__).parent / f"{name}.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    assert not names & {"trio", "libp2p", "socket", "time", "asyncio", "anyio"}, names

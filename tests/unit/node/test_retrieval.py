@@ -1,0 +1,124 @@
+"""The one retrieval path, with fake block sources (no network)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import trio
+
+from jiaozi_node.config import UNIXFS_V0_2015
+from jiaozi_node.errors import HashMismatch, NotFound, Timeout
+from jiaozi_node.ipld.block import Block
+from jiaozi_node.ipld.cid import CID, RAW
+from jiaozi_node.node.retrieval import Retrieval
+from jiaozi_node.store.base import MemoryBlockstore
+from jiaozi_node.unixfs.exporter import read_file
+from jiaozi_node.unixfs.importer import import_bytes
+
+
+class Source:
+    """Serves from a dict after `delay` seconds; `lie` returns wrong bytes."""
+
+    def __init__(self, name: str, blocks: dict[CID, bytes], *, delay: float = 0.0,
+                 lie: bool = False) -> None:
+        self.name = name
+        self.blocks = blocks
+        self.delay = delay
+        self.lie = lie
+        self.calls: list[CID] = []
+
+    async def fetch(self, cid: CID) -> bytes:
+        self.calls.append(cid)
+        await trio.sleep(self.delay)
+        if cid not in self.blocks:
+            await trio.sleep(math.inf)
+        return b"wrong bytes" if self.lie else self.blocks[cid]
+
+
+BLK = Block.create(b"payload", codec=RAW)
+
+
+async def test_local_first_and_no_source_raises_not_found():
+    store = MemoryBlockstore()
+    store.put(BLK.cid, BLK.data)
+    src = Source("s", {})
+    assert await Retrieval(store, [src]).get(BLK.cid) == BLK.data and src.calls == []
+    with pytest.raises(NotFound):
+        await Retrieval(MemoryBlockstore()).get(BLK.cid)
+
+
+async def test_fetched_block_verified_stored_and_announced():
+    store = MemoryBlockstore()
+    announced: list[CID] = []
+    r = Retrieval(store, [Source("s", {BLK.cid: BLK.data})], on_stored=announced.extend)
+    assert await r.get(BLK.cid) == BLK.data
+    assert store.get(BLK.cid) == BLK.data and announced == [BLK.cid]
+
+
+async def test_race_fastest_correct_source_wins_liar_never_does(autojump_clock):
+    store = MemoryBlockstore()
+    liar = Source("liar", {BLK.cid: BLK.data}, delay=0.0, lie=True)
+    slow = Source("slow", {BLK.cid: BLK.data}, delay=5.0)
+    r = Retrieval(store, [liar, slow], timeout_s=30)
+    assert await r.get(BLK.cid) == BLK.data
+    assert trio.current_time() >= 5.0
+    assert store.get(BLK.cid) == BLK.data
+
+
+async def test_liars_fail_fast_and_nothing_is_stored():
+    store = MemoryBlockstore()
+    for sources in ([Source("liar", {BLK.cid: BLK.data}, lie=True)],
+                    [Source("a", {BLK.cid: BLK.data}, lie=True), Source("b", {BLK.cid: BLK.data}, lie=True)]):
+        with pytest.raises(HashMismatch):
+            await Retrieval(store, sources, timeout_s=3).get(BLK.cid)
+    assert not store.has(BLK.cid)
+
+
+async def test_nobody_answers_times_out(autojump_clock):
+    r = Retrieval(MemoryBlockstore(), [Source("a", {}), Source("b", {})], timeout_s=3)
+    with pytest.raises(Timeout, match="within 3s"):
+        await r.get(BLK.cid)
+
+
+async def test_identity_cid_needs_no_source():
+    cid = CID.of(b"inline", codec=RAW, hash_code=0)
+    assert await Retrieval(MemoryBlockstore()).get(cid) == b"inline"
+
+
+async def test_fetch_dag_walks_local_and_remote_blocks_and_batches_writes():
+    data = os.urandom(3 * 1024 * 1024)
+    root, blocks, _ = import_bytes(data, UNIXFS_V0_2015)
+    remote = {b.cid: b.data for b in blocks}
+    store = MemoryBlockstore()
+    store.put(blocks[0].cid, blocks[0].data)  # one block already local
+    batches: list[int] = []
+    src = Source("s", remote)
+    r = Retrieval(store, [src], on_stored=lambda cids: batches.append(len(cids)),
+                  batch_bytes=1024 * 1024)
+    walked = await r.fetch_dag(root)
+    assert walked == len(blocks)
+    assert len(src.calls) == len(blocks) - 1
+    assert b"".join(read_file(store, root)) == data
+    assert sum(batches) == len(blocks) - 1 and len(batches) < len(blocks) - 1
+
+
+async def test_fetch_dag_timeout_names_the_block(autojump_clock):
+    data = os.urandom(600 * 1024)
+    root, blocks, _ = import_bytes(data, UNIXFS_V0_2015)
+    remote = {b.cid: b.data for b in blocks}
+    missing = next(b.cid for b in blocks if b.cid != root)
+    del remote[missing]
+    store = MemoryBlockstore()
+    with pytest.raises(Timeout, match=str(missing)):
+        await Retrieval(store, [Source("s", remote)], timeout_s=2).fetch_dag(root)
+    assert store.has(root)  # what was verified before the failure is kept
+
+
+async def test_thread_getter_from_worker_thread():
+    store = MemoryBlockstore()
+    r = Retrieval(store, [Source("s", {BLK.cid: BLK.data}, delay=0.01)])
+    getter = r.thread_getter()
+    assert await trio.to_thread.run_sync(getter.get, BLK.cid) == BLK.data
+    assert store.has(BLK.cid)
