@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -165,6 +166,7 @@ class MiniBitswap:
         self.all_done = trio.Event()
         self.received_bytes = 0
         self._out = None
+        self.senders = trio.CapacityLimiter(8)
         host.set_stream_handler(list(message.PROTOCOLS), self._on_stream)
 
     async def _on_stream(self, stream) -> None:
@@ -207,15 +209,30 @@ class MiniBitswap:
         await self._out.write(self.framing.encode_frame(self.m.encode(self.m.Message(wants=entries))))
 
     async def _serve(self, peer: str, entries) -> None:
-        # as Kubo does: replies on a stream we open, one message per block
-        for e in entries:
-            if e.want_type == self.m.WANT_HAVE:
-                msg = self.m.Message(presences=[(e.cid, self.m.HAVE)])
-            else:
-                msg = self.m.Message(blocks=[(e.cid, self.blocks[e.cid])])
-            s = await self.host.new_stream(peer, list(self.m.PROTOCOLS))
-            await s.write(self.framing.encode_frame(self.m.encode(msg, protocol=s.protocol)))
-            await s.close()
+        # as Kubo does: replies on a stream we open, one message per block, 8 senders at once
+        async def one(e) -> None:
+            async with self.senders:
+                if e.want_type == self.m.WANT_HAVE:
+                    msg = self.m.Message(presences=[(e.cid, self.m.HAVE)])
+                else:
+                    msg = self.m.Message(blocks=[(e.cid, self.blocks[e.cid])])
+                s = await self.host.new_stream(peer, list(self.m.PROTOCOLS))
+                await s.write(self.framing.encode_frame(self.m.encode(msg, protocol=s.protocol)))
+                await s.close()
+
+        async with trio.open_nursery() as nursery:
+            for e in entries:
+                nursery.start_soon(one, e)
+
+
+def _cpu_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _cpu_pid(pid: int) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def kubo_round(kubo_src, kubo_dst_factory, root_cid: str, size: int) -> dict:
@@ -228,19 +245,22 @@ async def kubo_round(kubo_src, kubo_dst_factory, root_cid: str, size: int) -> di
         await nursery.start(host.run)
         bs = MiniBitswap(host, nursery)
         await host.connect(kubo_src.multiaddr)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_self()
         with trio.fail_after(300):
             await bs.want(kubo_src.peer_id, [root])
             await bs.all_done.wait()
         dt = time.perf_counter() - t0
         assert bs.received_bytes >= size, (bs.received_bytes, size)
         res["kubo_to_py"] = size / dt / MB
+        res["cpu_ms_per_mb_in"] = (_cpu_self() - c0) * 1e3 / (size / MB)
         # py -> Kubo: a fresh Kubo that only knows us pins the DAG
         kubo_dst = await trio.to_thread.run_sync(kubo_dst_factory)
         await kubo_dst.aio.connect(host.addrs()[0])
-        t0 = time.perf_counter()
+        t0, c0, k0 = time.perf_counter(), _cpu_self(), _cpu_pid(kubo_dst.pid)
         await kubo_dst.aio.pin_cid(root_cid, timeout=300)
         res["py_to_kubo"] = size / (time.perf_counter() - t0) / MB
+        res["cpu_ms_per_mb_out"] = (_cpu_self() - c0) * 1e3 / (size / MB)
+        res["kubo_cpu_ms_per_mb_in"] = (_cpu_pid(kubo_dst.pid) - k0) * 1e3 / (size / MB)
         await trio.to_thread.run_sync(kubo_dst.stop)
         nursery.cancel_scope.cancel()
     return res
@@ -265,23 +285,28 @@ def kubo_section(mib: int, reps: int) -> None:
 
     with KuboPeer(tmp / "src" / "repo") as src:
         cid = src.add_file(data)
-        ref, k2p, p2k = [], [], []
+        ref, k2p, p2k, cpu = [], [], [], []
         for _ in range(reps):
             dst = fresh()
             dst.connect(src.multiaddr)
-            t0 = time.perf_counter()
+            t0, k0 = time.perf_counter(), _cpu_pid(dst.pid)
             dst.pin_cid(cid, timeout=300)
             ref.append(size / (time.perf_counter() - t0) / MB)
+            kubo_in = (_cpu_pid(dst.pid) - k0) * 1e3 / (size / MB)
             dst.stop()
             r = trio.run(kubo_round, src, fresh, cid, size)
             k2p.append(r["kubo_to_py"])
             p2k.append(r["py_to_kubo"])
+            cpu.append((kubo_in, r["cpu_ms_per_mb_in"], r["cpu_ms_per_mb_out"]))
     kk = statistics.median(ref)
     print(f"  Kubo -> Kubo PinCID ({mib} MiB):        {kk:7.1f} MB/s   runs {_fmt(ref)}")
     print(f"  Kubo -> jzfs host (bitswap streams):  {statistics.median(k2p):7.1f} MB/s   "
           f"ratio {statistics.median(k2p) / kk:.2f}x   runs {_fmt(k2p)}")
     print(f"  jzfs host -> Kubo PinCID:             {statistics.median(p2k):7.1f} MB/s   "
           f"ratio {statistics.median(p2k) / kk:.2f}x   runs {_fmt(p2k)}")
+    med = [statistics.median(c[i] for c in cpu) for i in range(3)]
+    print(f"  CPU ms per MB (less noisy than MB/s): Kubo receiving (whole worker process) {med[0]:.1f}, "
+          f"jzfs host receiving {med[1]:.1f}, jzfs host sending {med[2]:.1f}")
 
 
 def _fmt(xs: list[float]) -> str:
@@ -293,6 +318,7 @@ def main() -> None:
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-kubo", action="store_true")
+    ap.add_argument("--kubo-only", action="store_true")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -300,6 +326,9 @@ def main() -> None:
         return
     total = args.mib * 1024 * 1024
     print(f"bench_stream: {args.mib} MiB, {args.reps} reps, MB = 10^6 B (2-core box, noisy)")
+    if args.kubo_only:
+        kubo_section(args.mib, args.reps)
+        return
     print("1. py -> py, one stream (both ends in one process)")
     res = {m: [run_child(m, "one", total)["mbps"] for _ in range(args.reps)] for m in ("stock", "ours")}
     s, o = statistics.median(res["stock"]), statistics.median(res["ours"])
@@ -308,10 +337,10 @@ def main() -> None:
     print("2. py -> py, one 256 KiB message per stream, 16 in flight")
     count = max(64, total // (256 * 1024))
     res2 = {m: [run_child(m, "short", count) for _ in range(args.reps)] for m in ("stock", "ours")}
-    for m, label in (("stock", "stock py-libp2p Yamux"), ("ours", "jzfs Yamux")):
+    for m, label in (("stock", "py-libp2p Yamux"), ("ours", "jzfs Yamux")):
         sps = statistics.median(r["streams_per_s"] for r in res2[m])
         mbps = statistics.median(r["mbps"] for r in res2[m])
-        print(f"  {label:22s} {sps:7.0f} streams/s  {mbps:7.1f} MB/s")
+        print(f"  {label:22s} {sps:7.0f} streams/s  {mbps:7.1f} MB/s   (other fixes on in both)")
     if not args.no_kubo:
         print("3./4. against real Kubo 0.22 (bitswap streams)")
         kubo_section(args.mib, args.reps)

@@ -188,6 +188,7 @@ class YamuxStream(IMuxedStream):
         self.recv_closed = False
         self.send_closed = False
         self.reset_received = False
+        self._awaiting_ack = False
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -281,7 +282,14 @@ class YamuxStream(IMuxedStream):
         if not already_done and not self.conn._closing:
             self.conn._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_RST, self.stream_id, 0))
 
+    def _acked(self) -> None:
+        if self._awaiting_ack:
+            self._awaiting_ack = False
+            self.conn._unacked -= 1
+            self.conn._ack_ev.set()
+
     def _mark_reset(self) -> None:
+        self._acked()
         self.reset_received = True
         self._chunks.clear()
         self._buffered = 0
@@ -336,6 +344,9 @@ class Yamux(IMuxedConn):
         self._out_ev = trio.Event()
         self._space_ev = trio.Event()
         self._idle_ev = trio.Event()
+        self._ack_ev = trio.Event()
+        self._unacked = 0
+        self._max_unacked = YamuxSettings.accept_backlog
         self._io: _GenericIO | _NoiseIO | None = None
         self._closing = False
         self._remote_goaway = False
@@ -391,9 +402,15 @@ class Yamux(IMuxedConn):
             raise MuxedStreamError("connection is shutting down")
         if len(self.streams) >= self._max_streams:
             raise MuxedStreamError(f"too many open streams ({self._max_streams})")
+        while self._unacked >= self._max_unacked and not self._closing:
+            await _fresh(self, "_ack_ev").wait()  # go-yamux: at most AcceptBacklog un-ACKed SYNs
+        if self._closing:
+            raise MuxedStreamError("connection is shutting down")
         sid = self._next_id
         self._next_id += 2
         stream = YamuxStream(self, sid, window=self._window)
+        stream._awaiting_ack = True
+        self._unacked += 1
         self.streams[sid] = stream
         delta = self._window - INITIAL_WINDOW
         stream._recv_window += delta
@@ -402,9 +419,16 @@ class Yamux(IMuxedConn):
 
     async def accept_stream(self) -> YamuxStream:
         try:
-            return await self._accept_recv.receive()
+            stream = await self._accept_recv.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise MuxedConnUnavailable("connection closed") from None
+        # ACK (with our larger window) once accepted, as go-yamux does: an opener that limits its
+        # un-ACKed streams (go-yamux, us) then cannot overrun our accept backlog.
+        if not stream.reset_received:
+            delta = self._window - INITIAL_WINDOW
+            stream._recv_window += delta
+            self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_ACK, stream.stream_id, delta))
+        return stream
 
     async def close(self, error_code: int = GO_AWAY_NORMAL) -> None:
         if self._closing:
@@ -519,6 +543,8 @@ class Yamux(IMuxedConn):
                         stream = streams.get(sid)
                         if flags & F_SYN:
                             stream = self._on_syn(sid)
+                        elif flags & F_ACK and stream is not None:
+                            stream._acked()
                         if typ == TYPE_DATA:
                             if length > self._window:
                                 raise YamuxProtocolError(f"DATA frame of {length} bytes")
@@ -570,9 +596,6 @@ class Yamux(IMuxedConn):
             self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_RST, sid, 0))
             return None
         self.streams[sid] = stream
-        delta = self._window - INITIAL_WINDOW
-        stream._recv_window += delta
-        self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_ACK, sid, delta))
         return stream
 
     async def _teardown(self) -> None:
@@ -586,6 +609,7 @@ class Yamux(IMuxedConn):
         self.streams.clear()
         self._accept_send.close()
         self._space_ev.set()
+        self._ack_ev.set()
         with trio.CancelScope(shield=True):
             if self._io is not None:
                 try:

@@ -10,8 +10,15 @@ reads these as module globals) and idempotent; only `libp2p_host` calls `apply()
    our muxer options) at `jiaozi_node._patches.yamux.Yamux`, a lean implementation (see its
    docstring for the measured reasons: per-read window updates, polling, per-frame logging,
    one send per frame).
-3. The 250 ms dial delay of libp2p/network/swarm.py `Swarm.dial_peer` is avoided in the adapter
-   (it dials with `Swarm.dial_addr`), not patched here.
+3. Stream notifications: libp2p/network/swarm.py `Swarm._notify` opens a nursery and spawns
+   one task per notifee for every stream opened and closed, although every notifee the host
+   registers (identify's, the tag store's, ours) does nothing on stream events. We skip those
+   known no-op notifees for stream events (any other notifee still gets them). Two nurseries and
+   six tasks less per stream; Kubo opens one stream per bitswap message.
+4. The 250 ms dial delay of libp2p/network/swarm.py `Swarm.dial_peer` is avoided in the adapter
+   (it dials with `Swarm.dial_addr`), not patched here; so is the resource manager (the adapter
+   detaches it: its per-stream `ID.from_string` + lock cost more than the stream itself; our
+   Yamux stream limits and NetLimits.max_connections bound the same resources).
 """
 
 from __future__ import annotations
@@ -33,6 +40,29 @@ def apply(*, limits: NetLimits, agent_version: str | None = None) -> None:
     yamux.YamuxSettings.max_streams = limits.yamux_max_streams
     yamux.YamuxSettings.accept_backlog = limits.yamux_accept_backlog
     muxer_multistream.Yamux = yamux.Yamux
+    _skip_noop_stream_notifees()
+
+
+def _skip_noop_stream_notifees() -> None:
+    from libp2p.host.basic_host import _IdentifyNotifee
+    from libp2p.network.swarm import Swarm
+    from libp2p.network.tag_store import TagStoreNotifee
+
+    if getattr(Swarm._notify, "_jzfs_patched", False):
+        return
+    from .libp2p_host import _Notifee
+
+    noop = (_IdentifyNotifee, TagStoreNotifee, _Notifee)
+    original = Swarm._notify
+
+    async def _notify(self: Swarm, method: str, *args: Any) -> None:
+        if method in ("opened_stream", "closed_stream") and all(
+                isinstance(n, noop) for n in self.notifees):
+            return
+        await original(self, method, *args)
+
+    _notify._jzfs_patched = True  # type: ignore[attr-defined]
+    Swarm._notify = _notify  # type: ignore[method-assign]
 
 
 def muxer_options() -> dict[Any, Any]:

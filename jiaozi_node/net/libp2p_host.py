@@ -23,6 +23,7 @@ handler raised); a stream from `new_stream` is owned by the caller, who must `cl
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import time
@@ -231,11 +232,17 @@ def parse_peer_multiaddr(addr: str) -> tuple[str, multiaddr.Multiaddr]:
     return info.peer_id.to_base58(), ma
 
 
+@functools.lru_cache(maxsize=4096)
 def _peer(peer_id: str) -> ID:
+    """libp2p ID of a base58 peer ID (cached: base58 decoding shows up per stream)."""
     try:
         return ID.from_base58(peer_id)
     except Exception:  # noqa: BLE001
         raise InvalidInput(f"invalid peer ID {peer_id!r}") from None
+
+
+async def _no_auto_connect() -> None:
+    return None
 
 
 class Libp2pHost:
@@ -270,6 +277,12 @@ class Libp2pHost:
         )
         # Fail fast on a refused dial: peering has its own backoff, a CLI user wants the error.
         host.get_network().retry_config = RetryConfig(max_retries=0)
+        # No resource manager (see _libp2p_patches, note 4): its per-stream bookkeeping costs
+        # more than the stream; our limits (yamux streams per connection, connections) apply.
+        host.get_network().set_resource_manager(None)
+        # No auto-connector: it dials peers from the peerstore to reach a connection target; we
+        # never dial anyone we were not asked to (loopback-only rule, Peering.Peers only).
+        host.get_network().auto_connector.start = _no_auto_connect
         self._host = host
         self.peer_id: str = self._host.get_id().to_base58()
         if self.peer_id != identity.peer_id:  # would mean our key encoding drifted from libp2p's
