@@ -161,7 +161,7 @@ class StoreLimits:
     lmdb_max_readers: int = 512
     # After this many bytes read or written through LMDB's file mapping, the process unmaps the
     # store's pages (they stay in the page cache): keeps RSS bounded while adding or serving GiBs.
-    lmdb_unmap_after_bytes: int = 64 * MiB
+    lmdb_unmap_after_bytes: int = 16 * MiB
     # put_many commits (and fsyncs) once per this many bytes: bounds what one transaction holds
     # (the blocks of a lazily generated batch, dirty pages) while one fsync per 64 MiB keeps it at
     # 16 fsyncs per GiB written.

@@ -90,3 +90,19 @@ def test_release_concurrent_with_reads_and_writes(tmp_path):
     assert not errors
     assert all(s.get(b.cid) == b.data for b in bs)
     s.close()
+
+
+def test_has_and_size_of_big_blocks_keep_rss_bounded(tmp_path):
+    # py-lmdb touches every page of a value even for `has`: those pages must be released too
+    s = LmdbBlockstore(tmp_path / "s")
+    s._shared._unmap_after = 8 << 20
+    bs = blocks(48, 1 << 20, seed=24)
+    s.put_many(bs)
+    s._shared.release_pages()
+    before = rss_file_kib()
+    for b in bs:
+        assert s.has(b.cid)
+        assert s.size(b.cid) == 1 << 20
+    assert s.has_many([b.cid for b in bs]) == [True] * 48
+    assert rss_file_kib() - before < 24 * 1024
+    s.close()
