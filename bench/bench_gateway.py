@@ -11,6 +11,7 @@ ratios against the reference measured in the same run mean anything):
   repo, no HTTP), and the exporter in-process.
 * a `jzfs daemon` gateway serving the file to curl (`-o /dev/null`): deserialized (the file's bytes),
   `?format=raw` of one block, and `?format=car` (the whole DAG). Goal: deserialized >= 0.8x cat.
+  And the daemon's RPC `/api/v0/cat` (what `jzfs cat` uses while a daemon runs).
 * `GatewayFetcher.fetch_dag` (our verified CAR client) fetching the whole DAG from that gateway
   into a fresh repo, in a subprocess: MB/s and its peak RSS (VmHWM); and the same CAR stream
   parsed and verified with the blocks discarded (the client's own cost and memory).
@@ -64,8 +65,10 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - t
 
 
-def curl_seconds(url: str, accept: str | None = None) -> tuple[float, int]:
+def curl_seconds(url: str, accept: str | None = None, *, post: bool = False) -> tuple[float, int]:
     argv = ["curl", "-s", "--noproxy", "*", "-o", "/dev/null", "-w", "%{size_download} %{time_total}"]
+    if post:
+        argv += ["-X", "POST"]
     if accept:
         argv += ["-H", f"Accept: {accept}"]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout.split()
@@ -136,6 +139,9 @@ def main() -> None:
         m = re.search(r"Gateway server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
         assert m, text
         gw = f"http://{m.group(1)}:{m.group(2)}"
+        m = re.search(r"RPC API server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
+        assert m, text
+        api = f"http://{m.group(1)}:{m.group(2)}"
         first_block = None
         from jiaozi_node.ipld import CID, codecs
         from jiaozi_node.node import Node
@@ -148,7 +154,8 @@ def main() -> None:
 
         rows: dict[str, list[float]] = {k: [] for k in (
             "cat (CLI, offline)", "cat (exporter in-process)", "gateway deserialized",
-            "gateway CAR (dag-scope=all)", "gateway raw block", "gateway-client CAR fetch",
+            "gateway CAR (dag-scope=all)", "gateway raw block", "RPC /api/v0/cat",
+            "gateway-client CAR fetch",
             "gateway-client CAR, discard")}
         rss: dict[str, list[int]] = {"gateway-client CAR fetch": [], "gateway-client CAR, discard": []}
         car_bytes = 0
@@ -160,12 +167,17 @@ def main() -> None:
             rows["gateway deserialized"].append(n / dt / MB)
             dt, car_bytes = curl_seconds(f"{gw}/ipfs/{cid}?format=car")
             rows["gateway CAR (dag-scope=all)"].append(car_bytes / dt / MB)
+            dt, n = curl_seconds(f"{api}/api/v0/cat?arg={cid}", post=True)
+            assert n == size, (n, size)
+            rows["RPC /api/v0/cat"].append(n / dt / MB)
             times = [curl_seconds(f"{gw}/ipfs/{first_block}?format=raw")[0] for _ in range(20)]
             rows["gateway raw block"].append(block_size / statistics.median(times) / MB)
             for mode, name in (("repo", "gateway-client CAR fetch"), ("discard", "gateway-client CAR, discard")):
                 dest = base / "fetch"
                 out = subprocess.run([PY, "-c", FETCH_CHILD, str(dest), gw, cid, mode], capture_output=True,
-                                     text=True, check=True, env={**os.environ, "JZFS_PATH": str(dest)})
+                                     text=True, env={**os.environ, "JZFS_PATH": str(dest)})
+                if out.returncode != 0:
+                    raise SystemExit(f"fetch ({mode}) failed:\n{out.stderr[-3000:]}")
                 dt_s, nbytes, _nblocks, maxrss = out.stdout.split()
                 rows[name].append(int(nbytes) / float(dt_s) / MB)
                 rss[name].append(int(maxrss))
