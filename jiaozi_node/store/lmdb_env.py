@@ -68,7 +68,14 @@ class SharedEnv:
             existing = 0
         self.env = lmdb.open(key, map_size=max(existing, initial_map_size), subdir=True,
                              writemap=True, sync=sync, metasync=sync, readahead=True,
-                             max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4)
+                             max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4,
+                             max_dbs=2)
+        # Two sub-databases, written in the same transactions: `blocks` (multihash -> bytes) and
+        # `index` (multihash -> length, 8 bytes LE). has/size/cids/len only read the small index,
+        # because py-lmdb touches every page of any value it returns (even to list keys): without
+        # the index, listing a store for GC would read the whole store from disk.
+        self.blocks_db = self.env.open_db(b"blocks")
+        self.index_db = self.env.open_db(b"index")
         # Free reader slots left by killed processes, or the pages they pinned are never reused.
         self.env.reader_check()
         self.refs = 1

@@ -19,6 +19,7 @@ store; LMDB serialises writers with its own (robust) lock, and readers never blo
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ from . import lmdb_env
 from .keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
 
 DATA_FILE = lmdb_env.DATA_FILE
+_LEN = struct.Struct("<Q")
 T = TypeVar("T")
 
 
@@ -100,7 +102,7 @@ class LmdbBlockstore:
             return identity_data(cid)
 
         def fn(txn: Any) -> bytes | None:
-            view = txn.get(key_of(cid))
+            view = txn.get(key_of(cid), db=self._shared.blocks_db)
             return None if view is None else bytes(view)
 
         data = self._read(fn)
@@ -111,23 +113,18 @@ class LmdbBlockstore:
             check_stored(cid, data)
         return data
 
-    # py-lmdb "preloads" every value it returns (reads one byte per page, so page faults happen
-    # without the GIL) even when only presence or length is asked: `has`/`size` of a 1 MiB block
-    # maps 1 MiB. The lengths are therefore accounted like reads, so RSS stays bounded.
-
     def _lengths(self, cids: list[CID]) -> list[int]:
-        """Stored length per CID (-1 if absent) in one read transaction."""
+        """Stored length per CID (-1 if absent) in one read transaction, from the index."""
+        idx = self._shared.index_db
 
         def fn(txn: Any) -> list[int]:
             out = []
             for c in cids:
-                v = txn.get(key_of(c))
-                out.append(-1 if v is None else len(v))
+                v = txn.get(key_of(c), db=idx)
+                out.append(-1 if v is None else _LEN.unpack(v)[0])
             return out
 
-        lengths = self._read(fn)
-        self._shared.touched(sum(n for n in lengths if n > 0) + self._psize * len(cids))
-        return lengths
+        return self._read(fn)
 
     def has(self, cid: CID) -> bool:
         if is_identity(cid):
@@ -151,11 +148,13 @@ class LmdbBlockstore:
         return n
 
     def cids(self) -> Iterator[CID]:
-        # Page through keys in short read transactions so a slow consumer never pins old pages.
+        # Page through the index in short read transactions so a slow consumer never pins old
+        # pages, and a sweep deleting behind us is safe (we resume after the last key seen).
+        idx = self._shared.index_db
         last: bytes | None = None
         while True:
             def chunk_after(txn: Any, last: bytes | None = last) -> list[bytes]:
-                cur = txn.cursor()
+                cur = txn.cursor(db=idx)
                 ok = cur.first() if last is None else cur.set_range(last)
                 if ok and last is not None and bytes(cur.key()) == last:
                     ok = cur.next()
@@ -172,7 +171,7 @@ class LmdbBlockstore:
             last = chunk[-1]
 
     def __len__(self) -> int:
-        return int(self._read(lambda txn: txn.stat()["entries"]))
+        return int(self._read(lambda txn: txn.stat(self._shared.index_db)["entries"]))
 
     def disk_usage(self) -> int:
         """Bytes allocated on disk (the map file is sparse, its apparent size means nothing)."""
@@ -182,8 +181,7 @@ class LmdbBlockstore:
 
     def put(self, cid: CID, data: bytes) -> None:
         if not is_identity(cid):
-            self._write(lambda txn: txn.put(key_of(cid), data, overwrite=False))
-            self._shared.touched(len(data) + self._psize)
+            self._put_batch([Block(cid, data)])
 
     def put_many(self, blocks: Iterable[Block]) -> None:
         batch: list[Block] = []
@@ -202,9 +200,13 @@ class LmdbBlockstore:
     def _put_batch(self, batch: list[Block]) -> None:
         self._ensure_room(sum(len(b.data) for b in batch))
 
+        blocks_db, idx = self._shared.blocks_db, self._shared.index_db
+
         def fn(txn: Any) -> None:
             for b in batch:
-                txn.put(key_of(b.cid), b.data, overwrite=False)
+                key = key_of(b.cid)
+                if txn.put(key, _LEN.pack(len(b.data)), overwrite=False, db=idx):
+                    txn.put(key, b.data, db=blocks_db)
 
         self._write(fn)
         self._shared.touched(sum(len(b.data) for b in batch) + self._psize)
@@ -212,13 +214,24 @@ class LmdbBlockstore:
     def delete(self, cid: CID) -> None:
         if is_identity(cid):
             return
-        if not self._write(lambda txn: txn.delete(key_of(cid))):
+        if not self.delete_many([cid]):
             raise not_found(cid)
 
     def delete_many(self, cids: Iterable[CID]) -> list[CID]:
         """Delete in one transaction; returns the CIDs that were present (and are now gone)."""
         todo = [c for c in cids if not is_identity(c)]
-        return self._write(lambda txn: [c for c in todo if txn.delete(key_of(c))])
+        blocks_db, idx = self._shared.blocks_db, self._shared.index_db
+
+        def fn(txn: Any) -> list[CID]:
+            gone = []
+            for c in todo:
+                key = key_of(c)
+                if txn.delete(key, db=idx):
+                    txn.delete(key, db=blocks_db)
+                    gone.append(c)
+            return gone
+
+        return self._write(fn)
 
     def close(self) -> None:
         if not self._closed:
