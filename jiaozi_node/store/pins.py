@@ -34,6 +34,7 @@ PIN_TYPES = (RECURSIVE, DIRECT, INDIRECT, "all")
 
 RootProvider = Callable[[], Iterable[CID]]
 
+
 class PinStore:
     def __init__(self, path: Path | str, blocks: Blockstore, *, lock: GcLock | None = None) -> None:
         self.path = Path(path)
