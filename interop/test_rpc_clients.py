@@ -138,7 +138,7 @@ def test_kubo_rpc_client_js(daemon: dict, tmp_path: Path) -> None:
 
 
 def test_ipfshttpclient_python(daemon: dict, tmp_path: Path) -> None:
-    ipfshttpclient = pytest.importorskip("ipfshttpclient")
+    import ipfshttpclient  # in the [interop] extras of pyproject.toml
     client = ipfshttpclient.Client(daemon["maddr"] + "/http")
     try:
         assert client.id()["ID"] == daemon["peer_id"]

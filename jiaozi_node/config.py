@@ -308,6 +308,31 @@ class HttpLimits:
     gateway_timeout_s: float = 60.0
     # Gateway client: per-request timeout against a remote gateway.
     client_timeout_s: float = 30.0
+    # Gateway client: requests per gateway for a CAR stream that keeps breaking off (network
+    # trouble, not lying) before the next gateway is tried; bounds retries against a flaky one.
+    client_max_attempts: int = 3
+    # Gateway client: verified blocks are stored in batches of about this size (one store
+    # transaction each); bounds the fetched-but-unstored bytes held in memory.
+    client_store_batch_bytes: int = 8 * MiB
+    # Gateway client: the CAR decoder is fed at most this much at a time, so when it raises on a
+    # bad section the verified blocks decoded from earlier slices are already kept.
+    client_feed_bytes: int = 64 * KiB
+    # Gateway server: bytes handed to the socket per send: per-send overhead vanishes, while a
+    # slow client makes us hold at most this much (hypercorn applies backpressure per send).
+    send_chunk_bytes: int = 1 * MiB
+    # CLI: how long the liveness probe of `$JZFS_PATH/api` may take. A local daemon answers in
+    # milliseconds; slower means "not running" and the command works on the repo instead.
+    api_probe_timeout_s: float = 2.0
+    # RPC multipart bodies: headers of one part (Content-Disposition with a long path, type).
+    # python-multipart would accumulate them without limit; real paths need far less.
+    max_part_header_bytes: int = 16 * KiB
+    # RPC add: a symlink part's body is its target (a path), never large.
+    max_symlink_target_bytes: int = 4 * KiB
+    # HTTP servers: an idle keep-alive connection is closed after this long (each holds a task).
+    keep_alive_timeout_s: float = 30.0
+    # RPC dag import: a CAR part is spooled in memory up to this size, then to a temp file, so an
+    # import of any size holds bounded memory (it is verified and staged before commit).
+    car_spool_memory_bytes: int = 8 * MiB
 
 
 HTTP_LIMITS = HttpLimits()

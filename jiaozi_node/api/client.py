@@ -24,9 +24,6 @@ from ..config import HTTP_LIMITS
 from ..errors import InvalidInput, JzfsError, NotFound
 from ..gateway.http_common import multiaddr_to_host_port
 
-# How long the liveness probe of `$JZFS_PATH/api` may take: a local daemon answers in
-# milliseconds; anything slower is treated as "not running" so the CLI falls back to the repo.
-PROBE_TIMEOUT_S = 2.0
 API_FILE = "api"  # $JZFS_PATH/api, written by `jzfs daemon` (see repo.Repo.api_file)
 
 
@@ -67,7 +64,7 @@ class ApiClient:
         except InvalidInput:
             raise NotFound(f"unusable API address {addr!r} in {api_file}") from None
         try:
-            r = httpx.post(f"{url}/api/v0/version", timeout=PROBE_TIMEOUT_S)
+            r = httpx.post(f"{url}/api/v0/version", timeout=HTTP_LIMITS.api_probe_timeout_s)
             r.raise_for_status()
         except httpx.HTTPError:
             raise NotFound(f"the daemon API at {addr} does not answer") from None

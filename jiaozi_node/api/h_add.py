@@ -29,8 +29,6 @@ from ..unixfs.tree import TreeBuilder, split_path
 from .common import ApiContext, Handler, json_bytes, param_bool, param_int
 from .multipart import PartInfo, iter_parts
 
-# A symlink part's body is its target: a path, never large.
-MAX_SYMLINK_BYTES = 4096
 # Progress lines at most every this many bytes (Kubo sends one per chunk; that is noisy).
 PROGRESS_EVERY = 1 << 20
 
@@ -120,9 +118,10 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
                 continue
             reader = _PartReader(pull)
             if info.is_symlink:
-                target = reader.read(MAX_SYMLINK_BYTES + 1)
-                if len(target) > MAX_SYMLINK_BYTES:
-                    raise InvalidInput(f"symlink target over {MAX_SYMLINK_BYTES} bytes")
+                limit = ctx.limits.max_symlink_target_bytes
+                target = reader.read(limit + 1)
+                if len(target) > limit:
+                    raise InvalidInput(f"symlink target over {limit} bytes")
                 reader.read()
                 block = symlink_block(target, profile)
                 sink.put([block])

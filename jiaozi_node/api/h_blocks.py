@@ -141,10 +141,6 @@ async def dag_put(ctx: ApiContext, req: Request, resp: Response) -> None:
     await send_json(resp, {"Cid": {"/": str(cid)}})
 
 
-# CAR parts are spooled to disk past this size, so an import holds bounded memory.
-SPOOL_BYTES = 8 * 1024 * 1024
-
-
 def _import_spooled(ctx: ApiContext, f: Any, pin_roots: bool) -> Any:
     f.seek(0)
     chunks = iter(lambda: f.read(1 << 20), b"")
@@ -160,7 +156,7 @@ async def dag_import(ctx: ApiContext, req: Request, resp: Response) -> None:
     spool: Any = None
     async for kind, value in iter_parts(req, limit=ctx.limits.max_body_bytes):
         if kind == "begin":
-            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+            spool = tempfile.SpooledTemporaryFile(max_size=ctx.limits.car_spool_memory_bytes)
         elif kind == "data" and spool is not None:
             await in_thread(spool.write, value)
         elif kind == "end" and spool is not None:

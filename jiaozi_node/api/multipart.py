@@ -14,13 +14,11 @@ from urllib.parse import unquote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ..config import KiB
+from ..config import HTTP_LIMITS
 from ..errors import InvalidInput, LimitExceeded
 from ..gateway.asgi import Request
 
-# A part's headers (Content-Disposition with a long file path, Content-Type, Abspath): 16 KiB is far
-# more than any real path needs; a client streaming endless headers is cut off there.
-MAX_PART_HEADER_BYTES = 16 * KiB
+MAX_PART_HEADER_BYTES = HTTP_LIMITS.max_part_header_bytes  # see config.HttpLimits
 
 
 @dataclass

@@ -119,8 +119,7 @@ def hypercorn_config(host: str, port: int, limits: HttpLimits) -> Any:
     cfg.h11_max_incomplete_size = limits.max_header_bytes
     cfg.accesslog = None
     cfg.errorlog = logging.getLogger("jiaozi_node.http")
-    # Big writes for big bodies: hypercorn sends whatever we hand it; our chunks are up to 1 MiB.
-    cfg.keep_alive_timeout = 30
+    cfg.keep_alive_timeout = limits.keep_alive_timeout_s
     return cfg
 
 

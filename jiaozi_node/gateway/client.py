@@ -44,13 +44,6 @@ from .http_common import CAR_MEDIA, RAW_MEDIA
 
 log = logging.getLogger(__name__)
 
-# Blocks are written to the store in batches of about this many bytes (one fsync per batch).
-STORE_BATCH_BYTES = 8 * 1024 * 1024
-# The CAR decoder is fed at most this much at a time: when it raises on a bad section, the
-# verified blocks decoded from earlier slices are already kept.
-FEED_BYTES = 64 * 1024
-# Attempts per gateway for a stream that breaks off (network trouble, not lying) before moving on.
-MAX_ATTEMPTS_PER_GATEWAY = 3
 
 
 def normalize_gateway(url: str) -> str:
@@ -79,10 +72,10 @@ async def _read_bounded_async(resp: httpx.Response, limit: int) -> bytes:
     return bytes(buf)
 
 
-def _slices(chunks: Iterable[bytes]) -> Iterable[bytes]:
+def _slices(chunks: Iterable[bytes], size: int) -> Iterable[bytes]:
     for chunk in chunks:
-        for i in range(0, len(chunk), FEED_BYTES):
-            yield chunk[i:i + FEED_BYTES]
+        for i in range(0, len(chunk), size):
+            yield chunk[i:i + size]
 
 
 class GatewayBlockSource:
@@ -238,7 +231,7 @@ class GatewayFetcher:
             if not todo:
                 return stats
             live = [g for g in self.gateways if g not in dropped
-                    and attempts.get(g, 0) < MAX_ATTEMPTS_PER_GATEWAY]
+                    and attempts.get(g, 0) < self.limits.client_max_attempts]
             if not live:
                 raise NotFound(f"could not fetch {root} from any gateway: {'; '.join(errors[-5:])}"
                                f" ({len(todo)} subtrees still missing)")
@@ -250,7 +243,7 @@ class GatewayFetcher:
             except JzfsError as exc:
                 errors.append(f"{gw}: {exc}")
                 if isinstance(exc, NotFound):
-                    attempts[gw] = MAX_ATTEMPTS_PER_GATEWAY  # it does not have it: next one
+                    attempts[gw] = self.limits.client_max_attempts  # it does not have it: next one
                 elif _is_lie(exc):
                     log.warning("gateway %s sent bad data (%s): dropped", gw, exc)
                     dropped.add(gw)
@@ -288,7 +281,7 @@ class GatewayFetcher:
             if resp.status_code != 200:
                 raise NotFound(f"HTTP {resp.status_code} for {cid}")
             try:
-                for piece in _slices(resp.iter_bytes()):
+                for piece in _slices(resp.iter_bytes(), self.limits.client_feed_bytes):
                     for ev in dec.feed(piece):
                         if isinstance(ev, CarHeader):
                             continue
@@ -296,7 +289,7 @@ class GatewayFetcher:
                             walk.expect(link)
                         batch.append(ev)
                         batch_bytes += len(ev.data)
-                        if batch_bytes >= STORE_BATCH_BYTES:
+                        if batch_bytes >= self.limits.client_store_batch_bytes:
                             flush()
                 try:
                     dec.close()

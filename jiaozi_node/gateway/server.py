@@ -23,7 +23,7 @@ from typing import Any
 import trio
 
 from ..car.writer import encode_header, encode_section
-from ..config import HTTP_LIMITS, HttpLimits, MiB
+from ..config import HTTP_LIMITS, HttpLimits
 from ..errors import NotFound, Timeout
 from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 from ..unixfs import exporter
@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 
 Fetch = Callable[[CID], Awaitable[bytes]]
 
-# Bytes handed to the socket per send: large enough that per-send overhead vanishes, small enough
-# that a slow client holds little memory (hypercorn applies backpressure per send).
-SEND_CHUNK = 1 * MiB
 
 
 class _Getter:
@@ -163,7 +160,7 @@ class GatewayApp:
         return False
 
     async def _stream(self, resp: Response, chunks: Iterator[bytes]) -> None:
-        pull = _batched(chunks, SEND_CHUNK)
+        pull = _batched(chunks, self.limits.send_chunk_bytes)
         while True:
             data = await self._in_thread(pull)
             if not data:

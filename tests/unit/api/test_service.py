@@ -34,6 +34,7 @@ async def test_start_online(tmp_path: Path) -> None:
             await start_online(on)  # type: ignore[arg-type]
             assert on.api_addr and on.gateway_addr
             assert {"api", "gateway", "retrieval"} <= set(on.services)
+            assert node.repo.get_config("Gateway.Fetch") == []  # no gateway unless configured
             assert on.services["retrieval"].sources == []  # no bitswap, no Gateway.Fetch
             async with httpx.AsyncClient() as http:
                 r = await http.post(api_url(on.api_addr) + "/api/v0/version")

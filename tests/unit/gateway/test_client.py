@@ -110,10 +110,12 @@ def test_unexpected_block_and_garbage_gateways_dropped() -> None:
 def test_truncated_stream_is_resumed() -> None:
     dag, root = make_dag()
     calls = {"n": 0}
+    asked: list[CID] = []
 
     def flaky(req: httpx.Request) -> httpx.Response:
         calls["n"] += 1
-        chunks = car_for(dag, CID.decode(req.url.path.split("/")[2]))
+        asked.append(CID.decode(req.url.path.split("/")[2]))
+        chunks = car_for(dag, asked[-1])
         if calls["n"] == 1:
             body = b"".join(chunks)
             return httpx.Response(200, content=body[: len(body) // 2])  # cut mid-section
@@ -124,6 +126,47 @@ def test_truncated_stream_is_resumed() -> None:
         stats = f.fetch_dag(root, store)
     assert read_all(store, root) == DATA
     assert stats.requests >= 2 and stats.dropped == []
+    # the resumption asked only for subtrees that were still missing: never the root again, and
+    # no block was received twice
+    assert asked[0] == root and root not in asked[1:]
+    assert stats.blocks == len(dag.store)
+
+
+def test_blocks_are_stored_while_the_stream_is_still_running() -> None:
+    """Bounded memory: verified blocks go to the store in batches of about
+    `client_store_batch_bytes` as they arrive, not after the whole CAR."""
+    import dataclasses
+
+    from jiaozi_node.config import HTTP_LIMITS
+
+    dag, root = make_dag()
+    events: list[str] = []
+
+    def streaming(req: httpx.Request) -> httpx.Response:
+        chunks = car_for(dag, CID.decode(req.url.path.split("/")[2]))
+
+        def body():  # type: ignore[no-untyped-def]
+            for i, c in enumerate(chunks):
+                events.append(f"sent {i}")
+                yield c
+        return httpx.Response(200, content=body())
+
+    class Recording(MemoryBlockstore):
+        def put_many(self, blocks):  # type: ignore[no-untyped-def]
+            blocks = list(blocks)
+            events.append(f"stored {sum(len(b.data) for b in blocks)}")
+            super().put_many(blocks)
+
+    limits = dataclasses.replace(HTTP_LIMITS, client_store_batch_bytes=100_000)
+    store = Recording()
+    with GatewayFetcher(["http://s"], transport=routed(s=streaming), limits=limits) as f:
+        f.fetch_dag(root, store)
+    assert read_all(store, root) == DATA
+    stored = [int(e.split()[1]) for e in events if e.startswith("stored")]
+    assert len(stored) >= 4 and max(stored) < 100_000 + 20_000 + 1000  # batch + one block
+    last_sent = max(i for i, e in enumerate(events) if e.startswith("sent"))
+    first_stored = min(i for i, e in enumerate(events) if e.startswith("stored"))
+    assert first_stored < last_sent
 
 
 def test_nobody_has_it() -> None:
