@@ -220,3 +220,50 @@ def test_gateway_fetches_from_peers_over_bitswap(jzfs_daemon_factory) -> None:
     assert r.status_code == 200 and r.content == DATA
     peers = httpx.post(f"{b['api']}/api/v0/swarm/peers", timeout=30).json()["Peers"]
     assert len(peers) == 1
+
+
+def test_bitswap_and_lying_gateway_raced_in_one_path(jzfs_daemon_factory) -> None:
+    """Daemon B has two sources in its ONE retrieval path: a Gateway.Fetch gateway that answers
+    every block with wrong bytes, and daemon A over bitswap. B's gateway serves A's file intact and
+    every block B stored verifies: the lying source never wins the race."""
+    import http.server
+    import threading
+
+    class Liar(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = b"definitely not the block you asked for"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    liar = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Liar)
+    threading.Thread(target=liar.serve_forever, daemon=True).start()
+    try:
+        a = jzfs_daemon_factory("a")
+        c = populate(a["repo"])
+        b = jzfs_daemon_factory("b", {"Gateway.Fetch": [f"http://127.0.0.1:{liar.server_address[1]}"]})
+        addrs = httpx.post(f"{a['api']}/api/v0/id", timeout=30).json()["Addresses"]
+        assert httpx.post(f"{b['api']}/api/v0/swarm/connect", params={"arg": addrs[0]},
+                          timeout=30).status_code == 200
+        r = httpx.get(f"{b['gateway']}/ipfs/{c['root']}/big.bin", timeout=120)
+        assert r.status_code == 200 and r.content == DATA
+        r = httpx.post(f"{b['api']}/api/v0/pin/add", params={"arg": str(c["root"])}, timeout=120)
+        assert r.status_code == 200  # the whole DAG is now local in B, every block verified
+    finally:
+        liar.shutdown()
+
+
+def test_api_port_bounds_headers_too(jzfs_daemon: dict) -> None:
+    host, port = jzfs_daemon["api"][len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST /api/v0/version HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n")
+        try:
+            reply = s.recv(100)
+        except ConnectionResetError:
+            reply = b""
+        assert not reply.startswith(b"HTTP/1.1 200")
+    assert httpx.post(f"{jzfs_daemon['api']}/api/v0/version", timeout=10).status_code == 200
