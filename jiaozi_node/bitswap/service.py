@@ -8,10 +8,12 @@
 
 Wire behaviour (INTEROP.md): inbound streams are read message after message until the peer closes
 them (Kubo opens one per reply, newer Kubo and Helia reuse one); we never answer on an inbound
-stream. Each connected peer gets one outbound stream that WE open (lazily, re-opened if it
-breaks), carrying our wants and our blocks; messages are encoded for the protocol it negotiated.
+stream. To each connected peer WE open (lazily, re-opened once if it breaks) one stream for our
+wants/cancels (one stream keeps them in order) and up to `outbound_streams_per_peer` streams for
+blocks; messages are encoded for the protocol each stream negotiated.
 
-Tasks (all in the nursery `run` owns): one writer per connected peer, one dispatcher that pulls
+Tasks (all in the nursery `run` owns): 1 + outbound_streams_per_peer writers per connected
+peer, one dispatcher that pulls
 envelopes from the engine round-robin for peers whose writer is idle, one ticker that drives the
 client's stall/rebroadcast timers. Hostile input (malformed frames, over-limit messages, streams
 beyond the per-peer limit) is refused with a log line and penalised; a peer over the threshold
@@ -46,10 +48,14 @@ class _Waiter:
     count: int = 0
 
 
+_Item = tuple[bsmsg.Message, bool]
+
+
 @dataclass
 class _PeerOut:
-    send: trio.MemorySendChannel[tuple[bsmsg.Message, bool]]
-    recv: trio.MemoryReceiveChannel[tuple[bsmsg.Message, bool]]
+    ctrl: trio.MemorySendChannel[_Item]  # our wants/cancels: one stream, so they stay in order
+    data: trio.MemorySendChannel[_Item]  # engine envelopes: shared by the data writers
+    busy: int = 0  # engine envelopes handed to data writers and not yet written
 
 
 class BitswapService:
@@ -96,11 +102,15 @@ class BitswapService:
     def _peer_connected(self, peer: str) -> None:
         if peer in self._out or self._nursery is None:
             return
-        send, recv = trio.open_memory_channel[tuple[bsmsg.Message, bool]](math.inf)
-        self._out[peer] = _PeerOut(send, recv)
+        ctrl_send, ctrl_recv = trio.open_memory_channel[_Item](math.inf)
+        data_send, data_recv = trio.open_memory_channel[_Item](math.inf)
+        self._out[peer] = _PeerOut(ctrl_send, data_send)
         self._idle.add(peer)
         self.engine.peer_connected(peer)
-        self._nursery.start_soon(self._writer, peer, recv)
+        self._nursery.start_soon(self._writer, peer, ctrl_recv)
+        with data_recv:
+            for _ in range(max(1, self.limits.outbound_streams_per_peer)):
+                self._nursery.start_soon(self._writer, peer, data_recv.clone())
         self.client.add_peer(peer, self._now())
         self._flush_client()
 
@@ -112,7 +122,8 @@ class BitswapService:
     def _peer_disconnected(self, peer: str) -> None:
         out = self._out.pop(peer, None)
         if out is not None:
-            out.send.close()
+            out.ctrl.close()
+            out.data.close()
         self._idle.discard(peer)
         self.engine.peer_disconnected(peer)
         self.client.remove_peer(peer, self._now())
@@ -242,9 +253,13 @@ class BitswapService:
         if out is None:
             return False
         try:
-            out.send.send_nowait((msg, from_engine))
+            (out.data if from_engine else out.ctrl).send_nowait((msg, from_engine))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return False  # writer ended (disconnect or shutdown): nothing to deliver to
+        if from_engine:
+            out.busy += 1
+            if out.busy >= max(1, self.limits.outbound_streams_per_peer):
+                self._idle.discard(peer)
         return True
 
     def _flush_client(self) -> None:
@@ -252,7 +267,8 @@ class BitswapService:
             self._send(peer, msg, False)
         self._tick_wake.set()
 
-    async def _writer(self, peer: str, recv: trio.MemoryReceiveChannel[tuple[bsmsg.Message, bool]]) -> None:
+    async def _writer(self, peer: str, recv: trio.MemoryReceiveChannel[_Item]) -> None:
+        """Owns one outbound stream to `peer` (opened on first use, re-opened once on error)."""
         stream = None
         try:
             async with recv:
@@ -270,7 +286,9 @@ class BitswapService:
                             if stream is not None:
                                 await stream.reset()
                             stream = None
-                    if from_engine and peer in self._out:
+                    out = self._out.get(peer)
+                    if from_engine and out is not None:
+                        out.busy -= 1
                         self._idle.add(peer)
                         self._dispatch_wake.set()
         finally:
@@ -286,8 +304,7 @@ class BitswapService:
                 self._dispatch_wake = trio.Event()
                 continue
             peer, msg = env
-            if self._send(peer, msg, True):
-                self._idle.discard(peer)
+            self._send(peer, msg, True)
             await trio.lowlevel.checkpoint()
 
     async def _ticker(self) -> None:
