@@ -247,6 +247,10 @@ class BitswapLimits:
     # transaction/fsync each; one fsync per 256 KiB block capped on-disk fetches at ~14 MB/s).
     # Bounds the fetched-but-unwritten bytes held in memory.
     store_batch_bytes: int = 8 * MiB
+    # Server: outbound streams per peer carrying blocks (plus one for our wants). A py-libp2p
+    # Yamux stream is flow-controlled by its 256 KiB window, so one stream caps a transfer at
+    # window/RTT; Kubo opens a stream per reply for the same reason. Bounded: each costs a task.
+    outbound_streams_per_peer: int = 4
 
 
 BITSWAP_LIMITS = BitswapLimits()
