@@ -397,9 +397,11 @@ class Libp2pHost:
     def known_addrs(self, peer_id: str) -> list[str]:
         """Addresses the peerstore holds for a peer (from dials and identify)."""
         try:
-            return [str(a) for a in self._host.get_peerstore().addrs(_peer(peer_id))]
+            found = [str(a) for a in self._host.get_peerstore().addrs(_peer(peer_id))]
         except Exception:  # noqa: BLE001 - PeerStoreError when unknown
             return []
+        suffix = f"/p2p/{peer_id}"
+        return sorted({a[: -len(suffix)] if a.endswith(suffix) else a for a in found})
 
     def on_connected(self, callback: PeerCallback) -> None:
         """Call `callback(peer_id)` when the first connection to a peer opens (may be async)."""

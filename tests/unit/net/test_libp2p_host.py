@@ -10,7 +10,12 @@ import trio
 
 from jiaozi_node.errors import InvalidInput, NetworkError, NotFound, StreamReset
 from jiaozi_node.identity import Identity
-from jiaozi_node.net.libp2p_host import IDENTIFY_PROTOCOL, PING_PROTOCOL, Libp2pHost, parse_peer_multiaddr
+from jiaozi_node.net.libp2p_host import (
+    IDENTIFY_PROTOCOL,
+    PING_PROTOCOL,
+    Libp2pHost,
+    parse_peer_multiaddr,
+)
 
 LOOP = "/ip4/127.0.0.1/tcp/0"
 
@@ -51,14 +56,16 @@ async def test_connect_identify_ping_and_notifications(pair):
     a, b = pair
     a_seen: list[tuple[str, str]] = []
     b_seen: list[tuple[str, str]] = []
+    b_up_ev, a_down_ev, b_down_ev = trio.Event(), trio.Event(), trio.Event()
     a.on_connected(lambda p: a_seen.append(("up", p)))
-    a.on_disconnected(lambda p: a_seen.append(("down", p)))
+    a.on_disconnected(lambda p: (a_seen.append(("down", p)), a_down_ev.set()))
 
     async def b_up(p: str) -> None:  # async callbacks are awaited too
         b_seen.append(("up", p))
+        b_up_ev.set()
 
     b.on_connected(b_up)
-    b.on_disconnected(lambda p: b_seen.append(("down", p)))
+    b.on_disconnected(lambda p: (b_seen.append(("down", p)), b_down_ev.set()))
 
     t0 = time.perf_counter()
     peer = await a.connect(b.addrs()[0])
@@ -68,8 +75,8 @@ async def test_connect_identify_ping_and_notifications(pair):
     assert await a.connect(b.addrs()[0]) == peer  # already connected: no second connection
     assert a.peers() == [b.peer_id]
     with trio.fail_after(5):
-        while b.peers() != [a.peer_id] or not b_seen:
-            await trio.sleep(0.01)
+        await b_up_ev.wait()
+    assert b.peers() == [a.peer_id]
     assert a_seen == [("up", b.peer_id)] and b_seen == [("up", a.peer_id)]
 
     info = await a.identify(b.peer_id)
@@ -84,8 +91,8 @@ async def test_connect_identify_ping_and_notifications(pair):
 
     await a.disconnect(b.peer_id)
     with trio.fail_after(5):
-        while len(b_seen) < 2 or len(a_seen) < 2:
-            await trio.sleep(0.01)
+        await a_down_ev.wait()
+        await b_down_ev.wait()
     assert a_seen[-1] == ("down", b.peer_id) and b_seen[-1] == ("down", a.peer_id)
     assert a.peers() == [] and b.peers() == []
     with pytest.raises(NotFound):
@@ -150,21 +157,23 @@ async def test_many_short_inbound_streams(pair):
     """Kubo opens one stream per bitswap reply: accepting hundreds of them must work."""
     a, b = pair
     got: list[int] = []
+    n = 300
+    all_in = trio.Event()
 
     async def sink(stream):
         got.append(len(await stream.read_until_eof(1 << 20)))
+        if len(got) == n:
+            all_in.set()
 
     b.set_stream_handler("/test/sink/1", sink)
     await a.connect(b.addrs()[0])
-    n = 300
     t0 = time.perf_counter()
     for i in range(n):
         s = await a.new_stream(b.peer_id, "/test/sink/1")
         await s.write(b"b" * (i + 1))
         await s.close()
     with trio.fail_after(10):
-        while len(got) < n:
-            await trio.sleep(0.01)
+        await all_in.wait()
     dt = time.perf_counter() - t0
     print(f"\n{n} short streams: {n / dt:.0f} streams/s")
     assert sorted(got) == list(range(1, n + 1))

@@ -35,6 +35,7 @@ class FakeHost:
 
     def __init__(self) -> None:
         self.connected = False
+        self.connected_ev = trio.Event()
         self.dials: list[str] = []
         self._cb = None
 
@@ -46,6 +47,7 @@ class FakeHost:
         if len(self.dials) < 3:
             raise NetworkError("refused")
         self.connected = True
+        self.connected_ev.set()
         return PID
 
     def on_disconnected(self, cb) -> None:
@@ -53,6 +55,7 @@ class FakeHost:
 
     def drop(self) -> None:
         self.connected = False
+        self.connected_ev = trio.Event()
         self._cb(PID)
 
 
@@ -63,13 +66,11 @@ async def test_peering_redials_with_backoff_and_after_disconnect(autojump_clock)
     async with trio.open_nursery() as nursery:
         await nursery.start(svc.run)
         t0 = trio.current_time()
-        while not host.connected:
-            await trio.sleep(0.1)
+        await host.connected_ev.wait()
         # two failures: ~1 s then ~2 s of backoff (each ±20 %, compounding) before the third dial
         assert 2.0 <= trio.current_time() - t0 <= 4.2
         assert len(host.dials) == 3
         host.drop()
-        while not host.connected:
-            await trio.sleep(0.1)
+        await host.connected_ev.wait()
         assert len(host.dials) == 4
         nursery.cancel_scope.cancel()

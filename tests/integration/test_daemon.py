@@ -1,0 +1,137 @@
+"""`jzfs daemon` as a subprocess: ready line, its files, live `jzfs id`, a peer can dial it,
+a second daemon is refused, SIGTERM / SIGINT shut it down cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import trio
+
+from jiaozi_node.identity import Identity
+from jiaozi_node.net.libp2p_host import Libp2pHost
+
+JZFS = [sys.executable, "-m", "jiaozi_node.cli.main"]
+
+
+def _run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, JZFS_PATH=str(repo))
+    return subprocess.run([*JZFS, *args], env=env, capture_output=True, text=True, timeout=60,
+                          check=check)
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    path = tmp_path / "repo"
+    _run(path, "init")
+    # free ports everywhere: tests run in parallel with other daemons
+    _run(path, "config", "Addresses.API", "/ip4/127.0.0.1/tcp/0")
+    _run(path, "config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+    _run(path, "config", "--json", "Addresses.Swarm", '["/ip4/127.0.0.1/tcp/0"]')
+    return path
+
+
+class Daemon:
+    def __init__(self, repo: Path, *args: str) -> None:
+        env = dict(os.environ, JZFS_PATH=str(repo), PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([*JZFS, "daemon", *args], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("Daemon is ready"):
+                return
+        self.proc.kill()
+        raise AssertionError(f"daemon never got ready: {self.lines} {self.proc.stderr.read()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=20)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        return rc, self.proc.stderr.read()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_daemon_ready_files_and_clean_shutdown(repo, sig):
+    d = Daemon(repo)
+    try:
+        peer_id = json.loads((repo / "config").read_text())["Identity"]["PeerID"]
+        assert f"Peer ID: {peer_id}" in d.lines
+        swarm = [ln.split()[-1] for ln in d.lines if ln.startswith("Swarm listening on ")]
+        assert swarm and all(a.startswith("/ip4/127.0.0.1/tcp/") for a in swarm)
+        info = json.loads((repo / "daemon.json").read_text())
+        assert info["ID"] == peer_id and info["PID"] == d.proc.pid
+        assert info["Addresses"] == [f"{a}/p2p/{peer_id}" for a in swarm]
+        if info["API"]:  # the RPC API service is registered: Kubo's $IPFS_PATH/api file
+            assert (repo / "api").read_text() == info["API"]
+        out = json.loads(_run(repo, "id", "--json").stdout)
+        assert out["ID"] == peer_id and out["Addresses"] == info["Addresses"]
+        assert out["AgentVersion"].startswith("jzfs/") and "/ipfs/ping/1.0.0" in out["Protocols"]
+        second = _run(repo, "daemon", check=False)
+        assert second.returncode == 1 and "already running" in second.stderr
+    finally:
+        rc, err = d.stop(sig)
+    assert rc == 0, err
+    assert "shutting down" in err and "Traceback" not in err
+    assert not (repo / "daemon.json").exists() and not (repo / "api").exists()
+    # offline `jzfs id` again: no addresses
+    assert json.loads(_run(repo, "id", "--json").stdout)["Addresses"] == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_daemon_listen_flag_and_a_peer_dials_it(repo):
+    ports = [_free_port(), _free_port()]
+    d = Daemon(repo, *(x for p in ports for x in ("--listen", f"/ip4/127.0.0.1/tcp/{p}")))
+    try:
+        info = json.loads((repo / "daemon.json").read_text())
+        assert sorted(int(a.split("/")[4]) for a in info["Addresses"]) == sorted(ports)
+
+        async def dial() -> dict:
+            host = Libp2pHost(Identity.generate(), listen=["/ip4/127.0.0.1/tcp/0"])
+            async with trio.open_nursery() as nursery:
+                await nursery.start(host.run)
+                with trio.fail_after(20):
+                    peer = await host.connect(info["Addresses"][1])
+                    ident = await host.identify(peer)
+                    rtt = await host.ping(peer)
+                nursery.cancel_scope.cancel()
+            return {"peer": peer, "ident": ident, "rtt": rtt}
+
+        res = trio.run(dial)
+        assert res["peer"] == info["ID"] and res["ident"]["AgentVersion"].startswith("jzfs/")
+        assert res["rtt"][0] > 0
+    finally:
+        rc, err = d.stop()
+    assert rc == 0, err
+
+
+def test_stale_daemon_file_is_ignored(repo):
+    # a daemon that was killed -9 leaves daemon.json behind; its PID is gone
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (repo / "daemon.json").write_text(json.dumps({"ID": "x", "PID": dead.pid, "Addresses": ["/x"]}))
+    (repo / "api").write_text("/ip4/127.0.0.1/tcp/1")
+    out = json.loads(_run(repo, "id", "--json").stdout)
+    assert out["Addresses"] == []
+    assert not (repo / "daemon.json").exists() and not (repo / "api").exists()
+    swarm = _run(repo, "swarm", "peers", check=False)
+    assert swarm.returncode == 1 and "needs a running daemon" in swarm.stderr
