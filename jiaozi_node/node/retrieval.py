@@ -250,7 +250,8 @@ class ThreadGetter:
 
 async def fetch_path_from_peers(store: Any, path: str, peers: Sequence[str], *,
                                 timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
-                                limits: Any = None) -> tuple[CID, int]:
+                                limits: Any = None,
+                                on_connected: Callable[[], object] | None = None) -> tuple[CID, int]:
     """Connect to `peers` (multiaddrs ending in /p2p/ID) with a throw-away identity, resolve
     `path` (CID[/path]) over Bitswap and make its whole DAG local. Returns (cid, blocks walked).
 
@@ -276,6 +277,8 @@ async def fetch_path_from_peers(store: Any, path: str, peers: Sequence[str], *,
             await nursery.start(bs.run)
             for addr in peers:
                 bs.add_peer(await host.connect(addr))
+            if on_connected is not None:
+                on_connected()
             r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
             getter = r.thread_getter()
             cid = root
