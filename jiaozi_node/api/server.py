@@ -20,8 +20,10 @@ import json
 import logging
 from urllib.parse import urlsplit
 
+import trio
+
 from ..errors import InvalidInput, JzfsError, LimitExceeded
-from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send
+from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send, cancel_on_disconnect
 from ..gateway.http_common import HttpError
 from ..gateway.server import _lifespan
 from . import h_add, h_blocks, h_files, h_node
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v0/"
 ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES}
+# Commands whose request carries a (multipart) body.
+BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import"})
 
 
 def error_body(message: str, code: int) -> bytes:
@@ -69,7 +73,16 @@ class RpcApp:
         if req.method != "POST":
             await resp.text(405, "405 - Method Not Allowed", [("Allow", "POST")])
             return
-        handler = ROUTES[req.path[len(PREFIX):].rstrip("/")]
+        name = req.path[len(PREFIX):].rstrip("/")
+        # GET-like commands read no body: watch for a hang-up at once; the others once their body
+        # is read. Either way a client that leaves mid-stream stops the work (not just the sends).
+        after = req.body_finished if name in BODY_COMMANDS else None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cancel_on_disconnect, req._receive, nursery.cancel_scope, after)
+            await self._run(ROUTES[name], req, resp)
+            nursery.cancel_scope.cancel()
+
+    async def _run(self, handler: Handler, req: Request, resp: Response) -> None:
         try:
             await handler(self.ctx, req, resp)
         except ClientGone:

@@ -48,6 +48,8 @@ class Request:
             val = v.decode("latin-1")
             self.headers[name] = f"{self.headers[name]}, {val}" if name in self.headers else val
         self._body_done = False
+        # Set once the whole body was read, so a disconnect watcher may take over `receive`.
+        self.body_finished = trio.Event()
 
     def args(self, name: str = "arg") -> list[str]:
         return [v for k, v in self.query_pairs if k == name]
@@ -61,6 +63,8 @@ class Request:
                 raise ClientGone("client disconnected while sending the body")
             chunk = msg.get("body", b"")
             self._body_done = not msg.get("more_body", False)
+            if self._body_done:
+                self.body_finished.set()
             total += len(chunk)
             if total > limit:
                 raise LimitExceeded(f"request body over the {limit} byte limit")
@@ -70,6 +74,19 @@ class Request:
     async def body(self, limit: int) -> bytes:
         parts = [c async for c in self.stream(limit)]
         return b"".join(parts)
+
+
+async def cancel_on_disconnect(receive: Receive, cancel: trio.CancelScope,
+                               after: trio.Event | None = None) -> None:
+    """Cancel `cancel` when the client goes away. Only the last reader of `receive` may run this:
+    pass `after` (Request.body_finished) when the handler still has a body to read."""
+    if after is not None:
+        await after.wait()
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            cancel.cancel()
+            return
 
 
 class Response:

@@ -29,7 +29,7 @@ from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 from ..unixfs import exporter
 from ..unixfs.exporter_data import load_block
 from . import http_common as hc
-from .asgi import ClientGone, Receive, Request, Response, Scope, Send
+from .asgi import ClientGone, Receive, Request, Response, Scope, Send, cancel_on_disconnect
 from .content import Resolved, car_blocks, resolve_path
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class GatewayApp:
         req = Request(scope, receive)
         resp = Response(send, head_only=req.method == "HEAD")
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
+            nursery.start_soon(cancel_on_disconnect, receive, nursery.cancel_scope)
             await self._guarded(req, resp)
             nursery.cancel_scope.cancel()
 
@@ -297,15 +297,6 @@ _CORS = [("Access-Control-Allow-Origin", "*"),
          ("Access-Control-Allow-Headers", "Content-Type, Range, User-Agent, X-Requested-With"),
          ("Access-Control-Expose-Headers",
           "Content-Range, Content-Length, X-Ipfs-Path, X-Ipfs-Roots, X-Stream-Output")]
-
-
-async def _watch_disconnect(receive: Receive, cancel: trio.CancelScope) -> None:
-    """GET/HEAD have no body: the only message left is http.disconnect; stop the work then."""
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            cancel.cancel()
-            return
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -47,3 +47,44 @@ async def test_oversized_body_refused(api, node: Node) -> None:
         r = await http.post("/api/v0/block/put", content=b"garbage",
                             headers={"Content-Type": "multipart/form-data; boundary=zzz"})
         assert r.status_code == 400
+
+
+async def test_client_hangup_stops_the_work(node: Node) -> None:
+    """A client that leaves in the middle of `cat` stops the server reading the file, not only
+    its sends (hypercorn silently drops sends to a closed connection)."""
+    import hashlib
+
+    import trio
+
+    from jiaozi_node.api.common import ApiContext
+    from jiaozi_node.api.server import RpcApp
+    from jiaozi_node.ipld import Block
+    from jiaozi_node.unixfs.exporter_testing import DagBuilder
+
+    dag = DagBuilder()
+    big = dag.chunked(hashlib.shake_128(b"hangup").digest(12 << 20), chunk=1 << 20, width=64)
+    node.blocks.put_many([Block(c, dag.store.get(c)) for c in dag.store.cids()])
+    gone = trio.Event()
+    sent: list[int] = []
+    first = True
+
+    async def receive() -> dict:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(msg: dict) -> None:
+        if msg["type"] == "http.response.body" and msg.get("body"):
+            sent.append(len(msg["body"]))
+            if len(sent) == 2:
+                gone.set()  # the client hangs up after two chunks
+            await trio.sleep(0.01)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v0/cat", "raw_path": b"/api/v0/cat",
+             "query_string": f"arg={big}".encode(), "headers": []}
+    with trio.fail_after(30):
+        await RpcApp(ApiContext(node))(scope, receive, send)
+    assert 2 <= len(sent) < 6  # of 12 one-MiB chunks
