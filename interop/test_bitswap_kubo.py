@@ -162,3 +162,32 @@ async def test_missing_block_times_out_cleanly(kubo, nursery):
     with pytest.raises(Timeout):
         await j.retrieval.get(missing.cid, timeout_s=2)
     assert j.host.is_connected(kubo.peer_id)
+
+
+async def test_jzfs_to_kubo_directory_tree(kubo, tmp_path, nursery):
+    """A tree added the way `jzfs add -r` does (Kubo's layout), downloaded by Kubo."""
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.files import add_path
+
+    src = tmp_path / "tree"
+    (src / "sub" / "deeper").mkdir(parents=True)
+    (src / "empty").mkdir()
+    (src / "a.txt").write_bytes(b"hello kubo\n")
+    (src / "sub" / "big.bin").write_bytes(os.urandom(2 * MiB + 1))
+    (src / "sub" / "deeper" / "small.bin").write_bytes(os.urandom(700))
+    node = Node.open(tmp_path / "jzfs-repo")
+    try:
+        root = add_path(node, [src], recursive=True, profile=UNIXFS_V0_2015)[-1].cid
+        j = Jzfs()
+        j.store = node.blocks
+        j.bs = BitswapService(j.host, j.store)
+        await j.start(nursery)
+        await kubo.aio.connect(j.host.addrs()[0])
+        with trio.fail_after(90):
+            await kubo.aio.pin_cid(str(root), timeout=60)
+            await kubo.aio.download(str(root), tmp_path / "out", timeout=60)
+        for rel in ("a.txt", "sub/big.bin", "sub/deeper/small.bin"):
+            assert _sha((tmp_path / "out" / rel).read_bytes()) == _sha((src / rel).read_bytes())
+        assert (tmp_path / "out" / "empty").is_dir()
+    finally:
+        node.close()
