@@ -223,3 +223,30 @@ async def test_lazy_negotiation_for_protocols_the_peer_announced(pair):
     await s.write(b"x")
     with pytest.raises(NetworkError, match="refused"):
         await s.read()
+
+
+async def test_mplex_only_peer_falls_back_to_mplex(nursery):
+    """A peer without yamux (older py-libp2p / js setups) still connects: mplex is offered."""
+    import multiaddr
+    from libp2p import new_host
+    from libp2p.custom_types import TProtocol
+    from libp2p.peer.peerinfo import info_from_p2p_addr
+    from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID, Mplex
+
+    ours = Libp2pHost(Identity.generate(), listen=[LOOP])
+    await nursery.start(ours.run)
+
+    async def echo(stream):
+        await stream.write(await stream.read(100))
+
+    ours.set_stream_handler("/test/echo/1", echo)
+    other = new_host(muxer_opt={TProtocol(MPLEX_PROTOCOL_ID): Mplex})
+    async with other.run([multiaddr.Multiaddr(LOOP)]):
+        with trio.fail_after(10):
+            await other.connect(info_from_p2p_addr(multiaddr.Multiaddr(ours.addrs()[0])))
+            ours_id = info_from_p2p_addr(multiaddr.Multiaddr(ours.addrs()[0])).peer_id
+            s = await other.new_stream(ours_id, [TProtocol("/test/echo/1")])
+            await s.write(b"over mplex")
+            assert await s.read(100) == b"over mplex"
+        (conn,) = ours.peer_conn_info(other.get_id().to_base58())
+        assert conn["Muxer"] == MPLEX_PROTOCOL_ID
