@@ -42,3 +42,19 @@ def test_exact_limit_accepted():
     assert dec.feed(encode_frame(b"0123456789")) == [b"0123456789"]
     with pytest.raises(LimitExceeded):
         dec.feed(encode_frame(b"01234567890"))
+
+
+def test_random_splits_match():
+    import random
+
+    rng = random.Random(7)
+    frames = [rng.randbytes(rng.choice([0, 1, 5, 127, 128, 300, 70000, 300000])) for _ in range(60)]
+    wire = b"".join(encode_frame(f) for f in frames)
+    for _ in range(20):
+        dec = FrameDecoder()
+        out, pos = [], 0
+        while pos < len(wire):
+            n = rng.choice([1, 2, 3, 9, 100, 4096, 65536, 1 << 20])
+            out += dec.feed(wire[pos:pos + n])
+            pos += n
+        assert out == frames and dec.at_boundary() and dec.buffered == 0
