@@ -250,3 +250,27 @@ async def test_mplex_only_peer_falls_back_to_mplex(nursery):
             assert await s.read(100) == b"over mplex"
         (conn,) = ours.peer_conn_info(other.get_id().to_base58())
         assert conn["Muxer"] == MPLEX_PROTOCOL_ID
+
+
+@pytest.mark.parametrize("key_type", ["secp256k1", "rsa"])
+async def test_remote_secp256k1_and_rsa_keys(nursery, key_type):
+    """Kubo's default identity is RSA-2048; secp256k1 peers exist too: both work in Noise and
+    identify, whichever side dials."""
+    import multiaddr
+    from libp2p import new_host
+    from libp2p.crypto import rsa, secp256k1
+
+    key_pair = secp256k1.create_new_key_pair() if key_type == "secp256k1" else rsa.create_new_key_pair()
+    ours = Libp2pHost(Identity.generate(), listen=[LOOP])
+    await nursery.start(ours.run)
+    other = new_host(key_pair=key_pair)
+    async with other.run([multiaddr.Multiaddr(LOOP)]):
+        other_id = other.get_id().to_base58()
+        other_addr = f"{other.get_addrs()[0]}"
+        if "/p2p/" not in other_addr:
+            other_addr += f"/p2p/{other_id}"
+        with trio.fail_after(20):
+            assert await ours.connect(other_addr) == other_id
+            info = await ours.identify(other_id)
+            assert info["ID"] == other_id
+            assert (await ours.ping(other_id))[0] > 0
