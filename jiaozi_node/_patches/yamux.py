@@ -473,6 +473,9 @@ class Yamux(IMuxedConn):
                 if not self._out:
                     self._out_ev = trio.Event()
                     await self._out_ev.wait()
+                    # let the other tasks made runnable in this round queue their frames too:
+                    # one Noise message and one send() for all of them
+                    await trio.lowlevel.checkpoint()
                     continue
                 batch, self._out = self._out, []
                 chunks: list[bytes] = []
