@@ -37,7 +37,6 @@ import trio
 from libp2p.abc import IMuxedConn, IMuxedStream, ISecureConn
 from libp2p.connection_types import ConnectionType
 from libp2p.peer.id import ID
-from libp2p.security.noise.io import NoiseTransportReadWriter
 from libp2p.stream_muxer.exceptions import (
     MuxedConnUnavailable,
     MuxedStreamClosed,
@@ -45,6 +44,8 @@ from libp2p.stream_muxer.exceptions import (
     MuxedStreamError,
     MuxedStreamReset,
 )
+
+from .secure_io import NOISE_MAX_PLAINTEXT, _GenericIO, _make_io, _NoiseIO
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,7 @@ TYPE_DATA, TYPE_WINDOW_UPDATE, TYPE_PING, TYPE_GO_AWAY = 0, 1, 2, 3
 F_SYN, F_ACK, F_FIN, F_RST = 1, 2, 4, 8
 GO_AWAY_NORMAL, GO_AWAY_PROTOCOL_ERROR = 0, 1
 INITIAL_WINDOW = 256 * 1024  # fixed by the spec
-NOISE_MAX_PLAINTEXT = 65535 - 16  # one Noise transport message (go-libp2p MaxPlaintextLength)
 MAX_FRAME_PAYLOAD = NOISE_MAX_PLAINTEXT - HEADER_SIZE
-_SOCKET_READ = 256 * 1024
 
 
 class YamuxSettings:
@@ -82,90 +81,6 @@ def _fresh(obj: Any, name: str) -> trio.Event:
         ev = trio.Event()
         setattr(obj, name, ev)
     return ev
-
-
-# ---------------------------------------------------------------------------------------------
-# I/O under the muxer: plaintext in/out of the secured connection
-# ---------------------------------------------------------------------------------------------
-
-
-class _GenericIO:
-    """Any ISecureConn (TLS, plaintext): plain read/write."""
-
-    def __init__(self, conn: ISecureConn) -> None:
-        self._conn = conn
-
-    async def read(self) -> bytes:
-        return await self._conn.read(NOISE_MAX_PLAINTEXT)
-
-    async def write(self, chunks: list[bytes]) -> None:
-        await self._conn.write(b"".join(chunks))
-
-    async def close(self) -> None:
-        await self._conn.close()
-
-
-class _NoiseIO:
-    """Noise over TCP without py-libp2p's per-message layers.
-
-    Reads the socket in large chunks and decrypts every complete Noise message in them; writes a
-    batch of plaintext chunks (each <= 65,519 bytes) as Noise messages in a single `send()`.
-    Only the muxer reads/writes the secured connection once it is started, so bypassing
-    SecureSession is safe; plaintext SecureSession had already buffered (the peer may pipeline
-    yamux frames behind the muxer negotiation) is returned first.
-    """
-
-    def __init__(self, conn: Any) -> None:
-        rw: NoiseTransportReadWriter = conn.conn
-        self._conn = conn
-        self._state = rw.noise_state
-        self._raw = rw.read_writer.read_write_closer
-        self._buf = b""
-        leftover = conn._drain(None) if hasattr(conn, "_drain") else b""
-        self._pending = leftover
-
-    async def read(self) -> bytes:
-        if self._pending:
-            out, self._pending = self._pending, b""
-            return out
-        while True:
-            buf = self._buf
-            pos = 0
-            end = len(buf)
-            plain: list[bytes] = []
-            decrypt = self._state.decrypt
-            while end - pos >= 2:
-                n = (buf[pos] << 8) | buf[pos + 1]
-                if end - pos - 2 < n:
-                    break
-                plain.append(decrypt(buf[pos + 2 : pos + 2 + n]))
-                pos += 2 + n
-            self._buf = buf[pos:] if pos else buf
-            if plain:
-                return plain[0] if len(plain) == 1 else b"".join(plain)
-            data = await self._raw.read(_SOCKET_READ)
-            if not data:
-                return b""
-            self._buf = self._buf + data if self._buf else data
-
-    async def write(self, chunks: list[bytes]) -> None:
-        encrypt = self._state.encrypt
-        out = []
-        for c in chunks:
-            ct = encrypt(c)
-            out.append(len(ct).to_bytes(2, "big"))
-            out.append(ct)
-        await self._raw.write(b"".join(out))
-
-    async def close(self) -> None:
-        await self._conn.close()
-
-
-def _make_io(conn: ISecureConn) -> _GenericIO | _NoiseIO:
-    inner = getattr(conn, "conn", None)
-    if isinstance(inner, NoiseTransportReadWriter) and hasattr(inner, "read_writer"):
-        return _NoiseIO(conn)
-    return _GenericIO(conn)
 
 
 # ---------------------------------------------------------------------------------------------

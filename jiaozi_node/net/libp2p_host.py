@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -39,7 +40,6 @@ from libp2p.crypto.serialization import deserialize_public_key
 from libp2p.custom_types import TProtocol
 from libp2p.host.ping import ID as PING_ID
 from libp2p.identity.identify.identify import ID as IDENTIFY_ID
-from libp2p.identity.identify.pb.identify_pb2 import Identify
 from libp2p.network.config import ConnectionConfig, RetryConfig
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.network.stream.exceptions import StreamReset as _Libp2pStreamReset
@@ -48,10 +48,17 @@ from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID
 
 from ..config import NET_LIMITS, NetLimits
-from ..errors import InvalidInput, LimitExceeded, NetworkError, NotFound, StreamReset, Timeout
+from ..errors import (
+    InvalidInput,
+    LimitExceeded,
+    NetworkError,
+    NotFound,
+    RemoteProtocolError,
+    StreamReset,
+    Timeout,
+)
 from ..identity import Identity
-from ..ipld import varint
-from . import _libp2p_patches
+from . import _libp2p_patches, wire
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +103,15 @@ class Stream:
     async def _finish_lazy_handshake(self) -> None:
         self._lazy = False
         buf = b""
-        for want in (_MSS_LINE, self.protocol.encode() + b"\n"):
+        for want in (wire.MSS_LINE, self.protocol.encode() + b"\n"):
             while True:
-                line, rest = _split_mss_message(buf)
+                try:
+                    line, rest = wire.split_mss_message(buf)
+                except RemoteProtocolError as exc:
+                    await self.reset()
+                    raise NetworkError(f"{self.remote_peer}: {exc}") from None
                 if line is not None:
                     break
-                if len(buf) > _MAX_MSS_MESSAGE:
-                    raise NetworkError(f"{self.remote_peer}: oversized multistream answer")
                 chunk = await self._read_raw(self._read_chunk)
                 if not chunk:
                     raise NetworkError(f"{self.remote_peer} closed the stream during negotiation")
@@ -176,25 +185,6 @@ class Stream:
             await self._s.reset()
         except Exception:  # noqa: BLE001
             logger.debug("reset of %s stream failed", self.protocol, exc_info=True)
-
-
-_MSS_LINE = b"/multistream/1.0.0\n"
-_MAX_MSS_MESSAGE = 1024  # a multistream-select line is a protocol ID: short
-
-
-def _mss_message(line: bytes) -> bytes:
-    return varint.encode(len(line)) + line
-
-
-def _split_mss_message(buf: bytes) -> tuple[bytes | None, bytes]:
-    """(first complete varint-prefixed message, rest) or (None, buf) if incomplete."""
-    try:
-        n, pos = varint.decode(buf, 0)
-    except Exception:  # noqa: BLE001 - truncated varint: need more bytes
-        return None, buf
-    if len(buf) < pos + n:
-        return None, buf
-    return buf[pos : pos + n], buf[pos + n :]
 
 
 class _Notifee(INotifee):
@@ -478,7 +468,7 @@ class Libp2pHost:
             stream = Stream(net_stream, read_chunk=self.limits.read_chunk_bytes, lazy=True)
         except Exception as exc:  # noqa: BLE001 - StreamFailure, SwarmException, …
             raise NetworkError(f"cannot open {'/'.join(ids)} stream to {peer_id}: {exc}") from None
-        await stream.write(_mss_message(_MSS_LINE) + _mss_message(known.encode() + b"\n"))
+        await stream.write(wire.mss_message(wire.MSS_LINE) + wire.mss_message(known.encode() + b"\n"))
         return stream
 
     def _known_protocol(self, pid: ID, ids: Sequence[str]) -> str | None:
@@ -509,18 +499,15 @@ class Libp2pHost:
         if scope.cancelled_caught:
             raise Timeout(f"identify of {peer_id} timed out")
         try:
-            n, pos = varint.decode(raw, 0)
-        except Exception:  # noqa: BLE001
-            raise NetworkError(f"malformed identify message from {peer_id}") from None
-        if n > limit:
-            raise LimitExceeded(f"identify message from {peer_id} is {n} bytes (> {limit})")
-        msg = Identify()
+            msg = wire.decode_identify(raw, max_bytes=limit)
+        except RemoteProtocolError as exc:
+            raise NetworkError(f"identify from {peer_id}: {exc}") from None
         try:
-            msg.ParseFromString(raw[pos : pos + n])
             key = deserialize_public_key(msg.public_key)
-        except Exception:  # noqa: BLE001
-            raise NetworkError(f"malformed identify message from {peer_id}") from None
-        if ID.from_pubkey(key).to_base58() != peer_id:
+            key_id = ID.from_pubkey(key).to_base58()
+        except Exception:  # noqa: BLE001 - unknown key type, bad encoding
+            raise NetworkError(f"identify from {peer_id}: unreadable public key") from None
+        if key_id != peer_id:
             raise NetworkError(f"identify from {peer_id} carries someone else's key")
         addrs = []
         for a in msg.listen_addrs:
@@ -549,7 +536,7 @@ class Libp2pHost:
             stream = await self.new_stream(peer_id, [PING_PROTOCOL])
             try:
                 for _ in range(count):
-                    payload = _random_bytes(32)
+                    payload = os.urandom(32)
                     t0 = time.perf_counter()
                     await stream.write(payload)
                     echo = await stream.read_exactly(32)
@@ -562,8 +549,3 @@ class Libp2pHost:
             raise Timeout(f"ping to {peer_id} timed out")
         return rtts
 
-
-def _random_bytes(n: int) -> bytes:
-    import os
-
-    return os.urandom(n)

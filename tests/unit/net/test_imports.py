@@ -19,7 +19,7 @@ PURE = ["ipld/", "unixfs/", "car/", "config.py", "errors.py", "gateway/http_comm
         "bitswap/message.py", "bitswap/framing.py", "bitswap/wantlist.py", "bitswap/ledger.py",
         "bitswap/engine.py", "bitswap/client.py",
         "versioning/objects.py", "versioning/signing.py", "versioning/diff.py",
-        "versioning/merge.py"]
+        "versioning/merge.py", "net/wire.py"]
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,92 @@
+"""Plaintext I/O under the Yamux muxer (jiaozi_node._patches.yamux): whole Noise messages in,
+batches of frames out, bypassing py-libp2p's per-message layers. See `_NoiseIO`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from libp2p.abc import ISecureConn
+from libp2p.security.noise.io import NoiseTransportReadWriter
+
+NOISE_MAX_PLAINTEXT = 65535 - 16  # one Noise transport message (go-libp2p MaxPlaintextLength)
+# Bytes asked of one socket recv(): several Noise messages per call.
+_SOCKET_READ = 256 * 1024
+
+
+class _GenericIO:
+    """Any ISecureConn (TLS, plaintext): plain read/write."""
+
+    def __init__(self, conn: ISecureConn) -> None:
+        self._conn = conn
+
+    async def read(self) -> bytes:
+        return await self._conn.read(NOISE_MAX_PLAINTEXT)
+
+    async def write(self, chunks: list[bytes]) -> None:
+        await self._conn.write(b"".join(chunks))
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+class _NoiseIO:
+    """Noise over TCP without py-libp2p's per-message layers.
+
+    Reads the socket in large chunks and decrypts every complete Noise message in them; writes a
+    batch of plaintext chunks (each <= 65,519 bytes) as Noise messages in a single `send()`.
+    Only the muxer reads/writes the secured connection once it is started, so bypassing
+    SecureSession is safe; plaintext SecureSession had already buffered (the peer may pipeline
+    yamux frames behind the muxer negotiation) is returned first.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        rw: NoiseTransportReadWriter = conn.conn
+        self._conn = conn
+        self._state = rw.noise_state
+        self._raw = rw.read_writer.read_write_closer
+        self._buf = b""
+        leftover = conn._drain(None) if hasattr(conn, "_drain") else b""
+        self._pending = leftover
+
+    async def read(self) -> bytes:
+        if self._pending:
+            out, self._pending = self._pending, b""
+            return out
+        while True:
+            buf = self._buf
+            pos = 0
+            end = len(buf)
+            plain: list[bytes] = []
+            decrypt = self._state.decrypt
+            while end - pos >= 2:
+                n = (buf[pos] << 8) | buf[pos + 1]
+                if end - pos - 2 < n:
+                    break
+                plain.append(decrypt(buf[pos + 2 : pos + 2 + n]))
+                pos += 2 + n
+            self._buf = buf[pos:] if pos else buf
+            if plain:
+                return plain[0] if len(plain) == 1 else b"".join(plain)
+            data = await self._raw.read(_SOCKET_READ)
+            if not data:
+                return b""
+            self._buf = self._buf + data if self._buf else data
+
+    async def write(self, chunks: list[bytes]) -> None:
+        encrypt = self._state.encrypt
+        out = []
+        for c in chunks:
+            ct = encrypt(c)
+            out.append(len(ct).to_bytes(2, "big"))
+            out.append(ct)
+        await self._raw.write(b"".join(out))
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+def _make_io(conn: ISecureConn) -> _GenericIO | _NoiseIO:
+    inner = getattr(conn, "conn", None)
+    if isinstance(inner, NoiseTransportReadWriter) and hasattr(inner, "read_writer"):
+        return _NoiseIO(conn)
+    return _GenericIO(conn)
