@@ -191,3 +191,23 @@ async def test_jzfs_to_kubo_directory_tree(kubo, tmp_path, nursery):
         assert (tmp_path / "out" / "empty").is_dir()
     finally:
         node.close()
+
+
+async def test_cli_get_and_cat_from_kubo(kubo, tmp_path):
+    """`jzfs get/cat CID --peer <Kubo>` as a user runs it (subprocess, fresh repo)."""
+    import sys
+
+    path, data = _file(tmp_path, 3 * MiB + 11)
+    cid = await kubo.aio.add_file(path)
+    env = {**os.environ, "JZFS_PATH": str(tmp_path / "repo")}
+    base = [sys.executable, "-m", "jiaozi_node.cli.main", "--offline"]
+    out = tmp_path / "got.bin"
+    with trio.fail_after(120):
+        res = await trio.run_process([*base, "get", cid, "-o", str(out), "--peer", kubo.multiaddr],
+                                     env=env, capture_stdout=True, capture_stderr=True, check=False)
+        assert res.returncode == 0, res.stderr.decode()[-2000:]
+        assert _sha(out.read_bytes()) == _sha(data)
+        env2 = {**env, "JZFS_PATH": str(tmp_path / "repo2")}
+        res = await trio.run_process([*base, "cat", cid, "--peer", kubo.multiaddr], env=env2,
+                                     capture_stdout=True, capture_stderr=True, check=False)
+        assert res.returncode == 0 and _sha(res.stdout) == _sha(data)
