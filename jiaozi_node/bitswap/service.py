@@ -274,6 +274,7 @@ class BitswapService:
         try:
             async with recv:
                 async for msg, from_engine in recv:
+                    sent = False
                     for attempt in (1, 2):
                         try:
                             if stream is None:
@@ -281,12 +282,20 @@ class BitswapService:
                                 self.stats["streams_out"] += 1
                             await stream.write(encode_frame(bsmsg.encode(msg, protocol=stream.protocol)))
                             self.stats["messages_out"] += 1
+                            sent = True
                             break
                         except JzfsError as exc:
                             logger.debug("bitswap: send to %s failed (attempt %d): %s", peer, attempt, exc)
                             if stream is not None:
                                 await stream.reset()
                             stream = None
+                    if not sent:
+                        # No bitswap stream to this peer (gone, or it does not speak bitswap):
+                        # stop exchanging with it, so our wants move to other peers now rather
+                        # than after a stall. A bitswap stream it opens later brings it back.
+                        logger.info("bitswap: cannot send to %s; dropping it from bitswap", peer)
+                        self._peer_disconnected(peer)
+                        return
                     out = self._out.get(peer)
                     if from_engine and out is not None:
                         out.busy -= 1

@@ -176,3 +176,21 @@ async def test_stream_file_from_peers_in_order_with_range(nursery):
     await stream_file_from_peers(MemoryBlockstore(), str(root), b.host.addrs(), part.append,
                                  offset=1_000_000, length=300_000)
     assert b"".join(part) == data[1_000_000:1_300_000]
+
+
+async def test_peer_without_bitswap_is_dropped_and_wants_move(nursery):
+    """A connected peer that does not speak bitswap: our wants go to the peer that has the block
+    at once (no stall), and the non-bitswap peer leaves the bitswap peer set."""
+    a, b = await Peer().start(nursery), await Peer().start(nursery)
+    plain = Libp2pHost(Identity.generate(), listen=[LOOP])  # no bitswap handler
+    await nursery.start(plain.run)
+    blk = Block.create(os.urandom(2000), codec=RAW)
+    b.store.put(blk.cid, blk.data)
+    a.bs.add_peer(await a.host.connect(plain.addrs()[0]))
+    a.bs.add_peer(await a.host.connect(b.host.addrs()[0]))
+    with trio.fail_after(5):
+        assert await a.retrieval.get(blk.cid) == blk.data
+    with trio.fail_after(5):
+        while plain.peer_id in a.bs.peers():  # noqa: ASYNC110 - state, no event
+            await trio.sleep(0.02)
+    assert a.host.is_connected(plain.peer_id)  # the connection itself is not ours to close
