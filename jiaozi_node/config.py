@@ -283,9 +283,13 @@ class NetLimits:
     # larger window lets the sender keep the pipe full with fewer window updates; it is also
     # the most a peer can make us buffer per stream (a DATA frame beyond it closes the conn).
     yamux_window_bytes: int = 1 * MiB
+    # Window beyond the spec's 256 KiB granted, summed over one connection's streams: without
+    # it a peer could open max_streams streams and make us buffer max_streams x window.
+    # Worst case per connection: yamux_max_streams x 256 KiB + this.
+    yamux_extra_window_budget_bytes: int = 32 * MiB
     # Streams open at once on one connection (go-yamux's MaxIncomingStreams is 1000); a SYN
-    # beyond this is refused with RST. Bounds per-connection memory (x window above).
-    yamux_max_streams: int = 1024
+    # beyond this is refused with RST. Bounds per-connection memory (x 256 KiB, see above).
+    yamux_max_streams: int = 512
     # Inbound streams opened by the peer but not yet picked up by a handler task.
     yamux_accept_backlog: int = 256
     # Peering.Peers reconnection backoff (Kubo's peering service uses 5 s .. 10 min).

@@ -11,7 +11,9 @@ This implementation follows the spec (github.com/hashicorp/yamux/blob/master/spe
 go-yamux's behaviour:
 - 12-byte header; DATA / WINDOW_UPDATE / PING / GO_AWAY; SYN / ACK / FIN / RST.
 - Per-stream receive window: 256 KiB initial (spec), raised to `window` with a WINDOW_UPDATE on
-  SYN/ACK as go-yamux does; credit is returned once half the window has been consumed.
+  SYN/ACK as go-yamux does, while the connection's `extra_window_budget` lasts; credit is returned
+  once half the window has been consumed. So one peer can make us buffer at most
+  max_streams x 256 KiB + extra_window_budget per connection.
 - A DATA frame larger than the remaining window is a protocol error: the connection is closed
   (the only way a peer could make us buffer more than `window` per stream).
 - Inbound streams beyond `max_streams` open, or beyond `accept_backlog` not yet accepted, are
@@ -67,6 +69,7 @@ class YamuxSettings:
     max_streams: int = 1024
     accept_backlog: int = 256
     max_queued_out: int = 1024 * 1024  # bytes of DATA queued for the writer before write() waits
+    extra_window_budget: int = 32 * 1024 * 1024  # per connection, window beyond 256 KiB/stream
 
 
 class YamuxProtocolError(Exception):
@@ -262,6 +265,8 @@ class Yamux(IMuxedConn):
         self._ack_ev = trio.Event()
         self._unacked = 0
         self._max_unacked = YamuxSettings.accept_backlog
+        self._extra_budget = YamuxSettings.extra_window_budget
+        self._extra_granted = 0
         self._io: _GenericIO | _NoiseIO | None = None
         self._closing = False
         self._remote_goaway = False
@@ -327,8 +332,7 @@ class Yamux(IMuxedConn):
         stream._awaiting_ack = True
         self._unacked += 1
         self.streams[sid] = stream
-        delta = self._window - INITIAL_WINDOW
-        stream._recv_window += delta
+        delta = self._grant_window(stream)
         self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_SYN, sid, delta))
         return stream
 
@@ -340,10 +344,21 @@ class Yamux(IMuxedConn):
         # ACK (with our larger window) once accepted, as go-yamux does: an opener that limits its
         # un-ACKed streams (go-yamux, us) then cannot overrun our accept backlog.
         if not stream.reset_received:
-            delta = self._window - INITIAL_WINDOW
-            stream._recv_window += delta
+            delta = self._grant_window(stream)
             self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_ACK, stream.stream_id, delta))
         return stream
+
+    def _grant_window(self, stream: YamuxStream) -> int:
+        """Raise a new stream's window from 256 KiB to `window` while the connection's budget
+        for such extra window lasts (bounds what one peer can make us buffer); the delta."""
+        extra = self._window - INITIAL_WINDOW
+        if extra <= 0 or self._extra_granted + extra > self._extra_budget:
+            stream._window = INITIAL_WINDOW
+            return 0
+        self._extra_granted += extra
+        stream._window = self._window
+        stream._recv_window += extra
+        return extra
 
     async def close(self, error_code: int = GO_AWAY_NORMAL) -> None:
         if self._closing:
@@ -363,7 +378,8 @@ class Yamux(IMuxedConn):
     # -- internals ----------------------------------------------------------------------------
 
     def _forget(self, stream: YamuxStream) -> None:
-        self.streams.pop(stream.stream_id, None)
+        if self.streams.pop(stream.stream_id, None) is not None:
+            self._extra_granted -= stream._window - INITIAL_WINDOW
 
     def _queue_ctrl(self, frame: bytes) -> None:
         if self._closing:
@@ -507,7 +523,7 @@ class Yamux(IMuxedConn):
         if self._closing or len(self.streams) >= self._max_streams:
             self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_RST, sid, 0))
             return None
-        stream = YamuxStream(self, sid, window=self._window)
+        stream = YamuxStream(self, sid, window=INITIAL_WINDOW)  # raised on accept
         try:
             self._accept_send.send_nowait(stream)
         except trio.WouldBlock:

@@ -39,6 +39,7 @@ def apply(*, limits: NetLimits, agent_version: str | None = None) -> None:
     yamux.YamuxSettings.window = limits.yamux_window_bytes
     yamux.YamuxSettings.max_streams = limits.yamux_max_streams
     yamux.YamuxSettings.accept_backlog = limits.yamux_accept_backlog
+    yamux.YamuxSettings.extra_window_budget = limits.yamux_extra_window_budget_bytes
     muxer_multistream.Yamux = yamux.Yamux
     _skip_noop_stream_notifees()
 

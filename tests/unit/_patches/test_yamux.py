@@ -259,3 +259,26 @@ async def test_go_away_stops_new_outbound_streams(raw):
     await trio.testing.wait_all_tasks_blocked()
     with pytest.raises(Exception, match="shutting down"):
         await mux.open_stream()
+
+
+async def test_extra_window_budget_bounds_buffering(nursery, monkeypatch):
+    extra = YamuxSettings.window - INITIAL_WINDOW
+    monkeypatch.setattr(YamuxSettings, "extra_window_budget", extra)  # room for one big window
+    a, b = trio.testing.memory_stream_pair()
+    mux = Yamux(PipeConn(a, initiator=False), peer_id=None)
+    nursery.start_soon(mux.start)
+    await mux.event_started.wait()
+    peer = RawPeer(b)
+    deltas = []
+    for sid in (1, 3):
+        await peer.send(TYPE_WINDOW_UPDATE, F_SYN, sid, 0)
+        await mux.accept_stream()
+        deltas.append((await peer.frame())[3])
+    assert deltas == [extra, 0]  # the second stream keeps the spec's 256 KiB
+    # stream 1 finishes (FIN both ways): its extra window goes back to the budget
+    await mux.streams[1].close()
+    await peer.frame()
+    await peer.send(TYPE_WINDOW_UPDATE, F_FIN, 1, 0)
+    await peer.send(TYPE_WINDOW_UPDATE, F_SYN, 5, 0)
+    await mux.accept_stream()
+    assert (await peer.frame())[3] == extra
