@@ -135,3 +135,34 @@ def test_stale_daemon_file_is_ignored(repo):
     assert not (repo / "daemon.json").exists() and not (repo / "api").exists()
     swarm = _run(repo, "swarm", "peers", check=False)
     assert swarm.returncode == 1 and "needs a running daemon" in swarm.stderr
+
+
+def test_swarm_commands_through_the_rpc_api(tmp_path):
+    repos = []
+    for name in ("a", "b"):
+        path = tmp_path / name
+        _run(path, "init")
+        _run(path, "config", "Addresses.API", "/ip4/127.0.0.1/tcp/0")
+        _run(path, "config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+        _run(path, "config", "--json", "Addresses.Swarm", '["/ip4/127.0.0.1/tcp/0"]')
+        repos.append(path)
+    a, b = (Daemon(p) for p in repos)
+    try:
+        if not (repos[0] / "api").exists():
+            pytest.fail("the daemon wrote no api file: RPC API service missing")
+        b_info = json.loads((repos[1] / "daemon.json").read_text())
+        out = _run(repos[0], "swarm", "connect", b_info["Addresses"][0])
+        assert out.stdout.strip() == f"connect {b_info['ID']} success"
+        peers = json.loads(_run(repos[0], "swarm", "peers", "--json").stdout)
+        assert [p["Peer"] for p in peers["Peers"]] == [b_info["ID"]]
+        local = _run(repos[1], "swarm", "addrs", "local", "--id").stdout.split()
+        assert local == b_info["Addresses"]
+        remote = json.loads(_run(repos[0], "id", b_info["ID"], "--json").stdout)
+        assert remote["ID"] == b_info["ID"] and remote["AgentVersion"].startswith("jzfs/")
+        out = _run(repos[0], "swarm", "disconnect", b_info["ID"])
+        assert out.stdout.strip() == f"disconnect {b_info['ID']} success"
+        assert json.loads(_run(repos[0], "swarm", "peers", "--json").stdout)["Peers"] in ([], None)
+    finally:
+        for d in (a, b):
+            rc, err = d.stop()
+            assert rc == 0, err
