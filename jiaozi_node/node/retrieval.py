@@ -84,8 +84,12 @@ class Retrieval:
         # Verified blocks not yet written (flushed with one put_many per `batch_bytes`).
         self._pending: dict[bytes, Block] = {}
         self._pending_bytes = 0
-        self._batching = 0  # > 0 while a fetch_dag runs: writes are batched
+        # Nurseries of running fetch_dag calls: while there is one, writes are batched and run
+        # as a background task in it (the fetching workers do not wait for the disk).
+        self._flushers: list[trio.Nursery] = []
         self._flush_lock = trio.Lock()
+        self._flush_running = False
+        self._flush_done = trio.Event()
 
     def add_source(self, source: BlockSource) -> None:
         self.sources.append(source)
@@ -116,8 +120,10 @@ class Retrieval:
             if cid.multihash not in self._pending:
                 self._pending[cid.multihash] = Block(cid, data)
                 self._pending_bytes += len(data)
-            if not self._batching or self._pending_bytes >= self.batch_bytes:
+            if not self._flushers:
                 await self.flush()
+            elif self._pending_bytes >= self.batch_bytes:
+                await self._flush_behind()
             return data
         names = ", ".join(s.name for s in self.sources)
         raise Timeout(f"block {cid} not found: no source ({names}) provided it within {timeout:g}s")
@@ -139,6 +145,35 @@ class Retrieval:
                     self._pending_bytes -= len(b.data)
             if self.on_stored is not None:
                 self.on_stored([b.cid for b in blocks])
+
+    async def _flush_behind(self) -> None:
+        """A batch is full: write it in the background. The caller only waits (backpressure)
+        when another full batch piled up while the store was still writing, so at most about
+        2 x `batch_bytes` of verified blocks are held in memory.
+
+        Without this every worker that got a block while a write ran queued for the flush lock
+        and then wrote the few blocks that arrived meanwhile: a convoy of small transactions
+        (each with its fsync) that stalled the fetch for ~80 ms per batch.
+        """
+        if not self._flush_running:
+            self._flush_running = True
+            self._flushers[-1].start_soon(self._flush_loop)
+            return
+        while self._flush_running and self._pending_bytes >= 2 * self.batch_bytes:
+            await self._flush_done.wait()
+
+    async def _flush_loop(self) -> None:
+        try:
+            while True:
+                await self.flush()
+                done, self._flush_done = self._flush_done, trio.Event()
+                done.set()
+                if self._pending_bytes < self.batch_bytes:
+                    return
+        finally:
+            self._flush_running = False
+            self._flush_done.set()
+            self._flush_done = trio.Event()
 
     async def _race(self, cid: CID) -> bytes:
         """First correct answer among the sources. A source that fails (wrong bytes, refusal)
@@ -212,16 +247,18 @@ class Retrieval:
                 if state["pending"] == 0:
                     send.close()
 
-        self._batching += 1
+        nursery: trio.Nursery | None = None
         try:
             with _single_error():
                 async with trio.open_nursery() as nursery:
+                    self._flushers.append(nursery)
                     for r in roots:
                         enqueue(r, nursery)
                     if not state["pending"]:
                         send.close()
         finally:
-            self._batching -= 1
+            if nursery is not None and nursery in self._flushers:
+                self._flushers.remove(nursery)
             with trio.CancelScope(shield=True):
                 await self.flush()  # also on failure: what was verified is kept
         return state["walked"]
