@@ -60,6 +60,10 @@ class _PeerOut:
 
 class BitswapService:
     name = "bitswap"
+    # `fetch` returns only bytes the client matched to the wanted CID by hashing them with the
+    # CID's own hash function (`message.block_cid`, exact CID bytes): Retrieval does not hash
+    # them a second time.
+    hash_checked = True
 
     def __init__(self, host: Any, store: BlockReader, *, limits: BitswapLimits = BITSWAP_LIMITS) -> None:
         self.host = host

@@ -122,3 +122,59 @@ async def test_thread_getter_from_worker_thread():
     getter = r.thread_getter()
     assert await trio.to_thread.run_sync(getter.get, BLK.cid) == BLK.data
     assert store.has(BLK.cid)
+
+
+class SlowStore(MemoryBlockstore):
+    """put_many takes `delay` s (in the worker thread, like an fsync'd LMDB commit)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.batches: list[int] = []
+
+    def put_many(self, blocks):  # type: ignore[no-untyped-def]
+        import time
+
+        blocks = list(blocks)
+        time.sleep(self.delay)
+        self.batches.append(sum(len(b.data) for b in blocks))
+        super().put_many(blocks)
+
+
+async def test_fetch_dag_writes_in_background_large_batches_bounded_memory():
+    data = os.urandom(6 * 1024 * 1024)
+    root, blocks, _ = import_bytes(data, UNIXFS_V0_2015)
+    store = SlowStore(0.02)
+    batch = 1024 * 1024
+    r = Retrieval(store, [Source("s", {b.cid: b.data for b in blocks})], batch_bytes=batch,
+                  concurrency=4)
+    peak = 0
+    orig_get = r.get
+
+    async def get(cid, **kw):  # type: ignore[no-untyped-def]
+        nonlocal peak
+        out = await orig_get(cid, **kw)
+        peak = max(peak, r._pending_bytes)
+        return out
+
+    r.get = get  # type: ignore[method-assign]
+    assert await r.fetch_dag(root) == len(blocks)
+    assert b"".join(read_file(store, root)) == data
+    # no convoy of tiny writes: every write but the last is a full batch
+    assert all(n >= batch for n in store.batches[:-1]), store.batches
+    # verified-but-unwritten bytes stay bounded: two batches plus the blocks in flight
+    assert peak <= 2 * batch + 4 * 256 * 1024 + 1024, peak
+    assert not r._pending and r._pending_bytes == 0
+
+
+async def test_hash_checked_source_is_not_hashed_again(monkeypatch):
+    import jiaozi_node.node.retrieval as retrieval_mod
+
+    calls: list[CID] = []
+    real = retrieval_mod.verify
+    monkeypatch.setattr(retrieval_mod, "verify", lambda cid, data: (calls.append(cid), real(cid, data)))
+    src = Source("checked", {BLK.cid: BLK.data})
+    src.hash_checked = True  # type: ignore[attr-defined]
+    assert await Retrieval(MemoryBlockstore(), [src]).get(BLK.cid) == BLK.data and calls == []
+    assert await Retrieval(MemoryBlockstore(), [Source("plain", {BLK.cid: BLK.data})]).get(BLK.cid)
+    assert calls == [BLK.cid]
