@@ -61,21 +61,59 @@ class Node:
 
     # `jzfs add` for Python callers (jiaozi_node.node.files has the full API and the events).
     def add_bytes(self, data: bytes, **kw: Any) -> Any:
-        """Import `data`; returns its root CID. Keywords as in `files.add_stream` (profile, pin, ...)."""
+        """Import `data` (pinned unless pin=False); returns its root CID. Keywords as in
+        `files.add_stream` (profile, only_hash, ...)."""
         from .files import add_bytes
 
+        kw.setdefault("pin", True)  # like `jzfs add` and Kubo's clients
         return add_bytes(self, data, **kw).cid
 
     def add_path(self, *paths: Any, recursive: bool = True, **kw: Any) -> Any:
         """Import files/directories like `jzfs add -r`; returns the last root CID."""
         from .files import add_path
 
+        kw.setdefault("pin", True)  # like `jzfs add` and Kubo's clients
         return add_path(self, list(paths), recursive=recursive, **kw)[-1].cid
 
+    # Reading, for Python callers (jiaozi_node.node.files_read / node.dag have the full API).
+    @cached_property
+    def files(self) -> Any:
+        """A FilesReader over the local store: resolve, stat, cat, ls, get."""
+        from .files_read import FilesReader
+
+        return FilesReader.for_node(self)
+
+    def cat(self, path: Any, *, offset: int = 0, length: int | None = None) -> bytes:
+        """The bytes of a UnixFS file (`CID` or `CID/path`), like `jzfs cat`. For large files
+        iterate `node.files.cat(...)` instead, which streams."""
+        return b"".join(self.files.cat(path, offset=offset, length=length))
+
+    def ls(self, path: Any) -> list[Any]:
+        """Directory entries (name, cid, size, type), like `jzfs ls`."""
+        return self.files.ls(path)
+
+    def get(self, path: Any, dest: Any) -> Path:
+        """Write a file or tree to `dest` (must not exist), like `jzfs get -o`."""
+        return Path(self.files.get(path, dest))
+
+    def dag_put(self, value: Any, *, store_codec: str = "dag-cbor") -> Any:
+        """Store a Python value (dicts, lists, CIDs, bytes…) as one IPLD block; returns its CID."""
+        from ..ipld import dagjson
+        from .dag import dag_put
+
+        return dag_put(self.blocks, dagjson.encode(value), store_codec=store_codec)
+
+    def dag_get(self, cid: Any, path: str = "") -> Any:
+        """The decoded value at `cid[/path]` (CIDs come back as CID objects)."""
+        from ..ipld import CID
+        from .dag import dag_get
+
+        return dag_get(self.blocks, CID.parse(cid), [p for p in path.split("/") if p])[0]
+
     def close(self) -> None:
-        for name in ("versioning", "pins", "blocks"):
+        for name in ("files", "versioning", "pins", "blocks"):
             obj = self.__dict__.pop(name, None)
-            if obj is not None:
+            if obj is not None and hasattr(obj, "close"):
                 obj.close()
 
     def __enter__(self) -> Node:
