@@ -13,6 +13,10 @@ then children, sized by blocksizes", so one walk serves them all. Seeking uses `
 never fetches a leaf that lies wholly before `offset` or after `offset + length`. Every node's size
 is checked against what its parent claimed, so a DAG that lies about sizes raises CodecError
 instead of producing wrong bytes.
+
+`read_file` streams: children are fetched one at a time as the reader reaches them, so reading
+holds the interior nodes of one root-to-leaf path plus the leaf being yielded, never a whole
+level (1024 x 1 MiB leaves under one node with the default profile).
 """
 
 from __future__ import annotations
@@ -119,36 +123,68 @@ def read_file(getter: BlockGetter, cid: CID, offset: int = 0,
     yield from _read_range(getter, root, offset, end)
 
 
+class _Cursor:
+    """One interior node on the read stack and the next of its links to visit.
+
+    `lo`/`hi` are the node-relative byte range still wanted; `index` is the next link and `pos`
+    the node-relative offset where that link's bytes start (own data comes first).
+    """
+
+    __slots__ = ("node", "lo", "hi", "index", "pos")
+
+    def __init__(self, node: UnixFSNode, lo: int, hi: int) -> None:
+        self.node, self.lo, self.hi = node, lo, hi
+        self.index, self.pos = 0, len(node.data)
+
+    def next_child(self) -> tuple[CID, int, int, int] | None:
+        """(cid, blocksize, child-relative start, child-relative end) of the next link that
+        overlaps the wanted range, or None when no further link does. Links wholly before the
+        range (or empty) are skipped by their blocksizes, without fetching them."""
+        meta = self.node.meta
+        assert meta is not None
+        links, sizes = self.node.links, meta.blocksizes
+        while self.index < len(links):
+            i = self.index
+            bsize = sizes[i]
+            c_start, c_end = self.pos, self.pos + bsize
+            self.index, self.pos = i + 1, c_end
+            if c_end <= self.lo or bsize == 0:
+                continue
+            if c_start >= self.hi:
+                self.index = len(links)
+                break
+            return (links[i].cid, bsize, max(self.lo, c_start) - c_start,
+                    min(self.hi, c_end) - c_start)
+        return None
+
+
 def _read_range(getter: BlockGetter, root: UnixFSNode, start: int, end: int) -> Iterator[bytes]:
-    # Explicit stack of (node, node-relative start, node-relative end): a deep trickle DAG
-    # (or a hostile one) cannot overflow Python's recursion limit.
-    stack: list[tuple[UnixFSNode, int, int]] = [(root, start, end)]
+    # Depth-first over an explicit stack of cursors (a deep trickle DAG, or a hostile one, cannot
+    # overflow Python's recursion limit). Children are fetched lazily, one at a time, when the
+    # reader gets to them: memory is the interior nodes on the current root-to-leaf path plus
+    # the one leaf being yielded, however wide the DAG (1024 x 1 MiB leaves per node by default).
+    if start < len(root.data):
+        yield root.data[start:min(end, len(root.data))]
+    stack: list[_Cursor] = [_Cursor(root, start, end)] if root.links else []
     while stack:
-        node, lo, hi = stack.pop()
-        data = node.data
+        top = stack[-1]
+        nxt = top.next_child()
+        if nxt is None:
+            stack.pop()
+            continue
+        child_cid, bsize, lo, hi = nxt
+        child = get_node(getter, child_cid)
+        if child.kind != "file":
+            raise CodecError(f"{top.node.cid}: file links to a {child.kind} node {child_cid}")
+        if child.file_size != bsize:
+            raise CodecError(f"{top.node.cid}: child {child_cid} holds {child.file_size} bytes, "
+                             f"blocksizes says {bsize}")
+        data = child.data
         if lo < len(data):
             yield data[lo:min(hi, len(data))]
-        if not node.links:
-            continue
-        assert node.meta is not None
-        pos = len(data)
-        children: list[tuple[CID, int, int, int]] = []
-        for link, bsize in zip(node.links, node.meta.blocksizes, strict=True):
-            c_start, c_end = pos, pos + bsize
-            pos = c_end
-            if c_end <= lo or bsize == 0:
-                continue
-            if c_start >= hi:
-                break
-            children.append((link.cid, bsize, max(lo, c_start) - c_start, min(hi, c_end) - c_start))
-        for child_cid, bsize, c_lo, c_hi in reversed(children):
-            child = get_node(getter, child_cid)
-            if child.kind != "file":
-                raise CodecError(f"{node.cid}: file links to a {child.kind} node {child_cid}")
-            if child.file_size != bsize:
-                raise CodecError(f"{node.cid}: child {child_cid} holds {child.file_size} bytes, "
-                                 f"blocksizes says {bsize}")
-            stack.append((child, c_lo, c_hi))
+        if child.links:
+            stack.append(_Cursor(child, lo, hi))
+        del child, data  # hold nothing of a leaf once its bytes are yielded
 
 
 def list_dir(getter: BlockGetter, cid: CID, *, resolve: bool = True) -> Iterator[Entry]:
