@@ -129,9 +129,12 @@ def block_put(client: ApiClient, args: argparse.Namespace) -> int:
         res = client.json("block/put", [], {"cid-codec": args.cid_codec, "mhtype": args.mhtype,
                                             "cid-version": args.cid_version, "pin": args.pin or None},
                           **_post_parts([("data", "application/octet-stream", chunks)]))
-        out.append(CID.decode(res["Key"]))
-    for cid in out:
-        print(cid.encode(args.cid_base or ""))
+        out.append((CID.decode(res["Key"]), res.get("Size")))
+    for cid, size in out:
+        if getattr(args, "json", False):
+            print(_json({"Key": cid.encode(args.cid_base or ""), "Size": size}))
+        else:
+            print(cid.encode(args.cid_base or ""))
     return 0
 
 
@@ -171,13 +174,21 @@ def _recursive(args: argparse.Namespace) -> bool:
 
 def pin_add(client: ApiClient, args: argparse.Namespace) -> int:
     rec = _recursive(args)
-    for cid in client.json("pin/add", args.cids, {"recursive": rec})["Pins"]:
+    pins = client.json("pin/add", args.cids, {"recursive": rec})["Pins"]
+    if getattr(args, "json", False):
+        print(_json({"Pins": pins}))
+        return 0
+    for cid in pins:
         print(f"pinned {cid} {'recursively' if rec else 'directly'}")
     return 0
 
 
 def pin_rm(client: ApiClient, args: argparse.Namespace) -> int:
-    for cid in client.json("pin/rm", args.cids, {"recursive": _recursive(args)})["Pins"]:
+    pins = client.json("pin/rm", args.cids, {"recursive": _recursive(args)})["Pins"]
+    if getattr(args, "json", False):
+        print(_json({"Pins": pins}))
+        return 0
+    for cid in pins:
         print(f"unpinned {cid}")
     return 0
 
@@ -207,7 +218,7 @@ def dag_put(client: ApiClient, args: argparse.Namespace) -> int:
                           **_post_parts([("data", "application/octet-stream", chunks)]))
         cids.append(res["Cid"]["/"])
     for cid in cids:
-        print(cid)
+        print(_json({"Cid": {"/": cid}}) if getattr(args, "json", False) else cid)
     return 0
 
 
@@ -256,7 +267,10 @@ def dag_import(client: ApiClient, args: argparse.Namespace) -> int:
     failed = 0
     for ev in client.ndjson("dag/import", [], {"pin-roots": args.pin_roots, "stats": args.stats or None},
                             **_post_parts(parts)):
-        if "Root" in ev:
+        if getattr(args, "json", False):
+            print(_json(ev))
+            failed += bool(ev.get("Root", {}).get("PinErrorMsg"))
+        elif "Root" in ev:
             root, err = ev["Root"]["Cid"]["/"], ev["Root"]["PinErrorMsg"]
             print(f"Pinned root\t{root}\t{'success' if not err else 'FAILED: ' + err}")
             failed += bool(err)

@@ -20,16 +20,7 @@ from typing import Any
 from ..config import PROFILES, ImportProfile
 from ..errors import InvalidInput
 from ..unixfs.chunker import parse_chunker
-from .common import add_json_flag, open_node, print_json, progress
-
-
-def _bool(text: str) -> bool:
-    t = text.lower()
-    if t in ("true", "1", "yes"):
-        return True
-    if t in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+from .common import add_json_flag, bool_flag, open_node, print_json, progress
 
 
 def build_profile(args: argparse.Namespace, node: Any) -> ImportProfile:
@@ -105,15 +96,13 @@ def register(sub: Any) -> None:
     p.add_argument("-n", "--only-hash", action="store_true", help="only compute CIDs, store nothing")
     p.add_argument("-w", "--wrap-with-directory", action="store_true", help="wrap everything in a directory")
     p.add_argument("-H", "--hidden", action="store_true", help="include files whose name starts with '.'")
-    p.add_argument("--pin", type=_bool, nargs="?", const=True, default=True, metavar="BOOL",
-                   help="pin the added roots (default true; --pin=false to skip)")
-    p.add_argument("--progress", type=_bool, nargs="?", const=True, default=False, metavar="BOOL",
-                   help="show a progress bar on stderr")
+    bool_flag(p, "--pin", default=True, help="pin the added roots (--pin=false / --no-pin to skip)")
+    bool_flag(p, "--progress", default=False, help="show a progress bar on stderr")
     p.add_argument("--profile", default=None, choices=sorted(PROFILES),
                    help="import profile (default: config Import.Profile, else unixfs-v1-2025)")
     p.add_argument("--cid-version", type=int, choices=(0, 1), default=None, help="CID version")
-    p.add_argument("--raw-leaves", type=_bool, nargs="?", const=True, default=None, metavar="BOOL",
-                   help="use raw blocks for file leaves (implied by --cid-version=1)")
+    bool_flag(p, "--raw-leaves", default=None,
+              help="use raw blocks for file leaves (default: the profile's; implied by --cid-version=1)")
     p.add_argument("-s", "--chunker", default=None,
                    help="size-N, rabin, rabin-AVG, rabin-MIN-AVG-MAX or buzhash")
     p.add_argument("-t", "--trickle", action="store_true", help="use the trickle layout")

@@ -18,7 +18,7 @@ from ..errors import InvalidInput, JzfsError, LimitExceeded, NotFound
 from ..ipld import codecs, multihash
 from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_PB, codec_code
-from .common import add_json_flag, open_node, print_json
+from .common import add_json_flag, bool_flag, open_node, print_json
 
 
 def _read_bounded(f: BinaryIO, limit: int, name: str) -> bytes:
@@ -60,7 +60,11 @@ def cmd_put(args: argparse.Namespace) -> int:
                 for b in blocks:
                     node.pins.add(b.cid)
     for b in blocks:
-        print(b.cid.encode(args.cid_base or ""))
+        key = b.cid.encode(args.cid_base or "")
+        if args.json:
+            print_json({"Key": key, "Size": len(b.data)})  # Kubo's `block put --enc=json`
+        else:
+            print(key)
     return 0
 
 
@@ -126,7 +130,8 @@ def register(sub: Any) -> None:
     p.add_argument("--mhtype", default="sha2-256", help="hash function: sha2-256 (default), sha2-512")
     p.add_argument("--cid-version", type=int, default=1, help="0 (dag-pb + sha2-256 only) or 1 (default)")
     p.add_argument("--cid-base", default=None, help="multibase of the printed CIDv1 (default base32)")
-    p.add_argument("--pin", action="store_true", help="pin the block(s) recursively")
+    bool_flag(p, "--pin", default=False, help="pin the block(s) recursively")
+    add_json_flag(p)
     p.set_defaults(func=cmd_put)
 
     p = bsub.add_parser("get", help="write a block's bytes to stdout (verified)")

@@ -20,6 +20,7 @@ from multiformats import multibase, multicodec
 from ..errors import InvalidInput
 from ..ipld import multihash
 from ..ipld.cid import CID, DAG_PB, codec_code
+from .common import add_json_flag, print_json
 
 
 def _name_of(code: int) -> str:
@@ -82,17 +83,25 @@ def format_cid(cid: CID, fmt: str = "%s", base: str = "") -> str:
     return "".join(out)
 
 
+def _emit(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> None:
+    if args.json:  # Kubo's `cid format|base32 --enc=json`
+        for text, out in pairs:
+            print_json({"CidStr": text, "Formatted": out, "ErrorMsg": ""})
+    else:
+        print("\n".join(out for _, out in pairs))
+
+
 def cmd_format(args: argparse.Namespace) -> int:
-    lines = []
+    pairs = []
     for text in args.cids:
         cid = _convert(CID.decode(text), args.version, args.codec)
-        lines.append(format_cid(cid, args.format, args.base or ""))
-    print("\n".join(lines))
+        pairs.append((text, format_cid(cid, args.format, args.base or "")))
+    _emit(args, pairs)
     return 0
 
 
 def cmd_base32(args: argparse.Namespace) -> int:
-    print("\n".join(CID.decode(t).to_v1().encode("base32") for t in args.cids))
+    _emit(args, [(t, CID.decode(t).to_v1().encode("base32")) for t in args.cids])
     return 0
 
 
@@ -126,10 +135,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-v", "--version", type=int, default=None, help="CID version to convert to")
     p.add_argument("-b", "--base", default=None, help="multibase (base32, base58btc, base36, ...)")
     p.add_argument("--mc", "--codec", dest="codec", default=None, help="change the codec")
+    add_json_flag(p)
     p.set_defaults(func=cmd_format)
 
     p = csub.add_parser("base32", help="convert CIDs to CIDv1 in base32")
     p.add_argument("cids", nargs="+", metavar="cid")
+    add_json_flag(p)
     p.set_defaults(func=cmd_base32)
 
     p = csub.add_parser("bases", help="list multibases")

@@ -2,14 +2,60 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..node import Node
+if TYPE_CHECKING:
+    from ..node import Node
+
+# Option strings of every boolean flag registered with `bool_flag`, mapped to their long form:
+# main.py's pre-parse step rewrites `--NAME=true|false` (Kubo's form) into `--NAME` / `--no-NAME`.
+BOOL_FLAGS: dict[str, str] = {}
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+
+
+def bool_flag(parser: Any, *names: str, default: bool | None, help: str) -> None:
+    """A boolean flag that never takes the next argument: `--NAME` sets it, `--no-NAME` clears it,
+    and `--NAME=true|false` (rewritten by main.normalize_bool_flags) works as in Kubo. The first
+    long name gives the attribute; short names (e.g. `-r`) set it too."""
+    long = next(n for n in names if n.startswith("--"))
+    parser.add_argument(*names, action=argparse.BooleanOptionalAction, default=default,
+                        help=help if default is None else f"{help} (default {str(default).lower()})")
+    for n in names:
+        BOOL_FLAGS[n] = long
+
+
+def normalize_bool_flags(argv: list[str]) -> list[str]:
+    """`--pin=false` → `--no-pin`, `--pin=true` → `--pin` for flags registered with bool_flag
+    (also short forms such as `-r=false`); anything after `--` is left alone."""
+    from ..errors import InvalidInput
+
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        name, eq, value = arg.partition("=")
+        long = BOOL_FLAGS.get(name) if eq else None
+        if long is None:
+            out.append(arg)
+        elif value.lower() in TRUE_WORDS:
+            out.append(long)
+        elif value.lower() in FALSE_WORDS:
+            out.append("--no-" + long[2:])
+        elif name.startswith("--"):
+            raise InvalidInput(f"argument {name}: expected true or false, not {value!r}")
+        else:
+            out.append(arg)  # a short name another command uses with a value (e.g. add -s=size-N)
+    return out
 
 
 def open_node() -> Node:
+    from ..node import Node
+
     return Node.open()
 
 

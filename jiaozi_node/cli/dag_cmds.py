@@ -22,7 +22,7 @@ from ..node.dag import (
     encode_value,
 )
 from ..unixfs.resolve import parse_path
-from .common import open_node, print_json, progress
+from .common import add_json_flag, bool_flag, open_node, print_json, progress
 
 READ_CHUNK = 1 << 20
 
@@ -46,7 +46,10 @@ def cmd_put(args: argparse.Namespace) -> int:
                 node.pins.add(cid)
             cids.append(cid)
     for cid in cids:
-        print(cid)
+        if args.json:
+            print_json({"Cid": {"/": str(cid)}})  # Kubo's `dag put --enc=json`
+        else:
+            print(cid)
     return 0
 
 
@@ -65,7 +68,10 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     root, segments = parse_path(args.path)
     with open_node() as node:
         cid, _value, inside = dag_resolve(node.blocks, root, segments)
-    print("/".join([str(cid), *inside]))
+    if args.json:
+        print_json({"Cid": {"/": str(cid)}, "RemPath": "/".join(inside)})  # Kubo's shape
+    else:
+        print("/".join([str(cid), *inside]))
     return 0
 
 
@@ -140,12 +146,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     failed = []
     for res in results:
         for root, error in res.pinned:
-            if error is None:
+            if args.json:  # Kubo's `dag import --enc=json` lines
+                print_json({"Root": {"Cid": {"/": str(root)}, "PinErrorMsg": error or ""}})
+                if error is not None:
+                    failed.append(root)
+            elif error is None:
                 print(f"Pinned root\t{root}\tsuccess")
             else:
                 print(f"Pinned root\t{root}\tFAILED: {error}")
                 failed.append(root)
-    if args.stats:
+    if args.stats and args.json:
+        print_json({"Stats": {"BlockCount": sum(r.blocks for r in results),
+                              "BlockBytesCount": sum(r.bytes for r in results)}})
+    elif args.stats:
         print(f"Imported {sum(r.blocks for r in results)} blocks "
               f"({sum(r.bytes for r in results)} bytes)")
     if failed:
@@ -153,15 +166,6 @@ def cmd_import(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
-
-
-def _bool(value: str) -> bool:
-    v = value.lower()
-    if v in ("true", "1", "yes"):
-        return True
-    if v in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -173,7 +177,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-codec", default="dag-json", choices=INPUT_CODECS)
     p.add_argument("--store-codec", default="dag-cbor", choices=STORE_CODECS)
     p.add_argument("--hash", default="sha2-256", help="multihash function (sha2-256, sha2-512)")
-    p.add_argument("--pin", action="store_true", help="pin the new node")
+    bool_flag(p, "--pin", default=False, help="pin the new node")
+    add_json_flag(p)
     p.set_defaults(func=cmd_put)
 
     p = dsub.add_parser("get", help="print an IPLD node (DAG-JSON by default)")
@@ -183,6 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = dsub.add_parser("resolve", help="resolve a path to the last CID and the remainder")
     p.add_argument("path")
+    add_json_flag(p)
     p.set_defaults(func=cmd_resolve)
 
     p = dsub.add_parser("stat", help="total size and number of blocks of a DAG")
@@ -196,13 +202,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--entity-bytes", default=None, metavar="FROM:TO",
                    help="only the blocks for this byte range of a file (implies entity)")
     p.add_argument("--output", "-o", default=None, help="write to a file instead of stdout")
-    p.add_argument("--progress", "-p", action="store_true")
+    bool_flag(p, "--progress", "-p", default=False, help="progress bar on stderr")
     p.set_defaults(func=cmd_export)
 
     p = dsub.add_parser("import", help="import CAR files (v1 or v2): all verified, or nothing")
     p.add_argument("files", nargs="*", help="CAR files (default: stdin)")
-    p.add_argument("--pin-roots", type=_bool, nargs="?", const=True, default=True,
-                   help="pin the roots listed in each CAR (default true)")
+    bool_flag(p, "--pin-roots", default=True, help="pin the roots listed in each CAR")
     p.add_argument("--stats", action="store_true", help="print the number of blocks imported")
-    p.add_argument("--progress", "-p", action="store_true")
+    add_json_flag(p)
+    bool_flag(p, "--progress", "-p", default=False, help="progress bar on stderr")
     p.set_defaults(func=cmd_import)

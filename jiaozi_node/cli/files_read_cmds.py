@@ -17,7 +17,7 @@ from ..ipld.cid import CID
 from ..node.files_read import FilesReader
 from ..unixfs.exporter import KUBO_TYPES, read_symlink
 from ..unixfs.resolve import parse_path
-from .common import daemon_client, open_node, print_json, progress
+from .common import bool_flag, daemon_client, open_node, print_json, progress
 
 
 def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
@@ -177,20 +177,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bool(value: str) -> bool:
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cat", help="print the bytes of a UnixFS file")
     p.add_argument("path", help="CID[/path] or /ipfs/CID[/path]")
     p.add_argument("--offset", "-o", type=int, default=0, help="byte offset to start at")
     p.add_argument("--length", "-l", type=int, default=None, help="maximum bytes to print")
-    p.add_argument("--progress", "-p", action="store_true", help="progress bar on stderr")
+    bool_flag(p, "--progress", "-p", default=False, help="progress bar on stderr")
     p.add_argument("--gateway", action="append", metavar="URL", default=None,
                    help="fetch missing blocks from this trustless gateway (repeatable; every block "
                         "verified; default: config Gateway.Fetch)")
@@ -200,7 +192,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("get", help="write a UnixFS file or directory tree to disk")
     p.add_argument("path", help="CID[/path] or /ipfs/CID[/path]")
     p.add_argument("--output", "-o", default=None, help="destination (default: the name or CID)")
-    p.add_argument("--progress", "-p", action="store_true", help="progress bar on stderr")
+    bool_flag(p, "--progress", "-p", default=False, help="progress bar on stderr")
     p.add_argument("--gateway", action="append", metavar="URL", default=None,
                    help="fetch missing blocks from this trustless gateway (repeatable; every block "
                         "verified; default: config Gateway.Fetch)")
@@ -211,8 +203,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="path")
     p.add_argument("--json", action="store_true", help="Kubo-style JSON (Name/Hash/Size/Type)")
     p.add_argument("--headers", "-v", action="store_true", help="print a header line")
-    p.add_argument("--size", "-s", type=_bool, nargs="?", const=True, default=True,
-                   help="show file sizes (default true)")
-    p.add_argument("--resolve-type", type=_bool, nargs="?", const=True, default=True,
-                   help="fetch each child to report its type and size (default true)")
+    bool_flag(p, "--size", "-s", default=True, help="show file sizes")
+    bool_flag(p, "--resolve-type", default=True, help="fetch each child to report its type and size")
     p.set_defaults(func=cmd_ls)

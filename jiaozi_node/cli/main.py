@@ -13,6 +13,7 @@ import os
 import sys
 
 from ..errors import JzfsError
+from .common import normalize_bool_flags
 
 COMMAND_MODULES = [
     "jiaozi_node.cli.repo_cmds",
@@ -47,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    try:
+        argv = normalize_bool_flags(list(sys.argv[1:] if argv is None else argv))
+    except JzfsError as exc:
+        parser.error(str(exc))
     # parse_known_args + `extras_ok` lets positionals follow flags (`config KEY --json VALUE`),
     # which plain argparse rejects when the positionals were already consumed.
     args, extras = parser.parse_known_args(argv)

@@ -26,6 +26,7 @@ def register(sub: Any) -> None:
     ssub = sw.add_subparsers(dest="swarm_cmd", metavar="SUBCOMMAND", required=True)
     c = ssub.add_parser("connect", help="connect to a peer: /ip4/…/tcp/…/p2p/ID")
     c.add_argument("addrs", nargs="+", metavar="MULTIADDR")
+    add_json_flag(c)
     c.set_defaults(func=cmd_swarm_connect)
     d = ssub.add_parser("disconnect", help="close connections to a peer (multiaddr or peer ID)")
     d.add_argument("addrs", nargs="+", metavar="MULTIADDR")
@@ -43,6 +44,7 @@ def register(sub: Any) -> None:
     b = sub.add_parser("bootstrap", help="peers the daemon dials at start (empty by default)")
     bsub = b.add_subparsers(dest="bootstrap_cmd", metavar="SUBCOMMAND", required=True)
     bl = bsub.add_parser("list", help="show the bootstrap list")
+    add_json_flag(bl)
     bl.set_defaults(func=cmd_bootstrap_list)
     ba = bsub.add_parser("add", help="add peers; --default adds the PUBLIC IPFS bootstrap peers (opt-in)")
     ba.add_argument("addrs", nargs="*", metavar="MULTIADDR")
@@ -135,6 +137,9 @@ def cmd_id(args: Any) -> int:
 
 def cmd_swarm_connect(args: Any) -> int:
     out = _rpc(Repo.open(), "swarm/connect", args.addrs)
+    if args.json:
+        print_json({"Strings": list(out.get("Strings", []))})  # Kubo's `swarm connect --enc=json`
+        return 0
     for line in out.get("Strings", []):
         print(line)
     return 0
@@ -192,7 +197,11 @@ def _check_peer_addr(addr: str) -> str:
 
 
 def cmd_bootstrap_list(args: Any) -> int:
-    for a in Repo.open().get_config_default("Bootstrap", []) or []:
+    peers = list(Repo.open().get_config_default("Bootstrap", []) or [])
+    if args.json:
+        print_json({"Peers": peers})  # Kubo's `bootstrap list --enc=json`
+        return 0
+    for a in peers:
         print(a)
     return 0
 

@@ -8,20 +8,19 @@ from typing import Any
 
 from ..ipld.cid import CID
 from ..store.pins import PIN_TYPES
-from .common import add_json_flag, open_node, print_json
-
-
-def _recursive(args: argparse.Namespace) -> bool:
-    return args.recursive.lower() not in ("false", "0", "no")
+from .common import add_json_flag, bool_flag, open_node, print_json
 
 
 def cmd_add(args: argparse.Namespace) -> int:
     cids = [CID.decode(c) for c in args.cids]
-    recursive = _recursive(args)
+    recursive = args.recursive
     with open_node() as node:
         for cid in cids:
             node.pins.add(cid, recursive=recursive)
-            print(f"pinned {cid} {'recursively' if recursive else 'directly'}")
+            if not args.json:
+                print(f"pinned {cid} {'recursively' if recursive else 'directly'}")
+    if args.json:
+        print_json({"Pins": [str(c) for c in cids]})  # Kubo's `pin add --enc=json`
     return 0
 
 
@@ -29,8 +28,11 @@ def cmd_rm(args: argparse.Namespace) -> int:
     cids = [CID.decode(c) for c in args.cids]
     with open_node() as node:
         for cid in cids:
-            node.pins.rm(cid, recursive=_recursive(args))
-            print(f"unpinned {cid}")
+            node.pins.rm(cid, recursive=args.recursive)
+            if not args.json:
+                print(f"unpinned {cid}")
+    if args.json:
+        print_json({"Pins": [str(c) for c in cids]})  # Kubo's `pin rm --enc=json`
     return 0
 
 
@@ -55,6 +57,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_node() as node:
         problems = node.pins.verify()
+    if args.json:
+        # Kubo's `pin verify --enc=json`: one object per pin that failed (all of them with --verbose)
+        for cid, msg in problems:
+            print_json({"Cid": str(cid), "Ok": False, "BadNodes": [{"Cid": str(cid), "Err": msg}]})
+        return 1 if problems else 0
     for cid, msg in problems:
         print(f"{cid} {msg}")
     if not args.quiet and not problems:
@@ -68,12 +75,14 @@ def register(sub: Any) -> None:
 
     a = psub.add_parser("add", help="pin a DAG (recursive, default) or one block (-r=false)")
     a.add_argument("cids", nargs="+", metavar="CID")
-    a.add_argument("-r", "--recursive", default="true", help="true (default) or false")
+    bool_flag(a, "--recursive", "-r", default=True, help="pin the whole DAG (-r=false: one block)")
+    add_json_flag(a)
     a.set_defaults(func=cmd_add)
 
     r = psub.add_parser("rm", help="remove pins")
     r.add_argument("cids", nargs="+", metavar="CID")
-    r.add_argument("-r", "--recursive", default="true", help="true (default) or false")
+    bool_flag(r, "--recursive", "-r", default=True, help="remove a recursive pin (-r=false: a direct one)")
+    add_json_flag(r)
     r.set_defaults(func=cmd_rm)
 
     ls = psub.add_parser("ls", help="list pins")
@@ -85,4 +94,5 @@ def register(sub: Any) -> None:
 
     v = psub.add_parser("verify", help="check every pinned DAG is complete and verifies")
     v.add_argument("-q", "--quiet", action="store_true")
+    add_json_flag(v)
     v.set_defaults(func=cmd_verify)

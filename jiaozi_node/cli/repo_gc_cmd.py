@@ -19,7 +19,9 @@ def cmd_gc(args: argparse.Namespace) -> int:
         n = 0
         for cid in collect(node.pins):
             n += 1
-            if not args.quiet:
+            if args.json:
+                print_json({"Key": {"/": str(cid)}})  # Kubo's `repo gc --enc=json` lines
+            elif not args.quiet:
                 print(f"removed {cid}")
     return 0
 
@@ -71,6 +73,7 @@ def register(sub: Any) -> None:
 
     g = rsub.add_parser("gc", help="delete blocks not reachable from a pin or a versioning ref")
     g.add_argument("-q", "--quiet", action="store_true", help="do not print removed CIDs")
+    add_json_flag(g)
     g.set_defaults(func=cmd_gc)
 
     s = rsub.add_parser("stat", help="number of blocks and repo size")

@@ -127,10 +127,14 @@ def cmd_commit(args: argparse.Namespace) -> int:
     with open_node() as node:
         res = node.versioning.commit(args.name, args.dir, branch=args.branch, message=args.message,
                                      now=_now(), provenance=_provenance(args))
+    s = res.stats
+    if args.json:
+        print_json({"Cid": str(res.cid), "Repo": args.name, "Branch": args.branch, "Files": s.files,
+                    "ReadFiles": s.hashed_files, "NewBytes": s.new_bytes, "NewBlocks": s.new_blocks})
+        return 0
     if args.quiet:
         print(res.cid)
         return 0
-    s = res.stats
     print(f"committed {res.cid} to {args.name}@{args.branch}")
     print(f"{s.files} files ({s.hashed_files} read, {s.files - s.hashed_files} unchanged), "
           f"{s.new_bytes} bytes new in {s.new_blocks} blocks")
@@ -287,6 +291,10 @@ def cmd_merge(args: argparse.Namespace) -> int:
         except MergeConflict as exc:
             print(f"merge refused: {exc}", file=sys.stderr)
             return 1
+    if args.json:
+        print_json({"Kind": out.kind, "Into": args.into, "Head": str(out.head),
+                    "ResolvedConflicts": list(out.conflicts), "Strategy": args.strategy})
+        return 0
     if out.kind == "up-to-date":
         print(f"already up to date: {args.into} at {out.head}")
     elif out.kind == "fast-forward":
@@ -370,6 +378,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", action="append", metavar="REF_OR_CID", help="provenance: an input dataset")
     p.add_argument("--cmd", default=None, help="provenance: the command that produced the data")
     p.add_argument("--param", action="append", metavar="K=V", help="provenance: a parameter")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_commit)
 
     p = sub.add_parser("status", help="what changed in a directory against a branch head")
@@ -441,6 +450,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--into", required=True, metavar="DST")
     p.add_argument("-m", "--message", default=None)
     p.add_argument("--strategy", choices=("ours", "theirs"), default=None)
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=_merge_defaults)
 
     p = sub.add_parser("verify", help="check signatures and links back to the root commits (FIXED: verify NAME@REF | verify CID)")

@@ -114,17 +114,30 @@ def cmd_fetch(args: argparse.Namespace, *, pull: bool = False) -> int:
     async def op(client: Any, node: Any) -> None:
         peer = await client.connect(_remote_addr(node, args.remote))
         res = await client.fetch(peer, args.repo, remote=args.remote, branch=args.branch)
-        print(f"fetched {len(res.refs)} refs of {args.repo} from {peer}: {res.new_commits} commits checked, "
-              f"{res.fetched_blocks} blocks ({res.fetched_bytes} bytes) transferred")
+        out = _fetch_json(res)
+        if not args.json:
+            print(f"fetched {len(res.refs)} refs of {args.repo} from {peer}: {res.new_commits} commits "
+                  f"checked, {res.fetched_blocks} blocks ({res.fetched_bytes} bytes) transferred")
         if pull:
+            out["Branches"] = {}
             for ref, cid in sorted(res.refs.items()):
                 if ref.startswith("heads/"):
                     branch = ref[len("heads/"):]
                     what = client.fast_forward(args.repo, branch, node.versioning.peel(cid))
-                    print(f"{branch}: {what} ({cid})")
+                    out["Branches"][branch] = {"Result": what, "Cid": str(cid)}
+                    if not args.json:
+                        print(f"{branch}: {what} ({cid})")
+        if args.json:
+            print_json(out)
 
     _online(op)
     return 0
+
+
+def _fetch_json(res: Any) -> dict[str, Any]:
+    return {"Peer": res.peer, "Repo": res.repo, "Refs": {k: str(v) for k, v in sorted(res.refs.items())},
+            "NewCommits": res.new_commits, "FetchedBlocks": res.fetched_blocks,
+            "FetchedBytes": res.fetched_bytes}
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
@@ -134,6 +147,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def cmd_clone(args: argparse.Namespace) -> int:
     async def op(client: Any, node: Any) -> None:
         res = await client.clone(args.addr, args.name, now=_now())
+        if args.json:
+            print_json(_fetch_json(res))
+            return
         print(f"cloned {args.name} from {res.peer}: {len(res.refs)} refs, {res.new_commits} commits checked, "
               f"{res.fetched_bytes} bytes transferred")
 
@@ -145,6 +161,9 @@ def cmd_push(args: argparse.Namespace) -> int:
     async def op(client: Any, node: Any) -> None:
         peer = await client.connect(_remote_addr(node, args.remote))
         head = await client.push(peer, args.repo, args.branch, force=args.force)
+        if args.json:
+            print_json({"Peer": peer, "Repo": args.repo, "Branch": args.branch, "Head": str(head)})
+            return
         print(f"pushed {args.repo}@{args.branch} to {peer}: now at {head}")
 
     _online(op)
@@ -176,11 +195,13 @@ def register_sync(sub: argparse._SubParsersAction) -> None:
         p.add_argument("remote", metavar="REMOTE")
         p.add_argument("repo")
         p.add_argument("branch", nargs="?", default=None)
+        p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)
 
     p = sub.add_parser("clone", help="copy a repo from a peer (FIXED: clone MULTIADDR NAME)")
     p.add_argument("addr", metavar="MULTIADDR")
     p.add_argument("name")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_clone)
 
     p = sub.add_parser("push", help="push REMOTE REPO BRANCH (fast-forward only unless --force)")
@@ -188,5 +209,6 @@ def register_sync(sub: argparse._SubParsersAction) -> None:
     p.add_argument("repo")
     p.add_argument("branch")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_push)
 

@@ -162,6 +162,8 @@ def test_swarm_commands_through_the_rpc_api(tmp_path):
         out = _run(repos[0], "swarm", "disconnect", b_info["ID"])
         assert out.stdout.strip() == f"disconnect {b_info['ID']} success"
         assert json.loads(_run(repos[0], "swarm", "peers", "--json").stdout)["Peers"] in ([], None)
+        out = _run(repos[0], "swarm", "connect", "--json", b_info["Addresses"][0])
+        assert json.loads(out.stdout) == {"Strings": [f"connect {b_info['ID']} success"]}
     finally:
         for d in (a, b):
             rc, err = d.stop()

@@ -78,3 +78,12 @@ def test_block_and_dag_through_daemon(cli, tmp_path: Path) -> None:  # type: ign
     assert f"Pinned root\t{dcid}\tsuccess".encode() in out and b"Imported 2 blocks" in out
     assert cli("block", "get", cid) == b"some block"  # back from the CAR
     cli("block", "get", "bafkreinotacid", rc=1)
+    # --json through the daemon: the same shapes as offline (Kubo's)
+    assert json.loads(cli("block", "put", "--json", "--pin", stdin=b"json block")) == {
+        "Key": "bafkreibrcvqmidtsq2vxczzdfwrtge7cmzxugagccf7rg6pq26usi6qbra", "Size": 10}
+    assert json.loads(cli("pin", "add", "--json", cid)) == {"Pins": [cid]}
+    assert json.loads(cli("pin", "rm", "--json", cid)) == {"Pins": [cid]}
+    assert json.loads(cli("dag", "put", "--json", stdin=b'{"y": 1}'))["Cid"]["/"].startswith("bafyrei")
+    lines = [json.loads(x) for x in cli("dag", "import", "--json", "--stats", str(car)).splitlines()]
+    assert lines[0] == {"Root": {"Cid": {"/": dcid}, "PinErrorMsg": ""}}
+    assert lines[1]["Stats"]["BlockCount"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -208,3 +209,18 @@ async def test_cli_clone_fetch_pull_push(nodes, tmp_path):
         out = await jzfs("push", "origin", "ds", "main")
         assert f"now at {c3}" in out
         assert str(a.versioning.branch_head("ds", "main")) == c3
+
+        # --json forms: one JSON object each
+        c4 = a.versioning.commit("ds", data, branch="dev", message="four", now=30).cid
+        got = json.loads(await jzfs("fetch", "a", "ds", "--json"))
+        assert got["Repo"] == "ds" and got["Refs"]["heads/dev"] == str(c4) and got["Peer"] == oa.host.peer_id
+        got = json.loads(await jzfs("pull", "a", "ds", "dev", "--json"))
+        assert got["Refs"] == {"heads/dev": str(c4)} and got["Branches"]["dev"]["Cid"] == str(c4)
+        (co / "h.txt").write_bytes(b"again\n")
+        c5 = (await jzfs("commit", "ds", str(co), "-b", "main", "-m", "five", "-Q")).strip()
+        got = json.loads(await jzfs("push", "origin", "ds", "main", "--json"))
+        assert got == {"Peer": oa.host.peer_id, "Repo": "ds", "Branch": "main", "Head": c5}
+        a.versioning.create_repo("ds2", now=40)
+        c6 = a.versioning.commit("ds2", data, branch="main", message="six", now=41).cid
+        got = json.loads(await jzfs("clone", addr, "ds2", "--json"))
+        assert got["Repo"] == "ds2" and got["Refs"] == {"heads/main": str(c6)} and got["NewCommits"] == 1
