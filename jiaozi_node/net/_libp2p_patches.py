@@ -15,11 +15,12 @@ reads these as module globals) and idempotent; only `libp2p_host` calls `apply()
    registers (identify's, the tag store's, ours) does nothing on stream events. We skip those
    known no-op notifees for stream events (any other notifee still gets them). Two nurseries and
    six tasks less per stream; Kubo opens one stream per bitswap message.
-4. Connection close: libp2p/network/connection/swarm_connection.py `SwarmConn._cleanup` sleeps
+4. Host shutdown: libp2p/network/connection/swarm_connection.py `SwarmConn._cleanup` sleeps
    a fixed 100 ms ("force context switch for stream handlers") after resetting the streams,
-   before the disconnect notification; every host shutdown and disconnect paid it (a
-   `jzfs get --peer` of 100 MiB takes ~0.7 s). A few checkpoints give the handlers the same
-   chance to see the reset.
+   before the disconnect notification; every host shutdown paid it per connection (a
+   `jzfs get --peer` of 100 MiB takes ~0.7 s). While the whole swarm closes (`Swarm._closing`)
+   a few checkpoints replace it; a single disconnect keeps upstream's timing (with a live
+   Kubo it decides whether the peer's redial of queued replies lands before we drop it).
 5. The 250 ms dial delay of libp2p/network/swarm.py `Swarm.dial_peer` is avoided in the adapter
    (it dials with `Swarm.dial_addr`), not patched here; so is the resource manager (the adapter
    detaches it: its per-stream `ID.from_string` + lock cost more than the stream itself; our
@@ -81,7 +82,7 @@ def _no_close_sleep() -> None:
     if getattr(SwarmConn._cleanup, "_jzfs_patched", False):
         return
 
-    async def _cleanup(self: SwarmConn) -> None:  # upstream body, minus `await trio.sleep(0.1)`
+    async def _cleanup(self: SwarmConn) -> None:  # upstream body; no 0.1 s sleep at shutdown
         self.swarm.remove_conn(self)
         if not getattr(self, "_shared_muxed_conn", False):
             try:
@@ -94,8 +95,11 @@ def _no_close_sleep() -> None:
                 await stream.reset()
             except Exception as e:  # noqa: BLE001 - as upstream
                 logging.warning(f"Error resetting stream: {e}")
-        for _ in range(3):  # let stream handlers see the reset before they are cancelled
-            await trio.lowlevel.checkpoint()
+        if getattr(self.swarm, "_closing", False):  # host shutdown: nobody waits on handlers
+            for _ in range(3):
+                await trio.lowlevel.checkpoint()
+        else:
+            await trio.sleep(0.1)  # upstream: let stream handlers see the reset first
         await self._notify_disconnected()
 
     _cleanup._jzfs_patched = True  # type: ignore[attr-defined]
