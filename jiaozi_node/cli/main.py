@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jzfs", description="jiaozi_node: IPFS node with versioned datasets")
     parser.add_argument("--repo-dir", default=None, help="repository path (default $JZFS_PATH or ~/.jzfs)")
     parser.add_argument("--offline", action="store_true", help="do not use a running daemon")
+    parser.add_argument("--debug", action="store_true", help="log details (and py-libp2p warnings) on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -44,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.register(sub)
     return parser
+
+
+def one_line(message: str) -> str:
+    """A multi-line message as one line (some libraries' errors draw `^^` pointers under the
+    input on lines of their own: those are dropped)."""
+    lines = [ln.strip() for ln in message.splitlines()]
+    return "; ".join(ln for ln in lines if ln and not ln.startswith(("^", "~")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "extras_ok", False) or any(e.startswith("-") and len(e) > 1 for e in extras):
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
         args.extras = extras
+    from .. import logs
+
+    logs.configure(args.debug)
     if args.repo_dir:
         os.environ["JZFS_PATH"] = args.repo_dir
     handler = getattr(args, "func", None)
@@ -70,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rc = (route(args) or handler)(args)
     except JzfsError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

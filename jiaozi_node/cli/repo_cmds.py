@@ -13,7 +13,14 @@ from .common import print_json
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    repo = Repo.init(default_path(), db=args.db, profile=args.profile)
+    path = default_path()
+    if args.db and args.db.startswith(("postgres://", "postgresql://")):
+        # connect now and create the schema, so a wrong URL fails here (one line) rather than at
+        # the first versioning command; nothing is written to the repo path before this succeeds
+        from ..store.refs import open_refstore
+
+        open_refstore(args.db, path).close()
+    repo = Repo.init(path, db=args.db, profile=args.profile)
     print(f"initialized jzfs repository at {repo.path}")
     print(f"peer identity: {repo.peer_id}")
     return 0

@@ -58,9 +58,11 @@ from ..errors import (
     Timeout,
 )
 from ..identity import Identity
+from ..logs import route_libp2p_logging
 from . import _libp2p_patches, wire
 
 logger = logging.getLogger(__name__)
+route_libp2p_logging()  # importing libp2p reset its logger: send its records to ours again
 
 StreamHandler = Callable[["Stream"], Awaitable[None]]
 PeerCallback = Callable[[str], Awaitable[None] | None]

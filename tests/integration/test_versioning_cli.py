@@ -196,3 +196,18 @@ def test_errors_are_one_line(jz, tmp_path):
     assert "not a directory" in jz("commit", "ds", str(tmp_path / "missing"), "-b", "main", "-m", "x", ok=False)
     assert "no branch, tag or commit named 'zzz'" in jz("log", "ds@zzz", ok=False)
     assert "invalid repository name" in jz("repo", "create", "bad name", ok=False)
+
+
+def test_repo_delete(jz, tmp_path):
+    data = write(tmp_path / "d", {"a.txt": "a\n"})
+    jz("repo", "create", "ds")
+    jz("repo", "create", "other")
+    jz("commit", "ds", str(data), "-b", "main", "-m", "one", "-Q")
+    out = jz("repo", "delete", "ds")
+    assert out == "deleted repository ds (its blocks are removed by the next `jzfs repo gc`)\n"
+    assert json.loads(jz("repo", "list", "--json")) == ["other"] or "ds" not in jz("repo", "list")
+    err = jz("log", "ds@main", ok=False)
+    assert err.count("\n") == 1 and err.startswith("Error:")
+    err = jz("repo", "delete", "ds", ok=False)
+    assert err.count("\n") == 1 and "ds" in err
+    assert "removed" in jz("repo", "gc")  # the deleted dataset's blocks are no longer kept

@@ -68,6 +68,15 @@ def test_put_rejects_bad_input(repo, monkeypatch, capsysbinary, flags, data, msg
     assert rc == 1 and out == "" and msg in err
 
 
+def test_non_canonical_dag_cbor_is_a_one_line_error(repo, monkeypatch, capsysbinary):
+    # {"b": 1, "a": 2}: keys out of canonical order (the cbor library's message spans 6 lines)
+    rc, out, err = put_stdin(monkeypatch, capsysbinary, b"\xa2\x61\x62\x01\x61\x61\x02",
+                             "--cid-codec", "dag-cbor")
+    assert rc == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: input is not valid dag-cbor")
+    assert "not in canonical order" in err and "^" not in err
+
+
 def test_put_over_limit(repo, monkeypatch, capsysbinary):
     rc, out, err = put_stdin(monkeypatch, capsysbinary, b"x" * (2 * 1024 * 1024 + 1))
     assert rc == 1 and "limit" in err
