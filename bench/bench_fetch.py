@@ -93,16 +93,19 @@ def fetch(repo: str, cid: str, addr: str) -> None:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     marks: dict[str, float] = {}
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     _, blocks = trio.run(lambda: fetch_path_from_peers(
         node.blocks, cid, [addr], timeout_s=60,
         on_connected=lambda: marks.setdefault("connected", time.perf_counter())))
     dt = time.perf_counter() - t0
     transfer = dt - (marks["connected"] - t0)
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
     done.set()
     sampler.join()
     node.close()
     print(json.dumps({"seconds": dt, "transfer_seconds": transfer, "blocks": blocks,
+                      "cpu_user": ru1.ru_utime - ru0.ru_utime, "cpu_sys": ru1.ru_stime - ru0.ru_stime,
                       "peak_anon_kib": peak["anon"],
                       "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
 
@@ -160,6 +163,7 @@ def main() -> None:
                                     "Kubo -> jzfs, incl. host start+connect": [],
                                     "jzfs -> jzfs": [], "jzfs -> jzfs, incl. host start+connect": [],
                                     "jzfs -> Kubo (PinCID)": []}
+    cpu: dict[str, list[tuple[float, float]]] = {"Kubo -> jzfs": [], "jzfs -> jzfs": []}
     with tempfile.TemporaryDirectory(prefix="bench-fetch-") as td:
         tmp = Path(td)
         data_path = tmp / "data.bin"
@@ -182,9 +186,11 @@ def main() -> None:
                 finally:
                     k.stop()
                 r = _run_fetch(tmp, cid, src.multiaddr, f"k{rep}")
+                cpu["Kubo -> jzfs"].append((r["cpu_user"], r["cpu_sys"]))
                 rows["Kubo -> jzfs"].append(size / r["transfer_seconds"] / MB)
                 rows["Kubo -> jzfs, incl. host start+connect"].append(size / r["seconds"] / MB)
                 r = _run_fetch(tmp, cid, info["addr"], f"j{rep}")
+                cpu["jzfs -> jzfs"].append((r["cpu_user"], r["cpu_sys"]))
                 rows["jzfs -> jzfs"].append(size / r["transfer_seconds"] / MB)
                 rows["jzfs -> jzfs, incl. host start+connect"].append(size / r["seconds"] / MB)
                 k = KuboPeer(tmp / f"kubo-dstj{rep}", **kw).start()
@@ -206,6 +212,10 @@ def main() -> None:
             ratio = statistics.median(v / r for v, r in zip(vals, refs, strict=True))
             runs = ", ".join(f"{v:.0f}" for v in vals)
             print(f"  {name:40s} {med:7.1f} MB/s   x{ratio:4.2f}   [{runs}]")
+        for name, vals in cpu.items():  # the whole fetcher process, host start to exit
+            u = statistics.median(v[0] for v in vals) / (size / MB) * 1e3
+            s_ = statistics.median(v[1] for v in vals) / (size / MB) * 1e3
+            print(f"  CPU of the jzfs fetcher, {name:14s} {u:.1f} ms/MB user + {s_:.1f} ms/MB system")
 
         if args.rss_mib:
             big = tmp / "big.bin"
