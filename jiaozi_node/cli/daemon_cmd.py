@@ -14,10 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import trio
-
-from ..config import AGENT_VERSION
-from ..errors import NotFound, RepoError
+from ..config import AGENT_VERSION, DEFAULT_API_ADDR, DEFAULT_GATEWAY_ADDR, DEFAULT_SWARM_ADDRS
+from ..errors import InvalidInput, JzfsError, NotFound, RepoError
 from ..repo import Repo, write_atomic
 from .common import open_node
 
@@ -59,7 +57,48 @@ def running_daemon(repo: Repo) -> dict[str, Any]:
     return info
 
 
+def check_addresses(repo: Repo, listen: list[str] | None) -> None:
+    """Every address the daemon will listen on parses, before anything starts (one-line error
+    naming the flag or config key otherwise)."""
+    from ..gateway.http_common import multiaddr_to_host_port
+    from ..net.libp2p_host import parse_listen_addr
+
+    swarm = listen or repo.get_config_default("Addresses.Swarm", list(DEFAULT_SWARM_ADDRS)) or []
+    if not isinstance(swarm, list):
+        raise InvalidInput(f"config Addresses.Swarm must be a list of multiaddrs, not {swarm!r}")
+    for addr in swarm:
+        try:
+            parse_listen_addr(str(addr))
+        except InvalidInput as exc:
+            raise InvalidInput(f"{'--listen' if listen else 'config Addresses.Swarm'}: {exc}") from None
+    for key, default in (("Addresses.API", DEFAULT_API_ADDR), ("Addresses.Gateway", DEFAULT_GATEWAY_ADDR)):
+        addr = repo.get_config_default(key, default)
+        if addr:
+            try:
+                multiaddr_to_host_port(str(addr))
+            except InvalidInput as exc:
+                raise InvalidInput(f"config {key}: {exc}") from None
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error to report from the daemon's nursery: a JzfsError or OSError leaf if any."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            stack[:0] = list(exc.exceptions)
+        else:
+            leaves.append(exc)
+    for leaf in leaves:
+        if isinstance(leaf, (JzfsError, OSError)):
+            return leaf
+    return group
+
+
 def run(args: Any) -> int:
+    import trio
+
     node = open_node()
     try:
         try:
@@ -68,7 +107,11 @@ def run(args: Any) -> int:
             pass
         else:
             raise RepoError(f"a jzfs daemon (PID {running['PID']}) is already running on {node.repo.path}")
-        trio.run(_daemon, node, args.listen)
+        check_addresses(node.repo, args.listen)
+        try:
+            trio.run(_daemon, node, args.listen)
+        except BaseExceptionGroup as group:  # e.g. a port in use: report the cause, not the tree
+            raise _first_error(group) from None
     finally:
         node.close()
     return 0
@@ -80,6 +123,8 @@ def _remove(paths: list[Path]) -> None:
 
 
 async def _daemon(node: Any, listen: list[str] | None) -> None:
+    import trio
+
     repo: Repo = node.repo
     written: list[Path] = []
     print("Initializing daemon...", flush=True)

@@ -140,6 +140,17 @@ def hypercorn_config(host: str, port: int, limits: HttpLimits) -> Any:
     return cfg
 
 
+def _os_error(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for leaf in exc.exceptions:
+            found = _os_error(leaf)
+            if found is not None:
+                return found
+    return None
+
+
 async def serve_app(app: Callable[..., Awaitable[None]], multiaddr: str, *,
                     limits: HttpLimits = HTTP_LIMITS,
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
@@ -150,7 +161,15 @@ async def serve_app(app: Callable[..., Awaitable[None]], multiaddr: str, *,
     host, port = multiaddr_to_host_port(multiaddr)
     cfg = hypercorn_config(host, port, limits)
     async with trio.open_nursery() as nursery:
-        bound: list[str] = await nursery.start(serve, app, cfg)
+        try:
+            bound: list[str] = await nursery.start(serve, app, cfg)
+        except (OSError, BaseExceptionGroup) as exc:  # e.g. the port is in use: name the address
+            from ..errors import NetworkError
+
+            err = _os_error(exc)
+            if err is None or isinstance(err, NetworkError):
+                raise
+            raise NetworkError(f"cannot listen on {multiaddr}: {err.strerror or err}") from None
         url = bound[0]  # like "http://127.0.0.1:8080"
         hostport = url.split("://", 1)[1]
         h, _, p = hostport.rpartition(":")

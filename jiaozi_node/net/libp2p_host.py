@@ -237,6 +237,30 @@ async def _no_auto_connect() -> None:
     return None
 
 
+def _has_os_error(exc: BaseException) -> OSError | None:
+    """The first OSError in `exc` (an exception group's leaves included), or None."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for sub_exc in exc.exceptions:
+            found = _has_os_error(sub_exc)
+            if found is not None:
+                return found
+    return None
+
+
+def parse_listen_addr(addr: str) -> multiaddr.Multiaddr:
+    """A swarm listen address (`/ip4/HOST/tcp/PORT`, ip6 too); InvalidInput otherwise."""
+    try:
+        ma = multiaddr.Multiaddr(addr)
+    except Exception as exc:  # noqa: BLE001 - multiaddr raises several unrelated types
+        raise InvalidInput(f"invalid listen address {addr!r}: {exc}") from None
+    names = [p.name for p in ma.protocols()]
+    if len(names) != 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
+        raise InvalidInput(f"unsupported listen address {addr!r} (want /ip4/HOST/tcp/PORT)")
+    return ma
+
+
 class Libp2pHost:
     """A libp2p host with a persistent identity; a trio service (`await nursery.start(host.run)`)."""
 
@@ -245,7 +269,7 @@ class Libp2pHost:
         _libp2p_patches.apply(limits=limits, agent_version=agent_version)
         self.limits = limits
         self._identity = identity
-        self._listen = [multiaddr.Multiaddr(a) for a in listen]
+        self._listen = [parse_listen_addr(a) for a in listen]
         key_pair = create_new_key_pair(identity.seed)
         conn_config = ConnectionConfig(
             max_connections_per_peer=limits.max_connections_per_peer,
@@ -290,15 +314,38 @@ class Libp2pHost:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until cancelled; `task_status.started()` once listening."""
-        async with self._host.run(self._listen):
-            self._running = True
-            try:
-                task_status.started()
-                await trio.sleep_forever()
-            finally:
-                self._running = False
-                with trio.CancelScope(shield=True):
-                    await self._host.close()
+        self._started = False
+        try:
+            async with self._host.run(self._listen):
+                await self._serve(task_status)
+        except (OSError, BaseExceptionGroup) as exc:
+            if self._started or not _has_os_error(exc):
+                raise
+            # binding failed before we started (e.g. the port is in use): say where
+            err = _has_os_error(exc)
+            if isinstance(err, NetworkError):
+                raise err from None
+            raise NetworkError(f"could not listen on {', '.join(str(a) for a in self._listen)}: "
+                               f"{err.strerror or err}") from None
+
+    async def _serve(self, task_status: trio.TaskStatus[None]) -> None:
+        self._running = True
+        try:
+            # py-libp2p logs a bind failure and goes on; an address we were told to listen on
+            # but did not (in use, not on this machine) must fail the start instead
+            bound = self._host.get_transport_addrs()
+            if len(bound) < len(self._listen):
+                raise NetworkError(
+                    f"could not listen on {', '.join(str(a) for a in self._listen)} (listening "
+                    f"on {', '.join(map(str, bound)) or 'nothing'}): address in use or not "
+                    f"available on this machine")
+            self._started = True
+            task_status.started()
+            await trio.sleep_forever()
+        finally:
+            self._running = False
+            with trio.CancelScope(shield=True):
+                await self._host.close()
 
     async def listen(self, addrs: Sequence[str]) -> None:
         """Listen on more addresses while running."""

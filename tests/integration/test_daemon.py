@@ -168,3 +168,41 @@ def test_swarm_commands_through_the_rpc_api(tmp_path):
         for d in (a, b):
             rc, err = d.stop()
             assert rc == 0, err
+
+
+def _start_fails(repo: Path, *args: str) -> str:
+    """`jzfs daemon ARGS` must exit 1 with one `Error:` line, never get ready, leave no files."""
+    res = _run(repo, "daemon", *args, check=False)
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert "Daemon is ready" not in res.stdout
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
+    assert not (repo / "daemon.json").exists() and not (repo / "api").exists()
+    return lines[0]
+
+
+def test_bad_or_unbindable_addresses_are_one_line_errors(repo):
+    err = _start_fails(repo, "--listen", "garbage")
+    assert "--listen" in err and "garbage" in err
+    err = _start_fails(repo, "--listen", "/ip4/127.0.0.1/udp/4001/quic-v1")
+    assert "unsupported listen address" in err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = _start_fails(repo, "--listen", f"/ip4/127.0.0.1/tcp/{port}")
+        assert f"could not listen on /ip4/127.0.0.1/tcp/{port}" in err
+        _run(repo, "config", "Addresses.API", f"/ip4/127.0.0.1/tcp/{port}")
+        err = _start_fails(repo)
+        assert f"cannot listen on /ip4/127.0.0.1/tcp/{port}" in err
+    _run(repo, "config", "Addresses.API", "/ip4/127.0.0.1/tcp/0")
+    _run(repo, "config", "Addresses.Gateway", "garbage")
+    err = _start_fails(repo)
+    assert "config Addresses.Gateway" in err and "garbage" in err
+    _run(repo, "config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+    _run(repo, "config", "Addresses.API", "/ip4/127.0.0.1/udp/1")
+    assert "config Addresses.API" in _start_fails(repo)
+    _run(repo, "config", "Addresses.API", "/ip4/127.0.0.1/tcp/0")
+    d = Daemon(repo)  # and with good addresses it starts
+    rc, err = d.stop()
+    assert rc == 0, err
