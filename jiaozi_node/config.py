@@ -58,9 +58,29 @@ class CarLimits:
     # `dag import` stages verified blocks before committing them to the store (all or nothing):
     # in memory up to this many bytes, then in a temporary file next to the repo.
     max_staging_memory_bytes: int = 256 * MiB
+    # Bytes of staged blocks handed to one Blockstore.put_many once a CAR verified (one
+    # transaction each): bounds the blocks held in memory by one write batch.
+    import_put_batch_bytes: int = 8 * MiB
 
 
 CAR_LIMITS = CarLimits()
+
+
+@dataclass(frozen=True)
+class IoTuning:
+    """Buffer sizes of the CLI, the RPC client and file writers (speed and memory only)."""
+
+    # Bytes per read() of a local file or stdin streamed by the CLI (`dag import` files, bodies
+    # sent to the daemon): large enough for few syscalls, small enough to bound memory.
+    read_bytes: int = 1 * MiB
+    # Write buffer of a file written by `jzfs get` (one syscall per this many bytes).
+    write_buffer_bytes: int = 1 * MiB
+    # `/api/v0/add` sends a progress line after at least this many new bytes (Kubo: per chunk;
+    # one line per MiB keeps the stream small for big files).
+    add_progress_every_bytes: int = 1 * MiB
+
+
+IO_TUNING = IoTuning()
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +315,15 @@ class NetLimits:
     # Peering.Peers reconnection backoff (Kubo's peering service uses 5 s .. 10 min).
     peering_backoff_min_s: float = 1.0
     peering_backoff_max_s: float = 600.0
+    # A multistream-select line is a protocol ID: short. Anything longer is not negotiation.
+    max_mss_message_bytes: int = 1024
+    # Entries kept from one identify message (go-libp2p keeps at most a few hundred addresses).
+    max_identify_entries: int = 1024
+    # How long a dialed address stays in the peerstore (go-libp2p's TempAddrTTL is 2 min).
+    peerstore_addr_ttl_s: float = 120.0
+    # Bytes asked of the TCP socket per read under Noise: several Noise messages (64 KiB each)
+    # per syscall, while bounding what one read buffers per connection.
+    noise_socket_read_bytes: int = 256 * KiB
 
 
 NET_LIMITS = NetLimits()
@@ -363,6 +392,15 @@ class VersioningLimits:
     max_refs_per_advertisement: int = 10_000
     # A refs request that gets no answer within this long fails (the peer is stuck or hostile).
     sync_timeout_s: float = 30.0
+    # The stat cache (SQLite): a writer in another process waits this long for the lock.
+    stat_cache_busy_timeout_s: float = 30.0
+    # `commit` snapshots: threads hashing files (the machine has 2 cores; more only add
+    # contention), bytes per read of a file, files at most this big hashed inline rather than in
+    # the pool, and blocks buffered before one put_many (one transaction/fsync batch).
+    snapshot_hash_threads: int = 2
+    snapshot_read_bytes: int = 1 * MiB
+    snapshot_pool_min_bytes: int = 1 * MiB
+    snapshot_put_batch_blocks: int = 256
 
 
 VERSIONING_LIMITS = VersioningLimits()

@@ -8,9 +8,9 @@ from typing import Any
 from libp2p.abc import ISecureConn
 from libp2p.security.noise.io import NoiseTransportReadWriter
 
+from ..config import NET_LIMITS
+
 NOISE_MAX_PLAINTEXT = 65535 - 16  # one Noise transport message (go-libp2p MaxPlaintextLength)
-# Bytes asked of one socket recv(): several Noise messages per call.
-_SOCKET_READ = 256 * 1024
 
 
 class _GenericIO:
@@ -67,7 +67,7 @@ class _NoiseIO:
             self._buf = buf[pos:] if pos else buf
             if plain:
                 return plain[0] if len(plain) == 1 else b"".join(plain)
-            data = await self._raw.read(_SOCKET_READ)
+            data = await self._raw.read(NET_LIMITS.noise_socket_read_bytes)
             if not data:
                 return b""
             self._buf = self._buf + data if self._buf else data

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from ..config import IO_TUNING
 from ..errors import InvalidInput, JzfsError, NotFound
 from .client import ApiClient
 
 Bridge = Callable[[ApiClient, argparse.Namespace], int]
 
-READ_CHUNK = 1 << 20
 
 
 # ------------------------------------------------------------------------------ multipart out
@@ -42,12 +42,12 @@ def multipart_body(parts: Iterable[tuple[str, str, Iterable[bytes]]], boundary: 
 
 def _file_chunks(path: str) -> Iterator[bytes]:
     with open(path, "rb") as f:
-        while chunk := f.read(READ_CHUNK):
+        while chunk := f.read(IO_TUNING.read_bytes):
             yield chunk
 
 
 def _stream_chunks(f: Any) -> Iterator[bytes]:
-    while chunk := f.read(READ_CHUNK):
+    while chunk := f.read(IO_TUNING.read_bytes):
         yield chunk
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import trio
 
-from ..config import ADD_TUNING, PROFILES, ImportProfile
+from ..config import ADD_TUNING, IO_TUNING, PROFILES, ImportProfile
 from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
 from ..node.files import BlockSink, import_stream, resolve_profile, symlink_block
@@ -30,7 +30,6 @@ from .common import ApiContext, Handler, json_bytes, param_bool, param_int
 from .multipart import PartInfo, iter_parts
 
 # Progress lines at most every this many bytes (Kubo sends one per chunk; that is noisy).
-PROGRESS_EVERY = 1 << 20
 
 
 def add_profile(ctx: ApiContext, req: Request) -> ImportProfile:
@@ -132,7 +131,7 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
 
                 def on_bytes(n: int, name: str = name, seen: list[int] = seen) -> None:
                     seen[0] += n
-                    if progress and seen[0] - seen[1] >= PROGRESS_EVERY:
+                    if progress and seen[0] - seen[1] >= IO_TUNING.add_progress_every_bytes:
                         seen[1] = seen[0]
                         emit({"Name": name, "Bytes": seen[0]})
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ..config import IPLD_LIMITS
+from ..config import IO_TUNING, IPLD_LIMITS
 from ..errors import JzfsError, NotFound
 from ..node.dag import (
     INPUT_CODECS,
@@ -23,8 +23,6 @@ from ..node.dag import (
 )
 from ..unixfs.resolve import parse_path
 from .common import add_json_flag, bool_flag, open_node, print_json, progress
-
-READ_CHUNK = 1 << 20
 
 
 def _read_input(path: str | None) -> bytes:
@@ -112,7 +110,7 @@ def _copy(chunks: Iterator[bytes], out: IO[bytes], show: bool) -> None:
 
 def _file_chunks(f: IO[bytes], bar: Any) -> Iterator[bytes]:
     while True:
-        chunk = f.read(READ_CHUNK)
+        chunk = f.read(IO_TUNING.read_bytes)
         if not chunk:
             return
         bar.update(len(chunk))

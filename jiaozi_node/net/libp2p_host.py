@@ -69,8 +69,6 @@ PeerCallback = Callable[[str], Awaitable[None] | None]
 
 IDENTIFY_PROTOCOL = str(IDENTIFY_ID)
 PING_PROTOCOL = str(PING_ID)
-# How long a dialed address stays in the peerstore (go-libp2p's TempAddrTTL is 2 min).
-_PEERSTORE_ADDR_TTL_S = 120
 
 
 class Stream:
@@ -387,7 +385,7 @@ class Libp2pHost:
         # returns as soon as one dial succeeds; so do we.
         pid = _peer(peer_id)
         transport = ma.decapsulate(multiaddr.Multiaddr(f"/p2p/{peer_id}"))
-        self._host.get_peerstore().add_addrs(pid, [transport], _PEERSTORE_ADDR_TTL_S)
+        self._host.get_peerstore().add_addrs(pid, [transport], int(self.limits.peerstore_addr_ttl_s))
         net = self._host.get_network()
         with trio.move_on_after(self.limits.connect_timeout_s) as scope:
             try:

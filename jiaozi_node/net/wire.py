@@ -15,14 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..config import NET_LIMITS
 from ..errors import LimitExceeded, RemoteProtocolError
 from ..ipld import varint
 
 MSS_LINE = b"/multistream/1.0.0\n"
-# A multistream-select line is a protocol ID: short. Anything longer is not negotiation.
-MAX_MSS_MESSAGE = 1024
-# Entries kept from one identify message (go-libp2p keeps at most a few hundred addresses).
-MAX_IDENTIFY_ENTRIES = 1024
 
 
 def mss_message(line: bytes) -> bytes:
@@ -32,7 +29,7 @@ def mss_message(line: bytes) -> bytes:
 def split_mss_message(buf: bytes) -> tuple[bytes | None, bytes]:
     """(first complete message, rest), or (None, buf) while incomplete.
 
-    Raises RemoteProtocolError for a message announced longer than MAX_MSS_MESSAGE.
+    Raises RemoteProtocolError for a message announced longer than NetLimits.max_mss_message_bytes.
     """
     try:
         n, pos = varint.decode(buf, 0)
@@ -40,7 +37,7 @@ def split_mss_message(buf: bytes) -> tuple[bytes | None, bytes]:
         if len(buf) > 9:
             raise RemoteProtocolError("malformed multistream-select length") from None
         return None, buf
-    if n > MAX_MSS_MESSAGE:
+    if n > NET_LIMITS.max_mss_message_bytes:
         raise RemoteProtocolError(f"multistream-select message of {n} bytes")
     if len(buf) < pos + n:
         return None, buf
@@ -92,8 +89,8 @@ def decode_identify(frame: bytes, *, max_bytes: int) -> IdentifyMsg:
         value = frame[pos : pos + size]
         pos += size
         entries += 1
-        if entries > MAX_IDENTIFY_ENTRIES:
-            raise LimitExceeded(f"identify message with more than {MAX_IDENTIFY_ENTRIES} fields")
+        if entries > NET_LIMITS.max_identify_entries:
+            raise LimitExceeded(f"identify message with more than {NET_LIMITS.max_identify_entries} fields")
         try:
             if field_no == 1:
                 msg.public_key = value

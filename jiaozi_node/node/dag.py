@@ -35,7 +35,6 @@ from ..unixfs.exporter_hamt import hamt_lookup
 INPUT_CODECS = ("dag-json", "dag-cbor", "json")
 STORE_CODECS = ("dag-cbor", "dag-json", "dag-pb", "json")
 OUTPUT_CODECS = ("dag-json", "dag-cbor", "json")
-PUT_BATCH_BYTES = 8 << 20
 
 
 # ---------------------------------------------------------------------- data model of dag-pb
@@ -288,7 +287,7 @@ def dag_import(store: Any, chunks: Iterable[bytes], *, pins: Any = None, pin_roo
         result = ImportResult(header.roots, staging.count, staging.bytes)
         lock = pins.lock.shared() if pins is not None and hasattr(pins, "lock") else nullcontext()
         with lock:
-            for batch in _batches(staging, PUT_BATCH_BYTES):
+            for batch in _batches(staging, CAR_LIMITS.import_put_batch_bytes):
                 store.put_many(batch)
             if pins is not None and pin_roots:
                 for root in header.roots:

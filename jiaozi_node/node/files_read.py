@@ -18,14 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..config import IO_TUNING
 from ..errors import InvalidInput
 from ..ipld.cid import CID
 from ..unixfs.exporter import Entry, Stat, list_dir, read_file, read_symlink, stat
 from ..unixfs.exporter_data import BlockGetter
 from ..unixfs.resolve import parse_path, resolve
 from ..unixfs.walk import walk
-
-WRITE_CHUNK = 1 << 20
 
 
 class FilesReader:
@@ -100,7 +99,7 @@ class FilesReader:
     def _write_file(self, cid: CID, target: Path,
                     on_bytes: Callable[[int], None] | None) -> None:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb", buffering=WRITE_CHUNK) as f:
+        with os.fdopen(fd, "wb", buffering=IO_TUNING.write_buffer_bytes) as f:
             for chunk in read_file(self.getter, cid):
                 f.write(chunk)
                 if on_bytes is not None:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..config import ImportProfile
+from ..config import VERSIONING_LIMITS, ImportProfile
 from ..errors import InvalidInput, NotFound
 from ..ipld import dagpb
 from ..ipld.block import Block
@@ -30,14 +30,7 @@ from ..unixfs import pb
 from .statcache import RACY_WINDOW_NS, Recorded, StatCache, recorded
 from .tree import Link
 
-# Bytes read from a file per importer feed: big enough for few syscalls, small enough for memory.
-READ_CHUNK = 1 << 20
-# Threads hashing leaves (the machine has 2 cores; more threads only add contention).
-HASH_THREADS = 2
-# Files at most this big are hashed inline rather than in the pool.
-POOL_MIN_BYTES = 1 << 20
-# Blocks buffered before one put_many (one transaction/fsync batch in the blockstore).
-PUT_BATCH = 256
+# Threads, read size, inline-hash threshold and put batch: config.VersioningLimits.snapshot_*.
 
 
 @dataclass
@@ -69,7 +62,7 @@ class BlockSink:
                     self.overlay[b.cid] = b.data
                 continue
             self._pending.append(b)
-            if len(self._pending) >= PUT_BATCH:
+            if len(self._pending) >= VERSIONING_LIMITS.snapshot_put_batch_blocks:
                 self.flush()
 
     def flush(self) -> None:
@@ -123,7 +116,7 @@ def import_file(path: str, profile: ImportProfile, sink: BlockSink, stats: Snaps
 
     imp = FileImporter(profile, executor=executor)
     with open(path, "rb") as f:
-        while chunk := f.read(READ_CHUNK):
+        while chunk := f.read(VERSIONING_LIMITS.snapshot_read_bytes):
             stats.hashed_bytes += len(chunk)
             sink.put(imp.feed(chunk), keep=False)
     root, last = imp.close()
@@ -156,7 +149,7 @@ def snapshot(root_dir: str, *, profile: ImportProfile, sink: BlockSink, cache: S
     Leaves are hashed in a small thread pool owned by this call (hashlib releases the GIL)."""
     if not os.path.isdir(root_dir):
         raise NotFound(f"{root_dir} is not a directory")
-    with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=VERSIONING_LIMITS.snapshot_hash_threads) as pool:
         walker = _Walker(profile, sink, cache, stats, pool)
         root = walker.visit(os.path.abspath(root_dir))
     sink.flush()
@@ -243,7 +236,7 @@ class _Walker:
     def import_one(self, path: str, st: os.stat_result) -> Link:
         self.stats.hashed_files += 1
         # Small files hash faster inline than through the pool (a future costs ~30 µs).
-        pool = self.pool if st.st_size > POOL_MIN_BYTES else None
+        pool = self.pool if st.st_size > VERSIONING_LIMITS.snapshot_pool_min_bytes else None
         link = import_file(path, self.profile, self.sink, self.stats, pool)
         after = os.stat(path, follow_symlinks=False)
         if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns):

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import VERSIONING_LIMITS
 from ..ipld.cid import CID
 from .tree import Link
 
@@ -24,8 +25,6 @@ FILE_NAME = "statcache.db"
 # Linux stamps mtimes from the coarse clock (one scheduler tick, 1-10 ms) even on filesystems
 # with ns fields; 100 ms covers that with a wide margin. (FAT's 2 s granularity is not covered.)
 RACY_WINDOW_NS = 100_000_000
-# Writers from another process wait this long for the database lock.
-BUSY_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +42,7 @@ def recorded(path: str, st: os.stat_result, link: Link) -> Recorded:
 
 class StatCache:
     def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+        self._db = sqlite3.connect(str(path), timeout=VERSIONING_LIMITS.stat_cache_busy_timeout_s, isolation_level=None,
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # A cache: losing the last transactions in a power cut only costs re-hashing.

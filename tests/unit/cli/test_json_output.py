@@ -90,7 +90,7 @@ def test_commit_and_merge(jz, tmp_path):
     main(["branch", "create", "ds", "dev", "--from", "main"])
     (d / "b.txt").write_text("b\n")
     [c2] = jz("commit", "ds", str(d), "-b", "dev", "-m", "two", "--json")
-    assert c2["Files"] == 2 and c2["ReadFiles"] == 1
+    assert c2["Files"] == 2 and c2["ReadFiles"] in (1, 2)  # a.txt may be re-read (racy mtime window)
     [m] = jz("merge", "ds", "dev", "--into", "main", "--json")
     assert m == {"Kind": "fast-forward", "Into": "main", "Head": c2["Cid"], "ResolvedConflicts": [],
                  "Strategy": None}

@@ -13,3 +13,66 @@ def test_cid_version_1_implies_raw_leaves_like_kubo():
     assert p.raw_leaves and p.chunker == "size-262144" and p.max_links == 174
     p2 = UNIXFS_V0_2015.with_overrides(cid_version=1, raw_leaves=False)
     assert not p2.raw_leaves
+
+
+# Module-level numbers that are not limits: format constants fixed by a spec or by Kubo's
+# algorithms (changing one changes bytes on the wire or CIDs), each with the reason.
+NOT_LIMITS = {
+    "ipld/varint.py": {"MAX_VARINT_BYTES"},  # unsigned-varint spec: values < 2**63
+    "ipld/cid.py": {"RAW", "DAG_PB", "DAG_CBOR", "LIBP2P_KEY", "DAG_JSON", "JSON"},  # multicodec
+    "ipld/multihash.py": {"IDENTITY", "SHA2_256", "SHA2_512"},  # multicodec table
+    "car/reader.py": {"CARV2_HEADER_BYTES"},  # CARv2 spec: fixed-size header
+    "unixfs/buzhash.py": {"BUZ_MIN", "BUZ_MAX", "BUZ_MASK", "WINDOW", "_SHIFTS_INV"},  # Kubo's buzhash
+    "unixfs/rabin.py": {"IPFS_RABIN_POLY", "WINDOW"},  # Kubo's rabin chunker
+    "unixfs/hamt.py": {"_MAX_DEPTH_BITS"},  # 64-bit murmur3 hash: a HAMT cannot be deeper
+    "unixfs/exporter_hamt.py": {"HASH_BITS"},  # 64-bit murmur3 hash
+    "unixfs/pb.py": {"MURMUR3_X64_64", "_MAX_U64"},  # multicodec / protobuf uint64
+    "unixfs/chunker.py": {"CHUNK_OVERHEAD_BUDGET", "DEFAULT_RABIN_AVG"},  # boxo / Kubo values
+    "unixfs/directory.py": {"PLAIN_DIR_DATA_FIELD"},  # derived from the UnixFS encoding
+    "identity.py": {"KEY_TYPE_ED25519"},  # libp2p crypto.proto KeyType
+    "_patches/yamux.py": {"HEADER_SIZE", "INITIAL_WINDOW"},  # yamux spec
+    "_patches/secure_io.py": {"NOISE_MAX_PLAINTEXT"},  # Noise spec message size
+    "versioning/objects.py": {"FORMAT_VERSION"},  # commit object format
+    "versioning/sync_core.py": {"NONCE_BYTES"},  # protocol field size
+    "versioning/statcache.py": {"RACY_WINDOW_NS"},  # file-system timestamp granularity (git's rule)
+    "bitswap/framing.py": {"_MAX_PREFIX_BYTES"},  # unsigned-varint spec
+    "bitswap/message.py": {"WANT_BLOCK", "WANT_HAVE", "HAVE", "DONT_HAVE"},  # bitswap protobuf enums
+    "bitswap/ledger.py": {"SEND_BLOCK", "SEND_HAVE", "SEND_DONT_HAVE"},  # enum values
+    "store/lmdb_env.py": {"MADV_DONTNEED"},  # Linux madvise(2) constant
+    "store/refs_pg.py": {"_SCHEMA_LOCK"},  # advisory lock key, an identifier
+}
+# Still outside config.py, in packages another engineer is changing right now (to move next).
+PENDING = {"store/refs.py": {"MAX_NAME_LEN", "BUSY_TIMEOUT_S"}, "store/refs_pg.py": {"CONNECT_TIMEOUT_S"}}
+
+
+def test_no_module_hard_codes_a_limit():
+    """config.py: "Nothing else in the package hard-codes a size, a count or a timeout"."""
+    import ast
+    from pathlib import Path
+
+    import jiaozi_node
+
+    root = Path(jiaozi_node.__file__).parent
+    found: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).as_posix()
+        if rel == "config.py":
+            continue
+        tree = ast.parse(path.read_text())
+        nodes = list(tree.body) + [n for c in tree.body if isinstance(c, ast.ClassDef) for n in c.body]
+        for node in nodes:
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
+            value = getattr(node, "value", None)
+            if value is None or not all(isinstance(n, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Name,
+                                                        ast.Attribute, ast.Load, ast.operator, ast.unaryop))
+                                        for n in ast.walk(value)):
+                continue
+            if not any(isinstance(n, ast.Constant) and type(n.value) in (int, float) for n in ast.walk(value)):
+                continue
+            for t in targets:
+                if isinstance(t, ast.Name) and t.id.lstrip("_").isupper():
+                    found.setdefault(rel, set()).add(t.id)
+    allowed = {k: NOT_LIMITS.get(k, set()) | PENDING.get(k, set()) for k in set(NOT_LIMITS) | set(PENDING)}
+    extra = {k: sorted(v - allowed.get(k, set())) for k, v in found.items() if v - allowed.get(k, set())}
+    assert extra == {}, f"limits outside jiaozi_node/config.py: {extra}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from libp2p.identity.identify.pb.identify_pb2 import Identify
 
+from jiaozi_node.config import NET_LIMITS
 from jiaozi_node.errors import LimitExceeded, RemoteProtocolError
 from jiaozi_node.ipld import varint
 from jiaozi_node.net import wire
@@ -17,7 +18,7 @@ def test_mss_messages():
     for cut in range(len(two[:20])):  # any prefix of a message is "incomplete", not an error
         assert wire.split_mss_message(two[:cut])[0] in (None, wire.MSS_LINE)
     with pytest.raises(RemoteProtocolError):
-        wire.split_mss_message(varint.encode(wire.MAX_MSS_MESSAGE + 1) + b"x")
+        wire.split_mss_message(varint.encode(NET_LIMITS.max_mss_message_bytes + 1) + b"x")
     with pytest.raises(RemoteProtocolError):
         wire.split_mss_message(b"\xff" * 12)
 
@@ -51,6 +52,6 @@ def test_decode_identify_bounds():
     bad_utf8 = b"\x32\x02\xff\xfe"
     with pytest.raises(RemoteProtocolError):
         wire.decode_identify(varint.encode(len(bad_utf8)) + bad_utf8, max_bytes=65536)
-    many = b"".join(b"\x1a\x01a" for _ in range(wire.MAX_IDENTIFY_ENTRIES + 1))
+    many = b"".join(b"\x1a\x01a" for _ in range(NET_LIMITS.max_identify_entries + 1))
     with pytest.raises(LimitExceeded):
         wire.decode_identify(varint.encode(len(many)) + many, max_bytes=1 << 20)
