@@ -16,14 +16,16 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..config import IO_TUNING
 from ..errors import InvalidInput, JzfsError, NotFound
-from .client import ApiClient
 
-Bridge = Callable[[ApiClient, argparse.Namespace], int]
+if TYPE_CHECKING:  # not at run time: every `jzfs` start imports this module, httpx is slow to load
+    from .client import ApiClient
+
+Bridge = Callable[["ApiClient", argparse.Namespace], int]
 
 
 

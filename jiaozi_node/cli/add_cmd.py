@@ -19,12 +19,12 @@ from typing import Any
 
 from ..config import PROFILES, ImportProfile
 from ..errors import InvalidInput
-from ..unixfs.chunker import parse_chunker
 from .common import add_json_flag, bool_flag, open_node, print_json, progress
 
 
 def build_profile(args: argparse.Namespace, node: Any) -> ImportProfile:
     from ..node.files import resolve_profile
+    from ..unixfs.chunker import parse_chunker
 
     if args.profile is not None:
         if args.profile not in PROFILES:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..config import IPLD_LIMITS
 from ..errors import InvalidInput, JzfsError, LimitExceeded, NotFound
-from ..ipld import codecs, multihash
-from ..ipld.block import Block
-from ..ipld.cid import CID, DAG_PB, codec_code
+
+if TYPE_CHECKING:
+    from ..ipld.block import Block
+    from ..ipld.cid import CID
 from .common import add_json_flag, bool_flag, open_node, print_json
 
 
@@ -29,6 +30,10 @@ def _read_bounded(f: BinaryIO, limit: int, name: str) -> bytes:
 
 
 def make_block(data: bytes, *, codec: str, mhtype: str, cid_version: int) -> Block:
+    from ..ipld import codecs, multihash
+    from ..ipld.block import Block
+    from ..ipld.cid import CID, DAG_PB, codec_code
+
     code = codec_code(codec)
     if cid_version == 0 and (code != DAG_PB or mhtype != "sha2-256"):
         raise InvalidInput("--cid-version 0 needs --cid-codec dag-pb and --mhtype sha2-256")
@@ -69,6 +74,8 @@ def cmd_put(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     cid = CID.decode(args.cid)
     with open_node() as node:
         data = node.blocks.get(cid)  # raises CorruptBlock before a byte is written
@@ -78,6 +85,8 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_stat(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     cid = CID.decode(args.cid)
     with open_node() as node:
         size = node.blocks.size(cid)
@@ -89,6 +98,8 @@ def cmd_stat(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     cids = [CID.decode(c) for c in args.cids]
     failed = False
     with open_node() as node, node.pins.lock.exclusive():

@@ -14,16 +14,18 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from multiformats import multibase, multicodec
+if TYPE_CHECKING:
+    from ..ipld.cid import CID
 
 from ..errors import InvalidInput
-from ..ipld import multihash
-from ..ipld.cid import CID, DAG_PB, codec_code
 from .common import add_json_flag, print_json
 
 
 def _name_of(code: int) -> str:
+    from multiformats import multicodec
+
     try:
         return str(multicodec.get(code=code).name)
     except KeyError:
@@ -31,6 +33,9 @@ def _name_of(code: int) -> str:
 
 
 def _convert(cid: CID, version: int | None, codec: str | None) -> CID:
+    from ..ipld import multihash
+    from ..ipld.cid import CID, DAG_PB, codec_code
+
     if codec is not None:
         cid = CID(1, codec_code(codec), cid.multihash) if cid.version == 1 or codec != "dag-pb" \
             else CID(0, DAG_PB, cid.multihash)
@@ -47,6 +52,10 @@ def _convert(cid: CID, version: int | None, codec: str | None) -> CID:
 
 def format_cid(cid: CID, fmt: str = "%s", base: str = "") -> str:
     """Render `cid` with Kubo's `cid format` specifiers (see the module docstring)."""
+    from multiformats import multibase
+
+    from ..ipld import multihash
+
     if cid.version == 0 and base not in ("", "base58btc"):
         cid = cid.to_v1()  # a CIDv0 only exists in base58btc
     base_name = base or ("base58btc" if cid.version == 0 else "base32")
@@ -92,6 +101,8 @@ def _emit(args: argparse.Namespace, pairs: list[tuple[str, str]]) -> None:
 
 
 def cmd_format(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     pairs = []
     for text in args.cids:
         cid = _convert(CID.decode(text), args.version, args.codec)
@@ -101,11 +112,15 @@ def cmd_format(args: argparse.Namespace) -> int:
 
 
 def cmd_base32(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     _emit(args, [(t, CID.decode(t).to_v1().encode("base32")) for t in args.cids])
     return 0
 
 
 def cmd_bases(args: argparse.Namespace) -> int:
+    from multiformats import multibase
+
     for mb in sorted(multibase.table(), key=lambda m: m.name):
         print(f"{mb.code:>3}  {mb.name}" if args.prefix else mb.name)
     return 0
@@ -120,6 +135,8 @@ def cmd_codecs(args: argparse.Namespace) -> int:
 
 
 def cmd_hashes(args: argparse.Namespace) -> int:
+    from ..ipld import multihash
+
     for name, code in sorted(multihash.NAMES.items(), key=lambda kv: kv[1]):
         print(f"{code:>5}  {name}" if args.numeric else name)
     return 0

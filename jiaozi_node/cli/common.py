@@ -53,6 +53,28 @@ def normalize_bool_flags(argv: list[str]) -> list[str]:
     return out
 
 
+class LazyChoices:
+    """argparse `choices` read from `module.attr` only when used (parsing that option, or
+    --help), so registering a command does not import the module behind it."""
+
+    def __init__(self, module: str, attr: str) -> None:
+        self._module, self._attr = module, attr
+
+    def _values(self) -> tuple[str, ...]:
+        import importlib
+
+        return tuple(getattr(importlib.import_module(self._module), self._attr))
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._values()
+
+    def __iter__(self) -> Any:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
 def open_node() -> Node:
     from ..node import Node
 

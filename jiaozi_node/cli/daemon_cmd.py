@@ -12,11 +12,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import AGENT_VERSION, DEFAULT_API_ADDR, DEFAULT_GATEWAY_ADDR, DEFAULT_SWARM_ADDRS
 from ..errors import InvalidInput, JzfsError, NotFound, RepoError
-from ..repo import Repo, write_atomic
+
+if TYPE_CHECKING:
+    from ..repo import Repo
 from .common import open_node
 
 DAEMON_FILE = "daemon.json"
@@ -124,6 +126,8 @@ def _remove(paths: list[Path]) -> None:
 
 async def _daemon(node: Any, listen: list[str] | None) -> None:
     import trio
+
+    from ..repo import write_atomic
 
     repo: Repo = node.repo
     written: list[Path] = []

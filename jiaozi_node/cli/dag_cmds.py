@@ -9,20 +9,7 @@ from typing import IO, Any
 
 from ..config import IO_TUNING, IPLD_LIMITS
 from ..errors import JzfsError, NotFound
-from ..node.dag import (
-    INPUT_CODECS,
-    OUTPUT_CODECS,
-    STORE_CODECS,
-    dag_export,
-    dag_get,
-    dag_import,
-    dag_put,
-    dag_resolve,
-    dag_stat,
-    encode_value,
-)
-from ..unixfs.resolve import parse_path
-from .common import add_json_flag, bool_flag, open_node, print_json, progress
+from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json, progress
 
 
 def _read_input(path: str | None) -> bytes:
@@ -35,6 +22,8 @@ def _read_input(path: str | None) -> bytes:
 
 
 def cmd_put(args: argparse.Namespace) -> int:
+    from ..node.dag import dag_put
+
     with open_node() as node:
         cids = []
         for source in args.files or [None]:
@@ -52,6 +41,9 @@ def cmd_put(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    from ..node.dag import dag_get, encode_value
+    from ..unixfs.resolve import parse_path
+
     root, segments = parse_path(args.path)
     with open_node() as node:
         value, _cid = dag_get(node.blocks, root, segments)
@@ -63,6 +55,9 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
+    from ..node.dag import dag_resolve
+    from ..unixfs.resolve import parse_path
+
     root, segments = parse_path(args.path)
     with open_node() as node:
         cid, _value, inside = dag_resolve(node.blocks, root, segments)
@@ -74,6 +69,9 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def cmd_stat(args: argparse.Namespace) -> int:
+    from ..node.dag import dag_resolve, dag_stat
+    from ..unixfs.resolve import parse_path
+
     root, segments = parse_path(args.path)
     with open_node() as node:
         if segments:
@@ -87,6 +85,9 @@ def cmd_stat(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ..node.dag import dag_export
+    from ..unixfs.resolve import parse_path
+
     root, segments = parse_path(args.path)
     with open_node() as node:
         scope = "entity" if args.entity_bytes else args.dag_scope
@@ -118,6 +119,8 @@ def _file_chunks(f: IO[bytes], bar: Any) -> Iterator[bytes]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from ..node.dag import dag_import
+
     results = []
     with open_node() as node:
         for source in args.files or ["-"]:
@@ -172,8 +175,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = dsub.add_parser("put", help="store IPLD data read from stdin (or files); print its CID")
     p.add_argument("files", nargs="*")
-    p.add_argument("--input-codec", default="dag-json", choices=INPUT_CODECS)
-    p.add_argument("--store-codec", default="dag-cbor", choices=STORE_CODECS)
+    p.add_argument("--input-codec", default="dag-json", metavar="NAME",
+                   choices=LazyChoices("jiaozi_node.node.dag", "INPUT_CODECS"),
+                   help="%(choices)s (default %(default)s)")
+    p.add_argument("--store-codec", default="dag-cbor", metavar="NAME",
+                   choices=LazyChoices("jiaozi_node.node.dag", "STORE_CODECS"),
+                   help="%(choices)s (default %(default)s)")
     p.add_argument("--hash", default="sha2-256", help="multihash function (sha2-256, sha2-512)")
     bool_flag(p, "--pin", default=False, help="pin the new node")
     add_json_flag(p)
@@ -181,7 +188,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = dsub.add_parser("get", help="print an IPLD node (DAG-JSON by default)")
     p.add_argument("path", help="CID[/path] through map keys, list indices, links")
-    p.add_argument("--output-codec", default="dag-json", choices=OUTPUT_CODECS)
+    p.add_argument("--output-codec", default="dag-json", metavar="NAME",
+                   choices=LazyChoices("jiaozi_node.node.dag", "OUTPUT_CODECS"),
+                   help="%(choices)s (default %(default)s)")
     p.set_defaults(func=cmd_get)
 
     p = dsub.add_parser("resolve", help="resolve a path to the last CID and the remainder")

@@ -9,24 +9,27 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from ..gateway.client import configured_gateways, prefetch_path
-from ..ipld.cid import CID
-from ..node.files_read import FilesReader
-from ..unixfs.exporter import KUBO_TYPES, read_symlink
-from ..unixfs.resolve import parse_path
+
+if TYPE_CHECKING:
+    from ..ipld.cid import CID
+    from ..node.files_read import FilesReader
 from .common import bool_flag, daemon_client, open_node, print_json, progress
 
 
 def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
     """The reader for a command; a later `--peer`/daemon option plugs its getter in here."""
+    from ..node.files_read import FilesReader
+
     getter = getattr(args, "getter", None)
     return FilesReader.for_node(node, getter=getter)
 
 
 def cmd_cat(args: argparse.Namespace) -> int:
+    from ..gateway.client import configured_gateways, prefetch_path
+
     if args.offset < 0 or (args.length is not None and args.length < 0):
         raise InvalidInput("--offset and --length must not be negative")
     client = None if (args.gateway or args.peer) else daemon_client(args)  # a running daemon serves it, like `ipfs cat`
@@ -93,11 +96,15 @@ def _add_peer_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _default_dest(path: str) -> str:
+    from ..unixfs.resolve import parse_path
+
     root, segments = parse_path(path)
     return segments[-1] if segments else str(root)
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    from ..gateway.client import configured_gateways, prefetch_path
+
     dest = Path(args.output or _default_dest(args.path))
     if dest.exists() or dest.is_symlink():
         raise InvalidInput(f"{dest} already exists")
@@ -135,6 +142,8 @@ def _ls_rows(entries: list[Any], *, sizes: bool) -> list[tuple[str, str, str]]:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    from ..unixfs.exporter import KUBO_TYPES, read_symlink
+
     objects = []
     targets: dict[CID, str] = {}
     client = daemon_client(args)

@@ -8,11 +8,13 @@ act on the running daemon through its RPC API (`$JZFS_PATH/api`, Kubo's `/api/v0
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import AGENT_VERSION, PUBLIC_BOOTSTRAP_PEERS
 from ..errors import InvalidInput, JzfsError, NotFound
-from ..repo import Repo
+
+if TYPE_CHECKING:
+    from ..repo import Repo
 from .common import add_json_flag, print_json
 
 
@@ -103,6 +105,8 @@ def _rpc(repo: Repo, command: str, args: list[str] | None = None,
 
 
 def cmd_id(args: Any) -> int:
+    from ..repo import Repo
+
     repo = Repo.open()
     if args.peer and args.peer != repo.peer_id:
         info = _rpc(repo, "id", [args.peer])
@@ -136,6 +140,8 @@ def cmd_id(args: Any) -> int:
 
 
 def cmd_swarm_connect(args: Any) -> int:
+    from ..repo import Repo
+
     out = _rpc(Repo.open(), "swarm/connect", args.addrs)
     if args.json:
         print_json({"Strings": list(out.get("Strings", []))})  # Kubo's `swarm connect --enc=json`
@@ -146,6 +152,8 @@ def cmd_swarm_connect(args: Any) -> int:
 
 
 def cmd_swarm_disconnect(args: Any) -> int:
+    from ..repo import Repo
+
     out = _rpc(Repo.open(), "swarm/disconnect", args.addrs)
     for line in out.get("Strings", []):
         print(line)
@@ -153,6 +161,8 @@ def cmd_swarm_disconnect(args: Any) -> int:
 
 
 def cmd_swarm_peers(args: Any) -> int:
+    from ..repo import Repo
+
     out = _rpc(Repo.open(), "swarm/peers", params={"verbose": "true"} if args.verbose else None)
     if args.json:
         print_json(out)
@@ -166,6 +176,8 @@ def cmd_swarm_peers(args: Any) -> int:
 
 
 def cmd_swarm_addrs(args: Any) -> int:
+    from ..repo import Repo
+
     repo = Repo.open()
     if args.which == "local":
         out = _rpc(repo, "swarm/addrs/local", params={"id": "true"} if args.id else None)
@@ -197,6 +209,8 @@ def _check_peer_addr(addr: str) -> str:
 
 
 def cmd_bootstrap_list(args: Any) -> int:
+    from ..repo import Repo
+
     peers = list(Repo.open().get_config_default("Bootstrap", []) or [])
     if args.json:
         print_json({"Peers": peers})  # Kubo's `bootstrap list --enc=json`
@@ -207,6 +221,8 @@ def cmd_bootstrap_list(args: Any) -> int:
 
 
 def cmd_bootstrap_add(args: Any) -> int:
+    from ..repo import Repo
+
     if not args.addrs and not args.default:
         raise InvalidInput("give multiaddrs to add, or --default for the public bootstrap peers")
     repo = Repo.open()
@@ -220,6 +236,8 @@ def cmd_bootstrap_add(args: Any) -> int:
 
 
 def cmd_bootstrap_rm(args: Any) -> int:
+    from ..repo import Repo
+
     if not args.addrs and not args.all:
         raise InvalidInput("give multiaddrs to remove, or --all")
     repo = Repo.open()

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..ipld.cid import CID
-from ..store.pins import PIN_TYPES
-from .common import add_json_flag, bool_flag, open_node, print_json
+from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     cids = [CID.decode(c) for c in args.cids]
     recursive = args.recursive
     with open_node() as node:
@@ -25,6 +25,8 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     cids = [CID.decode(c) for c in args.cids]
     with open_node() as node:
         for cid in cids:
@@ -37,6 +39,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
     with open_node() as node:
         if args.cids:
             rows = [(c, node.pins.pin_type(c)) for c in (CID.decode(s) for s in args.cids)]
@@ -87,7 +91,9 @@ def register(sub: Any) -> None:
 
     ls = psub.add_parser("ls", help="list pins")
     ls.add_argument("cids", nargs="*", metavar="CID")
-    ls.add_argument("-t", "--type", default="all", choices=PIN_TYPES)
+    ls.add_argument("-t", "--type", default="all", metavar="NAME",
+                    choices=LazyChoices("jiaozi_node.store.pins", "PIN_TYPES"),
+                    help="%(choices)s (default %(default)s)")
     ls.add_argument("-q", "--quiet", action="store_true", help="CIDs only")
     add_json_flag(ls)
     ls.set_defaults(func=cmd_ls)

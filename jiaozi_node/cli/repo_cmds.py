@@ -8,11 +8,12 @@ import sys
 
 from .. import __version__
 from ..errors import InvalidInput
-from ..repo import Repo, default_path
 from .common import print_json
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from ..repo import Repo, default_path
+
     path = default_path()
     if args.db and args.db.startswith(("postgres://", "postgresql://")):
         # connect now and create the schema, so a wrong URL fails here (one line) rather than at
@@ -27,6 +28,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from ..repo import Repo
+
     repo = Repo.open()
     extras = getattr(args, "extras", [])
     if extras and args.value is None and args.key is not None and len(extras) == 1:

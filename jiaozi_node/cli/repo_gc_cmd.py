@@ -7,14 +7,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..store.gc import collect
-from ..store.open import engine_name
 from .common import add_json_flag, open_node, print_json
 
 REPO_VERSION = "jzfs-repo@1"
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
+    from ..store.gc import collect
+
     with open_node() as node:
         n = 0
         for cid in collect(node.pins):
@@ -38,6 +38,8 @@ def _disk_usage(path: Path) -> int:
 
 
 def cmd_stat(args: argparse.Namespace) -> int:
+    from ..store.open import engine_name
+
     with open_node() as node:
         size = _disk_usage(node.repo.path)
         stat: dict[str, Any] = {"RepoSize": size, "StorageMax": node.repo.get_config_default(

@@ -10,12 +10,14 @@ import argparse
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, MergeConflict
-from ..ipld.cid import CID
-from ..versioning.diff import Change, stat
-from ..versioning.objects import Commit, Input, Provenance, Tag
+
+if TYPE_CHECKING:
+    from ..ipld.cid import CID
+    from ..versioning.diff import Change
+    from ..versioning.objects import Commit, Provenance
 from .common import open_node, print_json, subcommand_group
 
 
@@ -25,6 +27,8 @@ def _now() -> int:
 
 def _spec(text: str) -> str:
     """`NAME` alone means `NAME@main`; `NAME@REF` and CIDs pass through."""
+    from ..ipld.cid import CID
+
     if "@" in text:
         return text
     try:
@@ -107,6 +111,9 @@ def cmd_repo_delete(args: argparse.Namespace) -> int:
 
 
 def _provenance(args: argparse.Namespace) -> Provenance | None:
+    from ..ipld.cid import CID
+    from ..versioning.objects import Input, Provenance
+
     inputs = []
     for text in args.input or []:
         try:
@@ -142,6 +149,8 @@ def cmd_commit(args: argparse.Namespace) -> int:
 
 
 def _print_changes(changes: list[Change], *, as_json: bool, show_stat: bool) -> None:
+    from ..versioning.diff import stat
+
     if as_json:
         print_json([c.to_json() for c in changes])
         return
@@ -179,7 +188,9 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
     from ..versioning import signing
+    from ..versioning.objects import Tag
 
     with open_node() as node:
         vs = node.versioning
