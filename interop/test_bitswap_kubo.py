@@ -143,14 +143,20 @@ async def test_kubo_peer_leaves_mid_fetch_second_kubo_completes(kubo_factory, tm
     await j.host.connect(k1.multiaddr)
     await j.host.connect(k2.multiaddr)
     seen: list[CID] = []
+    k1_gone = trio.Event()
+    j.host.on_disconnected(lambda peer: k1_gone.set() if peer == k1.peer_id else None)
 
     def on_block(c: CID, n: int) -> None:
         seen.append(c)
         if len(seen) == 10:
-            nursery.start_soon(j.host.disconnect, k1.peer_id)
+            # The first peer goes away for good (its process stops: it cannot dial back in),
+            # after having served part of the DAG.
+            nursery.start_soon(trio.to_thread.run_sync, k1.stop)
 
     with trio.fail_after(120):
         await j.retrieval.fetch_dag(cid, on_block=on_block)
+    with trio.fail_after(30):
+        await k1_gone.wait()
     assert k1.peer_id not in j.host.peers()
     assert _sha(b"".join(read_file(j.store, cid))) == _sha(data)
 
