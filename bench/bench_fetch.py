@@ -209,9 +209,11 @@ def main() -> None:
               f"per-round ratios vs Kubo -> Kubo measured in the same round)")
         for name, vals in rows.items():
             med = statistics.median(vals)
-            ratio = statistics.median(v / r for v, r in zip(vals, refs, strict=True))
+            ratios = [v / r for v, r in zip(vals, refs, strict=True)]
+            ratio = statistics.median(ratios)
             runs = ", ".join(f"{v:.0f}" for v in vals)
-            print(f"  {name:40s} {med:7.1f} MB/s   x{ratio:4.2f}   [{runs}]")
+            print(f"  {name:40s} {med:7.1f} MB/s   x{ratio:4.2f} (x{min(ratios):.2f}-{max(ratios):.2f})"
+                  f"   [{runs}]")
         for name, vals in cpu.items():  # the whole fetcher process, host start to exit
             u = statistics.median(v[0] for v in vals) / (size / MB) * 1e3
             s_ = statistics.median(v[1] for v in vals) / (size / MB) * 1e3
