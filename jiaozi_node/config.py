@@ -401,6 +401,12 @@ class VersioningLimits:
     snapshot_read_bytes: int = 1 * MiB
     snapshot_pool_min_bytes: int = 1 * MiB
     snapshot_put_batch_blocks: int = 256
+    # Repo, branch and tag names: bounded length (they travel in the sync protocol and in URLs).
+    max_ref_name_len: int = 200
+    # Refs store, SQLite: a writer waits this long for another process's write lock.
+    refs_busy_timeout_s: float = 30.0
+    # Refs store, PostgreSQL: an unreachable database must fail the command, not hang it.
+    refs_connect_timeout_s: float = 10.0
 
 
 VERSIONING_LIMITS = VersioningLimits()

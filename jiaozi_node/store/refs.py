@@ -18,6 +18,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..config import VERSIONING_LIMITS
 from ..errors import InvalidInput, NotFound, RefConflict, RepoError
 from ..ipld.cid import CID
 
@@ -25,7 +26,7 @@ from ..ipld.cid import CID
 # bounded length (they travel in the sync protocol).
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
-MAX_NAME_LEN = 200
+MAX_NAME_LEN = VERSIONING_LIMITS.max_ref_name_len
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS jzfs_repos (
@@ -189,12 +190,9 @@ class SqliteRefStore(SqlRefStore):
     """SQLite in WAL mode; each statement is its own transaction (autocommit), and SQLite
     serialises writers, so the single-statement CAS is atomic across processes too."""
 
-    # Writers wait this long for another process's write lock before failing (SQLite busy timeout).
-    BUSY_TIMEOUT_S = 30.0
-
     def __init__(self, path: Path | str) -> None:
         try:
-            self._db = sqlite3.connect(str(path), timeout=self.BUSY_TIMEOUT_S, isolation_level=None,
+            self._db = sqlite3.connect(str(path), timeout=VERSIONING_LIMITS.refs_busy_timeout_s, isolation_level=None,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")

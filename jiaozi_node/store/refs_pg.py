@@ -13,14 +13,13 @@ from typing import Any
 
 import psycopg
 
+from ..config import VERSIONING_LIMITS
 from ..errors import RepoError
 from .refs import SCHEMA, SqlRefStore
 
 # Any fixed 64-bit number: serialises schema creation between nodes starting at the same time
 # (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail with a unique violation in pg_type).
 _SCHEMA_LOCK = 0x6A7A66735F726566  # "jzfs_ref"
-# Bounded connect: an unreachable database must fail the command, not hang it.
-CONNECT_TIMEOUT_S = 10
 
 
 class PostgresRefStore(SqlRefStore):
@@ -28,7 +27,7 @@ class PostgresRefStore(SqlRefStore):
 
     def __init__(self, url: str) -> None:
         try:
-            self._db = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=int(VERSIONING_LIMITS.refs_connect_timeout_s))
             self._db.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
             try:
                 for stmt in SCHEMA:
