@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Self
 
 from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, LimitExceeded
@@ -153,8 +153,37 @@ def _signature(value: Any) -> bytes:
     return value
 
 
+class _SignedObject:
+    """What commits and tags share: the signing payload, encoding, and the signature slot.
+
+    Subclasses are frozen dataclasses with a `signature` field and a `domain` class attribute,
+    and define `unsigned_node()`.
+    """
+
+    domain: bytes
+    signature: bytes
+
+    def signing_payload(self) -> bytes:
+        """The exact bytes the signature covers: domain tag + DAG-CBOR of all fields but `sig`."""
+        return self.domain + dagcbor.encode(self.unsigned_node())  # type: ignore[attr-defined]
+
+    def encode(self) -> bytes:
+        if not self.signature:
+            kind = type(self).__name__.lower()
+            raise CodecError(f"refusing to encode an unsigned {kind} (sign it first)")
+        node = self.unsigned_node()  # type: ignore[attr-defined]
+        node["sig"] = self.signature
+        return dagcbor.encode(node)
+
+    def block(self) -> Block:
+        return Block.create(self.encode(), codec=DAG_CBOR)
+
+    def with_signature(self, sig: bytes) -> Self:
+        return replace(self, signature=sig)  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
-class Commit:
+class Commit(_SignedObject):
     root: CID
     parents: tuple[CID, ...]
     author: Author
@@ -179,26 +208,9 @@ class Commit:
             node["provenance"] = self.provenance.to_node()
         return node
 
-    def signing_payload(self) -> bytes:
-        """The exact bytes the signature covers: domain tag + DAG-CBOR of all fields but `sig`."""
-        return COMMIT_DOMAIN + dagcbor.encode(self.unsigned_node())
-
-    def encode(self) -> bytes:
-        if not self.signature:
-            raise CodecError("refusing to encode an unsigned commit (sign it first)")
-        node = self.unsigned_node()
-        node["sig"] = self.signature
-        return dagcbor.encode(node)
-
-    def block(self) -> Block:
-        return Block.create(self.encode(), codec=DAG_CBOR)
-
     @property
     def signer(self) -> str:
         return self.author.peer
-
-    def with_signature(self, sig: bytes) -> Commit:
-        return replace(self, signature=sig)
 
     @classmethod
     def decode(cls, data: bytes, *, max_bytes: int = VERSIONING_LIMITS.max_object_bytes) -> Commit:
@@ -225,7 +237,7 @@ class Commit:
 
 
 @dataclass(frozen=True)
-class Tag:
+class Tag(_SignedObject):
     """An annotated tag: a signed, named pointer to a commit."""
 
     target: CID
@@ -248,25 +260,9 @@ class Tag:
             "timestamp": self.timestamp,
         }
 
-    def signing_payload(self) -> bytes:
-        return TAG_DOMAIN + dagcbor.encode(self.unsigned_node())
-
-    def encode(self) -> bytes:
-        if not self.signature:
-            raise CodecError("refusing to encode an unsigned tag (sign it first)")
-        node = self.unsigned_node()
-        node["sig"] = self.signature
-        return dagcbor.encode(node)
-
-    def block(self) -> Block:
-        return Block.create(self.encode(), codec=DAG_CBOR)
-
     @property
     def signer(self) -> str:
         return self.tagger.peer
-
-    def with_signature(self, sig: bytes) -> Tag:
-        return replace(self, signature=sig)
 
     @classmethod
     def decode(cls, data: bytes, *, max_bytes: int = VERSIONING_LIMITS.max_object_bytes) -> Tag:
