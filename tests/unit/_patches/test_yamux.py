@@ -282,3 +282,24 @@ async def test_extra_window_budget_bounds_buffering(nursery, monkeypatch):
     await peer.send(TYPE_WINDOW_UPDATE, F_SYN, 5, 0)
     await mux.accept_stream()
     assert (await peer.frame())[3] == extra
+
+
+async def test_close_racing_host_cancellation_does_not_wait_for_the_dead_writer(autojump_clock):
+    """Host shutdown: the cancellation reaches the writer while a shielded close() waits for
+    it to flush GO_AWAY. close() used to sit out its whole 0.5 s grace period (mock clock)."""
+    ca, cb = _pair()
+    ma, mb = Yamux(ca, peer_id=None), Yamux(cb, peer_id=None)
+    async with trio.open_nursery() as outer:
+        outer.start_soon(mb.start)
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as inner:
+                inner.start_soon(ma.start)
+                await ma.event_started.wait()
+                scope.cancel()
+                with trio.CancelScope(shield=True):  # as Libp2pHost.run's finally
+                    t0 = trio.current_time()
+                    await ma.close()
+                    elapsed = trio.current_time() - t0
+        outer.cancel_scope.cancel()
+    assert ma.is_closed
+    assert elapsed < 0.1
