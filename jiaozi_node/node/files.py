@@ -284,8 +284,10 @@ class _Adder:
     def finish(self, roots: list[CID]) -> None:
         self.sink.flush()
         if self.pin:
+            # Every block under these roots went through put_many above, under the GC lock held
+            # shared since before the first write: the DAG is complete, no need to read it back.
             for root in roots:
-                self.node.pins.add(root, recursive=True)
+                self.node.pins.add(root, recursive=True, complete=True)
 
 
 def add_stream(node: Any, f: BinaryIO, *, name: str | None = None, profile: ImportProfile | None = None,

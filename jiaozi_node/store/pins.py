@@ -70,18 +70,21 @@ class PinStore:
 
     # ------------------------------------------------------------------ changes
 
-    def add(self, cid: CID, *, recursive: bool = True) -> None:
+    def add(self, cid: CID, *, recursive: bool = True, complete: bool = False) -> None:
         """Pin `cid`. Recursive pins check the whole DAG is local first (NotFound names the gap).
 
         Holds the GC lock shared, so a concurrent `repo gc` cannot sweep the DAG while we pin it.
         Callers that wrote the blocks themselves should hold `self.lock.shared()` from before the
-        first write (see store/lock.py).
+        first write (see store/lock.py); such a caller (the adder, which put every block of the DAG
+        under that lock) may pass `complete=True` to skip the check, which would read back and
+        re-hash everything it just wrote.
         """
         with self.lock.shared():
             current = self._type_of(cid)
             if recursive:
-                for _ in walk(self.blocks, [cid]):
-                    pass
+                if not complete:
+                    for _ in walk(self.blocks, [cid]):
+                        pass
                 if current == RECURSIVE:
                     return
                 self._db.execute("INSERT OR REPLACE INTO pins (cid, recursive) VALUES (?, 1)", (bytes(cid),))
