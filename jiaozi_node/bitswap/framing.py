@@ -14,15 +14,14 @@ from ..errors import LimitExceeded, RemoteProtocolError
 _MAX_PREFIX_BYTES = 9
 
 
-def encode_frame(payload: bytes) -> bytes:
+def encode_frame(payload: bytes | bytearray) -> bytes:
     n = len(payload)
-    out = bytearray()
+    prefix = bytearray()
     while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
+        prefix.append((n & 0x7F) | 0x80)
         n >>= 7
-    out.append(n)
-    out += payload
-    return bytes(out)
+    prefix.append(n)
+    return bytes(prefix) + payload  # one copy of the payload (a message is up to ~1 MiB)
 
 
 class FrameDecoder:

@@ -319,6 +319,12 @@ def cid_prefix(cid: bytes) -> bytes:
 def encode(msg: Message, *, protocol: str = PROTOCOL_120) -> bytes:
     """Encode for `protocol`. 1.0.0 peers get blocks in the `blocks` field (and no presences);
     1.1.0+ peers get `payload` with CID prefixes; presences and want types need 1.2.0."""
+    return bytes(encode_bytearray(msg, protocol=protocol))
+
+
+def encode_bytearray(msg: Message, *, protocol: str = PROTOCOL_120) -> bytearray:
+    """`encode` without the final copy into `bytes` (the sender frames it: one copy less of
+    every block it sends)."""
     out = bytearray()
     v12 = protocol == PROTOCOL_120
     legacy = protocol in (PROTOCOL_100, PROTOCOL_LEGACY)
@@ -358,7 +364,7 @@ def encode(msg: Message, *, protocol: str = PROTOCOL_120) -> bytes:
             out += _ld(0x22, body)
     if msg.pending_bytes:
         out += b"\x28" + _int32(msg.pending_bytes)
-    return bytes(out)
+    return out
 
 
 # ------------------------------------------------------------------------------ received blocks

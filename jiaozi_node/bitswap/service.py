@@ -284,7 +284,7 @@ class BitswapService:
                             if stream is None:
                                 stream = await self.host.new_stream(peer, list(bsmsg.PROTOCOLS))
                                 self.stats["streams_out"] += 1
-                            await stream.write(encode_frame(bsmsg.encode(msg, protocol=stream.protocol)))
+                            await stream.write(encode_frame(bsmsg.encode_bytearray(msg, protocol=stream.protocol)))
                             self.stats["messages_out"] += 1
                             sent = True
                             break

@@ -176,3 +176,11 @@ def test_block_cid_refuses_what_it_cannot_compute():
         m.block_cid(b"\x02\x55\x12\x20", b"x")
     with pytest.raises(RemoteProtocolError):
         m.block_cid(b"\x01\x55\x12\x20\x00", b"x")
+
+
+def test_encode_bytearray_is_encode_without_the_copy():
+    msg = m.Message(wants=[m.Entry(V1, 7, False, m.WANT_HAVE, True)], blocks=[(V0, b"x" * 70000)],
+                    presences=[(V1, m.HAVE)])
+    for proto in m.PROTOCOLS:
+        buf = m.encode_bytearray(msg, protocol=proto)
+        assert isinstance(buf, bytearray) and bytes(buf) == m.encode(msg, protocol=proto)
