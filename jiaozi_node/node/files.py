@@ -127,19 +127,15 @@ def resolve_profile(node: Any, profile: ImportProfile | None) -> ImportProfile:
 def import_stream(f: BinaryIO, profile: ImportProfile, sink: BlockSink, *,
                   executor: ThreadPoolExecutor | None = None, tuning: AddTuning = ADD_TUNING,
                   progress: ProgressFn | None = None) -> tuple[CID, int]:
-    """Import one byte stream; returns (root CID, cumulative size)."""
-    imp = FileImporter(profile, executor=executor, max_pending=tuning.max_pending_chunks)
+    """Import one byte stream; returns (root CID, cumulative size). With `sink.store` None
+    (only-hash) leaves are hashed in place and never built."""
+    only_hash = sink.store is None
     spec = parse_chunker(profile.chunker)
     if spec.kind == "size" and hasattr(f, "readinto"):
-        # Fixed-size chunks: read exactly one chunk per call into a fresh bytes object, which
-        # becomes the leaf (raw leaves) without any copy in user space.
-        while chunk := f.read(spec.size):
-            sink.put(imp.feed(chunk))  # a short read (pipe) just goes through the chunker's buffer
-            if progress is not None:
-                progress(len(chunk))
-        root, blocks = imp.close()
-        sink.put(blocks)
-        return root, imp.tsize
+        return _import_fixed(f, spec.size, profile, sink, executor=executor, tuning=tuning,
+                             progress=progress, only_hash=only_hash)
+    imp = FileImporter(profile, executor=executor, max_pending=tuning.max_pending_chunks,
+                       only_hash=only_hash)
     buf = bytearray(tuning.read_bytes)
     mv = memoryview(buf)
     readinto = getattr(f, "readinto", None)
@@ -157,6 +153,78 @@ def import_stream(f: BinaryIO, profile: ImportProfile, sink: BlockSink, *,
         sink.put(imp.feed(data))
         if progress is not None:
             progress(n)
+    root, blocks = imp.close()
+    sink.put(blocks)
+    return root, imp.tsize
+
+
+def _read_full(f: BinaryIO, n: int) -> bytes:
+    """Up to n bytes, fewer only at end of stream (a pipe may return short reads)."""
+    data = f.read(n)
+    if not data or len(data) == n:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n and (more := f.read(n - got)):
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def _readinto_full(f: BinaryIO, buf: bytearray) -> int:
+    mv = memoryview(buf)
+    got = 0
+    while got < len(buf) and (n := f.readinto(mv[got:])):  # type: ignore[attr-defined]
+        got += n
+    return got
+
+
+def _import_fixed(f: BinaryIO, size: int, profile: ImportProfile, sink: BlockSink, *,
+                  executor: ThreadPoolExecutor | None, tuning: AddTuning,
+                  progress: ProgressFn | None, only_hash: bool) -> tuple[CID, int]:
+    """Fixed-size chunks, already cut by the reads, hashed `group` chunks per thread task.
+
+    Adding: one read per chunk into a fresh bytes object, which becomes the leaf (raw leaves)
+    without a copy in user space. Only-hash: a small ring of reused read buffers; the chunks are
+    hashed in place (no allocation, no copy, no page faults), a buffer being refilled only once
+    the importer has collected all its chunks."""
+    group = max(1, tuning.hash_task_bytes // size)
+    max_pending = max(tuning.max_pending_chunks, 3 * group)
+    imp = FileImporter(profile, executor=executor, max_pending=max_pending, only_hash=only_hash,
+                       group=group)
+    if only_hash:
+        nbuf = max_pending // group + 2
+        bufs = [bytearray(group * size) for _ in range(nbuf)]
+        i = 0
+        while True:
+            buf = bufs[i % nbuf]
+            i += 1
+            n = _readinto_full(f, buf)
+            if not n:
+                break
+            mv = memoryview(buf)[:n]
+            sink.put(imp.feed_chunks([mv[j : j + size] for j in range(0, n, size)]))
+            assert imp.pending_chunks <= (nbuf - 1) * group  # the next buffer is free
+            if progress is not None:
+                progress(n)
+            if n < len(buf):
+                break
+    else:
+        while True:
+            chunks = []
+            for _ in range(group):
+                chunk = _read_full(f, size)
+                if chunk:
+                    chunks.append(chunk)
+                if len(chunk) < size:
+                    break
+            if not chunks:
+                break
+            sink.put(imp.feed_chunks(chunks))
+            if progress is not None:
+                progress(sum(len(c) for c in chunks))
+            if len(chunks[-1]) < size:
+                break
     root, blocks = imp.close()
     sink.put(blocks)
     return root, imp.tsize
@@ -251,7 +319,8 @@ class _Adder:
         self.tuning = tuning
         self.progress = progress
         self._stack = ExitStack()
-        self.sink = BlockSink(None if only_hash else node.blocks, batch_bytes=tuning.put_batch_bytes)
+        self.sink = BlockSink(None if only_hash else node.blocks, batch_bytes=tuning.put_batch_bytes,
+                              max_batches_in_flight=tuning.max_batches_in_flight)
         self.executor: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> _Adder:

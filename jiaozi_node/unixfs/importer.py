@@ -15,7 +15,7 @@ the caller goes on reading, and `feed` returns the blocks whose hashes are done,
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from functools import partial
 
@@ -28,9 +28,9 @@ from . import pb
 from .chunker import Buffer, Chunker, make_chunker
 from .layout_balanced import BalancedLayout
 from .layout_trickle import TrickleLayout
-from .nodes import FileLink, pb_leaf, raw_leaf
+from .nodes import FileLink, leaf_link, pb_leaf, raw_leaf
 
-_LeafResult = tuple[Block, FileLink]
+_LeafResult = tuple[Block | None, FileLink]
 
 
 def leaf_builder(profile: ImportProfile) -> Callable[[bytes], _LeafResult]:
@@ -42,9 +42,23 @@ def leaf_builder(profile: ImportProfile) -> Callable[[bytes], _LeafResult]:
     return partial(pb_leaf, cid_version=profile.cid_version, leaf_type=leaf_type, hash_code=hash_code)
 
 
+def leaf_hasher(profile: ImportProfile) -> Callable[[Buffer], _LeafResult]:
+    """Only-hash: the link of each leaf (same CID as `leaf_builder`), no block, no copy."""
+    hash_code = multihash.code_of(profile.hash_function)
+    leaf_type = pb.DataType.Raw if profile.layout == "trickle" else pb.DataType.File
+    link = partial(leaf_link, raw=profile.raw_leaves, cid_version=profile.cid_version,
+                   leaf_type=leaf_type, hash_code=hash_code)
+    return lambda chunk: (None, link(chunk))
+
+
+def _leaves(make: Callable[[Buffer], _LeafResult], chunks: Sequence[Buffer]) -> list[_LeafResult]:
+    return [make(c) for c in chunks]
+
+
 class FileImporter:
     def __init__(self, profile: ImportProfile, *, executor: Executor | None = None,
-                 max_pending: int = 8, chunker: Chunker | None = None) -> None:
+                 max_pending: int = 8, chunker: Chunker | None = None, only_hash: bool = False,
+                 group: int = 1) -> None:
         if profile.cid_version not in (0, 1):
             raise InvalidInput(f"unsupported CID version {profile.cid_version}")
         hash_code = multihash.code_of(profile.hash_function)
@@ -52,7 +66,10 @@ class FileImporter:
             raise InvalidInput("CIDv0 only supports sha2-256")
         self.profile = profile
         self._chunker = chunker if chunker is not None else make_chunker(profile.chunker)
-        self._make_leaf = leaf_builder(profile)
+        # only_hash: leaves are hashed in place and never built nor returned (interior nodes still
+        # are: they are small and the layout needs their encoding to hash them).
+        self._make_leaf = leaf_hasher(profile) if only_hash else leaf_builder(profile)
+        self._empty_leaf = leaf_builder(profile)
         if profile.layout == "balanced":
             self._layout: BalancedLayout | TrickleLayout = BalancedLayout(
                 max_links=profile.max_links, cid_version=profile.cid_version, hash_code=hash_code)
@@ -61,9 +78,14 @@ class FileImporter:
                                          hash_code=hash_code)
         else:
             raise InvalidInput(f"unknown layout {profile.layout!r} (balanced or trickle)")
+        self._only_hash = only_hash
+        # Chunks per executor task: fewer thread-pool hand-offs than one future per chunk.
+        self._group = max(1, group)
         self._executor = executor
         self._max_pending = max(1, max_pending)
-        self._pending: deque[Future[_LeafResult] | _LeafResult] = deque()
+        # Groups of chunks: one executor task (or finished list) per group, and the group's size.
+        self._pending: deque[tuple[Future[list[_LeafResult]] | list[_LeafResult], int]] = deque()
+        self._pending_chunks = 0
         self._leaves = 0
         self._closed = False
         self.root: FileLink | None = None
@@ -82,28 +104,53 @@ class FileImporter:
             raise InvalidInput("importer not closed yet")
         return self.root.tsize
 
-    def _submit(self, chunks: list[bytes]) -> None:
-        if self._executor is None:
-            self._pending.extend(self._make_leaf(c) for c in chunks)
-        else:
-            self._pending.extend(self._executor.submit(self._make_leaf, c) for c in chunks)
+    def _submit(self, chunks: Sequence[Buffer]) -> None:
+        if not chunks:
+            return
+        g = self._group
+        for i in range(0, len(chunks), g):
+            part = chunks[i : i + g]
+            if self._executor is None:
+                self._pending.append((_leaves(self._make_leaf, part), len(part)))
+            else:
+                self._pending.append((self._executor.submit(_leaves, self._make_leaf, part), len(part)))
+        self._pending_chunks += len(chunks)
 
     def _collect(self, final: bool) -> list[Block]:
         out: list[Block] = []
         pending = self._pending
         while pending:
-            head = pending[0]
+            head, n = pending[0]
             if isinstance(head, Future):
-                if not (final or head.done() or len(pending) > self._max_pending):
+                if not (final or head.done() or self._pending_chunks > self._max_pending):
                     break
-                block, link = head.result()
+                results = head.result()
             else:
-                block, link = head
+                results = head
             pending.popleft()
-            out.append(block)
-            self._leaves += 1
-            out.extend(self._layout.push(link))
+            self._pending_chunks -= n
+            for block, link in results:
+                if block is not None:
+                    out.append(block)
+                self._leaves += 1
+                out.extend(self._layout.push(link))
         return out
+
+    @property
+    def pending_chunks(self) -> int:
+        """Chunks handed in whose leaves are not collected yet (their buffers are still in use)."""
+        return self._pending_chunks
+
+    def feed_chunks(self, chunks: Sequence[Buffer]) -> list[Block]:
+        """Chunks the caller already cut to the profile's fixed chunk size (e.g. one read per
+        chunk), hashed as ONE executor task; only a final short chunk may be smaller, and only when
+        the chunker holds nothing. With `only_hash` the buffers are read in place: they must not
+        change until `pending_chunks` shows them collected (feed waits so that at most
+        `max_pending` chunks stay pending)."""
+        if self._closed:
+            raise InvalidInput("importer already closed")
+        self._submit(chunks)
+        return self._collect(False)
 
     def feed(self, data: Buffer) -> list[Block]:
         """Chunk `data`; return every block that is final (leaves and completed interior nodes)."""
@@ -121,8 +168,9 @@ class FileImporter:
         out = self._collect(True)
         if self._leaves == 0 and isinstance(self._layout, BalancedLayout):
             # boxo: an empty file is one empty leaf (raw: the empty raw block; else `08 02 18 00`).
-            block, link = self._make_leaf(b"")
-            out.append(block)
+            block, link = self._empty_leaf(b"")
+            if not self._only_hash:
+                out.append(block)
             out.extend(self._layout.push(link))
         root, blocks = self._layout.finish()
         out.extend(blocks)

@@ -16,6 +16,7 @@ from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_PB, RAW
 from ..ipld.varint import encode as uvarint
 from . import pb
+from .chunker import Buffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +47,43 @@ def pb_leaf(chunk: bytes, *, cid_version: int, leaf_type: pb.DataType = pb.DataT
     """
     n = len(chunk)
     if n:
-        inner_len = 2 + 1 + len(uvarint(n)) + n + 1 + len(uvarint(n))
-        data = b"".join((b"\x0a", uvarint(inner_len), b"\x08", bytes((leaf_type,)), b"\x12",
-                         uvarint(n), chunk, b"\x18", uvarint(n)))
+        head, tail = _pb_leaf_frame(n, leaf_type)
+        data = b"".join((head, chunk, tail))
     else:
         inner = b"\x08" + bytes((leaf_type,)) + b"\x18\x00"
         data = b"\x0a" + uvarint(len(inner)) + inner
     cid = CID(cid_version, DAG_PB, _mh(data, hash_code))
     return Block(cid, data), FileLink(cid, n, len(data))
+
+
+def _pb_leaf_frame(n: int, leaf_type: int) -> tuple[bytes, bytes]:
+    """The bytes around a non-empty chunk of n bytes in its dag-pb leaf (see `pb_leaf`)."""
+    inner_len = 2 + 1 + len(uvarint(n)) + n + 1 + len(uvarint(n))
+    return (b"\x0a" + uvarint(inner_len) + b"\x08" + bytes((leaf_type,)) + b"\x12" + uvarint(n),
+            b"\x18" + uvarint(n))
+
+
+def leaf_link(chunk: Buffer, *, raw: bool, cid_version: int, leaf_type: int = pb.DataType.File,
+              hash_code: int = multihash.SHA2_256) -> FileLink:
+    """Only the link of the leaf `raw_leaf`/`pb_leaf` would build (the same CID), for only-hash:
+    the chunk (any buffer, e.g. a slice of a reused read buffer) is hashed in place, the leaf's
+    bytes are never assembled."""
+    n = len(chunk)
+    if raw:
+        if hash_code == multihash.SHA2_256:
+            mh = b"\x12\x20" + hashlib.sha256(chunk).digest()
+        else:
+            mh = multihash.digest(hash_code, bytes(chunk))
+        return FileLink(CID(1, RAW, mh), n, n)
+    if not n or hash_code != multihash.SHA2_256:
+        block, link = pb_leaf(bytes(chunk), cid_version=cid_version, leaf_type=pb.DataType(leaf_type),
+                              hash_code=hash_code)
+        return link
+    head, tail = _pb_leaf_frame(n, leaf_type)
+    h = hashlib.sha256(head)
+    h.update(chunk)
+    h.update(tail)
+    return FileLink(CID(cid_version, DAG_PB, b"\x12\x20" + h.digest()), n, len(head) + n + len(tail))
 
 
 def file_node(children: list[FileLink], *, cid_version: int,

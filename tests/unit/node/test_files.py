@@ -194,3 +194,40 @@ def test_argument_names_like_kubo(node: Node, tree: Path, monkeypatch) -> None:
 def test_node_methods(node: Node, tree: Path) -> None:
     assert str(node.add_path(tree, profile=UNIXFS_V0_2015)) == TREE["root_cid_v0"]
     assert str(node.add_bytes(b"hello\n", profile=UNIXFS_V0_2015)) == TREE["a.txt"]
+
+
+class _ShortReads:
+    """A stream whose read()/readinto() return at most 1000 bytes (like a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self._f = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._f.read(min(n, 1000) if n >= 0 else 1000)
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        return self._f.readinto(memoryview(buf)[:1000])
+
+
+@pytest.mark.parametrize("profile", [UNIXFS_V0_2015, UNIXFS_V1_2025], ids=lambda p: p.name)
+def test_only_hash_and_grouped_tasks_give_the_same_cids(node: Node, tmp_path: Path, profile) -> None:
+    from jiaozi_node.unixfs.chunker import parse_chunker
+    from jiaozi_node.unixfs.importer import import_bytes
+
+    size = parse_chunker(profile.chunker).size
+    tunings = [AddTuning(hash_task_bytes=4 * size, max_pending_chunks=2), AddTuning(hash_threads=0),
+               AddTuning(hash_task_bytes=1)]
+    for n in (0, 1, size - 1, size, size + 1, 4 * size, 9 * size + 7):
+        data = content(n)
+        expected, _, _ = import_bytes(data, profile)
+        path = tmp_path / f"f{n}"
+        path.write_bytes(data)
+        for tuning in tunings:
+            for only_hash in (True, False):
+                ev = add_file(node, path, only_hash=only_hash, profile=profile, tuning=tuning)
+                assert ev.cid == expected, (n, tuning, only_hash)
+                ev = add_stream(node, _ShortReads(data), only_hash=only_hash, profile=profile,  # type: ignore[arg-type]
+                                tuning=tuning)
+                assert ev.cid == expected, (n, tuning, only_hash, "short reads")

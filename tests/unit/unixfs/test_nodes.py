@@ -44,3 +44,21 @@ def test_file_node_sizes() -> None:
     fs = pb.decode(node.data)
     assert fs.blocksizes == (10, 5) and fs.filesize == 15 and fs.data is None
     assert link.filesize == 15 and link.tsize == len(block.data) + 10 + b.tsize
+
+
+def test_leaf_link_matches_built_leaves() -> None:
+    from jiaozi_node.ipld import multihash
+    from jiaozi_node.unixfs.nodes import leaf_link
+
+    for n in (0, 1, 127, 128, 300, 16384, 262144):
+        chunk = bytes(range(256)) * (n // 256) + bytes(n % 256)
+        view = memoryview(bytearray(chunk))
+        for code in (multihash.SHA2_256, multihash.code_of("sha2-512")):
+            _, link = raw_leaf(chunk, hash_code=code)
+            assert leaf_link(view, raw=True, cid_version=1, hash_code=code) == link
+            for version in (0, 1):
+                if version == 0 and code != multihash.SHA2_256:
+                    continue
+                for t in (pb.DataType.File, pb.DataType.Raw):
+                    _, link = pb_leaf(chunk, cid_version=version, leaf_type=t, hash_code=code)
+                    assert leaf_link(view, raw=False, cid_version=version, leaf_type=t, hash_code=code) == link
