@@ -190,7 +190,10 @@ class StoreLimits:
     lmdb_max_readers: int = 512
     # After this many bytes read or written through LMDB's file mapping, the process unmaps the
     # store's pages (they stay in the page cache): keeps RSS bounded while adding or serving GiBs.
-    lmdb_unmap_after_bytes: int = 16 * MiB
+    # 8 MiB = one release per `jzfs add` put batch. Each write fault maps more than the page
+    # written (read-around with this disk's 8 MiB read_ahead_kb, large folios): a v0 add of
+    # 256 MiB peaked at ~100 MB of mapped store pages with 16 MiB, ~80 MB with 8 MiB.
+    lmdb_unmap_after_bytes: int = 8 * MiB
     # put_many commits (and fsyncs) once per this many bytes: bounds what one transaction holds
     # (the blocks of a lazily generated batch, dirty pages) while one fsync per 64 MiB keeps it at
     # 16 fsyncs per GiB written.

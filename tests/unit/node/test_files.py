@@ -3,6 +3,7 @@ symlinks, wrap, only-hash, pins, errors that store nothing)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -211,7 +212,11 @@ class _ShortReads:
         return self._f.readinto(memoryview(buf)[:1000])
 
 
-@pytest.mark.parametrize("profile", [UNIXFS_V0_2015, UNIXFS_V1_2025], ids=lambda p: p.name)
+@pytest.mark.parametrize("profile", [
+    UNIXFS_V0_2015, UNIXFS_V1_2025,
+    dataclasses.replace(UNIXFS_V0_2015, name="trickle-v0", layout="trickle", chunker="size-1000", max_links=3),
+    dataclasses.replace(UNIXFS_V1_2025, name="sha512-v1", hash_function="sha2-512", chunker="size-4096"),
+], ids=lambda p: p.name)
 def test_only_hash_and_grouped_tasks_give_the_same_cids(node: Node, tmp_path: Path, profile) -> None:
     from jiaozi_node.unixfs.chunker import parse_chunker
     from jiaozi_node.unixfs.importer import import_bytes
