@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from ..config import BITSWAP_LIMITS, IPLD_LIMITS
 from ..errors import LimitExceeded, RemoteProtocolError
+from ..ipld.varint import encode as _uvarint  # protobuf and multiformats varints encode alike
 
 WANT_BLOCK = 0
 WANT_HAVE = 1
@@ -86,15 +87,6 @@ class Message:
 # ------------------------------------------------------------------------------ varints
 
 
-def _uvarint(value: int) -> bytes:
-    if value < 0x80:
-        return bytes((value,))
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def _int32(value: int) -> bytes:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from ..errors import CodecError
+from ..ipld.varint import encode as _uvarint  # protobuf and multiformats varints encode alike
 
 __all__ = [
     "DataType",
@@ -107,15 +108,6 @@ class UnixFSData:
 # ------------------------------------------------------------------------ varints (uint64)
 
 
-def _uvarint(value: int) -> bytes:
-    if value < 0x80:
-        return bytes((value,))
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def _read_uvarint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
