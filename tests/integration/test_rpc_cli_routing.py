@@ -87,3 +87,38 @@ def test_block_and_dag_through_daemon(cli, tmp_path: Path) -> None:  # type: ign
     lines = [json.loads(x) for x in cli("dag", "import", "--json", "--stats", str(car)).splitlines()]
     assert lines[0] == {"Root": {"Cid": {"/": dcid}, "PinErrorMsg": ""}}
     assert lines[1]["Stats"]["BlockCount"] == 2
+
+
+def test_cli_fetches_through_the_daemon_from_its_connected_peers(jzfs_daemon_factory, tmp_path: Path) -> None:
+    """Issue 3: with a daemon running, plain `jzfs cat/get/ls` fetch through it from the peers it
+    is connected to (here another jzfs daemon, connected with `jzfs swarm connect`)."""
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    from jiaozi_node.node import Node
+
+    data = hashlib.shake_128(b"through-the-daemon").digest(2 * 1024 * 1024 + 11)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    a = jzfs_daemon_factory("a")
+    b = jzfs_daemon_factory("b")
+    with Node.open(a["repo"]) as node_a:  # the daemon's store is shared across processes
+        root = node_a.add_path(src)
+
+    def jzfs(d: dict, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", *args], env=d["env"],
+                              capture_output=True, timeout=120)
+
+    ident = json.loads(jzfs(a, "id", "--json").stdout)
+    assert jzfs(b, "swarm", "connect", ident["Addresses"][0]).returncode == 0
+    with Node.open(b["repo"]) as node_b:
+        assert not node_b.blocks.has(root)  # b really has to fetch it
+    out = jzfs(b, "cat", str(root))
+    assert out.returncode == 0, out.stderr
+    assert hashlib.sha256(out.stdout).digest() == hashlib.sha256(data).digest()
+    dest = tmp_path / "got.bin"
+    got = jzfs(b, "get", str(root), "-o", str(dest))
+    assert got.returncode == 0, got.stderr
+    assert dest.read_bytes() == data
