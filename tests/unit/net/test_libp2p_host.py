@@ -274,3 +274,17 @@ async def test_remote_secp256k1_and_rsa_keys(nursery, key_type):
             info = await ours.identify(other_id)
             assert info["ID"] == other_id
             assert (await ours.ping(other_id))[0] > 0
+
+
+async def test_connect_avoids_dial_peer_and_its_250_ms_delay(pair, monkeypatch):
+    """py-libp2p's `Swarm.dial_peer` waits a fixed 250 ms after its last dial starts; `connect`
+    must not go through it at all (it dials the given address directly)."""
+    from libp2p.network.swarm import Swarm
+
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("connect went through Swarm.dial_peer (250 ms fallback delay)")
+
+    monkeypatch.setattr(Swarm, "dial_peer", refuse)
+    a, b = pair
+    assert await a.connect(b.addrs()[0]) == b.peer_id
+    assert a.is_connected(b.peer_id)
