@@ -288,3 +288,33 @@ async def test_connect_avoids_dial_peer_and_its_250_ms_delay(pair, monkeypatch):
     a, b = pair
     assert await a.connect(b.addrs()[0]) == b.peer_id
     assert a.is_connected(b.peer_id)
+
+
+async def test_identify_push_from_a_peer_updates_what_we_know(pair):
+    """Identify push (/ipfs/id/push/1.0.0): a peer that starts speaking a new protocol after we
+    connected tells us, and our peerstore learns it without a new identify round trip."""
+    from libp2p.identity.identify_push.identify_push import push_identify_to_peer
+    from libp2p.peer.id import ID
+
+    a, b = pair
+    assert "/ipfs/id/push/1.0.0" in a.protocols()
+    await a.connect(b.addrs()[0])
+
+    async def handler(stream):  # type: ignore[no-untyped-def]
+        await stream.close()
+
+    store = a._host.get_peerstore()
+    learned = trio.Event()
+    add_protocols = store.add_protocols
+
+    def spy(peer_id, protocols):  # type: ignore[no-untyped-def]
+        add_protocols(peer_id, protocols)
+        if "/jzfs/test-push/1.0.0" in protocols:
+            learned.set()
+
+    store.add_protocols = spy  # the push handler records what it learned through this call
+    b.set_stream_handler(["/jzfs/test-push/1.0.0"], handler)
+    assert await push_identify_to_peer(b._host, ID.from_base58(a.peer_id))
+    with trio.fail_after(5):
+        await learned.wait()
+    assert "/jzfs/test-push/1.0.0" in store.get_protocols(ID.from_base58(b.peer_id))
