@@ -201,14 +201,25 @@ class LmdbBlockstore:
         self._ensure_room(sum(len(b.data) for b in batch))
 
         blocks_db, idx = self._shared.blocks_db, self._shared.index_db
+        # Small blocks: each dirties its own random B-tree leaf; without read-around those pages
+        # stay 4 KiB folios and the commit writes back only them (see lmdb_env, read-around).
+        small = sum(len(b.data) for b in batch) < STORE_LIMITS.lmdb_small_block_bytes * len(batch)
+        shared = self._shared
 
         def fn(txn: Any) -> None:
+            if small:  # set inside every attempt: a map resize makes a new (normal) mapping
+                shared.random_access(True)
             for b in batch:
                 key = key_of(b.cid)
                 if txn.put(key, _LEN.pack(len(b.data)), overwrite=False, db=idx):
                     txn.put(key, b.data, db=blocks_db)
 
-        self._write(fn)
+        try:
+            self._write(fn)  # the commit (freelist pages, msync) also runs without read-around
+        finally:
+            if small:
+                with self._gate:
+                    shared.random_access(False)
         self._shared.touched(sum(len(b.data) for b in batch) + self._psize)
 
     def delete(self, cid: CID) -> None:

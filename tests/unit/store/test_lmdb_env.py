@@ -109,3 +109,37 @@ def test_has_size_and_listing_do_not_touch_block_pages(tmp_path):
     assert len(list(s.cids())) == len(s) == 48
     assert rss_file_kib() - before < 4 * 1024  # 48 MiB of blocks, none of it mapped
     s.close()
+
+
+def vm_flags(path: str) -> list[str]:
+    """VmFlags of this process's mapping of `path`, from /proc/self/smaps."""
+    with open("/proc/self/smaps") as f:
+        inside = False
+        for line in f:
+            if line[0] in "0123456789abcdef" and "-" in line.split()[0]:
+                inside = line.rstrip("\n").endswith(" " + path)
+            elif inside and line.startswith("VmFlags:"):
+                return line.split()[1:]
+    raise AssertionError(f"{path} is not mapped")
+
+
+def test_small_block_batches_turn_read_around_off_only_while_writing(tmp_path):
+    s = LmdbBlockstore(tmp_path / "s", initial_map_size=1 << 20)  # small batches must grow it
+    shared = s._shared
+    seen: list[list[str]] = []
+    orig = shared.random_access
+
+    def spy(on: bool) -> None:
+        orig(on)
+        seen.append(vm_flags(shared.data_path))
+
+    shared.random_access = spy  # type: ignore[method-assign]
+    small = blocks(3000, size=1500)
+    s.put_many(small)
+    assert seen and "rr" in seen[0]  # MADV_RANDOM while the transaction ran
+    assert "rr" not in vm_flags(shared.data_path)  # read-around back on afterwards
+    assert all(s.get(b.cid) == b.data for b in small)
+    seen.clear()
+    s.put_many(blocks(3, size=256 * 1024, seed=9))  # large blocks keep read-around
+    assert seen == []
+    s.close()
