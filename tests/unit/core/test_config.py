@@ -38,7 +38,7 @@ NOT_LIMITS = {
     "bitswap/framing.py": {"_MAX_PREFIX_BYTES"},  # unsigned-varint spec
     "bitswap/message.py": {"WANT_BLOCK", "WANT_HAVE", "HAVE", "DONT_HAVE"},  # bitswap protobuf enums
     "bitswap/ledger.py": {"SEND_BLOCK", "SEND_HAVE", "SEND_DONT_HAVE"},  # enum values
-    "store/lmdb_env.py": {"MADV_DONTNEED"},  # Linux madvise(2) constant
+    "store/lmdb_env.py": {"MADV_DONTNEED", "MADV_NORMAL", "MADV_RANDOM"},  # Linux madvise(2) constants
     "store/refs_pg.py": {"_SCHEMA_LOCK"},  # advisory lock key, an identifier
 }
 # Still outside config.py, in packages another engineer is changing right now (to move next).
