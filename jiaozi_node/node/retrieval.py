@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
 import trio
@@ -305,34 +305,14 @@ async def fetch_path_from_peers(store: Any, path: str, peers: Sequence[str], *,
     The identity is ephemeral so this works next to a running daemon of the same repo. Each block
     must arrive within `timeout_s` or `Timeout` is raised; unreachable peers raise NetworkError.
     """
-    from ..bitswap.service import BitswapService
-    from ..identity import Identity
-    from ..net.libp2p_host import Libp2pHost
-    from ..unixfs.resolve import parse_path, resolve
+    from ..unixfs.resolve import parse_path
 
-    if not peers:
-        raise InvalidInput("--peer needs at least one multiaddr")
     root, segments = parse_path(path)
-    # Listening (loopback, any port) matters: py-libp2p's identify handler waits up to 0.5 s for
-    # the host to have an address, and go-libp2p waits for identify before opening the stream
-    # that carries Kubo's first reply.
-    host = Libp2pHost(Identity.generate(), listen=[_EPHEMERAL_LISTEN])
-    bs = BitswapService(host, store, **({"limits": limits} if limits is not None else {}))
-    with _single_error():
-        async with trio.open_nursery() as nursery:
-            await nursery.start(host.run)
-            await nursery.start(bs.run)
-            for addr in peers:
-                bs.add_peer(await host.connect(addr))
-            if on_connected is not None:
-                on_connected()
-            r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
-            getter = r.thread_getter()
-            cid = root
-            if segments:
-                cid = await trio.to_thread.run_sync(resolve, getter, root, segments)
-            walked = await r.fetch_dag(cid)
-            nursery.cancel_scope.cancel()
+    async with _connected_retrieval(store, peers, timeout_s=timeout_s, limits=limits) as r:
+        if on_connected is not None:
+            on_connected()
+        cid = await _resolve(r, root, segments)
+        walked = await r.fetch_dag(cid)
     return cid, walked
 
 
@@ -348,15 +328,40 @@ async def stream_file_from_peers(store: Any, path: str, peers: Sequence[str],
     its next block already fetched. `write` is called from the worker thread. Returns the file's
     CID. Every block is verified and stored, as with `fetch_path_from_peers`.
     """
+    from ..unixfs.exporter import read_file
+    from ..unixfs.resolve import parse_path
+
+    root, segments = parse_path(path)
+    async with _connected_retrieval(store, peers, timeout_s=timeout_s, limits=limits) as r:
+        cid = await _resolve(r, root, segments)
+        getter = r.thread_getter()
+        async with trio.open_nursery() as prefetch:
+            prefetch.start_soon(r.fetch_dag, cid)
+
+            def export() -> None:
+                for chunk in read_file(getter, cid, offset, length):
+                    write(chunk)
+
+            await trio.to_thread.run_sync(export)
+            prefetch.cancel_scope.cancel()
+    return cid
+
+
+@asynccontextmanager
+async def _connected_retrieval(store: Any, peers: Sequence[str], *, timeout_s: float,
+                               limits: Any) -> AsyncIterator[Retrieval]:
+    """A throw-away libp2p host + bitswap connected to `peers`, and a Retrieval over it.
+
+    The identity is ephemeral so this works next to a running daemon of the same repo. On exit
+    the host stops and the blocks still waiting to be written are flushed; errors come out as one
+    JzfsError (`_single_error`).
+    """
     from ..bitswap.service import BitswapService
     from ..identity import Identity
     from ..net.libp2p_host import Libp2pHost
-    from ..unixfs.exporter import read_file
-    from ..unixfs.resolve import parse_path, resolve
 
     if not peers:
         raise InvalidInput("--peer needs at least one multiaddr")
-    root, segments = parse_path(path)
     # Listening (loopback, any port) matters: py-libp2p's identify handler waits up to 0.5 s for
     # the host to have an address, and go-libp2p waits for identify before opening the stream
     # that carries Kubo's first reply.
@@ -369,18 +374,16 @@ async def stream_file_from_peers(store: Any, path: str, peers: Sequence[str],
             for addr in peers:
                 bs.add_peer(await host.connect(addr))
             r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
-            getter = r.thread_getter()
-            cid = root
-            if segments:
-                cid = await trio.to_thread.run_sync(resolve, getter, root, segments)
-            nursery.start_soon(r.fetch_dag, cid)
-
-            def export() -> None:
-                for chunk in read_file(getter, cid, offset, length):
-                    write(chunk)
-
-            await trio.to_thread.run_sync(export)
+            yield r
             nursery.cancel_scope.cancel()
         with trio.CancelScope(shield=True):
             await r.flush()
-    return cid
+
+
+async def _resolve(r: Retrieval, root: CID, segments: list[str]) -> CID:
+    """`root/segments…` resolved through UnixFS directories, fetching the path's blocks."""
+    if not segments:
+        return root
+    from ..unixfs.resolve import resolve
+
+    return await trio.to_thread.run_sync(resolve, r.thread_getter(), root, segments)
