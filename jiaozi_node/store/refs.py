@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,13 +80,13 @@ class RefStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqlRefStore:
+class SqlRefStore(ABC):
     """The SQL shared by both engines. Subclasses provide `_execute` and the placeholder style."""
 
     ph = "?"
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[int, list[tuple[Any, ...]]]:
-        raise NotImplementedError
+    @abstractmethod
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[int, list[tuple[Any, ...]]]: ...
 
     def _q(self, sql: str) -> str:
         return sql.replace("?", self.ph)

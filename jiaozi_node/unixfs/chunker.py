@@ -13,6 +13,7 @@ the caller's current `feed` argument (content-defined chunkers: at most `max` + 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -161,7 +162,7 @@ class FixedSizeChunker:
         return [chunk]
 
 
-class ContentDefinedChunker:
+class ContentDefinedChunker(ABC):
     """Shared machinery of rabin/buzhash: both cut where a rolling hash of the last `window` bytes
     matches a mask, and that hash depends only on those bytes. So the candidate cut points of a
     whole buffer are computed at once (vectorised by the subclass, `_find_hits`) and chunking walks
@@ -183,11 +184,11 @@ class ContentDefinedChunker:
         self._scanned = 0  # candidate ends c <= _scanned have been computed
         self._hits = np.zeros(0, dtype=np.int64)  # absolute candidate ends, sorted, > _base
 
-    def _find_hits(self, seg: memoryview) -> Sequence[int]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _find_hits(self, seg: memoryview) -> Sequence[int]: ...
 
-    def _cut_len(self, first_hit: int | None, avail: int, final: bool) -> int | None:
-        raise NotImplementedError  # pragma: no cover - abstract
+    @abstractmethod
+    def _cut_len(self, first_hit: int | None, avail: int, final: bool) -> int | None: ...
 
     def _scan(self) -> None:
         np = self._np
