@@ -211,6 +211,34 @@ class StoreLimits:
     # Keys fetched per read transaction when listing a store (`cids()`): a slow consumer never
     # holds one LMDB snapshot (and the pages it pins) for long.
     list_chunk: int = 10_000
+    # Pack engine (store/pack/, docs/blockstore.md). A pack file is sealed and a new one started
+    # once it holds this much: bounds what one compaction rewrites and keeps files copyable.
+    pack_max_bytes: int = 1 << 30
+    # Recent commits are indexed from the active pack's batch tables (read by every process that
+    # opens the store) until they hold this many entries or batches; then they are written out as
+    # an index run. Bounds the open-time scan (~64 preads of whole tables) and the tail's RAM
+    # (~150 B/entry).
+    pack_tail_entries: int = 65_536
+    pack_tail_batches: int = 1_024
+    # Entries per batch (and the most a batch header may claim when a pack is scanned: anything
+    # larger is garbage from a torn write, not a batch).
+    pack_batch_entries: int = 65_536
+    # A new run is merged into the one before it while that one is at most this many times larger:
+    # ~log2(N / pack_tail_entries) runs to search, each entry rewritten ~that many times (24-90
+    # bytes each, never the block data).
+    pack_merge_ratio: int = 2
+    # Merges and listings work through the index in h-ranges of about this many entries, so
+    # their memory stays ~20 MB whatever the store's size.
+    pack_slice_entries: int = 262_144
+    # After GC, sealed packs with at least this fraction of dead bytes are rewritten (their live
+    # blocks copied forward) and deleted: disk space comes back, each byte is copied at most
+    # ~once per halving of its pack.
+    pack_compact_dead_ratio: float = 0.5
+    # Pack file descriptors kept open for reads (least recently used are closed).
+    pack_open_files: int = 128
+    # A reader whose run or pack file was merged or compacted away by another process re-reads
+    # the manifest and tries again this many times before giving up with an error.
+    pack_vanish_retries: int = 8
     # How long a SQLite writer (pins.db, the sqlite engine) waits for another process's
     # transaction before failing.
     sqlite_busy_timeout_ms: int = 30_000

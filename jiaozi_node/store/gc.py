@@ -35,9 +35,10 @@ def collect(pins: PinStore, *, chunk: int = STORE_LIMITS.gc_sweep_chunk) -> Iter
                     yield from _sweep(blocks, doomed)
                     doomed = []
         yield from _sweep(blocks, doomed)
-        cleanup = getattr(blocks, "remove_stale_temp_files", None)
-        if cleanup is not None:
-            cleanup()
+        for hook in ("remove_stale_temp_files", "compact"):  # engine housekeeping, if any
+            cleanup = getattr(blocks, hook, None)
+            if cleanup is not None:
+                cleanup()
 
 
 def _sweep(blocks: Blockstore, cids: list[CID]) -> Iterator[CID]:

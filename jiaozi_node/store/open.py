@@ -1,8 +1,11 @@
 """Open the repo's blockstore with the engine named in config `Datastore.Engine`.
 
-`default` is LMDB (chosen by measurement, see docs/blockstore.md). `flatfs` (one file per block,
-like Kubo's) and `sqlite` are fully working alternatives, kept because they pass the same
-conformance and crash tests. An engine cannot be changed once a repo holds blocks (no migration).
+`default` is the pack engine (append-only packs + log-structured index, chosen by measurement, see
+docs/blockstore.md): the only one whose writes do not slow down as the store grows to millions of
+blocks. `lmdb` (the default before it), `flatfs` (one file per block, like Kubo's) and `sqlite`
+are fully working alternatives that pass the same conformance and crash tests. A repo whose
+config says `default` but that already holds an LMDB store (made before the pack engine became
+the default) keeps using it. An engine cannot be changed once a repo holds blocks (no migration).
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from ..repo import Repo
 from .base import Blockstore
 
 BLOCKS_DIR = "blocks"
-DEFAULT_ENGINE = "lmdb"
+DEFAULT_ENGINE = "pack"
+# What `default` meant before the pack engine: repos that already hold that engine's files keep it.
+PREVIOUS_DEFAULT = "lmdb"
+
+
+def _pack(path: Path, **kw: Any) -> Blockstore:
+    from .pack import PackBlockstore
+
+    return PackBlockstore(path, **kw)
 
 
 def _lmdb(path: Path, **kw: Any) -> Blockstore:
@@ -37,12 +48,16 @@ def _sqlite(path: Path, **kw: Any) -> Blockstore:
     return SqliteBlockstore(path, **kw)
 
 
-ENGINES: dict[str, Callable[..., Blockstore]] = {"lmdb": _lmdb, "flatfs": _flatfs, "sqlite": _sqlite}
+ENGINES: dict[str, Callable[..., Blockstore]] = {"pack": _pack, "lmdb": _lmdb, "flatfs": _flatfs,
+                                                 "sqlite": _sqlite}
 
 
 def engine_name(repo: Repo) -> str:
     name = repo.get_config_default("Datastore.Engine", "default")
     if name in (None, "", "default"):
+        blocks = repo.path / BLOCKS_DIR
+        if (blocks / PREVIOUS_DEFAULT).is_dir() and not (blocks / DEFAULT_ENGINE).is_dir():
+            return PREVIOUS_DEFAULT
         return DEFAULT_ENGINE
     if name not in ENGINES:
         raise InvalidInput(f"unknown Datastore.Engine {name!r} (known: default, {', '.join(ENGINES)})")

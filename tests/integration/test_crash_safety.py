@@ -29,14 +29,15 @@ ROUNDS = 6
 
 WRITER = textwrap.dedent("""
     import sys
-    from jiaozi_node.store.open import ENGINES
     sys.path.insert(0, sys.argv[4])
-    from crash_blocks import batch
-    store = ENGINES[sys.argv[1]](sys.argv[2])
+    from crash_blocks import batch, open_engine
+    store = open_engine(sys.argv[1], sys.argv[2])
     rnd = int(sys.argv[3])
     print("ready", flush=True)
     i = 0
     while True:
+        if i % 5 == 4 and hasattr(store, "compact"):   # rewrite and delete packs too
+            store.compact(dead_ratio=0.2)
         if i % 7 == 6:                       # delete an older batch now and then (GC-like)
             print("d", i - 5, flush=True)
             for b in batch(rnd, i - 5):
@@ -53,9 +54,22 @@ WRITER = textwrap.dedent("""
 """)
 
 BLOCKS_MODULE = textwrap.dedent("""
+    import dataclasses
     import random
+    from jiaozi_node.config import STORE_LIMITS
     from jiaozi_node.ipld.block import Block
     from jiaozi_node.ipld.cid import RAW
+    from jiaozi_node.store.open import ENGINES
+    from jiaozi_node.store.pack import PackBlockstore
+
+    # the pack engine with tiny limits: flushes, merges and pack rollovers every few batches
+    TINY = dataclasses.replace(STORE_LIMITS, pack_tail_entries=20, pack_tail_batches=4,
+                               pack_max_bytes=3 << 20, pack_slice_entries=16)
+
+    def open_engine(name, path, **kw):
+        if name == "pack-tiny":
+            return PackBlockstore(path, limits=TINY, **kw)
+        return ENGINES[name](path, **kw)
 
     def batch(rnd, i):
         rng = random.Random(f"{rnd}-{i}")
@@ -86,7 +100,7 @@ def _run_writer(engine: str, path, rnd: int, helper_dir, delay: float) -> list[t
     return events
 
 
-@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("engine", [*sorted(ENGINES), "pack-tiny"])
 def test_kill_9_never_leaves_partial_blocks(engine, tmp_path):
     seed = random.randrange(1 << 30)
     print(f"crash test seed {seed}")
@@ -94,6 +108,12 @@ def test_kill_9_never_leaves_partial_blocks(engine, tmp_path):
     helper_dir = tmp_path / "helper"
     helper_dir.mkdir()
     (helper_dir / "crash_blocks.py").write_text(BLOCKS_MODULE)
+    sys.path.insert(0, str(helper_dir))
+    try:
+        from crash_blocks import open_engine  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(helper_dir))
+        sys.modules.pop("crash_blocks", None)
     path = tmp_path / "store"
     committed: dict[bytes, bytes] = {}  # keys that must be present after the crash
     total_batches = 0
@@ -112,14 +132,14 @@ def test_kill_9_never_leaves_partial_blocks(engine, tmp_path):
             elif kind == "D":
                 doubtful.difference_update(keys)
 
-        raw = ENGINES[engine](path, verify_on_read=False)
+        raw = open_engine(engine, path, verify_on_read=False)
         listed = list(raw.cids())
         for cid in listed:
             data = raw.get(cid)
             assert multihash.digest(multihash.SHA2_256, data) == cid.multihash, \
                 f"seed {seed} round {rnd}: partial/garbled block {cid} kept by {engine}"
         raw.close()
-        store = ENGINES[engine](path)
+        store = open_engine(engine, path)
         listed_keys = {c.multihash for c in listed}
         missing = [k for k in committed if k not in listed_keys and k not in doubtful]
         assert not missing, f"seed {seed} round {rnd}: {len(missing)} committed blocks lost"

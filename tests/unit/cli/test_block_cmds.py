@@ -11,7 +11,6 @@ from jiaozi_node.ipld import dagcbor
 from jiaozi_node.ipld.cid import CID
 from jiaozi_node.ipld.dagpb import PBNode, encode
 from jiaozi_node.node.core import Node
-from jiaozi_node.store.lmdb_store import DATA_FILE
 from jiaozi_node.testing.blockstore import flip_byte_in_file
 
 
@@ -82,10 +81,15 @@ def test_put_over_limit(repo, monkeypatch, capsysbinary):
     assert rc == 1 and "limit" in err
 
 
+
+def PACK_FILE(repo):  # noqa: N802 - the default engine's first pack file
+    return repo / "blocks" / "pack" / "packs" / "00000000.pack"
+
+
 def test_get_corrupt_block_fails_and_writes_nothing(repo, monkeypatch, capsysbinary):
     data = bytes(range(256)) * 40
     rc, cid, _ = put_stdin(monkeypatch, capsysbinary, data)
-    flip_byte_in_file(repo / "blocks" / "lmdb" / DATA_FILE, data[3000:3100])
+    flip_byte_in_file(PACK_FILE(repo), data[3000:3100])
     assert main(["block", "get", cid]) == 1
     out = capsysbinary.readouterr()
     assert out.out == b""
@@ -119,7 +123,7 @@ def test_cat_of_corrupt_block_fails_too(repo, monkeypatch, capsysbinary):
     _, cid, _ = put_stdin(monkeypatch, capsysbinary, data)  # a raw block is a valid UnixFS file
     assert main(["cat", cid]) == 0
     assert capsysbinary.readouterr().out == data
-    flip_byte_in_file(repo / "blocks" / "lmdb" / DATA_FILE, data[5000:5100])
+    flip_byte_in_file(PACK_FILE(repo), data[5000:5100])
     assert main(["cat", cid]) == 1
     out = capsysbinary.readouterr()
     assert out.out == b"" and "corrupt" in out.err.decode()

@@ -8,6 +8,7 @@ from jiaozi_node.ipld.cid import CID, DAG_PB, RAW
 from jiaozi_node.store.base import Blockstore, MemoryBlockstore
 from jiaozi_node.store.flatfs import FlatfsBlockstore
 from jiaozi_node.store.lmdb_store import LmdbBlockstore
+from jiaozi_node.store.pack import PackBlockstore
 from jiaozi_node.store.sqlite_store import SqliteBlockstore
 from jiaozi_node.testing.blockstore import CHECKS, check_keyed_by_multihash
 
@@ -38,6 +39,6 @@ def test_memory_verify_on_read():
 
 def test_every_engine_satisfies_the_protocol(tmp_path):
     for store in (MemoryBlockstore(), LmdbBlockstore(tmp_path / "l"), SqliteBlockstore(tmp_path / "s"),
-                  FlatfsBlockstore(tmp_path / "f")):
+                  FlatfsBlockstore(tmp_path / "f"), PackBlockstore(tmp_path / "p")):
         assert isinstance(store, Blockstore)
         store.close()

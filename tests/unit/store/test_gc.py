@@ -12,6 +12,7 @@ from jiaozi_node.ipld.cid import DAG_PB, RAW
 from jiaozi_node.ipld.dagpb import PBLink, PBNode, encode
 from jiaozi_node.node.core import Node
 from jiaozi_node.store.gc import collect
+from jiaozi_node.store.open import ENGINES
 from jiaozi_node.store.walk import reachable
 
 
@@ -117,7 +118,7 @@ def test_gc_concurrent_with_adds_in_another_process(node, tmp_path):
     assert len(reachable(node.blocks, roots)) == 150 * 5
 
 
-@pytest.mark.parametrize("engine", ["lmdb", "sqlite", "flatfs"])
+@pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_gc_sweeps_in_chunks_while_listing(tmp_path, engine):
     from jiaozi_node.repo import Repo
 

@@ -7,16 +7,33 @@ from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import RAW
 from jiaozi_node.node.core import Node
 from jiaozi_node.repo import Repo
-from jiaozi_node.store.open import DEFAULT_ENGINE, ENGINES, engine_name, open_blockstore
+from jiaozi_node.store.open import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    PREVIOUS_DEFAULT,
+    engine_name,
+    open_blockstore,
+)
 
 
-def test_default_engine_is_lmdb(tmp_path):
+def test_default_engine_is_pack(tmp_path):
     repo = Repo.init(tmp_path / "r")
-    assert engine_name(repo) == DEFAULT_ENGINE == "lmdb"
+    assert engine_name(repo) == DEFAULT_ENGINE == "pack"
     s = open_blockstore(repo)
-    assert type(s).__name__ == "LmdbBlockstore"
-    assert s.root == tmp_path / "r" / "blocks" / "lmdb"
+    assert type(s).__name__ == "PackBlockstore"
+    assert s.root == tmp_path / "r" / "blocks" / "pack"
     s.close()
+
+
+def test_repo_made_when_lmdb_was_the_default_keeps_it(tmp_path):
+    repo = Repo.init(tmp_path / "r")
+    old = ENGINES[PREVIOUS_DEFAULT](tmp_path / "r" / "blocks" / PREVIOUS_DEFAULT)
+    b = Block.create(b"from an older jzfs", codec=RAW)
+    old.put(b.cid, b.data)
+    old.close()
+    assert engine_name(repo) == "lmdb"
+    with Node.open(tmp_path / "r") as node:
+        assert node.blocks.get(b.cid) == b.data
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))

@@ -1,0 +1,101 @@
+"""Index runs on disk: three column files per run, written once (fsynced before the manifest
+names them) and mapped read-only for lookups. A lookup is a binary search over the h column plus a
+key comparison; nothing of a run is read into the heap except by merges and listings."""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+import os
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .format import LOC_DTYPE, Entries
+
+COLUMNS = ("h", "loc", "key")
+_LOC = struct.Struct("<QIIBB")  # LOC_DTYPE, for single-record reads
+assert _LOC.size == LOC_DTYPE.itemsize
+
+
+def run_paths(runs_dir: Path, run_id: int) -> dict[str, Path]:
+    return {c: runs_dir / f"{run_id:08d}.{c}" for c in COLUMNS}
+
+
+def write_run(runs_dir: Path, run_id: int, slices: Iterable[Entries], width: int, *, sync: bool) -> int:
+    """Write the h-sorted `slices` (all of key width `width`) as run `run_id`; returns its entry
+    count (0: nothing written, the files are removed)."""
+    paths = run_paths(runs_dir, run_id)
+    files = {c: open(p, "wb") for c, p in paths.items()}
+    n = 0
+    try:
+        for s in slices:
+            s = s.widened(width)
+            files["h"].write(s.h.astype("<u8", copy=False).tobytes())
+            files["loc"].write(s.loc.tobytes())
+            files["key"].write(np.ascontiguousarray(s.keys).tobytes())
+            n += len(s)
+        for f in files.values():
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+    finally:
+        for f in files.values():
+            f.close()
+    if n == 0:
+        remove_run(runs_dir, run_id)
+    return n
+
+
+def remove_run(runs_dir: Path, run_id: int) -> None:
+    for p in run_paths(runs_dir, run_id).values():
+        p.unlink(missing_ok=True)
+
+
+def _map(path: Path) -> mmap.mmap:
+    with open(path, "rb") as f:
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+class Run:
+    """A mapped run. `find` costs one bisect over the mapped h column and one key comparison."""
+
+    def __init__(self, runs_dir: Path, run_id: int, n: int, width: int) -> None:
+        self.id, self.n, self.width = run_id, n, width
+        paths = run_paths(runs_dir, run_id)
+        self._maps = [_map(paths[c]) for c in COLUMNS]  # FileNotFoundError: merged away meanwhile
+        hmap, lmap, kmap = self._maps
+        if len(hmap) != 8 * n or len(lmap) != LOC_DTYPE.itemsize * n or len(kmap) != width * n:
+            self.close()
+            raise OSError(f"index run {run_id} has the wrong size")
+        self._h = memoryview(hmap).cast("Q")
+        self._loc = lmap
+        self._keys = kmap
+
+    def find(self, key: bytes, h: int) -> tuple[int, int, int, int] | None:
+        """(pack, off, len, flags) of `key` in this run, or None."""
+        hs = self._h
+        i = bisect.bisect_left(hs, h)
+        while i < self.n and hs[i] == h:
+            off, length, pack, flags, klen = _LOC.unpack_from(self._loc, i * _LOC.size)
+            w = self.width
+            if klen == len(key) and self._keys[i * w: i * w + klen] == key:
+                return pack, off, length, flags
+            i += 1
+        return None
+
+    def entries(self) -> Entries:
+        """Zero-copy column views (valid while the run is open)."""
+        return Entries(np.frombuffer(self._maps[0], "<u8"), np.frombuffer(self._maps[1], LOC_DTYPE),
+                       np.frombuffer(self._maps[2], np.uint8).reshape(self.n, self.width))
+
+    def close(self) -> None:
+        if hasattr(self, "_h"):
+            self._h.release()
+        for m in self._maps:
+            try:
+                m.close()
+            except BufferError:  # a listing still holds a view; the map goes with it
+                pass

@@ -1,0 +1,539 @@
+"""Engine (d), the default: append-only pack files plus a log-structured index.
+
+Why: a B-tree keyed by hashes (LMDB, SQLite) dirties one random page per new block, so batched
+writes of small blocks slow down ~10-20x as the store grows to a million blocks
+(docs/blockstore.md). Here a commit appends its blocks and a table of their index entries to the
+active pack (sequential writes, two fdatasyncs); recent entries are looked up from those tables
+(the *tail*, held in a dict) and every `pack_tail_entries` they are written out as a sorted *run*;
+runs are merged geometrically (`pack_merge_ratio`), so a lookup searches ~log2(N / 64k) mapped
+runs and every index entry is rewritten ~as often, never the block data.
+
+Crash safety: a batch counts only once its trailer is complete and its CRC matches, and its body
+is fsynced before its table is written, so a killed writer leaves at most an unfinished batch that
+no reader indexes and the next writer truncates. Runs are fsynced before the manifest names them;
+the manifest is replaced atomically (rename + directory fsync). A block's bytes are verified
+against its hash on every read.
+
+Processes: readers take no lock. Writers serialise on an flock of `write.lock`, held for one commit
+(and for the flush or compaction that may follow it), and bump a change counter in the shared,
+memory-mapped `CHANGES` file after each; every operation compares that counter (a memory read, no
+system call) with the last one it saw and, if it moved, re-reads the manifest and scans the
+active pack's new batches.
+
+Deletes append tombstones; `compact()` (run after `repo gc`) rewrites sealed packs that are mostly
+dead and removes them, so GC gives disk space back.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import mmap
+import os
+import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ...config import STORE_LIMITS, StoreLimits
+from ...errors import CorruptBlock
+from ...ipld.block import Block
+from ...ipld.cid import CID
+from ..keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
+from .format import (
+    HEADER,
+    TOMBSTONE,
+    TRAILER,
+    Entries,
+    check_key,
+    decode_header,
+    decode_table,
+    encode_header,
+    encode_table,
+    key_hash,
+)
+from .merge import sliced
+from .runs import Run, remove_run, write_run
+
+MANIFEST = "MANIFEST"
+LOCK_FILE = "write.lock"
+CHANGES_FILE = "CHANGES"
+_COUNTER = struct.Struct("<Q")
+Loc = tuple[int, int, int, int]  # pack, offset, length, flags
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PackBlockstore:
+    name = "pack"
+
+    def __init__(self, root: Path | str, *, verify_on_read: bool = True, sync: bool = True,
+                 max_batch_bytes: int = STORE_LIMITS.max_batch_bytes,
+                 limits: StoreLimits = STORE_LIMITS) -> None:
+        self.root = Path(root)
+        self._packs_dir = self.root / "packs"
+        self._runs_dir = self.root / "runs"
+        self._packs_dir.mkdir(parents=True, exist_ok=True)
+        self._runs_dir.mkdir(exist_ok=True)
+        self._verify, self._sync, self._max_batch, self._lim = verify_on_read, sync, max_batch_bytes, limits
+        self._mutex = threading.RLock()
+        self._lockfd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        self._changes = self._map_changes()
+        self._seen = -1
+        self._fds: OrderedDict[int, int] = OrderedDict()  # pack -> fd (read-only), LRU
+        self._wfd: tuple[int, int] | None = None  # (pack, fd) opened for appending
+        self._runs: dict[int, Run] = {}
+        self._run_list: list[Run] = []
+        self._manifest: dict = {}
+        self._msig: tuple[int, int, int] | None = None
+        self._active = self._tail_start = self._scan_pos = -1
+        self._tail: dict[bytes, Loc] = {}
+        self._tail_batches = 0
+        self._closed = False
+        if not (self.root / MANIFEST).exists():
+            with self._writing(create=True):
+                pass
+        with self._mutex:
+            self._refresh()
+
+    # ------------------------------------------------------------------ view of the store
+
+    def _map_changes(self) -> mmap.mmap:
+        fd = os.open(self.root / CHANGES_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if os.fstat(fd).st_size < _COUNTER.size:
+                os.ftruncate(fd, _COUNTER.size)  # zero-filled; racing creators both write zeros
+            return mmap.mmap(fd, _COUNTER.size)
+        finally:
+            os.close(fd)
+
+    def _changed(self) -> None:
+        """Tell every store object on these files (in any process) to look again."""
+        _COUNTER.pack_into(self._changes, 0, (_COUNTER.unpack_from(self._changes)[0] + 1) % (1 << 64))
+
+    def _pack_path(self, pack: int) -> Path:
+        return self._packs_dir / f"{pack:08d}.pack"
+
+    def _fd(self, pack: int) -> int:
+        fd = self._fds.get(pack)
+        if fd is not None:
+            self._fds.move_to_end(pack)
+            return fd
+        fd = os.open(self._pack_path(pack), os.O_RDONLY)
+        self._fds[pack] = fd
+        while len(self._fds) > self._lim.pack_open_files:
+            os.close(self._fds.popitem(last=False)[1])
+        return fd
+
+    def _refresh(self, *, force: bool = False) -> None:
+        """Adopt what other processes (or store objects) committed since we last looked."""
+        seq = _COUNTER.unpack_from(self._changes)[0]
+        if seq == self._seen and not force:
+            return
+        self._seen = seq  # read before looking: a change made meanwhile moves it again
+        for _ in range(self._lim.pack_vanish_retries):
+            try:
+                st = os.stat(self.root / MANIFEST)
+                sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+                if sig != self._msig:
+                    self._load_manifest(json.loads((self.root / MANIFEST).read_bytes()))
+                    self._msig = sig
+                self._scan_tail()
+                return
+            except FileNotFoundError:
+                self._msig = None
+        raise OSError(f"blockstore {self.root}: files keep vanishing while opening it")
+
+    def _load_manifest(self, m: dict) -> None:
+        wanted = {int(r[0]): r for r in m["runs"]}
+        for rid in [r for r in self._runs if r not in wanted]:
+            self._runs.pop(rid).close()
+        for rid, (_, n, width) in wanted.items():
+            if rid not in self._runs:
+                self._runs[rid] = Run(self._runs_dir, rid, int(n), int(width))
+        self._run_list = [self._runs[int(r[0])] for r in m["runs"]]
+        if (m["active"], m["tail_start"]) != (self._active, self._tail_start):
+            self._active, self._tail_start = int(m["active"]), int(m["tail_start"])
+            self._tail, self._tail_batches, self._scan_pos = {}, 0, self._tail_start
+        self._manifest = m
+
+    def _scan_tail(self) -> None:
+        """Index the batches appended to the active pack after `_scan_pos`, up to the first one
+        that is incomplete (being written, or left unfinished by a killed writer)."""
+        fd = self._fd(self._active)
+        size = os.fstat(fd).st_size
+        pos = self._scan_pos
+        while pos + HEADER.size + TRAILER.size <= size:
+            raw = os.pread(fd, HEADER.size, pos)
+            hdr = decode_header(raw, self._lim.pack_batch_entries)
+            if hdr is None or pos + hdr.total_len > size:
+                break
+            table = os.pread(fd, hdr.table_len + TRAILER.size, pos + HEADER.size + hdr.body_len)
+            e = decode_table(raw, hdr, table, self._active, pos + HEADER.size)
+            if e is None:
+                break
+            self._add_to_tail(e)
+            pos += hdr.total_len
+        self._scan_pos = pos
+
+    def _add_to_tail(self, e: Entries) -> None:
+        kb, w = e.keys.tobytes(), e.width
+        for i, (off, length, pack, flags, klen) in enumerate(e.loc.tolist()):
+            self._tail[kb[i * w: i * w + klen]] = (pack, off, length, flags)
+        self._tail_batches += 1
+
+    def _lookup(self, key: bytes) -> Loc | None:
+        """Where the newest entry for `key` is (a tombstone counts as absent)."""
+        loc = self._tail.get(key)
+        if loc is None:
+            h = key_hash(key)
+            for run in reversed(self._run_list):
+                loc = run.find(key, h)
+                if loc is not None:
+                    break
+        return None if loc is None or loc[3] & TOMBSTONE else loc
+
+    def _tail_entries(self) -> Entries:
+        return Entries.build([(k, *loc) for k, loc in self._tail.items()])
+
+    def _sources(self) -> list[Entries]:
+        """The whole index, oldest first (views of mapped runs, then the tail)."""
+        return [r.entries() for r in self._run_list] + [self._tail_entries()]
+
+    # ------------------------------------------------------------------ reads
+
+    def _read(self, cid: CID) -> bytes:
+        key = key_of(cid)
+        for _ in range(self._lim.pack_vanish_retries):
+            with self._mutex:
+                self._refresh()
+                loc = self._lookup(key)
+                if loc is None:
+                    raise not_found(cid)
+                pack, off, length, _ = loc
+                try:
+                    data = os.pread(self._fd(pack), length, off)
+                except FileNotFoundError:  # compacted away by another process: look again
+                    self._msig = None
+                    self._seen = -1
+                    continue
+            if len(data) != length:
+                raise CorruptBlock(f"block {cid} is corrupt on disk: pack {pack} is truncated")
+            return data
+        raise OSError(f"blockstore {self.root}: block {cid} keeps moving")
+
+    def get(self, cid: CID) -> bytes:
+        if is_identity(cid):
+            return identity_data(cid)
+        data = self._read(cid)
+        if self._verify:
+            check_stored(cid, data)
+        return data
+
+    def has(self, cid: CID) -> bool:
+        return self.has_many([cid])[0]
+
+    def has_many(self, cids: Iterable[CID]) -> list[bool]:
+        cids = list(cids)
+        with self._mutex:
+            self._refresh()
+            return [is_identity(c) or self._lookup(key_of(c)) is not None for c in cids]
+
+    def size(self, cid: CID) -> int:
+        if is_identity(cid):
+            return len(identity_data(cid))
+        with self._mutex:
+            self._refresh()
+            loc = self._lookup(key_of(cid))
+        if loc is None:
+            raise not_found(cid)
+        return loc[2]
+
+    def cids(self) -> Iterator[CID]:
+        """A snapshot listing (deletes and merges meanwhile do not disturb it)."""
+        with self._mutex:
+            self._refresh()
+            sources = self._sources()
+        for s in sliced(sources, drop_tombstones=True, slice_entries=self._lim.pack_slice_entries):
+            kb, w = s.keys.tobytes(), s.width
+            for i, klen in enumerate(s.loc["klen"].tolist()):
+                yield cid_of_key(kb[i * w: i * w + klen])
+
+    def __len__(self) -> int:
+        with self._mutex:
+            self._refresh()
+            sources = self._sources()
+        return sum(len(s) for s in sliced(sources, drop_tombstones=True,
+                                          slice_entries=self._lim.pack_slice_entries))
+
+    def disk_usage(self) -> int:
+        return sum(p.stat().st_blocks * 512 for p in self.root.rglob("*") if p.is_file())
+
+    # ------------------------------------------------------------------ writes
+
+    @contextmanager
+    def _writing(self, *, create: bool = False) -> Iterator[None]:
+        with self._mutex:
+            fcntl.flock(self._lockfd, fcntl.LOCK_EX)
+            try:
+                if create and not (self.root / MANIFEST).exists():
+                    self._pack_path(0).touch()
+                    self._write_manifest({"format": 1, "runs": [], "active": 0, "tail_start": 0,
+                                          "next_run": 0})
+                self._refresh(force=True)
+                yield
+            finally:
+                self._changed()
+                fcntl.flock(self._lockfd, fcntl.LOCK_UN)
+
+    def _write_manifest(self, m: dict) -> None:
+        tmp = self.root / (MANIFEST + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump(m, f)
+            f.flush()
+            if self._sync:
+                os.fsync(f.fileno())
+        os.replace(tmp, self.root / MANIFEST)
+        if self._sync:
+            _fsync_dir(self.root)
+
+    def put(self, cid: CID, data: bytes) -> None:
+        if not is_identity(cid):
+            self._commit([(key_of(cid), data)])
+
+    def put_many(self, blocks: Iterable[Block]) -> None:
+        batch: list[tuple[bytes, bytes | None]] = []
+        n = 0
+        for b in blocks:
+            if is_identity(b.cid):
+                continue
+            batch.append((key_of(b.cid), b.data))
+            n += len(b.data)
+            if n >= self._max_batch or len(batch) >= self._lim.pack_batch_entries:
+                self._commit(batch)
+                batch, n = [], 0
+        if batch:
+            self._commit(batch)
+
+    def delete(self, cid: CID) -> None:
+        if is_identity(cid):
+            return
+        if not self.delete_many([cid]):
+            raise not_found(cid)
+
+    def delete_many(self, cids: Iterable[CID]) -> list[CID]:
+        """Delete in one commit; returns the CIDs that were present (and are now gone)."""
+        todo = [c for c in cids if not is_identity(c)]
+        gone: set[bytes] = set()
+        for i in range(0, len(todo), self._lim.pack_batch_entries):
+            chunk = todo[i: i + self._lim.pack_batch_entries]
+            gone.update(self._commit([(key_of(c), None) for c in chunk]))
+        out = []
+        for c in todo:  # each removed block reported once, under the CID it was asked by
+            if key_of(c) in gone:
+                gone.remove(key_of(c))
+                out.append(c)
+        return out
+
+    def _commit(self, items: list[tuple[bytes, bytes | None]]) -> list[bytes]:
+        """Append the puts (data) and deletes (None) that change something, as one batch."""
+        with self._writing():
+            todo: list[tuple[bytes, bytes | None]] = []
+            seen: set[bytes] = set()
+            for key, data in items:
+                if key in seen:
+                    continue
+                check_key(key)
+                if (self._lookup(key) is None) == (data is None):
+                    continue  # putting a present block, deleting an absent one
+                seen.add(key)
+                todo.append((key, data))
+            if todo:
+                self._append(todo)
+                self._maybe_flush()
+            return [k for k, _ in todo]
+
+    def _append_fd(self) -> int:
+        if self._wfd is None or self._wfd[0] != self._active:
+            if self._wfd is not None:
+                os.close(self._wfd[1])
+            self._wfd = (self._active, os.open(self._pack_path(self._active), os.O_RDWR))
+        return self._wfd[1]
+
+    def _append(self, todo: list[tuple[bytes, bytes | None]]) -> None:
+        fd = self._append_fd()
+        pos = self._scan_pos
+        if os.fstat(fd).st_size != pos:
+            os.ftruncate(fd, pos)  # an unfinished batch of a killed writer: never indexed
+        keys = [k for k, _ in todo]
+        datas = [d for _, d in todo if d is not None]
+        body_len = sum(len(d) for d in datas)
+        header = encode_header(len(todo), max(len(k) for k in keys), body_len)
+        offsets, lengths, flags = [], [], []
+        cursor = pos + HEADER.size
+        for _, d in todo:
+            offsets.append(cursor if d is not None else 0)
+            lengths.append(len(d) if d is not None else 0)
+            flags.append(0 if d is not None else TOMBSTONE)
+            cursor += lengths[-1]
+        self._pwrite_all(fd, [header, *datas], pos)
+        if self._sync:
+            os.fdatasync(fd)  # the body is durable before the table that makes it visible
+        table = encode_table(header, keys, offsets, lengths, flags)
+        self._pwrite_all(fd, [table], cursor)
+        if self._sync:
+            os.fdatasync(fd)
+        for key, off, length, flag in zip(keys, offsets, lengths, flags, strict=True):
+            self._tail[key] = (self._active, off, length, flag)
+        self._tail_batches += 1
+        self._scan_pos = cursor + len(table)
+
+    @staticmethod
+    def _pwrite_all(fd: int, bufs: list[bytes], pos: int) -> None:
+        iov_max = 1024
+        views = [memoryview(b) for b in bufs if len(b)]
+        while views:
+            n = os.pwritev(fd, views[:iov_max], pos)
+            pos += n
+            while views and n >= len(views[0]):
+                n -= len(views[0])
+                views.pop(0)
+            if n:
+                views[0] = views[0][n:]
+
+    # ------------------------------------------------------------------ flush, merge, compact
+
+    def _maybe_flush(self) -> None:
+        full = self._scan_pos >= self._lim.pack_max_bytes
+        if full or len(self._tail) >= self._lim.pack_tail_entries \
+                or self._tail_batches >= self._lim.pack_tail_batches:
+            self._flush(rollover=full)
+
+    def _flush(self, *, rollover: bool, merge_all: bool = False) -> None:
+        """Write the tail out as a run, merge runs, maybe start a new pack; one manifest update."""
+        runs = [list(r) for r in self._manifest["runs"]]
+        next_run = int(self._manifest["next_run"])
+        if self._tail:
+            e = self._tail_entries()
+            n = write_run(self._runs_dir, next_run, [e], e.width, sync=self._sync)
+            runs.append([next_run, n, e.width])
+            next_run += 1
+        ratio = self._lim.pack_merge_ratio
+        while len(runs) >= 2 and (merge_all or runs[-2][1] <= ratio * runs[-1][1]):
+            a, b = runs[-2], runs[-1]
+            width = max(a[2], b[2])
+            sources = [self._run_entries(a), self._run_entries(b)]
+            n = write_run(self._runs_dir, next_run,
+                          sliced(sources, drop_tombstones=len(runs) == 2,
+                                 slice_entries=self._lim.pack_slice_entries), width, sync=self._sync)
+            runs[-2:] = [[next_run, n, width]] if n else []
+            next_run += 1
+        if merge_all and len(runs) == 1:  # a lone run may still carry tombstones
+            sources = [self._run_entries(runs[0])]
+            n = write_run(self._runs_dir, next_run, sliced(sources, drop_tombstones=True,
+                          slice_entries=self._lim.pack_slice_entries), runs[0][2], sync=self._sync)
+            runs = [[next_run, n, runs[0][2]]] if n else []
+            next_run += 1
+        if self._sync:
+            _fsync_dir(self._runs_dir)
+        active, tail_start = self._active, self._scan_pos
+        if rollover and self._scan_pos > 0:
+            active, tail_start = active + 1, 0
+            with open(self._pack_path(active), "wb") as f:  # a leftover of a crashed rollover is emptied
+                if self._sync:
+                    os.fsync(f.fileno())
+            if self._sync:
+                _fsync_dir(self._packs_dir)
+        self._write_manifest({"format": 1, "runs": runs, "active": active, "tail_start": tail_start,
+                              "next_run": next_run})
+        self._refresh(force=True)
+        keep = {int(r[0]) for r in runs}
+        for p in self._runs_dir.iterdir():
+            rid = int(p.stem) if p.stem.isdigit() else -1
+            if 0 <= rid < next_run and rid not in keep:
+                remove_run(self._runs_dir, rid)
+
+    def _run_entries(self, spec: list) -> Entries:
+        run = self._runs.get(int(spec[0]))
+        if run is None:  # written by this flush, not yet in the manifest
+            run = Run(self._runs_dir, int(spec[0]), int(spec[1]), int(spec[2]))
+            self._runs[run.id] = run
+        return run.entries()
+
+    def compact(self, *, dead_ratio: float | None = None) -> int:
+        """Give back the space of deleted blocks: rewrite every sealed pack whose dead fraction is
+        at least `dead_ratio` (default `pack_compact_dead_ratio`) and delete it. Returns the number
+        of pack files removed. Run by `repo gc` after its sweep."""
+        ratio = self._lim.pack_compact_dead_ratio if dead_ratio is None else dead_ratio
+        with self._writing():
+            self._flush(rollover=True, merge_all=True)
+            index = self._sources()
+            live = np.zeros(self._active + 1, np.float64)
+            for e in index:
+                live += np.bincount(e.loc["pack"], weights=e.loc["len"], minlength=self._active + 1)
+            victims = []
+            for p in range(self._active):
+                path = self._pack_path(p)
+                if not path.exists():
+                    continue
+                size = path.stat().st_size
+                if live[p] == 0 or live[p] <= (1 - ratio) * size:
+                    victims.append(p)
+            for p in victims:
+                if live[p]:
+                    self._copy_forward(p, index)
+            if any(live[p] for p in victims):
+                self._flush(rollover=True, merge_all=True)
+            for p in victims:
+                fd = self._fds.pop(p, None)
+                if fd is not None:
+                    os.close(fd)
+                self._pack_path(p).unlink(missing_ok=True)
+            return len(victims)
+
+    def _copy_forward(self, pack: int, index: list[Entries]) -> None:
+        fd = self._fd(pack)
+        batch: list[tuple[bytes, bytes | None]] = []
+        size = 0
+        for e in index:
+            kb, w = e.keys.tobytes(), e.width
+            for i in np.nonzero(e.loc["pack"] == pack)[0].tolist():
+                off, length, _, flags, klen = e.loc[i].tolist()
+                if flags & TOMBSTONE:
+                    continue
+                batch.append((kb[i * w: i * w + klen], os.pread(fd, length, off)))
+                size += length
+                if size >= self._max_batch or len(batch) >= self._lim.pack_batch_entries:
+                    self._append(batch)
+                    self._maybe_flush()
+                    batch, size = [], 0
+        if batch:
+            self._append(batch)
+            self._maybe_flush()
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+            if self._wfd is not None:
+                os.close(self._wfd[1])
+                self._wfd = None
+            for r in self._runs.values():
+                r.close()
+            self._runs.clear()
+            self._changes.close()
+            os.close(self._lockfd)

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+
+import pytest
+
+from jiaozi_node.config import STORE_LIMITS
+from jiaozi_node.errors import CorruptBlock, NotFound
+from jiaozi_node.ipld.block import Block
+from jiaozi_node.ipld.cid import RAW
+from jiaozi_node.store.pack import PackBlockstore
+from jiaozi_node.store.pack.format import HEADER
+from jiaozi_node.testing.blockstore import CHECKS, blocks, flip_byte_in_file
+
+# Tiny limits so that a few hundred blocks exercise flushes, merges, rollovers and compaction.
+SMALL = dataclasses.replace(STORE_LIMITS, pack_tail_entries=16, pack_tail_batches=5, pack_max_bytes=20_000,
+                            pack_slice_entries=7, pack_batch_entries=50)
+
+
+def _open(path, **kw):
+    return PackBlockstore(path, limits=SMALL, **kw)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_conformance(check, tmp_path):
+    check(lambda: PackBlockstore(tmp_path / "s"))
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_conformance_with_tiny_limits(check, tmp_path):
+    check(lambda: _open(tmp_path / "s"))
+
+
+def _assert_matches(store, model):
+    assert sorted(store.cids()) == sorted(b.cid for b in model.values())
+    assert len(store) == len(model)
+    for b in model.values():
+        assert store.get(b.cid) == b.data
+        assert store.size(b.cid) == len(b.data)
+
+
+def test_random_operations_match_a_model(tmp_path):
+    """Puts, deletes, re-puts of deleted blocks, reopen and compaction against a dict."""
+    rng = random.Random(5)
+    pool = [Block.create(rng.randbytes(rng.randint(1, 3000)), codec=RAW) for _ in range(300)]
+    model: dict[bytes, Block] = {}
+    s = _open(tmp_path / "s")
+    for step in range(200):
+        op = rng.random()
+        if op < 0.5:
+            bs = rng.sample(pool, rng.randint(1, 20))
+            s.put_many(bs)
+            model.update((b.cid.multihash, b) for b in bs)
+        elif op < 0.8:
+            bs = rng.sample(pool, rng.randint(1, 20))
+            gone = s.delete_many([b.cid for b in bs])
+            assert sorted(gone) == sorted({b.cid for b in bs if b.cid.multihash in model})
+            for b in bs:
+                model.pop(b.cid.multihash, None)
+        elif op < 0.9:
+            s.close()
+            s = _open(tmp_path / "s")
+        else:
+            s.compact()
+        for b in rng.sample(pool, 10):
+            assert s.has(b.cid) == (b.cid.multihash in model)
+        if step % 25 == 0:
+            _assert_matches(s, model)
+    _assert_matches(s, model)
+    s.close()
+
+
+def test_index_stays_logarithmic(tmp_path):
+    s = _open(tmp_path / "s")
+    for i in range(40):
+        s.put_many(blocks(20, 50, seed=i))
+    assert len(s) == 800
+    assert len(s._run_list) <= 8  # ~log2(800 / 16) + 2
+    s.close()
+
+
+def test_compaction_gives_space_back(tmp_path):
+    s = _open(tmp_path / "s")
+    bs = blocks(100, 1000)
+    for i in range(0, 100, 10):
+        s.put_many(bs[i: i + 10])
+    packs_before = len(list((tmp_path / "s" / "packs").iterdir()))
+    assert packs_before > 3
+    s.delete_many([b.cid for b in bs[:90]])
+    used = s.disk_usage()
+    removed = s.compact()
+    assert removed >= packs_before - 2
+    assert s.disk_usage() < used
+    _assert_matches(s, {b.cid.multihash: b for b in bs[90:]})
+    s.close()
+    s = _open(tmp_path / "s")
+    _assert_matches(s, {b.cid.multihash: b for b in bs[90:]})
+
+
+def test_two_store_objects_see_each_others_writes(tmp_path):
+    """Like two processes: no shared memory, only the files (flock + manifest + pack tail)."""
+    a, b = _open(tmp_path / "s"), _open(tmp_path / "s")
+    bs = blocks(60, 500)
+    for i in range(0, 60, 6):
+        a.put_many(bs[i: i + 3])
+        b.put_many(bs[i + 3: i + 6])
+    for store in (a, b):
+        assert sorted(store.cids()) == sorted(x.cid for x in bs)
+    a.delete_many([x.cid for x in bs[:30]])
+    assert not b.has(bs[0].cid)
+    with pytest.raises(NotFound):
+        b.get(bs[1].cid)
+    b.compact()
+    assert a.get(bs[59].cid) == bs[59].data  # a's view is stale: it re-reads the manifest
+    _assert_matches(a, {x.cid.multihash: x for x in bs[30:]})
+    a.close()
+    b.close()
+
+
+def test_unfinished_batch_is_ignored_then_truncated(tmp_path):
+    s = PackBlockstore(tmp_path / "s")
+    good = blocks(3, 100)
+    s.put_many(good)
+    pack = tmp_path / "s" / "packs" / "00000000.pack"
+    size = pack.stat().st_size
+    s.close()
+    # a killed writer: a header and part of a body, no table
+    with open(pack, "ab") as f:
+        f.write(HEADER.pack(b"JZB1", 2, 34, 0, 5000) + os.urandom(3000))
+    s = PackBlockstore(tmp_path / "s")
+    assert sorted(s.cids()) == sorted(b.cid for b in good)
+    extra = blocks(1, 100, seed=9)[0]
+    s.put(extra.cid, extra.data)
+    assert s.get(extra.cid) == extra.data
+    assert pack.stat().st_size < size + 3000  # the garbage was cut off before appending
+    s.close()
+
+
+def test_corrupt_block_on_disk_raises(tmp_path):
+    s = PackBlockstore(tmp_path / "s")
+    good, bad = blocks(2, 5000, seed=3)
+    s.put_many([good, bad])
+    s.close()
+    flip_byte_in_file(tmp_path / "s" / "packs" / "00000000.pack", bad.data[2000:2100])
+    s = PackBlockstore(tmp_path / "s")
+    assert s.get(good.cid) == good.data
+    with pytest.raises(CorruptBlock):
+        s.get(bad.cid)
+
+
+def test_hash_collisions_in_the_index_are_resolved_by_key(tmp_path):
+    """Two multihashes with the same last 8 bytes (what the index hashes on)."""
+    from jiaozi_node.ipld.cid import CID
+    from jiaozi_node.store.pack.format import key_hash
+
+    s = _open(tmp_path / "s")
+    a, b = blocks(2, 100, seed=11)
+    fake = CID(1, RAW, bytes([0x12, 0x20]) + b"\x01" * 24 + a.cid.multihash[-8:])
+    assert key_hash(fake.multihash) == key_hash(a.cid.multihash)
+    s.put(a.cid, a.data)
+    s.put(fake, b.data)  # stored under a key whose bytes do not hash to it: verify would fail
+    for i in range(5):
+        s.put_many(blocks(20, 50, seed=100 + i))  # push both into runs, merge them
+    assert s.has(a.cid) and s.has(fake)
+    assert s.get(a.cid) == a.data
+    s.delete(fake)
+    assert s.has(a.cid) and not s.has(fake)
+    s.compact()
+    assert s.get(a.cid) == a.data and not s.has(fake)
+    s.close()
