@@ -138,7 +138,7 @@ class Bench:
         s.close()
         return total / dt / 1e6
 
-    def growth(self, engine: str, n: int) -> dict[str, float]:
+    def growth(self, engine: str, n: int, extra_checkpoints: tuple[int, ...] = ()) -> dict[str, float]:
         """Time per op (µs) with 1k blocks stored, and again with `n` blocks stored; plus the
         amortised fill cost (every flush, merge and commit included) in the first and the last
         tenth of the fill."""
@@ -146,7 +146,7 @@ class Bench:
         out: dict[str, float] = {}
         stored: list[CID] = []  # CIDs only: a million blocks' bytes would not fit in a shared box
         data_bytes = 0
-        checkpoints = [1000, n]
+        checkpoints = sorted({1000, n, *(c for c in extra_checkpoints if 1000 < c < n)})
         gen = random.Random(77)
         batch_times: list[tuple[int, float, int]] = []  # (blocks stored before, seconds, blocks)
         t_fill = time.perf_counter()
@@ -222,6 +222,8 @@ def main() -> None:
     # million takes ~15 min (measured to 100k with `--growth-engines flatfs --growth-n 100000`).
     ap.add_argument("--growth-engines", default="pack,lmdb,sqlite")
     ap.add_argument("--growth-n", type=int, default=1_000_000)
+    ap.add_argument("--growth-checkpoints", default="100000",
+                    help="also measure put/get/has at these store sizes (comma-separated)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="64 MiB, 100k-block growth, 1 repeat")
     ap.add_argument("--kubo", action="store_true", help="also time Kubo AddFile of the 256 MiB file")
@@ -279,14 +281,20 @@ def main() -> None:
         if not e:
             continue
         print(f"\ngrowth {e}: filling to {args.growth_n} blocks of 1-4 KiB ...", flush=True)
-        g = b.growth(e, args.growth_n)
+        extra = tuple(int(x) for x in args.growth_checkpoints.split(",") if x)
+        g = b.growth(e, args.growth_n, extra)
         results[f"growth_{e}"] = g
         n = args.growth_n
         print(f"  fill {g['fill_s']:.1f} s ({n / g['fill_s']:.0f} puts/s), data {g['data_MiB']:.0f} MiB, "
               f"disk {g['disk_MiB']:.0f} MiB, cids() over all {g['cids_iter_s']:.1f} s")
+        points = sorted(int(k.split("@")[1]) for k in g if k.startswith("put_us@"))
         for op in ("put", "get", "has"):
             a, z = g[f"{op}_us@1000"], g[f"{op}_us@{n}"]
-            print(f"  {op}: {a:.1f} µs/op at 1k blocks, {z:.1f} µs/op at {n} ({z / a:.2f}x)")
+            steps = ", ".join(f"{g[f'{op}_us@{p}']:.1f} at {p}" for p in points)
+            print(f"  {op} µs/op: {steps} ({z / a:.2f}x from 1k to {n}", end="")
+            if len(points) > 2:
+                print(f", {z / g[f'{op}_us@{points[1]}']:.2f}x from {points[1]}", end="")
+            print(")")
         a, z = g["fill_us_first10pct"], g["fill_us_last10pct"]
         print(f"  fill, amortised (batches of 10 000, merges included): {a:.1f} µs/block in the first "
               f"tenth, {z:.1f} in the last ({z / a:.2f}x)")

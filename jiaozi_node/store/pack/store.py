@@ -241,7 +241,11 @@ class PackBlockstore:
         return data
 
     def has(self, cid: CID) -> bool:
-        return self.has_many([cid])[0]
+        if is_identity(cid):
+            return True
+        with self._mutex:
+            self._refresh()
+            return self._lookup(key_of(cid)) is not None
 
     def has_many(self, cids: Iterable[CID]) -> list[bool]:
         cids = list(cids)
@@ -288,6 +292,8 @@ class PackBlockstore:
             try:
                 if create and not (self.root / MANIFEST).exists():
                     self._pack_path(0).touch()
+                    if self._sync:
+                        _fsync_dir(self._packs_dir)
                     self._write_manifest({"format": 1, "runs": [], "active": 0, "tail_start": 0,
                                           "next_run": 0})
                 self._refresh(force=True)
@@ -387,7 +393,7 @@ class PackBlockstore:
             flags.append(0 if d is not None else TOMBSTONE)
             cursor += lengths[-1]
         self._pwrite_all(fd, [header, *datas], pos)
-        if self._sync:
+        if self._sync and datas:
             os.fdatasync(fd)  # the body is durable before the table that makes it visible
         table = encode_table(header, keys, offsets, lengths, flags)
         self._pwrite_all(fd, [table], cursor)
