@@ -13,6 +13,9 @@ the block in this pack), len (n x u32), flags (n x u8, bit 0 = tombstone), klen 
 empty body. A batch counts only once its trailer is complete and its CRC matches; the writer
 fsyncs the body before it writes the table and trailer, so a valid trailer implies durable data.
 
+The **manifest** (`MANIFEST`, JSON, replaced atomically) names the index runs, oldest first, as
+[id, entries, key width], the active pack, where its tail starts and the next run id.
+
 A **run** (`runs/NNNNNNNN.{h,loc,key}`) is an immutable, h-sorted index over any number of packs:
 the same columns in three files (so they can be appended slice by slice while merging and mapped
 for lookups), with `pack` added to each location (LOC_DTYPE).
@@ -24,13 +27,14 @@ full key is compared), so a forged collision costs a comparison, never a wrong b
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import InvalidInput
+from ...errors import InvalidInput, RepoError
 
 BATCH_MAGIC = b"JZB1"
 TRAILER_MAGIC = b"JZE1"
@@ -66,7 +70,14 @@ class Entries:
         return self.keys[i, : int(self.loc["klen"][i])].tobytes()
 
     def take(self, idx: np.ndarray) -> Entries:
-        return Entries(self.h[idx], self.loc[idx], self.keys[idx])
+        # Rows of keys gathered as one W-byte item each (much faster than 2-D fancy indexing).
+        rows = np.ascontiguousarray(self.keys).view(np.dtype((np.void, self.width))).reshape(-1)
+        keys = rows[idx].view(np.uint8).reshape(-1, self.width)
+        return Entries(self.h[idx], self.loc[idx], keys)
+
+    def part(self, start: int, stop: int) -> Entries:
+        """Rows start..stop, as views (no copy)."""
+        return Entries(self.h[start:stop], self.loc[start:stop], self.keys[start:stop])
 
     def widened(self, width: int) -> Entries:
         if width == self.width:
@@ -172,9 +183,39 @@ def decode_table(header_raw: bytes, hdr: BatchHeader, table_and_trailer: bytes, 
     h, off, length, flags, klen = col("<u8", n), col("<u8", n), col("<u4", n), col("u1", n), col("u1", n)
     keys = col("u1", n * width).reshape(n, width)
     end = body_start + hdr.body_len
+    if body_start < 0 or end > np.iinfo(np.int64).max:  # past any file offset (off_t): garbage
+        return None
     live = (flags & TOMBSTONE) == 0
-    if np.any(live & ((off < body_start) | (off + length > end))) or np.any((klen == 0) | (klen > width)):
+    # `end - off` rather than `off + length`: an offset near 2**64 must not wrap around into range.
+    outside = (off < body_start) | (off > end) | (length > np.uint64(end) - np.minimum(off, np.uint64(end)))
+    if np.any(live & outside) or np.any((klen == 0) | (klen > width)):
         return None
     loc = np.zeros(n, LOC_DTYPE)
     loc["off"], loc["len"], loc["pack"], loc["flags"], loc["klen"] = off, length, pack, flags, klen
     return Entries(h.copy(), loc, keys.copy())
+
+
+# ------------------------------------------------------------------------------ manifest
+
+
+def parse_manifest(raw: bytes, where: str = "MANIFEST") -> dict:
+    """The manifest in `raw` (read from `where`), checked field by field; RepoError (one line) if
+    it is damaged."""
+    try:
+        m = json.loads(raw)
+        if not isinstance(m, dict) or m.get("format") != 1:
+            raise ValueError("not a format 1 manifest")
+        fields = {k: m[k] for k in ("active", "tail_start", "next_run")}
+        runs = [[r[0], r[1], r[2]] for r in m["runs"] if len(r) == 3]
+        if len(runs) != len(m["runs"]):
+            raise ValueError("a run is not [id, entries, width]")
+        for v in [*fields.values(), *(x for r in runs for x in r)]:
+            if type(v) is not int or not 0 <= v <= np.iinfo(np.int64).max:
+                raise ValueError(f"{v!r} is not a count or offset")
+        ids = [r[0] for r in runs]
+        if any(r[1] == 0 or not 0 < r[2] < 256 for r in runs) or len(set(ids)) != len(ids) \
+                or any(i >= fields["next_run"] for i in ids):
+            raise ValueError("its runs are inconsistent")
+    except (ValueError, TypeError, KeyError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueError
+        raise RepoError(f"blockstore index {where} is damaged ({exc})") from None
+    return {"format": 1, "runs": runs, **fields}

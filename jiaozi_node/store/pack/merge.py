@@ -49,11 +49,16 @@ def merge(sources: Sequence[Entries], *, drop_tombstones: bool) -> Entries:
     allh = np.concatenate([s.h for s in sources])
     loc = np.concatenate([s.loc for s in sources])
     keys = np.concatenate([s.keys for s in sources])
-    order = np.argsort(allh, kind="stable")
-    e = Entries(allh[order], loc[order], keys[order])
-    e = e.take(_dedupe(e))
+    e = Entries(allh, loc, keys)
+    if len(sources) > 1:
+        e = e.take(np.argsort(allh, kind="stable"))
+    keep = _dedupe(e)
+    if len(keep) < len(e):
+        e = e.take(keep)
     if drop_tombstones:
-        e = e.take(np.nonzero((e.loc["flags"] & TOMBSTONE) == 0)[0])
+        dead = (e.loc["flags"] & TOMBSTONE) != 0
+        if dead.any():
+            e = e.take(np.nonzero(~dead)[0])
     return e
 
 
@@ -73,7 +78,7 @@ def sliced(sources: Sequence[Entries], *, drop_tombstones: bool, slice_entries: 
         part = []
         for si, s in enumerate(sources):
             end = len(s) if b is None else int(np.searchsorted(s.h, np.uint64(b), side="left"))
-            part.append(s.take(np.arange(starts[si], end)))
+            part.append(s.part(starts[si], end))
             starts[si] = end
         out = merge(part, drop_tombstones=drop_tombstones)
         if len(out):

@@ -8,11 +8,13 @@ import bisect
 import mmap
 import os
 import struct
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from ...errors import RepoError
 from .format import LOC_DTYPE, Entries
 
 COLUMNS = ("h", "loc", "key")
@@ -54,22 +56,32 @@ def remove_run(runs_dir: Path, run_id: int) -> None:
         p.unlink(missing_ok=True)
 
 
-def _map(path: Path) -> mmap.mmap:
+def _map(path: Path, size: int) -> mmap.mmap:
+    """`path` mapped read-only; RepoError unless it holds exactly `size` (> 0) bytes."""
     with open(path, "rb") as f:
+        actual = os.fstat(f.fileno()).st_size
+        if actual != size or size <= 0:
+            raise RepoError(f"index run file {path} is damaged: {actual} bytes, expected {size}")
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 class Run:
-    """A mapped run. `find` costs one bisect over the mapped h column and one key comparison."""
+    """A mapped run. `find` costs one bisect over the mapped h column and one key comparison.
+    Opening raises FileNotFoundError if a file is gone (merged away meanwhile: look again) and
+    RepoError if one has the wrong size."""
 
     def __init__(self, runs_dir: Path, run_id: int, n: int, width: int) -> None:
         self.id, self.n, self.width = run_id, n, width
         paths = run_paths(runs_dir, run_id)
-        self._maps = [_map(paths[c]) for c in COLUMNS]  # FileNotFoundError: merged away meanwhile
-        hmap, lmap, kmap = self._maps
-        if len(hmap) != 8 * n or len(lmap) != LOC_DTYPE.itemsize * n or len(kmap) != width * n:
+        sizes = {"h": 8 * n, "loc": LOC_DTYPE.itemsize * n, "key": width * n}
+        self._maps: list[mmap.mmap] = []
+        try:
+            for c in COLUMNS:
+                self._maps.append(_map(paths[c], sizes[c]))
+        except BaseException:
             self.close()
-            raise OSError(f"index run {run_id} has the wrong size")
+            raise
+        hmap, lmap, kmap = self._maps
         self._h = memoryview(hmap).cast("Q")
         self._loc = lmap
         self._keys = kmap
@@ -82,6 +94,8 @@ class Run:
             off, length, pack, flags, klen = _LOC.unpack_from(self._loc, i * _LOC.size)
             w = self.width
             if klen == len(key) and self._keys[i * w: i * w + klen] == key:
+                if off + length > sys.maxsize:  # past any file offset: a garbled entry, not a place
+                    raise RepoError(f"index run {self.id} is damaged: entry {i} points at offset {off}")
                 return pack, off, length, flags
             i += 1
         return None

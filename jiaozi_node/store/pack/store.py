@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ...config import STORE_LIMITS, StoreLimits
-from ...errors import CorruptBlock
+from ...errors import CorruptBlock, RepoError
 from ...ipld.block import Block
 from ...ipld.cid import CID
 from ..keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
@@ -55,6 +55,7 @@ from .format import (
     encode_header,
     encode_table,
     key_hash,
+    parse_manifest,
 )
 from .merge import sliced
 from .runs import Run, remove_run, write_run
@@ -141,18 +142,21 @@ class PackBlockstore:
         if seq == self._seen and not force:
             return
         self._seen = seq  # read before looking: a change made meanwhile moves it again
+        missing = None
         for _ in range(self._lim.pack_vanish_retries):
             try:
                 st = os.stat(self.root / MANIFEST)
                 sig = (st.st_ino, st.st_mtime_ns, st.st_size)
                 if sig != self._msig:
-                    self._load_manifest(json.loads((self.root / MANIFEST).read_bytes()))
+                    self._load_manifest(parse_manifest((self.root / MANIFEST).read_bytes(),
+                                                       str(self.root / MANIFEST)))
                     self._msig = sig
                 self._scan_tail()
                 return
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
                 self._msig = None
-        raise OSError(f"blockstore {self.root}: files keep vanishing while opening it")
+                missing = exc.filename
+        raise RepoError(f"blockstore {self.root}: {missing} is missing (or files keep vanishing while opening it)")
 
     def _load_manifest(self, m: dict) -> None:
         wanted = {int(r[0]): r for r in m["runs"]}
@@ -230,7 +234,7 @@ class PackBlockstore:
             if len(data) != length:
                 raise CorruptBlock(f"block {cid} is corrupt on disk: pack {pack} is truncated")
             return data
-        raise OSError(f"blockstore {self.root}: block {cid} keeps moving")
+        raise CorruptBlock(f"block {cid} is corrupt on disk: pack {pack} is missing (or the block keeps moving)")
 
     def get(self, cid: CID) -> bytes:
         if is_identity(cid):
@@ -291,6 +295,8 @@ class PackBlockstore:
             fcntl.flock(self._lockfd, fcntl.LOCK_EX)
             try:
                 if create and not (self.root / MANIFEST).exists():
+                    if any(p.stat().st_size for p in self._packs_dir.iterdir()) or any(self._runs_dir.iterdir()):
+                        raise RepoError(f"blockstore {self.root}: MANIFEST is missing but packs/runs hold data")
                     self._pack_path(0).touch()
                     if self._sync:
                         _fsync_dir(self._packs_dir)
