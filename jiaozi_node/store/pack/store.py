@@ -285,7 +285,13 @@ class PackBlockstore:
                                           slice_entries=self._lim.pack_slice_entries))
 
     def disk_usage(self) -> int:
-        return sum(p.stat().st_blocks * 512 for p in self.root.rglob("*") if p.is_file())
+        total = 0
+        for p in self.root.rglob("*"):
+            try:
+                total += p.stat().st_blocks * 512 if p.is_file() else 0
+            except FileNotFoundError:  # a run merged or a pack compacted away by another process
+                pass
+        return total
 
     # ------------------------------------------------------------------ writes
 
