@@ -48,6 +48,7 @@ from .format import (
     HEADER,
     TOMBSTONE,
     TRAILER,
+    BatchHeader,
     Entries,
     check_key,
     decode_header,
@@ -178,17 +179,33 @@ class PackBlockstore:
         size = os.fstat(fd).st_size
         pos = self._scan_pos
         while pos + HEADER.size + TRAILER.size <= size:
-            raw = os.pread(fd, HEADER.size, pos)
-            hdr = decode_header(raw, self._lim.pack_batch_entries)
-            if hdr is None or pos + hdr.total_len > size:
+            hdr, e = self._batch_at(fd, pos, size)
+            if hdr is None:
                 break
-            table = os.pread(fd, hdr.table_len + TRAILER.size, pos + HEADER.size + hdr.body_len)
-            e = decode_table(raw, hdr, table, self._active, pos + HEADER.size)
             if e is None:
-                break
-            self._add_to_tail(e)
+                # A complete batch that does not check out. If a valid batch follows it, read it
+                # again (it may have been written since): if it still fails, it is damaged on disk
+                # (a torn write is always the last batch), so lose its blocks only, not those of
+                # every later batch, which the next writer would cut off.
+                if self._batch_at(fd, pos + hdr.total_len, size)[1] is None:
+                    break
+                again, e = self._batch_at(fd, pos, size)
+                if again != hdr:
+                    break
+            if e is not None:
+                self._add_to_tail(e)
             pos += hdr.total_len
         self._scan_pos = pos
+
+    def _batch_at(self, fd: int, pos: int, size: int) -> tuple[BatchHeader | None, Entries | None]:
+        """The header of the complete batch at `pos` of the active pack (None if there is none),
+        and its entries (None if its table does not check out)."""
+        raw = os.pread(fd, HEADER.size, pos)
+        hdr = decode_header(raw, self._lim.pack_batch_entries)
+        if hdr is None or pos + hdr.total_len > size:
+            return None, None
+        table = os.pread(fd, hdr.table_len + TRAILER.size, pos + HEADER.size + hdr.body_len)
+        return hdr, decode_table(raw, hdr, table, self._active, pos + HEADER.size)
 
     def _add_to_tail(self, e: Entries) -> None:
         kb, w = e.keys.tobytes(), e.width

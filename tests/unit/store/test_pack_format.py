@@ -506,3 +506,75 @@ def test_damage_reports_are_one_line_jzfs_errors(tmp_path):
     with pytest.raises(JzfsError) as info:
         PackBlockstore(tmp_path / "s", limits=SMALL)
     assert "\n" not in str(info.value) and str(tmp_path) in str(info.value)
+
+
+def _three_batches(path: Path) -> tuple[list[list], Path, list[int]]:
+    """A store whose active pack holds three batches in its tail, and where each batch starts."""
+    s = PackBlockstore(path)
+    groups = [blocks(3, 600, seed=10 + i) for i in range(3)]
+    for g in groups:
+        s.put_many(g)
+    s.close()
+    pack = path / "packs" / "00000000.pack"
+    raw = pack.read_bytes()
+    starts, pos = [], 0
+    while pos < len(raw):
+        starts.append(pos)
+        hdr = decode_header(raw[pos:], STORE_LIMITS.pack_batch_entries)
+        assert hdr is not None
+        pos += hdr.total_len
+    assert len(starts) == 3 and pos == len(raw)
+    return groups, pack, starts
+
+
+def _flip(path: Path, at: int) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[at] ^= 0x10
+    path.write_bytes(bytes(raw))
+
+
+def test_a_damaged_batch_between_committed_ones_loses_only_its_own_blocks(tmp_path):
+    """A flipped bit in a committed batch's table used to hide every later batch of the tail, and the
+    next write cut them all off the pack for good."""
+    groups, pack, starts = _three_batches(tmp_path / "s")
+    hdr = decode_header(pack.read_bytes(), STORE_LIMITS.pack_batch_entries)
+    assert hdr is not None
+    _flip(pack, HEADER.size + hdr.body_len + 3)  # the first batch's table
+    size = pack.stat().st_size
+    s = PackBlockstore(tmp_path / "s")
+    survivors = groups[1] + groups[2]
+    assert sorted(s.cids()) == sorted(b.cid for b in survivors)
+    _check_reads(s, [b for g in groups for b in g], {b.cid for b in survivors})
+    extra = blocks(2, 100, seed=99)
+    s.put_many(extra)
+    assert pack.stat().st_size > size  # appended after the third batch, nothing cut
+    s.close()
+    s = PackBlockstore(tmp_path / "s", limits=SMALL)
+    for i in range(6):  # flushes the tail into runs, merges, rolls over
+        s.put_many(blocks(10, 500, seed=200 + i))
+    _check_reads(s, [b for g in groups for b in g] + extra, {b.cid for b in survivors + extra})
+    s.compact(dead_ratio=0.0)
+    _check_reads(s, [b for g in groups for b in g] + extra, {b.cid for b in survivors + extra})
+    s.close()
+
+
+def test_a_damaged_last_batch_is_ignored_and_cut(tmp_path):
+    groups, pack, starts = _three_batches(tmp_path / "s")
+    _flip(pack, pack.stat().st_size - 12)  # the last batch's table
+    s = PackBlockstore(tmp_path / "s")
+    assert sorted(s.cids()) == sorted(b.cid for b in groups[0] + groups[1])
+    s.put_many(blocks(1, 100, seed=98))
+    assert pack.stat().st_size < starts[2] + 1000
+    _check_reads(s, [b for g in groups for b in g], {b.cid for b in groups[0] + groups[1]})
+    s.close()
+
+
+def test_a_damaged_block_in_the_tail_is_corrupt_not_wrong(tmp_path):
+    groups, pack, starts = _three_batches(tmp_path / "s")
+    _flip(pack, starts[1] + HEADER.size + 5)  # a byte of the second batch's first block
+    s = PackBlockstore(tmp_path / "s")
+    assert len(s) == 9
+    with pytest.raises(CorruptBlock):
+        s.get(groups[1][0].cid)
+    _check_reads(s, [b for g in groups for b in g], {b.cid for b in groups[0] + groups[1][1:] + groups[2]})
+    s.close()
