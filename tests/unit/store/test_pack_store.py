@@ -170,3 +170,36 @@ def test_hash_collisions_in_the_index_are_resolved_by_key(tmp_path):
     s.compact()
     assert s.get(a.cid) == a.data and not s.has(fake)
     s.close()
+
+
+def test_index_rewrites_grow_logarithmically_and_data_is_written_once(tmp_path, monkeypatch):
+    """What keeps writes from degrading as the store grows: block bytes are appended once (packs
+    grow by the data plus a small per-batch table), and each index entry is rewritten about
+    log2(N / tail) times by merges, not once per commit."""
+    import math
+
+    from jiaozi_node.store.pack import store as store_mod
+
+    written = []
+    real = store_mod.write_run
+
+    def counting(*a, **kw):
+        n = real(*a, **kw)
+        written.append(n)
+        return n
+
+    monkeypatch.setattr(store_mod, "write_run", counting)
+    limits = dataclasses.replace(SMALL, pack_max_bytes=1 << 30, pack_tail_batches=1000)
+    s = PackBlockstore(tmp_path / "s", limits=limits)
+    n, data = 0, 0
+    for i in range(150):
+        bs = blocks(20, 100, seed=1000 + i)
+        s.put_many(bs)
+        n += len(bs)
+        data += sum(len(b.data) for b in bs)
+    assert len(s) == n == 3000
+    bound = n * (math.log2(n / limits.pack_tail_entries) + 2)
+    assert sum(written) <= bound, (sum(written), bound)
+    pack_bytes = sum(p.stat().st_size for p in (tmp_path / "s" / "packs").iterdir())
+    assert pack_bytes == data + 150 * (32 + 20 * (22 + 34))  # data + headers/tables, nothing more
+    s.close()
