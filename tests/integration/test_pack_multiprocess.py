@@ -287,8 +287,7 @@ def _check_store(root: Path, expected: set) -> None:
 
 
 def test_writers_readers_and_a_compactor_share_one_store(tmp_path):
-    root = tmp_path / "store"
-    PackBlockstore(root).close()
+    root = tmp_path / "store"  # not created yet: the processes race to create it
     procs = [_spawn(WRITER, "writer", root, w) for w in range(WRITERS)]
     others = [_spawn(READER, "reader", root, r) for r in range(READERS)]
     others.append(_spawn(COMPACTOR, "compactor", root, 0))

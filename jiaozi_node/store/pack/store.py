@@ -142,7 +142,6 @@ class PackBlockstore:
         seq = _COUNTER.unpack_from(self._changes)[0]
         if seq == self._seen and not force:
             return
-        self._seen = seq  # read before looking: a change made meanwhile moves it again
         missing = None
         for _ in range(self._lim.pack_vanish_retries):
             try:
@@ -153,6 +152,9 @@ class PackBlockstore:
                                                        str(self.root / MANIFEST)))
                     self._msig = sig
                 self._scan_tail()
+                # seq was read before looking (a change made meanwhile moves it again); adopted only
+                # on success, so a store that failed to refresh (damaged files) tries again next time
+                self._seen = seq
                 return
             except FileNotFoundError as exc:
                 self._msig = None
