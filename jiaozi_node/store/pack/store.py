@@ -97,7 +97,7 @@ class PackBlockstore:
         self._runs: dict[int, Run] = {}
         self._run_list: list[Run] = []
         self._manifest: dict = {}
-        self._msig: tuple[int, int, int] | None = None
+        self._msig: bytes | None = None
         self._active = self._tail_start = self._scan_pos = -1
         self._tail: dict[bytes, Loc] = {}
         self._tail_batches = 0
@@ -145,11 +145,11 @@ class PackBlockstore:
         missing = None
         for _ in range(self._lim.pack_vanish_retries):
             try:
-                st = os.stat(self.root / MANIFEST)
-                sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+                # Compared by content, not (inode, mtime, size): a replaced manifest can reuse the
+                # inode of the one before last, with the same size and (coarse) mtime.
+                sig = (self.root / MANIFEST).read_bytes()
                 if sig != self._msig:
-                    self._load_manifest(parse_manifest((self.root / MANIFEST).read_bytes(),
-                                                       str(self.root / MANIFEST)))
+                    self._load_manifest(parse_manifest(sig, str(self.root / MANIFEST)))
                     self._msig = sig
                 self._scan_tail()
                 # seq was read before looking (a change made meanwhile moves it again); adopted only

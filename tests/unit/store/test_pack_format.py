@@ -584,3 +584,43 @@ def test_a_damaged_block_in_the_tail_is_corrupt_not_wrong(tmp_path):
         s.get(groups[1][0].cid)
     _check_reads(s, [b for g in groups for b in g], {b.cid for b in groups[0] + groups[1][1:] + groups[2]})
     s.close()
+
+
+def test_a_replaced_manifest_is_noticed_even_with_the_same_inode_size_and_mtime(tmp_path, monkeypatch):
+    """ext4 reuses the inode of the manifest before last, and without fine-grained timestamps two
+    replacements within a clock tick share the mtime: a store going by (inode, mtime, size) kept a
+    stale view, and as a writer wrote a manifest over runs it had never seen."""
+    root = tmp_path / "s"
+    a, b = PackBlockstore(root, limits=SMALL), PackBlockstore(root, limits=SMALL)
+    first = blocks(5, 500, seed=1)
+    a.put_many(first)
+    assert a.has(first[0].cid)  # `a` has loaded the manifest as it is now
+    frozen = os.stat(root / "MANIFEST")
+    real_stat = os.stat
+    as_seen_by_a = [False]
+
+    def stat(path, *args, **kwargs):  # to `a`, every later manifest looks like that one
+        if as_seen_by_a[0] and str(path).endswith("MANIFEST"):
+            return frozen
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    later = [blocks(10, 700, seed=10 + i) for i in range(8)]  # flushes, merges and rollovers
+    for g in later:
+        b.put_many(g)
+    assert _manifest(root)["active"] > 1
+    mine = blocks(40, 600, seed=50)
+    as_seen_by_a[0] = True
+    for g in later:
+        assert all(a.has(x.cid) for x in g)
+    for i in range(0, 40, 10):
+        a.put_many(mine[i: i + 10])
+    as_seen_by_a[0] = False
+    monkeypatch.undo()
+    a.close()
+    b.close()
+    s = PackBlockstore(root, limits=SMALL)
+    everything = first + [x for g in later for x in g] + mine
+    _check_reads(s, everything, {x.cid for x in everything})
+    assert len(s) == len(everything)
+    s.close()
