@@ -312,3 +312,52 @@ def test_writers_readers_and_a_compactor_share_one_store(tmp_path):
     s.close()
     _check_store(root, expected)
     print(f"writers {writers} readers {readers} compactor {compactor} manifest {manifest}")
+
+
+COMPACT_ONCE = textwrap.dedent("""
+    import dataclasses, json, sys
+    from jiaozi_node.config import STORE_LIMITS
+    from jiaozi_node.ipld.cid import CID
+    from jiaozi_node.store.pack import PackBlockstore
+    s = PackBlockstore(sys.argv[1], limits=dataclasses.replace(STORE_LIMITS, **json.loads(sys.argv[2])))
+    s.delete_many([CID.decode(c) for c in sys.argv[3:]])
+    print(s.compact())
+    s.close()
+""")
+
+
+def _open_deleted_files(root: Path) -> list[str]:
+    out = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        if target.startswith(str(root)) and target.endswith("(deleted)"):
+            out.append(target)
+    return out
+
+
+def test_a_reader_lets_go_of_packs_another_process_compacted_away(tmp_path):
+    """Otherwise a long-running daemon keeps every compacted pack open and `repo gc` gives no disk
+    space back until it restarts."""
+    import dataclasses
+
+    from jiaozi_node.config import STORE_LIMITS
+    from jiaozi_node.testing.blockstore import blocks
+
+    root = tmp_path / "store"
+    reader = PackBlockstore(root, limits=dataclasses.replace(STORE_LIMITS, **LIMITS))
+    bs = blocks(100, 1000)
+    for i in range(0, 100, 10):
+        reader.put_many(bs[i: i + 10])
+    for b in bs:
+        assert reader.get(b.cid) == b.data  # every pack opened for reading
+    out = subprocess.run([sys.executable, "-c", COMPACT_ONCE, str(root), json.dumps(LIMITS),
+                          *(str(b.cid) for b in bs[:95])], capture_output=True, text=True, check=True).stdout
+    assert int(out) >= 2
+    for b in bs[95:]:
+        assert reader.get(b.cid) == b.data
+    assert not reader.has(bs[0].cid)
+    assert _open_deleted_files(root) == []
+    reader.close()

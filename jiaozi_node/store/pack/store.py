@@ -169,6 +169,12 @@ class PackBlockstore:
             if rid not in self._runs:
                 self._runs[rid] = Run(self._runs_dir, rid, int(n), int(width))
         self._run_list = [self._runs[int(r[0])] for r in m["runs"]]
+        for pack, fd in list(self._fds.items()):  # compacted away: an open fd would keep its space
+            if os.fstat(fd).st_nlink == 0:
+                os.close(self._fds.pop(pack))
+        if self._wfd is not None and self._wfd[0] != int(m["active"]):  # sealed: may be compacted
+            os.close(self._wfd[1])
+            self._wfd = None
         if (m["active"], m["tail_start"]) != (self._active, self._tail_start):
             self._active, self._tail_start = int(m["active"]), int(m["tail_start"])
             self._tail, self._tail_batches, self._scan_pos = {}, 0, self._tail_start
