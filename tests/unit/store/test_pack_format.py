@@ -624,3 +624,28 @@ def test_a_replaced_manifest_is_noticed_even_with_the_same_inode_size_and_mtime(
     _check_reads(s, everything, {x.cid for x in everything})
     assert len(s) == len(everything)
     s.close()
+
+
+def test_the_active_pack_truncated_below_its_indexed_part(tmp_path):
+    """Blocks already flushed to a run point past the cut: corrupt, never wrong; writes go on."""
+    s = PackBlockstore(tmp_path / "s", limits=dataclasses.replace(SMALL, pack_max_bytes=200_000))
+    bs = blocks(60, 1000)
+    for i in range(0, 60, 10):
+        s.put_many(bs[i: i + 10])
+    s.close()
+    m = _manifest(tmp_path / "s")
+    assert m["runs"] and m["tail_start"] > 0
+    pack = tmp_path / "s" / "packs" / f"{m['active']:08d}.pack"
+    os.truncate(pack, m["tail_start"] // 2)
+    s = PackBlockstore(tmp_path / "s", limits=SMALL)
+    corrupt = 0
+    for b in bs:
+        try:
+            assert s.get(b.cid) == b.data
+        except CorruptBlock:
+            corrupt += 1
+    assert 0 < corrupt < len(bs)
+    more = blocks(10, 500, seed=5)
+    s.put_many(more)
+    _check_reads(s, bs + more, {b.cid for b in more})
+    s.close()
