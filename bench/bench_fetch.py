@@ -1,9 +1,11 @@
 """Bitswap fetch throughput of jzfs against Kubo, with Kubo -> Kubo measured in the same run.
 
     interop/run.sh -- /work/venv/bin/python bench/bench_fetch.py [--mib 100] [--reps 3] [--rss-mib 1024]
+        [--engine pack --engine lmdb]
 
-Every jzfs side is a separate process with an on-disk repo (the node's default blockstore), as a
-user would run it: the server imports the file with Kubo's default profile (CIDv0, 256 KiB, 174
+Every jzfs side is a separate process with an on-disk repo (blockstore: `--engine`, repeatable,
+the repos' `Datastore.Engine`, `default` unless given; with several, each engine gets its own
+server and fetchers, and the rows below are printed per engine), as a user would run it: the server imports the file with Kubo's default profile (CIDv0, 256 KiB, 174
 links, same CID as `kubo.add_file`) and serves it; the fetcher runs `fetch_path_from_peers`
 (exactly what `jzfs get --peer` does, minus writing the file) and reports time and peak RSS.
 
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,7 +86,7 @@ def fetch(repo: str, cid: str, addr: str) -> None:
     peak = {"anon": 0}
     done = threading.Event()
 
-    def sample() -> None:  # peak anonymous memory (ru_maxrss also counts LMDB's mapped file pages)
+    def sample() -> None:  # peak anonymous memory (ru_maxrss also counts file pages the store maps)
         while not done.wait(0.05):
             with open("/proc/self/status") as f:
                 for line in f:
@@ -132,8 +135,16 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _run_fetch(tmp: Path, cid: str, addr: str, tag: str) -> dict:
-    repo = tempfile.mkdtemp(prefix=f"fetch-{tag}-", dir=tmp)
+def _init_repo(path: Path, engine: str) -> Path:
+    """A fresh repo at `path` whose blockstore is `engine` (`Datastore.Engine`)."""
+    from jiaozi_node.repo import Repo
+
+    Repo.init(path).set_config("Datastore.Engine", engine)
+    return path
+
+
+def _run_fetch(tmp: Path, cid: str, addr: str, tag: str, engine: str) -> dict:
+    repo = str(_init_repo(Path(tempfile.mkdtemp(prefix=f"fetch-{tag}-", dir=tmp)), engine))
     out = subprocess.run([sys.executable, __file__, "--fetch", repo, cid, addr],
                          capture_output=True, text=True, timeout=1800, check=False)
     if out.returncode != 0:
@@ -148,7 +159,10 @@ def main() -> None:
     ap.add_argument("--rss-mib", type=int, default=1024, help="DAG size for the peak-RSS run (0: skip)")
     ap.add_argument("--serve", nargs=2, metavar=("REPO", "PATH"))
     ap.add_argument("--fetch", nargs=3, metavar=("REPO", "CID", "ADDR"))
+    ap.add_argument("--engine", action="append", choices=("default", "pack", "lmdb", "sqlite", "flatfs"),
+                    help="blockstore engine of the jzfs repos (repeatable; default: the default engine)")
     args = ap.parse_args()
+    engines: list[str] = args.engine or ["default"]
     if args.serve:
         return serve(*args.serve)
     if args.fetch:
@@ -159,11 +173,15 @@ def main() -> None:
 
     conf = netns.ensure_confined()
     size = args.mib * MiB
-    rows: dict[str, list[float]] = {"Kubo -> Kubo (PinCID)": [], "Kubo -> jzfs": [],
-                                    "Kubo -> jzfs, incl. host start+connect": [],
-                                    "jzfs -> jzfs": [], "jzfs -> jzfs, incl. host start+connect": [],
-                                    "jzfs -> Kubo (PinCID)": []}
-    cpu: dict[str, list[tuple[float, float]]] = {"Kubo -> jzfs": [], "jzfs -> jzfs": []}
+    sfx = {e: (f" [{e}]" if len(engines) > 1 or e != "default" else "") for e in engines}
+    rows: dict[str, list[float]] = {"Kubo -> Kubo (PinCID)": []}
+    cpu: dict[str, list[tuple[float, float]]] = {}
+    for e in engines:
+        for name in ("Kubo -> jzfs", "Kubo -> jzfs, incl. host start+connect", "jzfs -> jzfs",
+                     "jzfs -> jzfs, incl. host start+connect", "jzfs -> Kubo (PinCID)"):
+            rows[name + sfx[e]] = []
+        cpu["Kubo -> jzfs" + sfx[e]] = []
+        cpu["jzfs -> jzfs" + sfx[e]] = []
     with tempfile.TemporaryDirectory(prefix="bench-fetch-") as td:
         tmp = Path(td)
         data_path = tmp / "data.bin"
@@ -172,10 +190,13 @@ def main() -> None:
                 f.write(os.urandom(MiB))
         kw = {"allow_no_netns": not conf.netns}
         src = KuboPeer(tmp / "kubo-src", **kw).start()
-        server, info = _spawn_server(tmp / "jzfs-src", data_path)
+        servers: dict[str, tuple[subprocess.Popen, dict]] = {}
         try:
+            for e in engines:
+                servers[e] = _spawn_server(_init_repo(tmp / f"jzfs-src-{e}", e), data_path)
             cid = src.add_file(data_path)
-            assert cid == info["cid"], (cid, info["cid"])
+            for e, (_, info) in servers.items():
+                assert cid == info["cid"], (cid, info["cid"], e)
             for rep in range(args.reps):
                 k = KuboPeer(tmp / f"kubo-dst{rep}", **kw).start()
                 try:
@@ -185,24 +206,27 @@ def main() -> None:
                     rows["Kubo -> Kubo (PinCID)"].append(size / (time.perf_counter() - t0) / MB)
                 finally:
                     k.stop()
-                r = _run_fetch(tmp, cid, src.multiaddr, f"k{rep}")
-                cpu["Kubo -> jzfs"].append((r["cpu_user"], r["cpu_sys"]))
-                rows["Kubo -> jzfs"].append(size / r["transfer_seconds"] / MB)
-                rows["Kubo -> jzfs, incl. host start+connect"].append(size / r["seconds"] / MB)
-                r = _run_fetch(tmp, cid, info["addr"], f"j{rep}")
-                cpu["jzfs -> jzfs"].append((r["cpu_user"], r["cpu_sys"]))
-                rows["jzfs -> jzfs"].append(size / r["transfer_seconds"] / MB)
-                rows["jzfs -> jzfs, incl. host start+connect"].append(size / r["seconds"] / MB)
-                k = KuboPeer(tmp / f"kubo-dstj{rep}", **kw).start()
-                try:
-                    k.connect(info["addr"])
-                    t0 = time.perf_counter()
-                    k.pin_cid(cid, timeout=600)
-                    rows["jzfs -> Kubo (PinCID)"].append(size / (time.perf_counter() - t0) / MB)
-                finally:
-                    k.stop()
+                for e, (_, info) in servers.items():
+                    x = sfx[e]
+                    r = _run_fetch(tmp, cid, src.multiaddr, f"k{rep}", e)
+                    cpu["Kubo -> jzfs" + x].append((r["cpu_user"], r["cpu_sys"]))
+                    rows["Kubo -> jzfs" + x].append(size / r["transfer_seconds"] / MB)
+                    rows["Kubo -> jzfs, incl. host start+connect" + x].append(size / r["seconds"] / MB)
+                    r = _run_fetch(tmp, cid, info["addr"], f"j{rep}", e)
+                    cpu["jzfs -> jzfs" + x].append((r["cpu_user"], r["cpu_sys"]))
+                    rows["jzfs -> jzfs" + x].append(size / r["transfer_seconds"] / MB)
+                    rows["jzfs -> jzfs, incl. host start+connect" + x].append(size / r["seconds"] / MB)
+                    k = KuboPeer(tmp / f"kubo-dstj{rep}{e}", **kw).start()
+                    try:
+                        k.connect(info["addr"])
+                        t0 = time.perf_counter()
+                        k.pin_cid(cid, timeout=600)
+                        rows["jzfs -> Kubo (PinCID)" + x].append(size / (time.perf_counter() - t0) / MB)
+                    finally:
+                        k.stop()
         finally:
-            _stop(server)
+            for server, _ in servers.values():
+                _stop(server)
             src.stop()
         refs = rows["Kubo -> Kubo (PinCID)"]
         print(f"\nBitswap fetch, {args.mib} MiB, medians of {args.reps} (MB/s; ratio = median of "
@@ -212,12 +236,12 @@ def main() -> None:
             ratios = [v / r for v, r in zip(vals, refs, strict=True)]
             ratio = statistics.median(ratios)
             runs = ", ".join(f"{v:.0f}" for v in vals)
-            print(f"  {name:40s} {med:7.1f} MB/s   x{ratio:4.2f} (x{min(ratios):.2f}-{max(ratios):.2f})"
+            print(f"  {name:47s} {med:7.1f} MB/s   x{ratio:4.2f} (x{min(ratios):.2f}-{max(ratios):.2f})"
                   f"   [{runs}]")
         for name, vals in cpu.items():  # the whole fetcher process, host start to exit
             u = statistics.median(v[0] for v in vals) / (size / MB) * 1e3
             s_ = statistics.median(v[1] for v in vals) / (size / MB) * 1e3
-            print(f"  CPU of the jzfs fetcher, {name:14s} {u:.1f} ms/MB user + {s_:.1f} ms/MB system")
+            print(f"  CPU of the jzfs fetcher, {name:21s} {u:.1f} ms/MB user + {s_:.1f} ms/MB system")
 
         if args.rss_mib:
             big = tmp / "big.bin"
@@ -225,15 +249,18 @@ def main() -> None:
                 for _ in range(args.rss_mib):
                     f.write(os.urandom(MiB))
             data_path.unlink()
-            server, info = _spawn_server(tmp / "jzfs-big", big)
-            try:
-                r = _run_fetch(tmp, info["cid"], info["addr"], "rss")
-            finally:
-                _stop(server)
-            print(f"\nPeak RSS of the jzfs fetcher, {args.rss_mib} MiB DAG jzfs -> jzfs: "
-                  f"{r['maxrss_kib'] / 1024:.0f} MiB (ru_maxrss, includes LMDB's mapped file pages); "
-                  f"peak anonymous {r['peak_anon_kib'] / 1024:.0f} MiB "
-                  f"({args.rss_mib * MiB / r['seconds'] / MB:.0f} MB/s)")
+            for e in engines:
+                server, info = _spawn_server(_init_repo(tmp / f"jzfs-big-{e}", e), big)
+                try:
+                    r = _run_fetch(tmp, info["cid"], info["addr"], "rss", e)
+                finally:
+                    _stop(server)
+                    # the server's repo holds a copy of the DAG: free the disk before the next one
+                    shutil.rmtree(tmp / f"jzfs-big-{e}", ignore_errors=True)
+                print(f"\nPeak RSS of the jzfs fetcher, {args.rss_mib} MiB DAG jzfs -> jzfs{sfx[e]}: "
+                      f"{r['maxrss_kib'] / 1024:.0f} MiB (ru_maxrss, includes file pages the store maps "
+                      f"into the process); peak anonymous {r['peak_anon_kib'] / 1024:.0f} MiB "
+                      f"({args.rss_mib * MiB / r['seconds'] / MB:.0f} MB/s)")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     /work/venv/bin/python bench/bench_gateway.py            # 100 MiB
     /work/venv/bin/python bench/bench_gateway.py --mib 32   # smaller
     /work/venv/bin/python bench/bench_gateway.py --repeat 5
+    /work/venv/bin/python bench/bench_gateway.py --engine lmdb   # the repos' Datastore.Engine
 
 Figures (MB = 10^6 bytes, medians of --repeat runs; the machine is shared and noisy, so only the
 ratios against the reference measured in the same run mean anything):
@@ -39,12 +40,20 @@ MB = 1e6
 PY = sys.executable
 
 
-def make_repo(base: Path, size: int) -> tuple[Path, str]:
-    from jiaozi_node.node import Node
-    from jiaozi_node.node.files import add_path
+def init_repo(path: Path, engine: str):  # type: ignore[no-untyped-def]
+    """A fresh repo at `path` whose blockstore is `engine` (`Datastore.Engine`)."""
     from jiaozi_node.repo import Repo
 
-    repo = Repo.init(base / "repo")
+    repo = Repo.init(path)
+    repo.set_config("Datastore.Engine", engine)
+    return repo
+
+
+def make_repo(base: Path, size: int, engine: str) -> tuple[Path, str]:
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.files import add_path
+
+    repo = init_repo(base / "repo", engine)
     repo.set_config("Addresses.API", "/ip4/127.0.0.1/tcp/0")
     repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
     repo.set_config("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])
@@ -107,12 +116,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--engine", default="default", choices=("default", "pack", "lmdb", "sqlite", "flatfs"),
+                    help="Datastore.Engine of the served repo and of the gateway client's repo")
     args = ap.parse_args()
     size = args.mib * 1024 * 1024
     base = Path(tempfile.mkdtemp(prefix="jzfs-bench-gw-"))
     proc = None
     try:
-        repo, cid = make_repo(base, size)
+        repo, cid = make_repo(base, size, args.engine)
         env = {**os.environ, "JZFS_PATH": str(repo), "PYTHONUNBUFFERED": "1"}
 
         def cli_cat() -> None:
@@ -174,6 +185,7 @@ def main() -> None:
             rows["gateway raw block"].append(block_size / statistics.median(times) / MB)
             for mode, name in (("repo", "gateway-client CAR fetch"), ("discard", "gateway-client CAR, discard")):
                 dest = base / "fetch"
+                init_repo(dest, args.engine)
                 out = subprocess.run([PY, "-c", FETCH_CHILD, str(dest), gw, cid, mode], capture_output=True,
                                      text=True, env={**os.environ, "JZFS_PATH": str(dest)})
                 if out.returncode != 0:
@@ -184,7 +196,8 @@ def main() -> None:
                 shutil.rmtree(dest, ignore_errors=True)
 
         ref = statistics.median(rows["cat (CLI, offline)"])
-        print(f"\n{args.mib} MiB file (unixfs-v1-2025: 1 MiB raw leaves), {args.repeat} runs, medians")
+        print(f"\n{args.mib} MiB file (unixfs-v1-2025: 1 MiB raw leaves), engine {args.engine}, "
+              f"{args.repeat} runs, medians")
         print(f"{'measurement':32} {'MB/s':>8} {'x cat (CLI)':>12}")
         for name, vals in rows.items():
             med = statistics.median(vals)
@@ -193,7 +206,7 @@ def main() -> None:
         print(f"CAR body {car_bytes / MB:.1f} MB")
         for name, vals in rss.items():
             print(f"peak RSS, {name}: {statistics.median(vals) / 1024:.0f} MiB (VmHWM of the "
-                  "fetching process; into a repo it includes the LMDB map pages the writes touched)")
+                  "fetching process; into a repo it includes any store file pages mapped into it)")
         print(f"jzfs-self RSS now: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     finally:
         if proc is not None and proc.poll() is None:

@@ -2,6 +2,7 @@
 
     /work/venv/bin/python bench/bench_versioning.py                 # full sizes (issue 5)
     /work/venv/bin/python bench/bench_versioning.py --files 2000 --mib 20 --csv-mib 32 --pull-mib 20
+    /work/venv/bin/python bench/bench_versioning.py --engine lmdb   # every repo's Datastore.Engine
 
 1. Commit of FILES files (MIB MiB total, in 100 directories) into a fresh repo, then a re-commit
    after changing 10 files: time (goal: re-commit >= 20x faster), new bytes and new blocks (goal:
@@ -37,6 +38,15 @@ from jiaozi_node.node import Node
 from jiaozi_node.versioning.diff import diff_trees
 
 MiB = 1024 * 1024
+ENGINE = ["default"]  # --engine: Datastore.Engine of every repo the bench creates
+
+
+def open_node(path: Path) -> Node:
+    """A node on a fresh repo at `path` whose blockstore is the --engine one."""
+    from jiaozi_node.repo import Repo
+
+    Repo.init(path).set_config("Datastore.Engine", ENGINE[0])
+    return Node.open(path)
 
 
 def make_tree(root: Path, files: int, total: int, seed: int = 1) -> list[Path]:
@@ -68,13 +78,13 @@ def bench_commit(tmp: Path, files: int, mib: int) -> None:
     # re-commit 3 times (10 other files each time); the best of each is compared.
     firsts = []
     for k in range(2):
-        with Node.open(tmp / f"first{k}") as other:
+        with open_node(tmp / f"first{k}") as other:
             other.versioning.create_repo("ds", now=1)
             t = time.perf_counter()
             other.versioning.commit("ds", data, branch="main", message="first", now=2)
             firsts.append(time.perf_counter() - t)
         shutil.rmtree(tmp / f"first{k}")
-    with Node.open(tmp / "repo") as node:
+    with open_node(tmp / "repo") as node:
         vs = node.versioning
         vs.create_repo("ds", now=1)
         t = time.perf_counter()
@@ -149,7 +159,7 @@ def bench_dedup(tmp: Path, mib: int) -> None:
     size = make_csv(src / "data.csv", mib)
     for chunker in ("size-1048576", "rabin", "buzhash"):
         repo = tmp / f"repo-{chunker}"
-        with Node.open(repo) as node:
+        with open_node(repo) as node:
             node.repo.set_config("Versioning.Chunker", chunker)
             vs = node.versioning
             vs.create_repo("ds", now=1)
@@ -179,7 +189,7 @@ async def _pull_vs_get(tmp: Path, mib: int) -> None:
     services = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
     data = tmp / "pull-data"
     make_tree(data, 200, mib * MiB, seed=5)
-    a = Node.open(tmp / "pa")
+    a = open_node(tmp / "pa")
     a.versioning.create_repo("ds", now=1)
     commit = a.versioning.commit("ds", data, branch="main", message="v", now=2)
     root = commit.commit.root
@@ -208,7 +218,7 @@ async def _pull_vs_get(tmp: Path, mib: int) -> None:
         addr = oa.host.addrs()[0]
         for rnd, order in enumerate(((get, pull), (pull, get))):
             for k, fn in enumerate(order):
-                node = Node.open(tmp / f"r{rnd}{k}")
+                node = open_node(tmp / f"r{rnd}{k}")
                 async with node.online(**kw) as on:
                     await fn(on, node)
                 node.close()
@@ -229,7 +239,11 @@ def main() -> None:
     ap.add_argument("--csv-mib", type=int, default=256)
     ap.add_argument("--pull-mib", type=int, default=100)
     ap.add_argument("--only", choices=("commit", "dedup", "pull"), default=None)
+    ap.add_argument("--engine", default="default", choices=("default", "pack", "lmdb", "sqlite", "flatfs"),
+                    help="Datastore.Engine of every repo the bench creates")
     args = ap.parse_args()
+    ENGINE[0] = args.engine
+    print(f"blockstore engine: {args.engine}")
     tmp = Path(tempfile.mkdtemp(prefix="jzfs-bench-vers-"))
     os.environ["JZFS_PATH"] = str(tmp / "unused")
     try:
