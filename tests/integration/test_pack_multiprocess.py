@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from jiaozi_node.ipld.block import Block
@@ -30,6 +32,8 @@ from jiaozi_node.store.pack.format import parse_manifest
 WRITERS = 3
 READERS = 2
 OPS = 400  # per writer
+VICTIMS = 5  # writers killed (kill -9) at random moments, one after another, during the run
+VICTIM_OPS = 150
 MAX_NEW = 6  # new blocks per put
 SHARED = 24
 LIMITS = {"pack_tail_entries": 24, "pack_tail_batches": 6, "pack_max_bytes": 40_000, "pack_slice_entries": 16,
@@ -46,6 +50,7 @@ COMMON = textwrap.dedent("""
 
     role, root, arg, ops, max_new, nshared, writers = sys.argv[1], Path(sys.argv[2]), sys.argv[3], *map(int, sys.argv[4:8])
     LIMITS = dataclasses.replace(STORE_LIMITS, **json.loads(sys.argv[8]))
+    real_writers, victim_ops = int(sys.argv[9]), int(sys.argv[10])   # logs real_writers.. are victims'
     STOP = root.parent / "stop"
 
     def blk(owner, i):
@@ -73,10 +78,12 @@ WRITER = COMMON + textwrap.dedent("""
     log = open(root.parent / f"log-{w}", "a", buffering=1)
     s = open_store()
     present, deleted, nxt = set(), [], 0
-    for op in range(ops):
+    for op in range(victim_ops if role == "victim" else ops):
         try:
             r = rng.random()
-            if r < 0.25 and present:                               # delete some of ours
+            if role == "victim" and r < 0.05:                     # so that some die compacting
+                s.compact(dead_ratio=0.3)
+            elif r < 0.25 and present:                               # delete some of ours
                 ids = rng.sample(sorted(present), min(len(present), rng.randint(1, 8)))
                 log.write("d %d %s\\n" % (w, " ".join(map(str, ids))))
                 gone = s.delete_many([blk(w, i).cid for i in ids])
@@ -120,7 +127,7 @@ READER = COMMON + textwrap.dedent("""
     rng = random.Random(100 + me)
     known = {}                                           # cid -> (owner, i, data)
     for w in range(writers):
-        for i in range(ops * max_new):
+        for i in range((ops if w < real_writers else victim_ops) * max_new):
             b = blk(w, i)
             known[b.cid] = (w, i, b.data)
     for i in range(nshared):
@@ -168,7 +175,7 @@ READER = COMMON + textwrap.dedent("""
             before = read_logs()
             _, ever = state(before)
             sample = rng.sample(sorted(ever, key=str), min(len(ever), 20)) if ever else []
-            sample += [(rng.randrange(writers), ops * max_new - 1 - rng.randrange(5))]   # never put
+            sample += [(rng.randrange(real_writers), ops * max_new - 1 - rng.randrange(5))]   # never put
             results = {}
             for key in sample:
                 cid = by_id[key]
@@ -243,7 +250,7 @@ COMPACTOR = COMMON + textwrap.dedent("""
 
 def _spawn(code: str, role: str, root: Path, arg: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", code, role, str(root), str(arg), str(OPS), str(MAX_NEW),
-                             str(SHARED), str(WRITERS), json.dumps(LIMITS)],
+                             str(SHARED), str(WRITERS + VICTIMS), json.dumps(LIMITS), str(WRITERS), str(VICTIM_OPS)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -260,29 +267,38 @@ def _result(p: subprocess.Popen, timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
-def _expected(tmp_path: Path) -> set:
-    """The blocks committed and not deleted, from the writers' logs (all writers have finished)."""
+def _blk(owner: object, i: int) -> Block:
+    rng = random.Random(f"{owner}-{i}")
+    return Block.create(rng.randbytes(rng.choice([40, 300, 1200, 3000, 5000])), codec=RAW)
 
-    def blk(owner: object, i: int) -> Block:
-        rng = random.Random(f"{owner}-{i}")
-        return Block.create(rng.randbytes(rng.choice([40, 300, 1200, 3000, 5000])), codec=RAW)
 
+def _final_state(tmp_path: Path) -> tuple[set, set]:
+    """From the writers' logs (all writers have finished or were killed): the blocks that must be
+    present, and those that may be (a killed writer's unfinished put or delete)."""
     last: dict = {}
-    for w in range(WRITERS):
-        for line in (tmp_path / f"log-{w}").read_text().splitlines():
+    for w in range(WRITERS + VICTIMS):
+        log = tmp_path / f"log-{w}"
+        for line in log.read_text().splitlines() if log.exists() else []:
             op, who, *ids = line.split()
             for i in map(int, ids):
                 last[("shared" if op == "S" else int(who), i)] = op
-    assert all(op != "d" for op in last.values())  # every delete that began also returned
-    return {blk(owner, i) for (owner, i), op in last.items() if op in "PS"}
+    assert not [k for k, op in last.items() if op == "d" and k[0] in range(WRITERS)]  # deletes returned
+    must = {_blk(*k) for k, op in last.items() if op in "PS"}
+    maybe = {_blk(*k) for k, op in last.items() if op == "d"}
+    maybe |= {_blk(w, i) for w in range(WRITERS, WRITERS + VICTIMS) for i in range(VICTIM_OPS * MAX_NEW)
+              if (w, i) not in last}
+    return must, maybe
 
 
-def _check_store(root: Path, expected: set) -> None:
+def _check_store(root: Path, must: set, maybe: set) -> None:
     s = PackBlockstore(root)
-    assert {c.multihash for c in s.cids()} == {b.cid.multihash for b in expected}
-    assert len(s) == len(expected)
-    for b in expected:
-        assert s.get(b.cid) == b.data
+    listed = {c.multihash for c in s.cids()}
+    assert {b.cid.multihash for b in must} <= listed
+    assert listed <= {b.cid.multihash for b in must | maybe}
+    assert len(s) == len(listed)
+    for b in must | maybe:
+        if b.cid.multihash in listed:
+            assert s.get(b.cid) == b.data
     s.close()
 
 
@@ -291,7 +307,15 @@ def test_writers_readers_and_a_compactor_share_one_store(tmp_path):
     procs = [_spawn(WRITER, "writer", root, w) for w in range(WRITERS)]
     others = [_spawn(READER, "reader", root, r) for r in range(READERS)]
     others.append(_spawn(COMPACTOR, "compactor", root, 0))
+    rng = random.Random(7)
+    killed: list[bool] = []
     try:
+        for v in range(VICTIMS):  # meanwhile, writers die at random moments (flock held or not)
+            victim = _spawn(WRITER, "victim", root, WRITERS + v)
+            time.sleep(rng.uniform(0.6, 1.8))
+            victim.send_signal(signal.SIGKILL)
+            victim.communicate()
+            killed.append(victim.returncode == -signal.SIGKILL)
         writers = [_result(p, 240) for p in procs]
     finally:
         (tmp_path / "stop").touch()
@@ -302,16 +326,19 @@ def test_writers_readers_and_a_compactor_share_one_store(tmp_path):
     assert all(r["reads"] > 0 and r["checked"] > 0 and r["lists"] > 0 for r in readers), readers
     assert compactor["compactions"] > 0, compactor
 
-    expected = _expected(tmp_path)
-    assert len(expected) > 100
-    _check_store(root, expected)
+    must, maybe = _final_state(tmp_path)
+    assert len(must) > 100
+    _check_store(root, must, maybe)
     manifest = parse_manifest((root / "MANIFEST").read_bytes())
     assert manifest["next_run"] > 3 and manifest["active"] > 3, manifest  # flushes, merges, rollovers happened
     s = PackBlockstore(root)
     s.compact(dead_ratio=0.0)
     s.close()
-    _check_store(root, expected)
-    print(f"writers {writers} readers {readers} compactor {compactor} manifest {manifest}")
+    _check_store(root, must, maybe)
+    logged = [len(log.read_text().splitlines()) if log.exists() else 0
+              for log in (tmp_path / f"log-{w}" for w in range(WRITERS, WRITERS + VICTIMS))]
+    print(f"writers {writers} readers {readers} compactor {compactor} manifest {manifest}; victims killed "
+          f"{killed} after logging {logged} operations")
 
 
 COMPACT_ONCE = textwrap.dedent("""
