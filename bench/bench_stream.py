@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -274,30 +275,33 @@ def kubo_section(mib: int, reps: int) -> None:
         print("  skipped: not in a loopback-only namespace (run through interop/run.sh)")
         return
     tmp = Path(tempfile.mkdtemp(prefix="jzfs-bench-stream-"))
-    data = tmp / "data.bin"
-    data.write_bytes(os.urandom(mib * 1024 * 1024))
-    size = mib * 1024 * 1024
-    n = [0]
+    try:
+        data = tmp / "data.bin"
+        data.write_bytes(os.urandom(mib * 1024 * 1024))
+        size = mib * 1024 * 1024
+        n = [0]
 
-    def fresh() -> KuboPeer:
-        n[0] += 1
-        return KuboPeer(tmp / f"k{n[0]}" / "repo").start()
+        def fresh() -> KuboPeer:
+            n[0] += 1
+            return KuboPeer(tmp / f"k{n[0]}" / "repo").start()
 
-    with KuboPeer(tmp / "src" / "repo") as src:
-        cid = src.add_file(data)
-        ref, k2p, p2k, cpu = [], [], [], []
-        for _ in range(reps):
-            dst = fresh()
-            dst.connect(src.multiaddr)
-            t0, k0 = time.perf_counter(), _cpu_pid(dst.pid)
-            dst.pin_cid(cid, timeout=300)
-            ref.append(size / (time.perf_counter() - t0) / MB)
-            kubo_in = (_cpu_pid(dst.pid) - k0) * 1e3 / (size / MB)
-            dst.stop()
-            r = trio.run(kubo_round, src, fresh, cid, size)
-            k2p.append(r["kubo_to_py"])
-            p2k.append(r["py_to_kubo"])
-            cpu.append((kubo_in, r["cpu_ms_per_mb_in"], r["cpu_ms_per_mb_out"]))
+        with KuboPeer(tmp / "src" / "repo") as src:
+            cid = src.add_file(data)
+            ref, k2p, p2k, cpu = [], [], [], []
+            for _ in range(reps):
+                dst = fresh()
+                dst.connect(src.multiaddr)
+                t0, k0 = time.perf_counter(), _cpu_pid(dst.pid)
+                dst.pin_cid(cid, timeout=300)
+                ref.append(size / (time.perf_counter() - t0) / MB)
+                kubo_in = (_cpu_pid(dst.pid) - k0) * 1e3 / (size / MB)
+                dst.stop()
+                r = trio.run(kubo_round, src, fresh, cid, size)
+                k2p.append(r["kubo_to_py"])
+                p2k.append(r["py_to_kubo"])
+                cpu.append((kubo_in, r["cpu_ms_per_mb_in"], r["cpu_ms_per_mb_out"]))
+    finally:  # the Kubo repos hold copies of the file: do not leave them in /tmp
+        shutil.rmtree(tmp, ignore_errors=True)
     kk = statistics.median(ref)
     print(f"  Kubo -> Kubo PinCID ({mib} MiB):        {kk:7.1f} MB/s   runs {_fmt(ref)}")
     print(f"  Kubo -> jzfs host (bitswap streams):  {statistics.median(k2p):7.1f} MB/s   "
