@@ -220,8 +220,8 @@ class StoreLimits:
     # (~150 B/entry).
     pack_tail_entries: int = 65_536
     pack_tail_batches: int = 1_024
-    # Entries per batch (and the most a batch header may claim when a pack is scanned: anything
-    # larger is garbage from a torn write, not a batch).
+    # Entries per batch written (one commit): bounds a commit's table and the tail scan's reads.
+    # Reading accepts up to format.MAX_BATCH_ENTRIES, so lowering this never hides old batches.
     pack_batch_entries: int = 65_536
     # A new run is merged into the one before it while that one is at most this many times larger:
     # ~log2(N / pack_tail_entries) runs to search, each entry rewritten ~that many times (24-90
@@ -239,6 +239,9 @@ class StoreLimits:
     # A reader whose run or pack file was merged or compacted away by another process re-reads
     # the manifest and tries again this many times before giving up with an error.
     pack_vanish_retries: int = 8
+    # Bytes read at a time when a writer looks past damaged bytes in the active pack for the next
+    # valid batch (only after a crash or disk damage).
+    pack_resync_read: int = 1 * MiB
     # How long a SQLite writer (pins.db, the sqlite engine) waits for another process's
     # transaction before failing.
     sqlite_busy_timeout_ms: int = 30_000

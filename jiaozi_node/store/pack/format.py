@@ -18,7 +18,11 @@ The **manifest** (`MANIFEST`, JSON, replaced atomically) names the index runs, o
 
 A **run** (`runs/NNNNNNNN.{h,loc,key}`) is an immutable, h-sorted index over any number of packs:
 the same columns in three files (so they can be appended slice by slice while merging and mapped
-for lookups), with `pack` added to each location (LOC_DTYPE).
+for lookups), with `pack` added to each location (entries.LOC_DTYPE).
+
+This module is plain Python (struct, zlib): opening a store and reading and writing blocks never
+imports numpy (~100 ms of start-up for every CLI command); only flushes, merges, listings and
+compaction use the columnar `entries.Entries`.
 
 The key hash `h` is the last 8 bytes of the multihash (little-endian): digest bytes of a
 cryptographic hash, uniform without hashing again. Equal `h` for different keys is handled (the
@@ -32,8 +36,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-import numpy as np
-
 from ...errors import InvalidInput, RepoError
 
 BATCH_MAGIC = b"JZB1"
@@ -41,68 +43,18 @@ TRAILER_MAGIC = b"JZE1"
 HEADER = struct.Struct("<4sIIIQ")
 TRAILER = struct.Struct("<I4s")
 TOMBSTONE = 1
+# The most entries a batch header may claim and still be read: a format bound, not a setting, so
+# batches written under any `pack_batch_entries` stay readable (a header beyond it is garbage).
+MAX_BATCH_ENTRIES = 1 << 24
 # Per-entry bytes of a batch table besides the key: h u64, off u64, len u32, flags u8, klen u8.
 TABLE_FIXED = 22
+_MAX_OFF_T = (1 << 63) - 1  # largest file offset (off_t)
 
-LOC_DTYPE = np.dtype([("off", "<u8"), ("len", "<u4"), ("pack", "<u4"), ("flags", "u1"), ("klen", "u1")])
+Row = tuple[bytes, int, int, int, int]  # key, pack, offset, length, flags
 
 
 def key_hash(key: bytes) -> int:
     return int.from_bytes(key[-8:].rjust(8, b"\0"), "little")
-
-
-@dataclass
-class Entries:
-    """Index entries as columns. `keys` is an (n, W) uint8 array, zero-padded."""
-
-    h: np.ndarray
-    loc: np.ndarray
-    keys: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.h)
-
-    @property
-    def width(self) -> int:
-        return int(self.keys.shape[1])
-
-    def key(self, i: int) -> bytes:
-        return self.keys[i, : int(self.loc["klen"][i])].tobytes()
-
-    def take(self, idx: np.ndarray) -> Entries:
-        # Rows of keys gathered as one W-byte item each (much faster than 2-D fancy indexing).
-        rows = np.ascontiguousarray(self.keys).view(np.dtype((np.void, self.width))).reshape(-1)
-        keys = rows[idx].view(np.uint8).reshape(-1, self.width)
-        return Entries(self.h[idx], self.loc[idx], keys)
-
-    def part(self, start: int, stop: int) -> Entries:
-        """Rows start..stop, as views (no copy)."""
-        return Entries(self.h[start:stop], self.loc[start:stop], self.keys[start:stop])
-
-    def widened(self, width: int) -> Entries:
-        if width == self.width:
-            return self
-        keys = np.zeros((len(self), width), np.uint8)
-        keys[:, : self.width] = self.keys
-        return Entries(self.h, self.loc, keys)
-
-    @staticmethod
-    def empty(width: int = 1) -> Entries:
-        return Entries(np.zeros(0, "<u8"), np.zeros(0, LOC_DTYPE), np.zeros((0, width), np.uint8))
-
-    @staticmethod
-    def build(rows: list[tuple[bytes, int, int, int, int]]) -> Entries:
-        """From (key, pack, off, len, flags) rows, sorted by h."""
-        width = max((len(r[0]) for r in rows), default=1) or 1
-        n = len(rows)
-        h = np.fromiter((key_hash(r[0]) for r in rows), "<u8", n)
-        loc = np.zeros(n, LOC_DTYPE)
-        keys = np.zeros((n, width), np.uint8)
-        for i, (key, pack, off, length, flags) in enumerate(rows):
-            loc[i] = (off, length, pack, flags, len(key))
-            keys[i, : len(key)] = np.frombuffer(key, np.uint8)
-        order = np.argsort(h, kind="stable")
-        return Entries(h[order], loc[order], keys[order])
 
 
 def check_key(key: bytes) -> None:
@@ -122,16 +74,13 @@ def encode_table(header: bytes, keys: list[bytes], offsets: list[int], lengths: 
     """The table and trailer that close a batch whose header is `header`."""
     n = len(keys)
     width = HEADER.unpack(header)[2]
-    kb = np.zeros((n, width), np.uint8)
-    for i, k in enumerate(keys):
-        kb[i, : len(k)] = np.frombuffer(k, np.uint8)
     table = b"".join((
-        np.fromiter((key_hash(k) for k in keys), "<u8", n).tobytes(),
-        np.asarray(offsets, "<u8").tobytes(),
-        np.asarray(lengths, "<u4").tobytes(),
-        np.asarray(flags, "u1").tobytes(),
-        np.fromiter((len(k) for k in keys), "u1", n).tobytes(),
-        kb.tobytes(),
+        struct.pack(f"<{n}Q", *(key_hash(k) for k in keys)),
+        struct.pack(f"<{n}Q", *offsets),
+        struct.pack(f"<{n}I", *lengths),
+        bytes(flags),
+        bytes(len(k) for k in keys),
+        b"".join(k.ljust(width, b"\0") for k in keys),
     ))
     return table + TRAILER.pack(zlib.crc32(header + table), TRAILER_MAGIC)
 
@@ -162,9 +111,9 @@ def decode_header(raw: bytes, max_entries: int) -> BatchHeader | None:
 
 
 def decode_table(header_raw: bytes, hdr: BatchHeader, table_and_trailer: bytes, pack: int,
-                 body_start: int) -> Entries | None:
-    """The batch's entries, or None if the table is incomplete, garbled, or points outside the
-    batch's body."""
+                 body_start: int) -> list[Row] | None:
+    """The batch's entries as (key, pack, offset, length, flags) rows in table order, or None if
+    the table is incomplete, garbled, or points outside the batch's body."""
     n, width = hdr.n, hdr.width
     if len(table_and_trailer) != hdr.table_len + TRAILER.size:
         return None
@@ -172,27 +121,24 @@ def decode_table(header_raw: bytes, hdr: BatchHeader, table_and_trailer: bytes, 
     crc, magic = TRAILER.unpack_from(table_and_trailer, hdr.table_len)
     if magic != TRAILER_MAGIC or crc != zlib.crc32(header_raw[: HEADER.size] + table):
         return None
-    pos = 0
-
-    def col(dtype: str, count: int) -> np.ndarray:
-        nonlocal pos
-        arr = np.frombuffer(table, dtype, count, pos)
-        pos += arr.nbytes
-        return arr
-
-    h, off, length, flags, klen = col("<u8", n), col("<u8", n), col("<u4", n), col("u1", n), col("u1", n)
-    keys = col("u1", n * width).reshape(n, width)
     end = body_start + hdr.body_len
-    if body_start < 0 or end > np.iinfo(np.int64).max:  # past any file offset (off_t): garbage
+    if body_start < 0 or end > _MAX_OFF_T:  # past any file offset (off_t): garbage
         return None
-    live = (flags & TOMBSTONE) == 0
-    # `end - off` rather than `off + length`: an offset near 2**64 must not wrap around into range.
-    outside = (off < body_start) | (off > end) | (length > np.uint64(end) - np.minimum(off, np.uint64(end)))
-    if np.any(live & outside) or np.any((klen == 0) | (klen > width)):
-        return None
-    loc = np.zeros(n, LOC_DTYPE)
-    loc["off"], loc["len"], loc["pack"], loc["flags"], loc["klen"] = off, length, pack, flags, klen
-    return Entries(h.copy(), loc, keys.copy())
+    offs = struct.unpack_from(f"<{n}Q", table, 8 * n)
+    lens = struct.unpack_from(f"<{n}I", table, 16 * n)
+    flags = table[20 * n: 21 * n]
+    klens = table[21 * n: 22 * n]
+    keys_at = 22 * n
+    rows: list[Row] = []
+    for i in range(n):
+        off, length, flag, klen = offs[i], lens[i], flags[i], klens[i]
+        if not 0 < klen <= width:
+            return None
+        if not flag & TOMBSTONE and not body_start <= off <= end - length:
+            return None  # (a bound on `off`, not `off + length`: nothing can wrap around)
+        k = keys_at + i * width
+        rows.append((table[k: k + klen], pack, off, length, flag))
+    return rows
 
 
 # ------------------------------------------------------------------------------ manifest
@@ -210,7 +156,7 @@ def parse_manifest(raw: bytes, where: str = "MANIFEST") -> dict:
         if len(runs) != len(m["runs"]):
             raise ValueError("a run is not [id, entries, width]")
         for v in [*fields.values(), *(x for r in runs for x in r)]:
-            if type(v) is not int or not 0 <= v <= np.iinfo(np.int64).max:
+            if type(v) is not int or not 0 <= v <= _MAX_OFF_T:
                 raise ValueError(f"{v!r} is not a count or offset")
         ids = [r[0] for r in runs]
         if any(r[1] == 0 or not 0 < r[2] < 256 for r in runs) or len(set(ids)) != len(ids) \

@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .format import TOMBSTONE, Entries
+from .entries import Entries
+from .format import TOMBSTONE
 
 
 def _dedupe(e: Entries) -> np.ndarray:

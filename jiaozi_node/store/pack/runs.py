@@ -11,15 +11,15 @@ import struct
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ...errors import RepoError
-from .format import LOC_DTYPE, Entries
+
+if TYPE_CHECKING:
+    from .entries import Entries
 
 COLUMNS = ("h", "loc", "key")
-_LOC = struct.Struct("<QIIBB")  # LOC_DTYPE, for single-record reads
-assert _LOC.size == LOC_DTYPE.itemsize
+_LOC = struct.Struct("<QIIBB")  # one entries.LOC_DTYPE record (off, len, pack, flags, klen)
 
 
 def run_paths(runs_dir: Path, run_id: int) -> dict[str, Path]:
@@ -37,7 +37,7 @@ def write_run(runs_dir: Path, run_id: int, slices: Iterable[Entries], width: int
             s = s.widened(width)
             files["h"].write(s.h.astype("<u8", copy=False).tobytes())
             files["loc"].write(s.loc.tobytes())
-            files["key"].write(np.ascontiguousarray(s.keys).tobytes())
+            files["key"].write(s.keys.tobytes())
             n += len(s)
         for f in files.values():
             f.flush()
@@ -73,7 +73,7 @@ class Run:
     def __init__(self, runs_dir: Path, run_id: int, n: int, width: int) -> None:
         self.id, self.n, self.width = run_id, n, width
         paths = run_paths(runs_dir, run_id)
-        sizes = {"h": 8 * n, "loc": LOC_DTYPE.itemsize * n, "key": width * n}
+        sizes = {"h": 8 * n, "loc": _LOC.size * n, "key": width * n}
         self._maps: list[mmap.mmap] = []
         try:
             for c in COLUMNS:
@@ -102,6 +102,10 @@ class Run:
 
     def entries(self) -> Entries:
         """Zero-copy column views (valid while the run is open)."""
+        import numpy as np
+
+        from .entries import LOC_DTYPE, Entries
+
         return Entries(np.frombuffer(self._maps[0], "<u8"), np.frombuffer(self._maps[1], LOC_DTYPE),
                        np.frombuffer(self._maps[2], np.uint8).reshape(self.n, self.width))
 

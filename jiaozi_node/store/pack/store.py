@@ -36,8 +36,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ...config import STORE_LIMITS, StoreLimits
 from ...errors import CorruptBlock, RepoError
@@ -46,10 +45,11 @@ from ...ipld.cid import CID
 from ..keys import check_stored, cid_of_key, identity_data, is_identity, key_of, not_found
 from .format import (
     HEADER,
+    MAX_BATCH_ENTRIES,
     TOMBSTONE,
     TRAILER,
     BatchHeader,
-    Entries,
+    Row,
     check_key,
     decode_header,
     decode_table,
@@ -58,8 +58,11 @@ from .format import (
     key_hash,
     parse_manifest,
 )
-from .merge import sliced
-from .runs import Run, remove_run, write_run
+from .runs import Run
+from .upkeep import Upkeep, fsync_dir
+
+if TYPE_CHECKING:
+    from .entries import Entries
 
 MANIFEST = "MANIFEST"
 LOCK_FILE = "write.lock"
@@ -68,15 +71,7 @@ _COUNTER = struct.Struct("<Q")
 Loc = tuple[int, int, int, int]  # pack, offset, length, flags
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class PackBlockstore:
+class PackBlockstore(Upkeep):
     name = "pack"
 
     def __init__(self, root: Path | str, *, verify_on_read: bool = True, sync: bool = True,
@@ -205,20 +200,19 @@ class PackBlockstore:
             pos += hdr.total_len
         self._scan_pos = pos
 
-    def _batch_at(self, fd: int, pos: int, size: int) -> tuple[BatchHeader | None, Entries | None]:
+    def _batch_at(self, fd: int, pos: int, size: int) -> tuple[BatchHeader | None, list[Row] | None]:
         """The header of the complete batch at `pos` of the active pack (None if there is none),
         and its entries (None if its table does not check out)."""
         raw = os.pread(fd, HEADER.size, pos)
-        hdr = decode_header(raw, self._lim.pack_batch_entries)
+        hdr = decode_header(raw, MAX_BATCH_ENTRIES)
         if hdr is None or pos + hdr.total_len > size:
             return None, None
         table = os.pread(fd, hdr.table_len + TRAILER.size, pos + HEADER.size + hdr.body_len)
         return hdr, decode_table(raw, hdr, table, self._active, pos + HEADER.size)
 
-    def _add_to_tail(self, e: Entries) -> None:
-        kb, w = e.keys.tobytes(), e.width
-        for i, (off, length, pack, flags, klen) in enumerate(e.loc.tolist()):
-            self._tail[kb[i * w: i * w + klen]] = (pack, off, length, flags)
+    def _add_to_tail(self, rows: list[Row]) -> None:
+        for key, pack, off, length, flags in rows:
+            self._tail[key] = (pack, off, length, flags)
         self._tail_batches += 1
 
     def _lookup(self, key: bytes) -> Loc | None:
@@ -233,6 +227,8 @@ class PackBlockstore:
         return None if loc is None or loc[3] & TOMBSTONE else loc
 
     def _tail_entries(self) -> Entries:
+        from .entries import Entries  # numpy: flushes and listings only
+
         return Entries.build([(k, *loc) for k, loc in self._tail.items()])
 
     def _sources(self) -> list[Entries]:
@@ -297,6 +293,8 @@ class PackBlockstore:
         with self._mutex:
             self._refresh()
             sources = self._sources()
+        from .merge import sliced
+
         for s in sliced(sources, drop_tombstones=True, slice_entries=self._lim.pack_slice_entries):
             kb, w = s.keys.tobytes(), s.width
             for i, klen in enumerate(s.loc["klen"].tolist()):
@@ -306,6 +304,8 @@ class PackBlockstore:
         with self._mutex:
             self._refresh()
             sources = self._sources()
+        from .merge import sliced
+
         return sum(len(s) for s in sliced(sources, drop_tombstones=True,
                                           slice_entries=self._lim.pack_slice_entries))
 
@@ -330,7 +330,7 @@ class PackBlockstore:
                         raise RepoError(f"blockstore {self.root}: MANIFEST is missing but packs/runs hold data")
                     self._pack_path(0).touch()
                     if self._sync:
-                        _fsync_dir(self._packs_dir)
+                        fsync_dir(self._packs_dir)
                     self._write_manifest({"format": 1, "runs": [], "active": 0, "tail_start": 0,
                                           "next_run": 0})
                 self._refresh(force=True)
@@ -348,7 +348,7 @@ class PackBlockstore:
                 os.fsync(f.fileno())
         os.replace(tmp, self.root / MANIFEST)
         if self._sync:
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
 
     def put(self, cid: CID, data: bytes) -> None:
         if not is_identity(cid):
@@ -415,9 +415,10 @@ class PackBlockstore:
 
     def _append(self, todo: list[tuple[bytes, bytes | None]]) -> None:
         fd = self._append_fd()
+        if os.fstat(fd).st_size != self._scan_pos:  # bytes after the last valid batch
+            self._recover_tail(fd)
+            fd = self._append_fd()
         pos = self._scan_pos
-        if os.fstat(fd).st_size != pos:
-            os.ftruncate(fd, pos)  # an unfinished batch of a killed writer: never indexed
         keys = [k for k, _ in todo]
         datas = [d for _, d in todo if d is not None]
         body_len = sum(len(d) for d in datas)
@@ -453,116 +454,6 @@ class PackBlockstore:
                 views.pop(0)
             if n:
                 views[0] = views[0][n:]
-
-    # ------------------------------------------------------------------ flush, merge, compact
-
-    def _maybe_flush(self) -> None:
-        full = self._scan_pos >= self._lim.pack_max_bytes
-        if full or len(self._tail) >= self._lim.pack_tail_entries \
-                or self._tail_batches >= self._lim.pack_tail_batches:
-            self._flush(rollover=full)
-
-    def _flush(self, *, rollover: bool, merge_all: bool = False) -> None:
-        """Write the tail out as a run, merge runs, maybe start a new pack; one manifest update."""
-        runs = [list(r) for r in self._manifest["runs"]]
-        next_run = int(self._manifest["next_run"])
-        if self._tail:
-            e = self._tail_entries()
-            n = write_run(self._runs_dir, next_run, [e], e.width, sync=self._sync)
-            runs.append([next_run, n, e.width])
-            next_run += 1
-        ratio = self._lim.pack_merge_ratio
-        while len(runs) >= 2 and (merge_all or runs[-2][1] <= ratio * runs[-1][1]):
-            a, b = runs[-2], runs[-1]
-            width = max(a[2], b[2])
-            sources = [self._run_entries(a), self._run_entries(b)]
-            n = write_run(self._runs_dir, next_run,
-                          sliced(sources, drop_tombstones=len(runs) == 2,
-                                 slice_entries=self._lim.pack_slice_entries), width, sync=self._sync)
-            runs[-2:] = [[next_run, n, width]] if n else []
-            next_run += 1
-        if merge_all and len(runs) == 1:  # a lone run may still carry tombstones
-            sources = [self._run_entries(runs[0])]
-            n = write_run(self._runs_dir, next_run, sliced(sources, drop_tombstones=True,
-                          slice_entries=self._lim.pack_slice_entries), runs[0][2], sync=self._sync)
-            runs = [[next_run, n, runs[0][2]]] if n else []
-            next_run += 1
-        if self._sync:
-            _fsync_dir(self._runs_dir)
-        active, tail_start = self._active, self._scan_pos
-        if rollover and self._scan_pos > 0:
-            active, tail_start = active + 1, 0
-            with open(self._pack_path(active), "wb") as f:  # a leftover of a crashed rollover is emptied
-                if self._sync:
-                    os.fsync(f.fileno())
-            if self._sync:
-                _fsync_dir(self._packs_dir)
-        self._write_manifest({"format": 1, "runs": runs, "active": active, "tail_start": tail_start,
-                              "next_run": next_run})
-        self._refresh(force=True)
-        keep = {int(r[0]) for r in runs}
-        for p in self._runs_dir.iterdir():
-            rid = int(p.stem) if p.stem.isdigit() else -1
-            if 0 <= rid < next_run and rid not in keep:
-                remove_run(self._runs_dir, rid)
-
-    def _run_entries(self, spec: list) -> Entries:
-        run = self._runs.get(int(spec[0]))
-        if run is None:  # written by this flush, not yet in the manifest
-            run = Run(self._runs_dir, int(spec[0]), int(spec[1]), int(spec[2]))
-            self._runs[run.id] = run
-        return run.entries()
-
-    def compact(self, *, dead_ratio: float | None = None) -> int:
-        """Give back the space of deleted blocks: rewrite every sealed pack whose dead fraction is
-        at least `dead_ratio` (default `pack_compact_dead_ratio`) and delete it. Returns the number
-        of pack files removed. Run by `repo gc` after its sweep."""
-        ratio = self._lim.pack_compact_dead_ratio if dead_ratio is None else dead_ratio
-        with self._writing():
-            self._flush(rollover=True, merge_all=True)
-            index = self._sources()
-            live = np.zeros(self._active + 1, np.float64)
-            for e in index:
-                live += np.bincount(e.loc["pack"], weights=e.loc["len"], minlength=self._active + 1)
-            victims = []
-            for p in range(self._active):
-                path = self._pack_path(p)
-                if not path.exists():
-                    continue
-                size = path.stat().st_size
-                if live[p] == 0 or live[p] <= (1 - ratio) * size:
-                    victims.append(p)
-            for p in victims:
-                if live[p]:
-                    self._copy_forward(p, index)
-            if any(live[p] for p in victims):
-                self._flush(rollover=True, merge_all=True)
-            for p in victims:
-                fd = self._fds.pop(p, None)
-                if fd is not None:
-                    os.close(fd)
-                self._pack_path(p).unlink(missing_ok=True)
-            return len(victims)
-
-    def _copy_forward(self, pack: int, index: list[Entries]) -> None:
-        fd = self._fd(pack)
-        batch: list[tuple[bytes, bytes | None]] = []
-        size = 0
-        for e in index:
-            kb, w = e.keys.tobytes(), e.width
-            for i in np.nonzero(e.loc["pack"] == pack)[0].tolist():
-                off, length, _, flags, klen = e.loc[i].tolist()
-                if flags & TOMBSTONE:
-                    continue
-                batch.append((kb[i * w: i * w + klen], os.pread(fd, length, off)))
-                size += length
-                if size >= self._max_batch or len(batch) >= self._lim.pack_batch_entries:
-                    self._append(batch)
-                    self._maybe_flush()
-                    batch, size = [], 0
-        if batch:
-            self._append(batch)
-            self._maybe_flush()
 
     def close(self) -> None:
         with self._mutex:

@@ -40,7 +40,7 @@ NOT_LIMITS = {
     "bitswap/ledger.py": {"SEND_BLOCK", "SEND_HAVE", "SEND_DONT_HAVE"},  # enum values
     "store/lmdb_env.py": {"MADV_DONTNEED", "MADV_NORMAL", "MADV_RANDOM"},  # Linux madvise(2) constants
     "store/refs_pg.py": {"_SCHEMA_LOCK"},
-    "store/pack/format.py": {"TOMBSTONE", "TABLE_FIXED"},  # pack format: a flag bit, a field size  # advisory lock key, an identifier
+    "store/pack/format.py": {"TOMBSTONE", "TABLE_FIXED", "MAX_BATCH_ENTRIES", "_MAX_OFF_T"},  # format  # advisory lock key, an identifier
 }
 # Still outside config.py, in packages another engineer is changing right now (to move next).
 PENDING: dict[str, set[str]] = {}

@@ -20,12 +20,11 @@ from jiaozi_node.errors import CorruptBlock, InvalidInput, JzfsError, NotFound, 
 from jiaozi_node.store.pack import PackBlockstore
 from jiaozi_node.store.pack.format import (
     HEADER,
-    LOC_DTYPE,
     TABLE_FIXED,
     TOMBSTONE,
     TRAILER,
     BatchHeader,
-    Entries,
+    Row,
     check_key,
     decode_header,
     decode_table,
@@ -58,7 +57,7 @@ def _batch(rows: list[tuple[bytes, bytes | None]], pos: int = 0) -> tuple[bytes,
     return header + b"".join(datas) + encode_table(header, keys, offsets, lengths, flags), offsets
 
 
-def _decode(raw: bytes, pos: int = 0, pack: int = 7, max_entries: int = MAX) -> Entries | None:
+def _decode(raw: bytes, pos: int = 0, pack: int = 7, max_entries: int = MAX) -> list[Row] | None:
     hdr = decode_header(raw, max_entries)
     if hdr is None:
         return None
@@ -75,7 +74,7 @@ def _raw_table(header: bytes, h: list[int], off: list[int], length: list[int], f
     return table + TRAILER.pack(zlib.crc32(header + table), b"JZE1")
 
 
-# ------------------------------------------------------------------------------ keys, Entries
+# ------------------------------------------------------------------------------ keys
 
 
 def test_key_hash_is_the_last_8_bytes_little_endian():
@@ -93,23 +92,6 @@ def test_check_key_bounds():
             check_key(bad)
 
 
-def test_entries_build_sorts_by_hash_and_keeps_every_column():
-    rng = random.Random(1)
-    rows = [(_key(rng, rng.randint(3, 40)), rng.randrange(9), rng.randrange(1 << 40), rng.randrange(1 << 20),
-             rng.choice([0, TOMBSTONE])) for _ in range(200)]
-    e = Entries.build(rows)
-    assert len(e) == 200 and e.width == max(len(r[0]) for r in rows)
-    assert np.all(e.h[1:] >= e.h[:-1])
-    got = {e.key(i): (int(e.loc["pack"][i]), int(e.loc["off"][i]), int(e.loc["len"][i]), int(e.loc["flags"][i]))
-           for i in range(len(e))}
-    assert got == {r[0]: r[1:] for r in rows}
-    assert all(int(e.h[i]) == key_hash(e.key(i)) for i in range(len(e)))
-    wide = e.widened(60)
-    assert wide.width == 60 and [wide.key(i) for i in range(len(e))] == [e.key(i) for i in range(len(e))]
-    assert e.widened(e.width) is e
-    assert len(Entries.empty()) == 0 and len(Entries.build([])) == 0
-
-
 # ------------------------------------------------------------------------------ batches
 
 
@@ -125,23 +107,23 @@ def test_batch_round_trip():
     assert hdr.total_len == len(raw)
     assert hdr.table_len == 35 * (TABLE_FIXED + hdr.width)
     e = _decode(raw, pos, pack=7)
-    assert e is not None and len(e) == 35 and e.width == hdr.width
+    assert e is not None and len(e) == 35
     for i, (key, data) in enumerate(rows):
-        assert e.key(i) == key and int(e.h[i]) == key_hash(key)
-        off, length, pack, flags, klen = e.loc[i].tolist()
-        assert (pack, klen) == (7, len(key))
+        got_key, pack, off, length, flags = e[i]
+        assert got_key == key and pack == 7
         if data is None:
             assert flags & TOMBSTONE
         else:
             assert flags == 0 and (off, length) == (offsets[i], len(data))
             assert raw[off - pos: off - pos + length] == data
-    assert e.loc.dtype == LOC_DTYPE
+    table = raw[HEADER.size + hdr.body_len:]
+    assert list(struct.unpack_from("<35Q", table)) == [key_hash(k) for k, _ in rows]  # the h column
 
 
 def test_an_empty_body_and_a_one_byte_key():
     raw, _ = _batch([(b"\x01", None)])
     e = _decode(raw)
-    assert e is not None and e.key(0) == b"\x01" and e.loc["flags"][0] == TOMBSTONE
+    assert e == [(b"\x01", 7, 0, 0, TOMBSTONE)]
 
 
 def test_decode_header_rejects_what_is_not_a_batch():
@@ -196,7 +178,7 @@ def test_decode_table_rejects_entries_pointing_outside_the_body_even_with_a_vali
     hdr = decode_header(header, MAX)
     assert hdr is not None
 
-    def dec(off: int, length: int, flags: int = 0) -> Entries | None:
+    def dec(off: int, length: int, flags: int = 0) -> list[Row] | None:
         return decode_table(header, hdr, encode_table(header, [key], [off], [length], [flags]), 0, body_start)
 
     assert dec(body_start, body_len) is not None
@@ -214,7 +196,7 @@ def test_decode_table_rejects_bad_key_lengths_with_a_valid_crc():
     assert hdr is not None
     keys = b"\x01\x02\x03\x04" * 2
 
-    def dec(klen: list[int]) -> Entries | None:
+    def dec(klen: list[int]) -> list[Row] | None:
         t = _raw_table(header, [1, 2], [0, 0], [0, 0], [TOMBSTONE] * 2, klen, keys)
         return decode_table(header, hdr, t, 0, HEADER.size)
 
@@ -252,9 +234,8 @@ def test_garbage_never_raises():
                 continue
             hdr = decode_header(data, MAX)
             assert hdr is not None
-            live = (e.loc["flags"] & TOMBSTONE) == 0
-            assert np.all(e.loc["off"][live] >= pos + HEADER.size)
-            assert np.all(e.loc["off"][live] + e.loc["len"][live] <= pos + HEADER.size + hdr.body_len)
+            for _, _, off, length, flags in e:
+                assert flags & TOMBSTONE or pos + HEADER.size <= off <= off + length <= pos + HEADER.size + hdr.body_len
 
 
 # ------------------------------------------------------------------------------ manifest

@@ -12,7 +12,8 @@ import random
 import numpy as np
 import pytest
 
-from jiaozi_node.store.pack.format import TOMBSTONE, Entries, key_hash
+from jiaozi_node.store.pack.entries import Entries
+from jiaozi_node.store.pack.format import TOMBSTONE, key_hash
 from jiaozi_node.store.pack.merge import merge, sliced
 
 Row = tuple[bytes, int, int, int, int]  # key, pack, off, len, flags

@@ -18,7 +18,8 @@ from jiaozi_node.ipld import multihash
 from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import RAW
 from jiaozi_node.store.pack import PackBlockstore
-from jiaozi_node.store.pack.format import LOC_DTYPE, TOMBSTONE, Entries, key_hash
+from jiaozi_node.store.pack.entries import LOC_DTYPE, Entries
+from jiaozi_node.store.pack.format import TOMBSTONE, key_hash
 from jiaozi_node.store.pack.merge import sliced
 from jiaozi_node.store.pack.runs import COLUMNS, Run, remove_run, run_paths, write_run
 from jiaozi_node.testing.blockstore import blocks

@@ -178,7 +178,7 @@ def test_index_rewrites_grow_logarithmically_and_data_is_written_once(tmp_path, 
     log2(N / tail) times by merges, not once per commit."""
     import math
 
-    from jiaozi_node.store.pack import store as store_mod
+    from jiaozi_node.store.pack import upkeep as store_mod
 
     written = []
     real = store_mod.write_run
@@ -202,4 +202,77 @@ def test_index_rewrites_grow_logarithmically_and_data_is_written_once(tmp_path, 
     assert sum(written) <= bound, (sum(written), bound)
     pack_bytes = sum(p.stat().st_size for p in (tmp_path / "s" / "packs").iterdir())
     assert pack_bytes == data + 150 * (32 + 20 * (22 + 34))  # data + headers/tables, nothing more
+    s.close()
+
+
+def _packs(root):
+    return sorted(p.name for p in (root / "packs").iterdir())
+
+
+def test_damaged_header_in_the_middle_of_the_tail_loses_only_that_batch(tmp_path):
+    """Bit rot in a batch header hides the batches after it from readers; the next writer finds
+    them again (by their magic and CRC), keeps the blocks that verify, and seals the pack."""
+    s = PackBlockstore(tmp_path / "s")
+    a, b, c = blocks(3, 700, seed=21), blocks(3, 700, seed=22), blocks(3, 700, seed=23)
+    for bs in (a, b, c):
+        s.put_many(bs)
+    s.close()
+    pack = tmp_path / "s" / "packs" / "00000000.pack"
+    raw = bytearray(pack.read_bytes())
+    raw[0] ^= 0xFF  # batch a's magic
+    pack.write_bytes(bytes(raw))
+    s = PackBlockstore(tmp_path / "s")
+    d = blocks(1, 700, seed=24)[0]
+    s.put(d.cid, d.data)  # the writer recovers b and c, then appends to a new pack
+    for blk in (*b, *c, d):
+        assert s.get(blk.cid) == blk.data
+    for blk in a:
+        assert not s.has(blk.cid)
+    assert _packs(tmp_path / "s") == ["00000000.pack", "00000001.pack"]
+    s.close()
+    s = PackBlockstore(tmp_path / "s")
+    assert sorted(s.cids()) == sorted(x.cid for x in (*b, *c, d))
+    s.close()
+
+
+def test_a_forged_batch_inside_block_data_is_not_trusted_on_recovery(tmp_path):
+    """A hostile block can carry bytes that look like a valid batch (magic, table, CRC). If damage
+    makes the writer search for batches, such a forged one is found, but its entries do not verify
+    against their hashes, so it cannot plant or shadow a block."""
+    from jiaozi_node.ipld.cid import CID
+    from jiaozi_node.store.pack.format import encode_header, encode_table
+
+    ghost = blocks(1, 500, seed=31)[0]  # never stored: the forged entry claims its key
+    payload = b"not the ghost's bytes"
+    header = encode_header(1, len(ghost.cid.multihash), len(payload))
+    s = PackBlockstore(tmp_path / "s")
+    filler = blocks(1, 300, seed=32)[0]
+    s.put(filler.cid, filler.data)
+    pack = tmp_path / "s" / "packs" / "00000000.pack"
+    hostile_at = pack.stat().st_size + HEADER.size  # where the hostile block's bytes will start
+    forged = header + payload + encode_table(header, [ghost.cid.multihash], [hostile_at + HEADER.size],
+                                             [len(payload)], [0])
+    hostile = Block.create(forged, codec=RAW)
+    s.put(hostile.cid, hostile.data)
+    s.close()
+    raw = bytearray(pack.read_bytes())
+    raw[hostile_at - HEADER.size] ^= 0xFF  # damage the header of the batch holding the hostile block
+    pack.write_bytes(bytes(raw))
+    s = PackBlockstore(tmp_path / "s")
+    trigger = blocks(1, 100, seed=33)[0]
+    s.put(trigger.cid, trigger.data)  # the writer searches past the damage and finds the forgery
+    assert not s.has(ghost.cid)
+    assert s.has(filler.cid) and s.has(trigger.cid) and not s.has(CID(1, RAW, hostile.cid.multihash))
+    s.put(ghost.cid, ghost.data)
+    assert s.get(ghost.cid) == ghost.data
+    s.close()
+
+
+def test_compact_with_nothing_to_reclaim_starts_no_new_pack(tmp_path):
+    s = PackBlockstore(tmp_path / "s")
+    s.put_many(blocks(10, 100))
+    before = _packs(tmp_path / "s")
+    for _ in range(3):
+        assert s.compact() == 0
+    assert _packs(tmp_path / "s") == before
     s.close()
