@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import time
+from array import array
 from collections.abc import Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from ..config import VERSIONING_LIMITS, ImportProfile
 from ..errors import InvalidInput, NotFound
@@ -101,8 +104,25 @@ def has_many(store: Blockstore, cids: list[CID]) -> list[bool]:
     return [store.has(c) for c in cids]
 
 
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_FINGERPRINT_TAG = b"jzfs-dir-fingerprint-2\0"  # a new format never matches an old recorded one
+
+
+def dir_fingerprint(names: list[str], sizes: list[int], mtimes_ns: list[int], inos: list[int],
+                    others: list[tuple[str, str, str | bytes]]) -> bytes:
+    """What a directory looked like, as one digest: its files' names, sizes, mtimes and inodes
+    (in listing order) and its other entries (kind, name, subdirectory CID or symlink target).
+
+    Packed as arrays rather than `repr`'d tuples: 10 000 files cost one C-level copy each."""
+    blob = "\0".join(names).encode("utf-8", "surrogateescape")  # names never contain NUL
+    h = hashlib.sha256(_FINGERPRINT_TAG)
+    h.update(struct.pack("<QQ", len(names), len(blob)))
+    h.update(blob)
+    h.update(array("Q", sizes))
+    h.update(array("q", mtimes_ns))
+    h.update(array("Q", inos))
+    h.update(repr(others).encode("utf-8", "surrogateescape"))
+    return h.digest()
 
 
 def cache_key(profile: ImportProfile) -> str:
@@ -164,41 +184,47 @@ class _Walker:
         if cache is not None:
             cache.preload(self.key)
 
-    def cached(self, path: str, st: os.stat_result) -> Link | None:
-        if self.cache is None:
-            return None
-        try:
-            return self.cache.lookup(path, st, self.key)
-        except KeyError:
-            return None
-
     def visit(self, path: str) -> Link:
-        with os.scandir(path) as it:
-            items = sorted(it, key=_name)
-
-        # Stat everything first: the directory's fingerprint (names, kinds, sizes, mtimes,
-        # inodes, subdirectory CIDs) tells whether the whole directory is as last recorded.
-        parts: list[tuple[object, ...]] = []
+        prefix = path if path.endswith("/") else path + "/"
+        # One pass over the directory through a descriptor: list the names, then one fstatat by
+        # name each (no path walk per file, no DirEntry objects); the stat gives the kind. Names
+        # stay in listing order: the fingerprint needs a fixed order, not a sorted one (an
+        # unchanged directory lists in the same order; a reordered listing only costs a rebuild).
+        other: list[tuple[str, str, str]] = []  # ("D", name, "") and ("L", name, target)
+        fd = os.open(path, _DIR_FLAGS)
+        try:
+            names = os.listdir(fd)
+            stat = os.stat
+            sts = [stat(name, dir_fd=fd, follow_symlinks=False) for name in names]
+            regular = [S_ISREG(st.st_mode) for st in sts]
+            if not all(regular):  # subdirectories, symlinks, special files: set apart
+                files = [(n, st) for n, st, reg in zip(names, sts, regular, strict=True) if reg]
+                for name, st, reg in zip(names, sts, regular, strict=True):
+                    if reg:
+                        continue
+                    if S_ISDIR(st.st_mode):
+                        other.append(("D", name, ""))
+                    elif S_ISLNK(st.st_mode):
+                        other.append(("L", name, os.readlink(name, dir_fd=fd)))
+                names = [n for n, _ in files]
+                sts = [st for _, st in files]
+        finally:
+            os.close(fd)
         subdirs: dict[str, Link] = {}
         links: dict[str, str] = {}
-        files: list[tuple[str, str, os.stat_result]] = []
-        newest = 0
-        for de in items:
-            if de.is_file(follow_symlinks=False):  # the common case first
-                st = de.stat(follow_symlinks=False)
-                files.append((de.name, de.path, st))
-                parts.append(("F", de.name, st.st_size, st.st_mtime_ns, st.st_ino))
-                if st.st_mtime_ns > newest:
-                    newest = st.st_mtime_ns
-            elif de.is_dir(follow_symlinks=False):
-                subdirs[de.name] = sub = self.visit(de.path)
-                parts.append(("D", de.name, sub.cid.buffer))
-            elif de.is_symlink():
-                links[de.name] = target = os.readlink(de.path)
-                parts.append(("L", de.name, target))
-        racy = newest >= time.time_ns() - RACY_WINDOW_NS
-        fingerprint = hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).digest()
-        self.stats.files += len(files)
+        parts: list[tuple[str, str, str | bytes]] = []
+        for kind, name, target in other:
+            if kind == "D":
+                subdirs[name] = sub = self.visit(prefix + name)
+                parts.append((kind, name, sub.cid.buffer))
+            else:
+                links[name] = target
+                parts.append((kind, name, target))
+        mtimes = [st.st_mtime_ns for st in sts]
+        racy = bool(mtimes) and max(mtimes) >= time.time_ns() - RACY_WINDOW_NS
+        fingerprint = dir_fingerprint(names, [st.st_size for st in sts], mtimes, [st.st_ino for st in sts],
+                                      parts)
+        self.stats.files += len(names)
         if self.cache is not None:
             try:
                 recorded_fp, link = self.cache.lookup_dir(path, self.key)
@@ -206,19 +232,20 @@ class _Walker:
                     return link
             except KeyError:
                 pass
-        for de in items:  # only directories that changed get here: check names before building
+        # Only directories that changed get here: check names before building.
+        for name in (*names, *(o[1] for o in other)):
             try:
-                de.name.encode("utf-8")
+                name.encode("utf-8")
             except UnicodeEncodeError:
-                raise InvalidInput(f"{de.path!r}: file names must be UTF-8 (dag-pb link names are)") from None
+                raise InvalidInput(f"{prefix + name!r}: file names must be UTF-8 (dag-pb link names are)") from None
         entries: dict[str, Link] = dict(subdirs)
         for name, target in links.items():
             entries[name] = symlink_node(target, self.sink, self.profile)
         hits: list[tuple[str, str, os.stat_result, Link]] = []
-        if self.cache is not None and files:
-            self.cache.load_dir(path, self.key)
-        for name, fpath, st in files:
-            cached = self.cached(fpath, st)
+        paths = [(prefix + name, st) for name, st in zip(names, sts, strict=True)]
+        found = (self.cache.lookup_files(path, paths, self.key) if self.cache is not None and names
+                 else [None] * len(names))
+        for name, (fpath, st), cached in zip(names, paths, found, strict=True):
             if cached is None:
                 entries[name] = self.import_one(fpath, st)
             else:

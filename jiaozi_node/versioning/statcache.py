@@ -40,6 +40,14 @@ def recorded(path: str, st: os.stat_result, link: Link) -> Recorded:
     return Recorded(path, st.st_size, st.st_mtime_ns, st.st_ino, link)
 
 
+def stored_cid(raw: bytes) -> CID:
+    """A CID as this cache stored it: the common CIDv1 + sha2-256 shape is split directly (half the
+    cost of the general parser; a changed directory looks up every one of its files)."""
+    if len(raw) == 36 and raw[0] == 1 and raw[1] < 0x80 and raw[2] == 0x12 and raw[3] == 0x20:
+        return CID(1, raw[1], raw[2:])
+    return CID.from_bytes(raw)
+
+
 class StatCache:
     def __init__(self, path: Path | str) -> None:
         self._db = sqlite3.connect(str(path), timeout=VERSIONING_LIMITS.stat_cache_busy_timeout_s, isolation_level=None,
@@ -58,19 +66,39 @@ class StatCache:
         self._dirs: dict[str, dict[str, tuple[bytes, Link]]] = {}
 
     def load_dir(self, directory: str, profile: str) -> None:
-        """Read the entries of every file under `directory` in one range query (a snapshot looks
-        up each file of a changed directory once; unchanged directories are never loaded)."""
+        """Read the entries of the files in `directory` in one range query, for `lookup`."""
+        self._preloaded.setdefault(profile, {}).update(self._rows_under(directory, profile))
+
+    def _rows_under(self, directory: str, profile: str) -> dict[str, tuple]:
+        """Rows of the files directly in `directory` (one index range; deeper files are skipped
+        in SQLite, not turned into Python rows)."""
         lo, hi = directory.rstrip("/") + "/", directory.rstrip("/") + "0"  # "0" sorts right after "/"
         rows = self._db.execute(
             "SELECT path, size, mtime_ns, ino, cid, tsize, recorded_ns FROM stat"
-            " WHERE path > ? AND path < ? AND profile = ?", (lo, hi, profile)).fetchall()
-        self._preloaded.setdefault(profile, {}).update({r[0]: r[1:] for r in rows})
+            " WHERE path > ? AND path < ? AND profile = ? AND instr(substr(path, ?), '/') = 0",
+            (lo, hi, profile, len(lo) + 1)).fetchall()
+        return {r[0]: r[1:] for r in rows}
+
+    def lookup_files(self, directory: str, files: list[tuple[str, os.stat_result]],
+                     profile: str) -> list[Link | None]:
+        """`lookup` for the files of one directory (full paths under `directory`, with their
+        stat) in one range query: the recorded link of each unchanged file, None for the others."""
+        rows = self._rows_under(directory, profile)
+        out: list[Link | None] = []
+        for path, st in files:
+            row = rows.get(path)
+            if (row is None or row[0] != st.st_size or row[1] != st.st_mtime_ns or row[2] != st.st_ino
+                    or st.st_mtime_ns >= row[5] - RACY_WINDOW_NS):
+                out.append(None)
+            else:
+                out.append(Link(stored_cid(row[3]), row[4]))
+        return out
 
     def preload(self, profile: str) -> None:
         """Read every directory fingerprint of `profile` in one query."""
         rows = self._db.execute("SELECT path, fingerprint, cid, tsize FROM dirs WHERE profile = ?",
                                 (profile,)).fetchall()
-        self._dirs[profile] = {r[0]: (r[1], Link(CID.from_bytes(r[2]), r[3])) for r in rows}
+        self._dirs[profile] = {r[0]: (r[1], Link(stored_cid(r[2]), r[3])) for r in rows}
 
     def lookup_dir(self, path: str, profile: str) -> tuple[bytes, Link]:
         """(fingerprint, link) recorded for a directory; KeyError if none (call `preload` first)."""
@@ -92,7 +120,7 @@ class StatCache:
             raise KeyError(path)
         if st.st_mtime_ns >= recorded_ns - RACY_WINDOW_NS:
             raise KeyError(path)  # racily clean: could have changed within the same tick
-        return Link(CID.from_bytes(cid), tsize)
+        return Link(stored_cid(cid), tsize)
 
     def record(self, entries: Iterable[Recorded], profile: str, *, now_ns: int,
                dirs: Iterable[tuple[str, bytes, Link]] = ()) -> None:

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from jiaozi_node.ipld.cid import CID
-from jiaozi_node.versioning.statcache import RACY_WINDOW_NS, StatCache, recorded
+from jiaozi_node.ipld.cid import CID, DAG_PB, RAW
+from jiaozi_node.versioning.statcache import RACY_WINDOW_NS, StatCache, recorded, stored_cid
 from jiaozi_node.versioning.tree import Link
 
 L = Link(CID.of(b"x"), 1)
@@ -53,3 +53,40 @@ def test_directory_fingerprints_persist(tmp_path):
     c.preload("p")
     assert c.lookup_dir("/d", "p") == (b"fp", L)
     c.close()
+
+
+def test_lookup_files_answers_as_lookup_for_one_directory(tmp_path):
+    (tmp_path / "sub").mkdir()
+    files = {name: tmp_path / name for name in ("same", "changed", "racy", "unknown")}
+    for p in files.values():
+        p.write_text("a")
+        os.utime(p, ns=(0, 1_000_000_000))
+    deeper = tmp_path / "sub" / "same"
+    deeper.write_text("a")
+    now = 5_000_000_000
+    c = StatCache(tmp_path / "c.db")
+    c.record([recorded(str(files[n]), os.stat(files[n]), L) for n in ("same", "changed")]
+             + [recorded(str(deeper), os.stat(deeper), L)], "p", now_ns=now)
+    c.record([recorded(str(files["racy"]), os.stat(files["racy"]), L)], "p", now_ns=1_000_000_000)
+    files["changed"].write_text("bb")
+    asked = [(str(p), os.stat(p)) for p in files.values()]
+    assert c.lookup_files(str(tmp_path), asked, "p") == [L, None, None, None]
+    for (path, st), got in zip(asked, c.lookup_files(str(tmp_path) + "/", asked, "p"), strict=True):
+        try:
+            assert c.lookup(path, st, "p") == got
+        except KeyError:
+            assert got is None
+    assert c.lookup_files(str(tmp_path), asked, "other-profile") == [None] * 4
+    assert c._rows_under(str(tmp_path), "p").keys() == {str(files[n]) for n in ("same", "changed", "racy")}
+    c.close()
+
+
+@pytest.mark.parametrize("cid", [
+    CID.of(b"x"),  # CIDv1 raw sha2-256: the short cut
+    CID(1, DAG_PB, CID.of(b"y").multihash),
+    CID(0, DAG_PB, CID.of(b"z").multihash),  # CIDv0: the general parser
+    CID(1, RAW, b"\x00\x03abc"),  # identity multihash
+    CID(1, 0x0129, CID.of(b"w").multihash),  # a codec whose varint takes two bytes
+])
+def test_stored_cid_reads_back_what_was_stored(cid):
+    assert stored_cid(cid.buffer) == cid and stored_cid(cid.buffer).buffer == cid.buffer
