@@ -234,6 +234,10 @@ class StoreLimits:
     # blocks copied forward) and deleted: disk space comes back, each byte is copied at most
     # ~once per halving of its pack.
     pack_compact_dead_ratio: float = 0.5
+    # A lookup in an index run first bisects an in-memory list of every this-many-th key hash
+    # (8 B each: 512 = one per 4 KiB page of the mapped column, ~32 KB of RAM per million
+    # entries), then only that window of the mapped column.
+    pack_run_fence: int = 512
     # Pack file descriptors kept open for reads (least recently used are closed).
     pack_open_files: int = 128
     # A reader whose run or pack file was merged or compacted away by another process re-reads
