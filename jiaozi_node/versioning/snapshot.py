@@ -25,12 +25,20 @@ from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from ..config import VERSIONING_LIMITS, ImportProfile
 from ..errors import InvalidInput, NotFound
-from ..ipld import dagpb
+from ..ipld import dagpb, multihash, varint
 from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_PB
 from ..store.base import Blockstore
 from ..unixfs import pb
-from .statcache import RACY_WINDOW_NS, Recorded, StatCache, recorded
+from .statcache import (
+    RACY_WINDOW_NS,
+    Recorded,
+    RecordedDir,
+    StatCache,
+    pack_dir_files,
+    recorded,
+    stored_cid,
+)
 from .tree import Link
 
 # Threads, read size, inline-hash threshold and put batch: config.VersioningLimits.snapshot_*.
@@ -44,7 +52,7 @@ class SnapshotStats:
     new_blocks: int = 0
     new_bytes: int = 0
     recorded: list[Recorded] = field(default_factory=list)
-    recorded_dirs: list[tuple[str, bytes, Link]] = field(default_factory=list)
+    recorded_dirs: list[RecordedDir] = field(default_factory=list)
 
 
 class BlockSink:
@@ -155,6 +163,44 @@ def build_dir(entries: dict[str, Link], profile: ImportProfile, sink: BlockSink)
     return Link(cid, tsize)
 
 
+def _uvarint(value: int) -> bytes:
+    return bytes((value,)) if value < 0x80 else varint.encode(value)
+
+
+_DIR_DATA_FIELD = b"\x0a" + _uvarint(len(pb.DIRECTORY_DATA)) + pb.DIRECTORY_DATA
+
+
+def plain_dir_block(items: list[tuple[bytes, bytes, int]], profile: ImportProfile) -> Block | None:
+    """The node `build_directory` makes of (UTF-8 name, CID bytes, Tsize) entries, when it is a
+    plain directory, encoded straight from those bytes (no CID or link objects: a directory
+    where one file of 100 changed re-encodes 99 recorded links). None when the profile's HAMT
+    rule could shard it, or estimates sizes in a way not known here: build_directory decides.
+
+    The same bytes as unixfs.directory.plain_directory + ipld.dagpb.encode (links sorted by name
+    bytes, each Hash/Name/Tsize, then the Data field); test_snapshot checks it against them."""
+    mode = profile.hamt_size_estimation
+    if mode not in ("block", "links"):
+        return None
+    items = sorted(items, key=_first)
+    parts: list[bytes] = []
+    for name, cid, tsize in items:
+        link = b"".join((b"\x0a", _uvarint(len(cid)), cid, b"\x12", _uvarint(len(name)), name,
+                         b"\x18", _uvarint(tsize)))
+        parts.append(b"\x12" + _uvarint(len(link)) + link)
+    parts.append(_DIR_DATA_FIELD)
+    data = b"".join(parts)
+    # "block": the estimate is this block's size; "links": names + CIDs (directory.estimated_size)
+    estimate = len(data) if mode == "block" else sum(len(name) + len(cid) for name, cid, _ in items)
+    if profile.hamt_threshold_bytes > 0 and estimate > profile.hamt_threshold_bytes:
+        return None
+    mh = multihash.digest(multihash.code_of(profile.hash_function), data)
+    return Block(CID(profile.cid_version, DAG_PB, mh), data)
+
+
+def _first(item: tuple[bytes, bytes, int]) -> bytes:
+    return item[0]
+
+
 def symlink_node(target: str, sink: BlockSink, profile: ImportProfile) -> Link:
     data = dagpb.encode(dagpb.PBNode((), pb.symlink(os.fsencode(target))))
     block = Block.create(data, codec=DAG_PB, version=profile.cid_version)
@@ -241,24 +287,71 @@ class _Walker:
         entries: dict[str, Link] = dict(subdirs)
         for name, target in links.items():
             entries[name] = symlink_node(target, self.sink, self.profile)
+        # Files as they were when this directory's node was last built keep the link that node
+        # holds (it is in the store, and so is what it links to); the others are looked up in
+        # the stat cache or read.
+        kept = self.kept_files(path, names, sts)
+        todo = [(name, prefix + name, st) for name, st in zip(names, sts, strict=True) if name not in kept]
+        if self.cache is None or not todo:
+            found: list[Link | None] = [None] * len(todo)
+        elif kept:  # a few files: a point query each
+            found = [self.cached(fpath, st) for _, fpath, st in todo]
+        else:
+            found = self.cache.lookup_files(path, [(fpath, st) for _, fpath, st in todo], self.key)
         hits: list[tuple[str, str, os.stat_result, Link]] = []
-        paths = [(prefix + name, st) for name, st in zip(names, sts, strict=True)]
-        found = (self.cache.lookup_files(path, paths, self.key) if self.cache is not None and names
-                 else [None] * len(names))
-        for name, (fpath, st), cached in zip(names, paths, found, strict=True):
+        for (name, fpath, st), cached in zip(todo, found, strict=True):
             if cached is None:
                 entries[name] = self.import_one(fpath, st)
             else:
                 hits.append((name, fpath, st, cached))
         # Recorded, but are the blocks here? (another node's checkout, or GC since): one batched
         # check per directory; files whose blocks are gone are imported again.
-        for (name, fpath, st, cached), here in zip(hits, self.sink.has_many([h[3].cid for h in hits]),
-                                                    strict=True):
-            entries[name] = cached if here else self.import_one(fpath, st)
-        link = build_dir(entries, self.profile, self.sink)
+        if hits:
+            for (name, fpath, st, cached), here in zip(hits, self.sink.has_many([h[3].cid for h in hits]),
+                                                        strict=True):
+                entries[name] = cached if here else self.import_one(fpath, st)
+        block = None
+        if kept:  # most links as bytes already: encode the node directly
+            items = [(n.encode("utf-8"), cid, tsize) for n, (cid, tsize) in kept.items()]
+            items += [(n.encode("utf-8"), lk.cid.buffer, lk.tsize) for n, lk in entries.items()]
+            block = plain_dir_block(items, self.profile)
+        if block is not None:
+            self.sink.put([block])
+            link = Link(block.cid, len(block.data) + sum(tsize for _, _, tsize in items))
+        else:
+            entries.update((n, Link(stored_cid(cid), tsize)) for n, (cid, tsize) in kept.items())
+            link = build_dir(entries, self.profile, self.sink)
         if not racy:
-            self.stats.recorded_dirs.append((path, fingerprint, link))
+            file_links = [kept[n] if n in kept else (entries[n].cid.buffer, entries[n].tsize) for n in names]
+            files = pack_dir_files(names, [st.st_size for st in sts], mtimes, [st.st_ino for st in sts],
+                                   [c for c, _ in file_links], [t for _, t in file_links])
+            self.stats.recorded_dirs.append(RecordedDir(path, fingerprint, link, files))
         return link
+
+    def cached(self, path: str, st: os.stat_result) -> Link | None:
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.lookup(path, st, self.key)
+        except KeyError:
+            return None
+
+    def kept_files(self, path: str, names: list[str], sts: list[os.stat_result]) -> dict[str, tuple[bytes, int]]:
+        """name -> (CID bytes, Tsize) of the files whose size, mtime and inode are those recorded
+        with the directory's last node, when that node is still in the store."""
+        if self.cache is None or not names:
+            return {}
+        rec = self.cache.lookup_dir_files(path, self.key)
+        if rec is None or not self.sink.has(rec.node):
+            return {}
+        index = {n: i for i, n in enumerate(rec.names)}
+        kept: dict[str, tuple[bytes, int]] = {}
+        for name, st in zip(names, sts, strict=True):
+            i = index.get(name)
+            if (i is not None and rec.sizes[i] == st.st_size and rec.mtimes_ns[i] == st.st_mtime_ns
+                    and rec.inos[i] == st.st_ino):
+                kept[name] = (rec.cids[i], rec.tsizes[i])
+        return kept
 
     def import_one(self, path: str, st: os.stat_result) -> Link:
         self.stats.hashed_files += 1

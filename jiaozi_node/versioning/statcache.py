@@ -7,15 +7,23 @@ bytes give different CIDs under different profiles). SQLite at `$JZFS_PATH/statc
 Racy-clean guard (as git's): a file whose mtime is within RACY_WINDOW_NS of the moment its entry
 was recorded may have been modified again within the same timestamp tick without its mtime
 changing, so such an entry is not trusted and the file is hashed again.
+
+Directories: a fingerprint of each directory's listing (names, sizes, mtimes, inodes, subdirectory
+CIDs) with the node it gave, so an unchanged directory is taken whole; and the files of that node
+(`DirFiles`: each file's stat and link, as listed), so a directory where a few files changed is
+rebuilt from the recorded links of the others without a stat-cache row or a CID object each. Both
+are recorded only when none of the directory's files was racily new.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..config import VERSIONING_LIMITS
 from ..ipld.cid import CID
@@ -40,6 +48,45 @@ def recorded(path: str, st: os.stat_result, link: Link) -> Recorded:
     return Recorded(path, st.st_size, st.st_mtime_ns, st.st_ino, link)
 
 
+class RecordedDir(NamedTuple):
+    path: str
+    fingerprint: bytes
+    link: Link
+    files: bytes | None = None  # pack_dir_files() of the files of `link`'s node, if known
+
+
+@dataclass(frozen=True, slots=True)
+class DirFiles:
+    """The files of a recorded directory node, in the order they were listed: the stat each had
+    and the link (CID bytes, Tsize) the node holds for it."""
+
+    node: CID
+    names: list[str]
+    sizes: list[int]
+    mtimes_ns: list[int]
+    inos: list[int]
+    cids: list[bytes]
+    tsizes: list[int]
+
+
+def pack_dir_files(names: list[str], sizes: list[int], mtimes_ns: list[int], inos: list[int],
+                   cids: list[bytes], tsizes: list[int]) -> bytes:
+    """One BLOB for `DirFiles` (marshal: C-speed both ways; only this cache reads it back)."""
+    return marshal.dumps((names, sizes, mtimes_ns, inos, cids, tsizes))
+
+
+def _unpack_dir_files(node: bytes, blob: bytes) -> DirFiles | None:
+    try:
+        cols = marshal.loads(blob)
+        names, sizes, mtimes, inos, cids, tsizes = cols
+        n = len(names)
+        if not (isinstance(cols, tuple) and all(isinstance(c, list) and len(c) == n for c in cols)):
+            return None
+        return DirFiles(stored_cid(node), names, sizes, mtimes, inos, cids, tsizes)
+    except (ValueError, TypeError, EOFError):
+        return None  # written by another Python's marshal, or damaged: only costs a rebuild
+
+
 def stored_cid(raw: bytes) -> CID:
     """A CID as this cache stored it: the common CIDv1 + sha2-256 shape is split directly (half the
     cost of the general parser; a changed directory looks up every one of its files)."""
@@ -62,6 +109,9 @@ class StatCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS dirs (path TEXT NOT NULL, profile TEXT NOT NULL,"
             " fingerprint BLOB, cid BLOB, tsize INTEGER, PRIMARY KEY (path, profile))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS dir_files (path TEXT NOT NULL, profile TEXT NOT NULL,"
+            " node BLOB, files BLOB, PRIMARY KEY (path, profile))")
         self._preloaded: dict[str, dict[str, tuple]] = {}
         self._dirs: dict[str, dict[str, tuple[bytes, Link]]] = {}
 
@@ -100,6 +150,12 @@ class StatCache:
                                 (profile,)).fetchall()
         self._dirs[profile] = {r[0]: (r[1], Link(stored_cid(r[2]), r[3])) for r in rows}
 
+    def lookup_dir_files(self, path: str, profile: str) -> DirFiles | None:
+        """The files recorded for the directory node last built at `path`, or None."""
+        row = self._db.execute("SELECT node, files FROM dir_files WHERE path = ? AND profile = ?",
+                               (path, profile)).fetchone()
+        return None if row is None else _unpack_dir_files(row[0], row[1])
+
     def lookup_dir(self, path: str, profile: str) -> tuple[bytes, Link]:
         """(fingerprint, link) recorded for a directory; KeyError if none (call `preload` first)."""
         return self._dirs.get(profile, {})[path]
@@ -123,12 +179,14 @@ class StatCache:
         return Link(stored_cid(cid), tsize)
 
     def record(self, entries: Iterable[Recorded], profile: str, *, now_ns: int,
-               dirs: Iterable[tuple[str, bytes, Link]] = ()) -> None:
-        """Remember files (and directory fingerprints, recorded only when none of their files
-        was racily clean) as they were committed or checked out."""
+               dirs: Iterable[RecordedDir | tuple[str, bytes, Link]] = ()) -> None:
+        """Remember files (and directory fingerprints and files, recorded only when none of their
+        files was racily clean) as they were committed or checked out."""
         rows = [(e.path, profile, e.size, e.mtime_ns, e.ino, e.link.cid.buffer, e.link.tsize, now_ns)
                 for e in entries]
-        dir_rows = [(path, profile, fp, link.cid.buffer, link.tsize) for path, fp, link in dirs]
+        dirs = [RecordedDir(*d) for d in dirs]
+        dir_rows = [(d.path, profile, d.fingerprint, d.link.cid.buffer, d.link.tsize) for d in dirs]
+        file_rows = [(d.path, profile, d.link.cid.buffer, d.files) for d in dirs if d.files is not None]
         if not rows and not dir_rows:
             return
         self._preloaded.clear()
@@ -137,6 +195,7 @@ class StatCache:
         try:
             self._db.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.executemany("INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)", dir_rows)
+            self._db.executemany("INSERT OR REPLACE INTO dir_files VALUES (?, ?, ?, ?)", file_rows)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

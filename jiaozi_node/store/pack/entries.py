@@ -58,9 +58,9 @@ class Entries:
         n = len(rows)
         h = np.fromiter((key_hash(r[0]) for r in rows), "<u8", n)
         loc = np.zeros(n, LOC_DTYPE)
-        keys = np.zeros((n, width), np.uint8)
-        for i, (key, pack, off, length, flags) in enumerate(rows):
-            loc[i] = (off, length, pack, flags, len(key))
-            keys[i, : len(key)] = np.frombuffer(key, np.uint8)
+        for name, col in (("pack", 1), ("off", 2), ("len", 3), ("flags", 4)):
+            loc[name] = np.fromiter((r[col] for r in rows), loc.dtype[name], n)
+        loc["klen"] = np.fromiter((len(r[0]) for r in rows), "u1", n)
+        keys = np.frombuffer(b"".join(r[0].ljust(width, b"\0") for r in rows), np.uint8).reshape(n, width)
         order = np.argsort(h, kind="stable")
         return Entries(h[order], loc[order], keys[order])

@@ -17,6 +17,8 @@ from ...config import STORE_LIMITS
 from ...errors import RepoError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .entries import Entries
 
 COLUMNS = ("h", "loc", "key")
@@ -108,6 +110,12 @@ class Run:
                 return pack, off, length, flags
             i += 1
         return None
+
+    def h_column(self) -> np.ndarray:
+        """The mapped hash column as a numpy array (no copy)."""
+        import numpy as np
+
+        return np.frombuffer(self._maps[0], "<u8")
 
     def entries(self) -> Entries:
         """Zero-copy column views (valid while the run is open)."""

@@ -226,6 +226,40 @@ class PackBlockstore(Upkeep):
                     break
         return None if loc is None or loc[3] & TOMBSTONE else loc
 
+    def _lookup_many(self, keys: list[bytes]) -> list[Loc | None]:
+        """`_lookup` for many keys. Large batches (a put_many's dedupe check, a wantlist) search
+        each run once, vectorised (numpy searchsorted over the mapped hash column), instead of
+        per key: the per-key Python cost of a lookup grows with the number of runs, this not."""
+        if len(keys) < self._lim.pack_vector_lookup_min:
+            return [self._lookup(k) for k in keys]
+        import numpy as np
+
+        out: list[Loc | None] = [None] * len(keys)
+        pending: list[int] = []
+        for i, k in enumerate(keys):
+            loc = self._tail.get(k)
+            if loc is None:
+                pending.append(i)
+            elif not loc[3] & TOMBSTONE:
+                out[i] = loc
+        for run in reversed(self._run_list):
+            if not pending:
+                break
+            hs = np.fromiter((key_hash(keys[i]) for i in pending), np.uint64, len(pending))
+            col = run.h_column()
+            at = np.minimum(np.searchsorted(col, hs), run.n - 1)
+            still = []
+            for j in np.nonzero(col[at] == hs)[0].tolist():  # equal hash: compare the key
+                i = pending[j]
+                loc = run.find(keys[i], int(hs[j]))
+                if loc is None:
+                    still.append(i)
+                elif not loc[3] & TOMBSTONE:
+                    out[i] = loc
+            misses = set(np.nonzero(col[at] != hs)[0].tolist())
+            pending = sorted(still + [pending[j] for j in misses])
+        return out
+
     def _tail_entries(self) -> Entries:
         from .entries import Entries  # numpy: flushes and listings only
 
@@ -276,7 +310,9 @@ class PackBlockstore(Upkeep):
         cids = list(cids)
         with self._mutex:
             self._refresh()
-            return [is_identity(c) or self._lookup(key_of(c)) is not None for c in cids]
+            stored = [c for c in cids if not is_identity(c)]
+            found = dict(zip(stored, self._lookup_many([key_of(c) for c in stored]), strict=True))
+            return [is_identity(c) or found[c] is not None for c in cids]
 
     def size(self, cid: CID) -> int:
         if is_identity(cid):
@@ -393,11 +429,13 @@ class PackBlockstore(Upkeep):
         with self._writing():
             todo: list[tuple[bytes, bytes | None]] = []
             seen: set[bytes] = set()
-            for key, data in items:
+            for key, _ in items:
+                check_key(key)
+            present = self._lookup_many([k for k, _ in items])
+            for (key, data), loc in zip(items, present, strict=True):
                 if key in seen:
                     continue
-                check_key(key)
-                if (self._lookup(key) is None) == (data is None):
+                if (loc is None) == (data is None):
                     continue  # putting a present block, deleting an absent one
                 seen.add(key)
                 todo.append((key, data))
@@ -445,15 +483,16 @@ class PackBlockstore(Upkeep):
     @staticmethod
     def _pwrite_all(fd: int, bufs: list[bytes], pos: int) -> None:
         iov_max = 1024
-        views = [memoryview(b) for b in bufs if len(b)]
-        while views:
-            n = os.pwritev(fd, views[:iov_max], pos)
+        bufs = [b for b in bufs if len(b)]
+        i = 0
+        while i < len(bufs):
+            n = os.pwritev(fd, bufs[i: i + iov_max], pos)
             pos += n
-            while views and n >= len(views[0]):
-                n -= len(views[0])
-                views.pop(0)
-            if n:
-                views[0] = views[0][n:]
+            while i < len(bufs) and n >= len(bufs[i]):
+                n -= len(bufs[i])
+                i += 1
+            if n:  # a short write ended inside this buffer
+                bufs[i] = memoryview(bufs[i])[n:]
 
     def close(self) -> None:
         with self._mutex:

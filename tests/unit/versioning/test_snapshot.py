@@ -1,16 +1,23 @@
 from __future__ import annotations
 
 import os
+import random
 import time
+from dataclasses import replace
 
-from jiaozi_node.config import UNIXFS_V0_2015, UNIXFS_V1_2025
+import pytest
+
+from jiaozi_node.config import PROFILES, UNIXFS_V0_2015, UNIXFS_V1_2025
+from jiaozi_node.ipld.cid import CID, DAG_PB, RAW
 from jiaozi_node.store.base import MemoryBlockstore
+from jiaozi_node.unixfs.directory import DirEntry, build_directory, needs_sharding
 from jiaozi_node.unixfs.importer import import_bytes
 from jiaozi_node.versioning.snapshot import (
     BlockSink,
     SnapshotStats,
     cache_key,
     dir_fingerprint,
+    plain_dir_block,
     snapshot,
 )
 from jiaozi_node.versioning.statcache import StatCache
@@ -106,7 +113,7 @@ def test_unchanged_directories_are_taken_whole_and_a_deep_change_still_shows(tmp
             os.utime(p, ns=(0, 1_000_000_000))
     store, cache = MemoryBlockstore(), StatCache(tmp_path / "c.db")
     first, stats = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
-    assert {p for p, _, _ in stats.recorded_dirs} == {str(d), str(d / "sub"), str(d / "sub" / "deeper"),
+    assert {r.path for r in stats.recorded_dirs} == {str(d), str(d / "sub"), str(d / "sub" / "deeper"),
                                                        str(d / "empty")}
     again, stats = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
     assert again == first and stats.hashed_files == 0 and stats.files == 4
@@ -117,7 +124,7 @@ def test_unchanged_directories_are_taken_whole_and_a_deep_change_still_shows(tmp
     assert changed != first and stats.hashed_files == 1
     # the change rebuilt its directory and every ancestor (their fingerprints hold the new CID),
     # and nothing beside them
-    assert {p for p, _, _ in stats.recorded_dirs} == {str(d), str(d / "sub"), str(d / "sub" / "deeper")}
+    assert {r.path for r in stats.recorded_dirs} == {str(d), str(d / "sub"), str(d / "sub" / "deeper")}
     assert changed == snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
                                cache=None, stats=SnapshotStats())
     cache.close()
@@ -172,3 +179,134 @@ def test_a_directory_listed_in_another_order_gives_the_same_tree(tmp_path):
     links = [snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
                       cache=None, stats=SnapshotStats()) for d in (a, b)]
     assert links[0] == links[1]
+
+
+def _entries(rng, n, *, name_len=12):
+    alphabet = "abcXYZ019._-é中😀"
+    out = {}
+    while len(out) < n:
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, name_len)))
+        if name in (".", ".."):
+            continue
+        kind = rng.randrange(4)
+        data = rng.randbytes(8)
+        cid = (CID.of(data) if kind == 0 else CID(1, DAG_PB, CID.of(data).multihash) if kind == 1
+               else CID(0, DAG_PB, CID.of(data).multihash) if kind == 2 else CID(1, RAW, b"\x00\x03abc"))
+        out[name] = (cid, rng.choice([0, 1, 127, 128, 300, 2**20, 2**40 + 7]))
+    return [DirEntry(name, cid, tsize) for name, (cid, tsize) in out.items()]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES.values(), key=lambda p: p.name), ids=lambda p: p.name)
+def test_plain_dir_block_is_build_directory_byte_for_byte(profile):
+    rng = random.Random(5)
+    for n in (0, 1, 2, 17, 300):
+        entries = _entries(rng, n)
+        cid, tsize, blocks = build_directory(entries, profile=profile)
+        block = plain_dir_block([(e.name.encode(), e.cid.buffer, e.tsize) for e in reversed(entries)], profile)
+        assert block is not None and block.cid == cid and [block] == blocks
+        assert tsize == len(block.data) + sum(e.tsize for e in entries)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES.values(), key=lambda p: p.name), ids=lambda p: p.name)
+def test_plain_dir_block_leaves_sharding_to_build_directory(profile):
+    """Around the HAMT threshold: None exactly when build_directory shards."""
+    rng = random.Random(6)
+    entries = _entries(rng, 6000, name_len=40)
+    lo, hi = 1, len(entries)  # bisect for the largest plain prefix
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if needs_sharding(entries[:mid], profile):
+            hi = mid - 1
+        else:
+            lo = mid
+    for k in (lo - 1, lo, lo + 1):
+        part = entries[:k]
+        block = plain_dir_block([(e.name.encode(), e.cid.buffer, e.tsize) for e in part], profile)
+        if needs_sharding(part, profile):
+            assert block is None
+        else:
+            assert block is not None and block.cid == build_directory(part, profile=profile)[0]
+    assert plain_dir_block([], replace(profile, hamt_size_estimation="other")) is None
+
+
+def test_a_directory_is_rebuilt_from_its_recorded_links(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    for i in range(20):
+        (d / f"f{i:02d}").write_bytes(b"%d" % i)
+        os.utime(d / f"f{i:02d}", ns=(0, 1_000_000_000 + i))
+    store, cache = MemoryBlockstore(), StatCache(tmp_path / "c.db")
+    first, stats = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
+    assert stats.recorded_dirs[0].files is not None
+    cache._db.execute("DELETE FROM stat")  # only the directory's recorded links can tell now
+    (d / "f03").write_bytes(b"x3")
+    os.utime(d / "f03", ns=(0, 2_000_000_000))
+    second, stats = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
+    assert stats.hashed_files == 1 and second != first
+    assert second == snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
+                              cache=None, stats=SnapshotStats())
+    # the recorded node is gone (GC): its links are not trusted, every file is read again
+    store.delete(second.cid)
+    (d / "f04").write_bytes(b"x4")
+    os.utime(d / "f04", ns=(0, 3_000_000_000))
+    cache._db.execute("DELETE FROM stat")
+    third, stats = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
+    assert stats.hashed_files == 20
+    cache.close()
+
+
+def test_random_edits_give_the_tree_of_a_fresh_snapshot(tmp_path):
+    """Edits of every kind between cached snapshots: the result is always what a snapshot without
+    any cache gives (a stale fingerprint, recorded link or stat-cache row would show here)."""
+    rng = random.Random(11)
+    d = tmp_path / "d"
+    store, cache = MemoryBlockstore(), StatCache(tmp_path / "c.db")
+    clock = [1_000_000_000]
+
+    def touch(p):
+        clock[0] += 1_000_000
+        os.utime(p, ns=(0, clock[0]), follow_symlinks=False)
+
+    def write(p, data):
+        p.write_bytes(data)
+        touch(p)
+
+    for sub in ("", "a", "a/b", "c"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(8):
+            write(d / sub / f"f{i}", rng.randbytes(rng.randint(0, 40)))
+    for _ in range(12):
+        files = sorted(p for p in d.rglob("*") if p.is_file() and not p.is_symlink())
+        dirs = sorted([d, *(p for p in d.rglob("*") if p.is_dir() and not p.is_symlink())])
+        for _ in range(rng.randint(1, 4)):
+            op = rng.randrange(7)
+            if op == 0 and files:  # new content, new mtime
+                write(rng.choice(files), rng.randbytes(rng.randint(0, 40)))
+            elif op == 1 and files:  # same size, same mtime, new inode (replaced by a rename)
+                p = rng.choice(files)
+                st = os.stat(p)
+                tmp = p.with_name(p.name + ".new")
+                tmp.write_bytes(bytes(b ^ 1 for b in p.read_bytes()))
+                os.utime(tmp, ns=(0, st.st_mtime_ns))
+                os.replace(tmp, p)
+            elif op == 2:
+                write(rng.choice(dirs) / f"n{rng.randrange(1000)}", rng.randbytes(5))
+            elif op == 3 and files:
+                p = rng.choice(files)
+                p.unlink()
+                files.remove(p)
+            elif op == 4 and files:
+                p = rng.choice(files)
+                p.rename(p.with_name(p.name + "r"))
+                files.remove(p)
+            elif op == 5:
+                link = rng.choice(dirs) / f"l{rng.randrange(1000)}"
+                if not os.path.lexists(link):
+                    os.symlink(f"t{rng.randrange(9)}", link)
+            elif op == 6:
+                (rng.choice(dirs) / f"s{rng.randrange(1000)}").mkdir(exist_ok=True)
+        got, _ = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
+        want = snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
+                        cache=None, stats=SnapshotStats())
+        assert got == want
+    cache.close()

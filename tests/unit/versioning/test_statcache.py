@@ -6,7 +6,15 @@ import time
 import pytest
 
 from jiaozi_node.ipld.cid import CID, DAG_PB, RAW
-from jiaozi_node.versioning.statcache import RACY_WINDOW_NS, StatCache, recorded, stored_cid
+from jiaozi_node.versioning.statcache import (
+    RACY_WINDOW_NS,
+    DirFiles,
+    RecordedDir,
+    StatCache,
+    pack_dir_files,
+    recorded,
+    stored_cid,
+)
 from jiaozi_node.versioning.tree import Link
 
 L = Link(CID.of(b"x"), 1)
@@ -90,3 +98,21 @@ def test_lookup_files_answers_as_lookup_for_one_directory(tmp_path):
 ])
 def test_stored_cid_reads_back_what_was_stored(cid):
     assert stored_cid(cid.buffer) == cid and stored_cid(cid.buffer).buffer == cid.buffer
+
+
+def test_directory_files_persist_with_their_node(tmp_path):
+    c = StatCache(tmp_path / "c.db")
+    assert c.lookup_dir_files("/d", "p") is None
+    files = pack_dir_files(["a", "é"], [1, 2], [10, 20], [100, 200], [CID.of(b"a").buffer, b"\x01"], [5, 6])
+    c.record([], "p", now_ns=1, dirs=[RecordedDir("/d", b"fp", L, files), ("/e", b"fp2", L)])
+    c.close()
+    c = StatCache(tmp_path / "c.db")
+    got = c.lookup_dir_files("/d", "p")
+    assert got == DirFiles(L.cid, ["a", "é"], [1, 2], [10, 20], [100, 200], [CID.of(b"a").buffer, b"\x01"], [5, 6])
+    assert c.lookup_dir_files("/d", "other") is None and c.lookup_dir_files("/e", "p") is None
+    c.preload("p")
+    assert c.lookup_dir("/e", "p") == (b"fp2", L)
+    for damaged in (b"", b"\x00garbage", pack_dir_files(["a"], [1], [2], [3], [], [4])):
+        c._db.execute("UPDATE dir_files SET files = ? WHERE path = '/d'", (damaged,))
+        assert c.lookup_dir_files("/d", "p") is None  # only costs a rebuild
+    c.close()
