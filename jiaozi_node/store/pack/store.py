@@ -230,7 +230,7 @@ class PackBlockstore(Upkeep):
         """`_lookup` for many keys. Large batches (a put_many's dedupe check, a wantlist) search
         each run once, vectorised (numpy searchsorted over the mapped hash column), instead of
         per key: the per-key Python cost of a lookup grows with the number of runs, this not."""
-        if len(keys) < self._lim.pack_vector_lookup_min:
+        if len(keys) < self._lim.pack_vector_lookup_min or not self._run_list:
             return [self._lookup(k) for k in keys]
         import numpy as np
 

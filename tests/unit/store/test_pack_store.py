@@ -283,7 +283,8 @@ def test_vectorised_lookups_agree_with_key_by_key_ones(tmp_path):
     answers as single lookups, across runs, tombstones, re-puts and a forged hash collision."""
     from jiaozi_node.ipld.cid import CID
 
-    s = PackBlockstore(tmp_path / "s", limits=dataclasses.replace(SMALL, pack_merge_ratio=0))  # no merges
+    limits = dataclasses.replace(SMALL, pack_merge_ratio=0, pack_vector_lookup_min=64)  # no merges
+    s = PackBlockstore(tmp_path / "s", limits=limits)
     bs = blocks(400, 60, seed=41)
     for i in range(0, 400, 40):
         s.put_many(bs[i: i + 40])
@@ -293,7 +294,7 @@ def test_vectorised_lookups_agree_with_key_by_key_ones(tmp_path):
     s.put(collider, b"x")
     absent = [b.cid for b in blocks(100, 60, seed=42)]
     probe = [b.cid for b in bs] + absent + [collider]
-    assert len(s._run_list) >= 5 and len(probe) >= SMALL.pack_vector_lookup_min
+    assert len(s._run_list) >= 5 and len(probe) >= limits.pack_vector_lookup_min
     expected = [s.has(c) for c in probe]  # one key at a time
     assert s.has_many(probe) == expected
     assert expected.count(True) == len(set(range(400)) - set(range(0, 400, 3)) | set(range(30))) + 1
