@@ -242,7 +242,7 @@ class StoreLimits:
     # each index run with one vectorised numpy pass instead of key by key (~10x cheaper per key
     # for a 10 000-block batch at 2M blocks). Smaller batches stay in plain Python (<= ~7 ms at
     # 2M blocks) so that small commands never pay numpy's ~100 ms import.
-    pack_vector_lookup_min: int = 1024
+    pack_vector_lookup_min: int = 512
     # Pack file descriptors kept open for reads (least recently used are closed).
     pack_open_files: int = 128
     # A reader whose run or pack file was merged or compacted away by another process re-reads
