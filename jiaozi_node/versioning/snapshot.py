@@ -266,10 +266,11 @@ class _Walker:
             else:
                 links[name] = target
                 parts.append((kind, name, target))
+        sizes = [st.st_size for st in sts]
         mtimes = [st.st_mtime_ns for st in sts]
+        inos = [st.st_ino for st in sts]
         racy = bool(mtimes) and max(mtimes) >= time.time_ns() - RACY_WINDOW_NS
-        fingerprint = dir_fingerprint(names, [st.st_size for st in sts], mtimes, [st.st_ino for st in sts],
-                                      parts)
+        fingerprint = dir_fingerprint(names, sizes, mtimes, inos, parts)
         self.stats.files += len(names)
         if self.cache is not None:
             try:
@@ -290,7 +291,7 @@ class _Walker:
         # Files as they were when this directory's node was last built keep the link that node
         # holds (it is in the store, and so is what it links to); the others are looked up in
         # the stat cache or read.
-        kept = self.kept_files(path, names, sts)
+        kept = self.kept_files(path, names, sizes, mtimes, inos)
         todo = [(name, prefix + name, st) for name, st in zip(names, sts, strict=True) if name not in kept]
         if self.cache is None or not todo:
             found: list[Link | None] = [None] * len(todo)
@@ -323,8 +324,8 @@ class _Walker:
             link = build_dir(entries, self.profile, self.sink)
         if not racy:
             file_links = [kept[n] if n in kept else (entries[n].cid.buffer, entries[n].tsize) for n in names]
-            files = pack_dir_files(names, [st.st_size for st in sts], mtimes, [st.st_ino for st in sts],
-                                   [c for c, _ in file_links], [t for _, t in file_links])
+            files = pack_dir_files(names, sizes, mtimes, inos, [c for c, _ in file_links],
+                                   [t for _, t in file_links])
             self.stats.recorded_dirs.append(RecordedDir(path, fingerprint, link, files))
         return link
 
@@ -336,7 +337,8 @@ class _Walker:
         except KeyError:
             return None
 
-    def kept_files(self, path: str, names: list[str], sts: list[os.stat_result]) -> dict[str, tuple[bytes, int]]:
+    def kept_files(self, path: str, names: list[str], sizes: list[int], mtimes: list[int],
+                   inos: list[int]) -> dict[str, tuple[bytes, int]]:
         """name -> (CID bytes, Tsize) of the files whose size, mtime and inode are those recorded
         with the directory's last node, when that node is still in the store."""
         if self.cache is None or not names:
@@ -344,14 +346,14 @@ class _Walker:
         rec = self.cache.lookup_dir_files(path, self.key)
         if rec is None or not self.sink.has(rec.node):
             return {}
-        index = {n: i for i, n in enumerate(rec.names)}
-        kept: dict[str, tuple[bytes, int]] = {}
-        for name, st in zip(names, sts, strict=True):
-            i = index.get(name)
-            if (i is not None and rec.sizes[i] == st.st_size and rec.mtimes_ns[i] == st.st_mtime_ns
-                    and rec.inos[i] == st.st_ino):
-                kept[name] = (rec.cids[i], rec.tsizes[i])
-        return kept
+        old = (rec.sizes, rec.mtimes_ns, rec.inos, rec.cids, rec.tsizes)
+        if rec.names != names:  # files added, removed or listed in another order: align by name
+            index = {n: i for i, n in enumerate(rec.names)}
+            at = [index.get(n, -1) for n in names]
+            old = tuple([col[i] if i >= 0 else None for i in at] for col in old)
+        return {name: (cid, tsize) for name, size, mtime, ino, osize, omtime, oino, cid, tsize
+                in zip(names, sizes, mtimes, inos, *old, strict=True)
+                if size == osize and mtime == omtime and ino == oino}
 
     def import_one(self, path: str, st: os.stat_result) -> Link:
         self.stats.hashed_files += 1
