@@ -134,6 +134,8 @@ class PackBlockstore(Upkeep):
 
     def _refresh(self, *, force: bool = False) -> None:
         """Adopt what other processes (or store objects) committed since we last looked."""
+        if self._closed:
+            raise RepoError(f"blockstore {self.root} is closed")
         seq = _COUNTER.unpack_from(self._changes)[0]
         if seq == self._seen and not force:
             return
@@ -359,6 +361,8 @@ class PackBlockstore(Upkeep):
     @contextmanager
     def _writing(self, *, create: bool = False) -> Iterator[None]:
         with self._mutex:
+            if self._closed:
+                raise RepoError(f"blockstore {self.root} is closed")
             fcntl.flock(self._lockfd, fcntl.LOCK_EX)
             try:
                 if create and not (self.root / MANIFEST).exists():

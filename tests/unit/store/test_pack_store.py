@@ -299,3 +299,16 @@ def test_vectorised_lookups_agree_with_key_by_key_ones(tmp_path):
     assert s.has_many(probe) == expected
     assert expected.count(True) == len(set(range(400)) - set(range(0, 400, 3)) | set(range(30))) + 1
     s.close()
+
+
+def test_use_after_close_is_a_clear_error(tmp_path):
+    from jiaozi_node.errors import RepoError
+
+    s = PackBlockstore(tmp_path / "s")
+    b = blocks(1)[0]
+    s.put(b.cid, b.data)
+    s.close()
+    s.close()  # idempotent
+    for call in (lambda: s.get(b.cid), lambda: s.has(b.cid), lambda: s.put(b.cid, b.data), lambda: list(s.cids())):
+        with pytest.raises(RepoError, match="closed"):
+            call()
