@@ -1,4 +1,5 @@
-"""`jzfs repo gc|stat`, like `ipfs repo gc` / `ipfs repo stat`."""
+"""`jzfs repo gc|stat|migrate`, like `ipfs repo gc` / `ipfs repo stat`; `migrate` moves the blocks
+to another blockstore engine (Kubo's `repo migrate` upgrades repo versions; ours has one)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,28 @@ def cmd_stat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from ..errors import RepoError
+    from ..repo import Repo
+    from ..store.migrate import migrate
+    from ..store.open import engine_name
+    from .common import daemon_client, progress
+
+    client = daemon_client()
+    if client is not None:
+        client.close()
+        raise RepoError("a daemon is running on this repo: stop it before `jzfs repo migrate`")
+    repo = Repo.open()
+    source = engine_name(repo)
+    with progress(None, enabled=args.progress, desc=f"{source} -> {args.engine}") as bar:
+        n = migrate(repo, args.engine, keep_old=args.keep_old, on_block=bar.update)
+    if args.json:
+        print_json({"From": source, "To": args.engine, "Blocks": n})
+    else:
+        print(f"migrated {n} blocks from {source} to {args.engine}")
+    return 0
+
+
 def _human(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
@@ -70,7 +93,7 @@ def _human(n: int) -> str:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("repo", help="repository maintenance: gc, stat")
+    p = sub.add_parser("repo", help="repository maintenance: gc, stat, migrate")
     rsub = p.add_subparsers(dest="repo_cmd", metavar="SUBCOMMAND", required=True)
 
     g = rsub.add_parser("gc", help="delete blocks not reachable from a pin or a versioning ref")
@@ -83,3 +106,11 @@ def register(sub: Any) -> None:
     s.add_argument("-H", "--human", action="store_true")
     add_json_flag(s)
     s.set_defaults(func=cmd_stat)
+
+    m = rsub.add_parser("migrate", help="move every block to another blockstore engine (verified; "
+                        "the repo switches only when all are copied)")
+    m.add_argument("--engine", required=True, help="pack (the default), lmdb, sqlite or flatfs")
+    m.add_argument("--keep-old", action="store_true", help="keep the old engine's files")
+    m.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_json_flag(m)
+    m.set_defaults(func=cmd_migrate)

@@ -52,3 +52,43 @@ def test_stat(repo, capsys):
     assert main(["repo", "stat", "-H"]) == 0
     out = capsys.readouterr().out
     assert "NumObjects: 1\n" in out and "KiB" in out
+
+
+def test_migrate_to_another_engine_and_back(repo, capsys):
+    path, keep, drop = repo
+    capsys.readouterr()
+    assert main(["repo", "migrate", "--engine", "lmdb"]) == 0
+    assert capsys.readouterr().out == "migrated 2 blocks from pack to lmdb\n"
+    assert main(["repo", "stat", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["Engine"] == "lmdb"
+    assert main(["repo", "migrate", "--engine", "pack", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"From": "lmdb", "To": "pack", "Blocks": 2}
+    with Node.open(path) as node:
+        assert node.blocks.name == "pack" and node.blocks.has(keep) and node.blocks.has(drop)
+        assert node.pins.pin_type(keep) == "recursive"
+
+
+def test_migrate_errors_are_one_line(repo, capsys):
+    capsys.readouterr()
+    assert main(["repo", "migrate", "--engine", "pack"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "already uses the pack engine" in err and err.count("\n") == 1
+    assert main(["repo", "migrate", "--engine", "rocksdb"]) == 1
+    assert "unknown engine" in capsys.readouterr().err
+
+
+def test_migrate_refuses_while_a_daemon_runs(repo, capsys, monkeypatch):
+    import jiaozi_node.cli.common as common
+
+    class Client:
+        closed = False
+
+        def close(self):
+            Client.closed = True
+
+    monkeypatch.setattr(common, "daemon_client", lambda args=None: Client())
+    capsys.readouterr()
+    assert main(["repo", "migrate", "--engine", "lmdb"]) == 1
+    assert "stop it before" in capsys.readouterr().err and Client.closed
+    with Node.open(repo[0]) as node:
+        assert node.blocks.name == "pack"
