@@ -5,7 +5,7 @@ docs/blockstore.md): the only one whose writes do not slow down as the store gro
 blocks. `lmdb` (the default before it), `flatfs` (one file per block, like Kubo's) and `sqlite`
 are fully working alternatives that pass the same conformance and crash tests. A repo whose
 config says `default` but that already holds an LMDB store (made before the pack engine became
-the default) keeps using it. An engine cannot be changed once a repo holds blocks (no migration).
+the default) keeps using it until `jzfs repo migrate --engine pack` (store/migrate.py) moves it.
 """
 
 from __future__ import annotations
