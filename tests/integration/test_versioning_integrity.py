@@ -19,7 +19,7 @@ from jiaozi_node.errors import (
 )
 from jiaozi_node.ipld import dagcbor
 from jiaozi_node.ipld.block import Block
-from jiaozi_node.ipld.cid import DAG_CBOR
+from jiaozi_node.ipld.cid import CID, DAG_CBOR, RAW
 from jiaozi_node.node import Node
 from jiaozi_node.repo import Repo
 from jiaozi_node.versioning import signing
@@ -57,7 +57,11 @@ def test_tampered_commit_is_detected(node, tmp_path):
 def test_tampered_data_block_is_detected(node, tmp_path):
     vs = node.versioning
     c1 = vs.commit("ds", make_data(tmp_path / "d"), branch="main", message="one", now=10).cid
-    leaf = next(c for c in node.blocks.cids() if c.codec == 0x55)
+    # A file's own block (small files are single raw leaves in the default profile). Not "the
+    # first raw CID listed": `cids()` lists every block as raw CIDv1 in engine order, and that
+    # may be the commit itself.
+    leaf = CID.of(b"content 0\n", codec=RAW)
+    assert node.blocks.has(leaf)
     data = node.blocks.get(leaf)
     node.blocks.delete(leaf)
     node.blocks.put(leaf, data + b"!")
