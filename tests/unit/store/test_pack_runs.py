@@ -14,9 +14,6 @@ import pytest
 
 from jiaozi_node.config import STORE_LIMITS
 from jiaozi_node.errors import RepoError
-from jiaozi_node.ipld import multihash
-from jiaozi_node.ipld.block import Block
-from jiaozi_node.ipld.cid import RAW
 from jiaozi_node.store.pack import PackBlockstore
 from jiaozi_node.store.pack.entries import LOC_DTYPE, Entries
 from jiaozi_node.store.pack.format import TOMBSTONE, key_hash
@@ -206,35 +203,3 @@ def test_a_run_damaged_while_a_store_is_open(tmp_path):
             s.get(bs[0].cid)
     s.close()
     writer.close()
-
-
-def test_keys_of_different_widths_through_flushes_merges_and_compaction(tmp_path):
-    """sha2-256 (34-byte) and sha2-512 (66-byte) multihashes in one store, against a dict."""
-    rng = random.Random(1)
-    pool = [Block.create(rng.randbytes(rng.randint(1, 2000)), codec=RAW,
-                         hash_code=rng.choice([multihash.SHA2_256, multihash.SHA2_512])) for _ in range(200)]
-    model: dict[bytes, Block] = {}
-    s = PackBlockstore(tmp_path / "s", limits=SMALL)
-    for step in range(150):
-        op = rng.random()
-        if op < 0.5:
-            bs = rng.sample(pool, rng.randint(1, 20))
-            s.put_many(bs)
-            model.update((b.cid.multihash, b) for b in bs)
-        elif op < 0.8:
-            bs = rng.sample(pool, rng.randint(1, 20))
-            s.delete_many([b.cid for b in bs])
-            for b in bs:
-                model.pop(b.cid.multihash, None)
-        elif op < 0.9:
-            s.close()
-            s = PackBlockstore(tmp_path / "s", limits=SMALL)
-        else:
-            s.compact()
-        for b in rng.sample(pool, 10):
-            assert s.has(b.cid) == (b.cid.multihash in model), step
-    assert {c.multihash for c in s.cids()} == set(model)
-    assert {r[2] for r in json.loads((tmp_path / "s" / "MANIFEST").read_text())["runs"]} <= {34, 66}
-    for b in model.values():
-        assert s.get(b.cid) == b.data
-    s.close()

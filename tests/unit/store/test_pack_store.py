@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 
@@ -10,6 +11,7 @@ from jiaozi_node.config import STORE_LIMITS
 from jiaozi_node.errors import CorruptBlock, NotFound
 from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import RAW
+from jiaozi_node.ipld.multihash import SHA2_256, SHA2_512
 from jiaozi_node.store.pack import PackBlockstore
 from jiaozi_node.store.pack.format import HEADER
 from jiaozi_node.testing.blockstore import CHECKS, blocks, flip_byte_in_file
@@ -41,10 +43,13 @@ def _assert_matches(store, model):
         assert store.size(b.cid) == len(b.data)
 
 
-def test_random_operations_match_a_model(tmp_path):
-    """Puts, deletes, re-puts of deleted blocks, reopen and compaction against a dict."""
+@pytest.mark.parametrize("hash_codes", [(SHA2_256,), (SHA2_256, SHA2_512)], ids=["sha2-256", "mixed-widths"])
+def test_random_operations_match_a_model(tmp_path, hash_codes):
+    """Puts, deletes, re-puts of deleted blocks, reopen and compaction against a dict; also with
+    34- and 66-byte multihashes (sha2-256, sha2-512) mixed in one store."""
     rng = random.Random(5)
-    pool = [Block.create(rng.randbytes(rng.randint(1, 3000)), codec=RAW) for _ in range(300)]
+    pool = [Block.create(rng.randbytes(rng.randint(1, 3000)), codec=RAW, hash_code=rng.choice(hash_codes))
+            for _ in range(300)]
     model: dict[bytes, Block] = {}
     s = _open(tmp_path / "s")
     for step in range(200):
@@ -69,6 +74,8 @@ def test_random_operations_match_a_model(tmp_path):
         if step % 25 == 0:
             _assert_matches(s, model)
     _assert_matches(s, model)
+    widths = {r[2] for r in json.loads((tmp_path / "s" / "MANIFEST").read_text())["runs"]}
+    assert widths <= {34, 66}
     s.close()
 
 
