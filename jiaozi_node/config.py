@@ -469,6 +469,85 @@ class VersioningLimits:
 VERSIONING_LIMITS = VersioningLimits()
 
 
+
+# --------------------------------------------------------------------------------------------
+# Node-level routing (jiaozi_node.routing: parallel router, peer store, providing)
+# --------------------------------------------------------------------------------------------
+
+# `Routing.Type` default. "auto" = Kubo's default (DHT in client mode until the node is
+# reachable, plus any `Routing.DelegatedRouters`). It sends nothing anywhere by itself: the DHT
+# only talks to peers it was given (`Bootstrap`, empty by default; `Peering.Peers`; peers that
+# connect to us) and the delegated router list is empty by default, so a default node stays on
+# loopback yet finds content as soon as the user adds a peer.
+DEFAULT_ROUTING_TYPE = "auto"
+ROUTING_TYPES = ("auto", "dht", "dhtclient", "dhtserver", "delegated", "none")
+# `Reprovider.Strategy` default: "roots" (chosen by measurement, see docs/routing.md): one record
+# per pinned root / dataset commit instead of one per block. A 100 GiB dataset in 256 KiB..1 MiB
+# blocks is 100 000 .. 400 000 records under "all" (millions with small files), each costing a
+# DHT lookup every 22 h; a peer finds the root's providers and then fetches every block from
+# them over Bitswap, so per-block records only help someone who starts from an inner block.
+DEFAULT_REPROVIDER_STRATEGY = "roots"
+REPROVIDER_STRATEGIES = ("all", "pinned", "roots")
+
+
+@dataclass(frozen=True)
+class RoutingLimits:
+    # Providers returned by one find_providers unless asked otherwise (Kubo's `findprovs -n`
+    # default is 20, a Bitswap session asks for 10).
+    default_num_providers: int = 20
+    # Upper bound on `-n`: a caller cannot make one lookup collect without bound.
+    max_num_providers: int = 1000
+    # One whole parallel query (all routers) gives up after this long: a router that never
+    # answers must not hold a command forever (Kubo's DHT query timeout is of this order).
+    query_timeout_s: float = 60.0
+    # Largest record accepted by `routing put` / returned by `get_value`: IPNS records are <10 KiB
+    # (go-libp2p caps DHT records at 10 KiB too); anything bigger is not a record.
+    max_record_bytes: int = 10 * KiB
+    # Retrieval: a block not found among connected peers within this long triggers a provider
+    # search (boxo's ProviderSearchDelay is 1 s). Searching at once when no peer is connected.
+    provider_search_delay_s: float = 1.0
+    # Retrieval: providers asked of routing per search (boxo's session asks for 10).
+    session_providers: int = 10
+    # Retrieval: provider dials in parallel (each costs a TCP+Noise handshake, ~10-30 ms).
+    provider_dial_concurrency: int = 4
+    # Retrieval: a CID whose search just finished is not searched again for this long (its
+    # providers are connected; asking again only adds load on the routers).
+    provider_search_cooldown_s: float = 10.0
+    # Peer store (SQLite in the repo): peers remembered at most; the entries closest to expiry
+    # go first. 10 000 peers x a few addresses is ~1-2 MB on disk.
+    peerstore_max_peers: int = 10_000
+    # Addresses kept per peer: go-libp2p peers announce a handful; a peer sending hundreds is
+    # either misconfigured or trying to bloat our store.
+    peerstore_max_addrs_per_peer: int = 16
+    # How long an address learned from identify (the peer told us itself, we were connected)
+    # is kept: long enough that a restart next day still reaches yesterday's peers.
+    peerstore_identify_ttl_s: float = 3 * 24 * 3600.0
+    # Addresses learned from routing (DHT / delegated answers) are second-hand and may be stale:
+    # kept 1 h, after which routing is asked again.
+    peerstore_routing_ttl_s: float = 3600.0
+    # Longest address string stored (a multiaddr of ip6 + dns + p2p is < 200 characters).
+    peerstore_max_addr_len: int = 512
+    # Providing: CIDs announced per batch (one `Router.provide` call), and batches in flight.
+    # Each DHT provide is a lookup (~20 RPCs); bounded so providing never starves fetches.
+    provide_batch: int = 64
+    provide_concurrency: int = 4
+    # Reprovide period (Kubo's Reprovider.Interval default is 22 h: records live 48 h on the
+    # DHT, so each is refreshed at least twice in its lifetime).
+    reprovide_interval_s: float = 22 * 3600.0
+    # A failed provide is retried after this long, doubling up to the max (a router that is
+    # down must not be hammered; the queue keeps the CID across restarts meanwhile).
+    provide_retry_min_s: float = 30.0
+    provide_retry_max_s: float = 3600.0
+    # Persistent provide queue: entries held at most. A `pin add` beyond that drops the oldest
+    # entries (the next reprovide announces them anyway) rather than growing without bound.
+    provide_queue_max: int = 1_000_000
+    # Blocks walked per DAG when the strategy expands a root into blocks ("all"/"pinned").
+    provide_walk_max_blocks: int = 10_000_000
+
+
+ROUTING_LIMITS = RoutingLimits()
+
+
 @dataclass(frozen=True)
 class Defaults:
     """The bundle handed to a Node; tests build their own with `replace`."""
@@ -478,4 +557,5 @@ class Defaults:
     net: NetLimits = field(default_factory=NetLimits)
     http: HttpLimits = field(default_factory=HttpLimits)
     versioning: VersioningLimits = field(default_factory=VersioningLimits)
+    routing: RoutingLimits = field(default_factory=RoutingLimits)
     profile: ImportProfile = DEFAULT_PROFILE
