@@ -469,7 +469,6 @@ class VersioningLimits:
 VERSIONING_LIMITS = VersioningLimits()
 
 
-
 # --------------------------------------------------------------------------------------------
 # Node-level routing (jiaozi_node.routing: parallel router, peer store, providing)
 # --------------------------------------------------------------------------------------------
@@ -548,6 +547,52 @@ class RoutingLimits:
 ROUTING_LIMITS = RoutingLimits()
 
 
+# --------------------------------------------------------------------------------------------
+# IPNS and DNSLink (jiaozi_node.ipns)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IpnsLimits:
+    # The spec's record size limit ("IPNS Record": implementations MUST handle <= 10 KiB and may
+    # ignore larger ones): checked before a record is parsed, whoever sent it.
+    max_record_bytes: int = 10 * KiB
+    # `name publish --lifetime` default (Kubo's Ipns.RecordLifetime): DHT peers drop records
+    # after 48 h anyway, so a longer EOL buys nothing there.
+    record_lifetime_s: float = 48 * 3600.0
+    # `name publish --ttl` default: how long resolvers may cache the record (Kubo: 1 h).
+    record_ttl_s: float = 3600.0
+    # The daemon republishes its records this often (Kubo's Ipns.RepublishPeriod, 4 h), and
+    # always when one would expire within two periods.
+    republish_period_s: float = 4 * 3600.0
+    # Hops followed when a name points at another name or a DNSLink (Kubo's DefaultDepthLimit):
+    # a loop or an absurd chain ends with a clear error instead of running forever.
+    max_resolve_depth: int = 32
+    # One resolution (routers, gateways, DNS, raced) gives up after this long.
+    resolve_timeout_s: float = 30.0
+    # Records kept in the resolve cache (Kubo's Ipns.ResolveCacheSize); entries live for the
+    # record's TTL, never past its EOL.
+    cache_entries: int = 1024
+    # A DNS question gets no answer within this long: the resolver is down or lying.
+    dns_timeout_s: float = 5.0
+    # A DNS/DoH answer larger than this is refused (a TXT set for DNSLink is a few hundred bytes;
+    # 64 KiB is the most a DNS message can hold).
+    max_dns_response_bytes: int = 64 * KiB
+    # TXT strings looked at in one answer (bounds work on a hostile answer).
+    max_txt_records: int = 64
+    # A libp2p key protobuf larger than this is not a key (an RSA-16384 public key is ~2.1 KB):
+    # bounds what a record's pubKey field can make us parse.
+    max_key_protobuf_bytes: int = 8 * KiB
+    # RSA keys below this size are refused (go-libp2p's MinRsaKeyBits: weaker keys are forgeable).
+    min_rsa_bits: int = 2048
+    # An IPNS name is an identity multihash of a <= 42-byte key or a 32-byte sha2-256 digest;
+    # a longer "name" is garbage and is refused before it is decoded further.
+    max_name_multihash_bytes: int = 64
+
+
+IPNS_LIMITS = IpnsLimits()
+
+
 @dataclass(frozen=True)
 class Defaults:
     """The bundle handed to a Node; tests build their own with `replace`."""
@@ -558,4 +603,5 @@ class Defaults:
     http: HttpLimits = field(default_factory=HttpLimits)
     versioning: VersioningLimits = field(default_factory=VersioningLimits)
     routing: RoutingLimits = field(default_factory=RoutingLimits)
+    ipns: IpnsLimits = field(default_factory=IpnsLimits)
     profile: ImportProfile = DEFAULT_PROFILE
