@@ -45,6 +45,9 @@ def retrieval_for(online: OnlineNode) -> Any:
     bitswap = online.services.get("bitswap")
     if bitswap is not None and callable(getattr(bitswap, "fetch", None)):
         sources.append(bitswap)
+    finder = getattr(online.services.get("routing"), "finder", None)
+    if finder is not None:  # a session asks routing for providers when no peer has a block
+        sources.append(finder)
     gateways = configured_gateways(online.node, None)
     if gateways:
         sources.append(GatewayBlockSource(gateways, limits=online.node.defaults.http))

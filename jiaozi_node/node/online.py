@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 # A module that does not exist yet is skipped (the package is being built in parallel).
 SERVICE_MODULES: tuple[str, ...] = (
     "jiaozi_node.bitswap.service",  # bitswap 1.2 (bitswap engineer); first: API/gateway use it
+    "jiaozi_node.routing.service",  # DHT/delegated/peering routers; before bitswap's users
     "jiaozi_node.api.service",  # RPC API + gateway (HTTP engineer)
     "jiaozi_node.versioning.sync",  # /jzfs/refs/1.0.0 (versioning engineer)
 )

@@ -71,7 +71,11 @@ def _retrieval(online: Any) -> Any:
     bitswap = online.services.get("bitswap")
     if bitswap is None:
         raise NotFound("bitswap is not running on this node; cannot move blocks")
-    return Retrieval(online.node.blocks, [bitswap], on_stored=bitswap.notify_new_blocks)
+    sources = [bitswap]
+    finder = getattr(online.services.get("routing"), "finder", None)
+    if finder is not None:  # providers of the commits found through routing (issue 10)
+        sources.append(finder)
+    return Retrieval(online.node.blocks, sources, on_stored=bitswap.notify_new_blocks)
 
 
 @dataclass

@@ -1,0 +1,171 @@
+"""The node's routing, composed from config (listed in `node/online.py` SERVICE_MODULES).
+
+    async def start_online(online) -> None      # online.services["routing"] = RoutingService
+
+Config (Kubo's keys and names):
+
+* `Routing.Type` = `auto | dht | dhtclient | dhtserver | delegated | none`. Default `auto`
+  (`config.DEFAULT_ROUTING_TYPE`), as Kubo: the DHT in auto mode plus the delegated routers.
+  Nothing leaves loopback by default all the same: the DHT only talks to peers it was given or
+  that connected to us (`Bootstrap` is empty, `Peering.Peers` too) and `Routing.DelegatedRouters`
+  is empty, so a fresh node is an island until the user adds a peer — and then it finds
+  content with no further setup. `dht` = DHT only (auto mode), `dhtclient`/`dhtserver` force
+  the mode, `delegated` = HTTP routers only, `none` = no routing at all (only `--peer`,
+  `Peering.Peers` and connected peers, as before).
+* `Routing.DelegatedRouters`: list of `/routing/v1` base URLs (used with `auto` and `delegated`).
+* The static-peering router (routing/static.py: connected peers, `Peering.Peers`, the peer
+  store) is always part of it unless the type is `none`.
+
+The routers are queried in parallel (routing/parallel.py). The DHT and the delegated HTTP
+client come from their own packages; until they are installed they are skipped with a log line:
+
+* `jiaozi_node.routing.dht.service.start_dht(online, *, mode) -> Router` (mode `auto`, `client`
+  or `server`), started inside the node's nursery;
+* `jiaozi_node.routing.delegated.client.DelegatedRouter(url, *, limits=…)`, a Router.
+
+What this service adds around the router: the persistent peer store (fed by identify on every
+new connection and by routing answers), a `Dialer` that uses it, the `ProviderFinder` Bitswap
+sessions use (routing/finder.py), and the provider (routing/provider.py: queue + reprovider).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from typing import Any
+
+import trio
+
+from ..config import DEFAULT_ROUTING_TYPE, ROUTING_TYPES
+from ..errors import InvalidInput, JzfsError
+from ..net.peering import parse_peering_config
+from .base import Router
+from .finder import Dialer, ProviderFinder
+from .parallel import ParallelRouter
+from .peerstore import PeerStore
+from .static import StaticRouter
+from .validators import default_validators
+
+logger = logging.getLogger(__name__)
+
+_DHT_MODES = {"auto": "auto", "dht": "auto", "dhtclient": "client", "dhtserver": "server"}
+
+
+def routing_type(node: Any) -> str:
+    rtype = node.repo.get_config_default("Routing.Type", DEFAULT_ROUTING_TYPE) or DEFAULT_ROUTING_TYPE
+    if rtype not in ROUTING_TYPES:
+        raise InvalidInput(f"Routing.Type {rtype!r} is not one of {', '.join(ROUTING_TYPES)}")
+    return str(rtype)
+
+
+def delegated_urls(node: Any) -> list[str]:
+    urls = node.repo.get_config_default("Routing.DelegatedRouters", []) or []
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise InvalidInput("Routing.DelegatedRouters must be a list of URLs")
+    return list(urls)
+
+
+def _optional(module: str, attr: str) -> Any:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(mod, attr, None)
+
+
+class RoutingService:
+    """Owns the composed router, the peer store, the dialer, the finder and the provider."""
+
+    def __init__(self, online: Any, router: ParallelRouter, peerstore: PeerStore, *,
+                 rtype: str, dht: Router | None = None) -> None:
+        self.online = online
+        self.host = online.host
+        self.node = online.node
+        self.limits = online.node.defaults.routing
+        self.router = router
+        self.peerstore = peerstore
+        self.rtype = rtype
+        self.dht = dht
+        self.dialer = Dialer(self.host, router, peerstore, limits=self.limits)
+        self.finder: ProviderFinder | None = None
+        self.provider: Any = None
+        self._nursery: trio.Nursery | None = None
+
+    def attach_bitswap(self, bitswap: Any) -> None:
+        self.finder = ProviderFinder(self.router, self.dialer, bitswap, limits=self.limits)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self.host.on_connected(self._connected)
+                for peer in self.host.peers():
+                    self._connected(peer)
+                if self.provider is not None:
+                    await nursery.start(self.provider.run)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self.peerstore.close()
+
+    def _connected(self, peer: str) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(self._learn, peer)
+
+    async def _learn(self, peer: str) -> None:
+        """Identify a new peer and keep the addresses it announces (survive a restart)."""
+        try:
+            info = await self.host.identify(peer)
+        except JzfsError as exc:
+            logger.debug("routing: identify of %s failed: %s", peer, exc)
+            return
+        self.peerstore.add(peer, info.get("Addresses") or [], ttl_s=self.limits.peerstore_identify_ttl_s,
+                           now=time.time(), source="identify")
+
+
+async def _build_routers(online: Any, rtype: str, peerstore: PeerStore) -> tuple[list[Router], Router | None]:
+    node = online.node
+    routers: list[Router] = []
+    dht: Router | None = None
+    if rtype == "none":
+        return routers, None
+    peering = parse_peering_config(node.repo.get_config_default("Peering.Peers", []))
+    routers.append(StaticRouter(online.host, peering, peerstore=peerstore))
+    if rtype in _DHT_MODES:
+        start_dht = _optional("jiaozi_node.routing.dht.service", "start_dht")
+        if start_dht is None:
+            logger.info("routing: the DHT is not built yet; Routing.Type %s runs without it", rtype)
+        else:
+            dht = await start_dht(online, mode=_DHT_MODES[rtype])
+            routers.append(dht)
+    if rtype in ("auto", "delegated"):
+        urls = delegated_urls(node)
+        if urls:
+            cls = _optional("jiaozi_node.routing.delegated.client", "DelegatedRouter")
+            if cls is None:
+                logger.warning("routing: delegated routing is not built yet; "
+                               "Routing.DelegatedRouters ignored")
+            for url in urls if cls is not None else []:
+                routers.append(cls(url))
+    return routers, dht
+
+
+async def start_online(online: Any) -> None:
+    """Hook for `node.online()`: compose the routers, start the DHT and the provider."""
+    node = online.node
+    rtype = routing_type(node)
+    peerstore = PeerStore.open(node.repo, limits=node.defaults.routing)
+    routers, dht = await _build_routers(online, rtype, peerstore)
+    router = ParallelRouter(routers, validators=default_validators(), limits=node.defaults.routing)
+    svc = RoutingService(online, router, peerstore, rtype=rtype, dht=dht)
+    bitswap = online.services.get("bitswap")
+    if bitswap is not None and rtype != "none":
+        svc.attach_bitswap(bitswap)
+    provider_mod = _optional("jiaozi_node.routing.provider", "make_provider")
+    if provider_mod is not None and rtype != "none":
+        svc.provider = provider_mod(online, router)
+    online.services["routing"] = svc
+    await online.nursery.start(svc.run)

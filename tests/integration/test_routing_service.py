@@ -1,0 +1,77 @@
+"""The routing service inside node.online(): a Bitswap fetch finds its provider through routing
+(no address given to the fetch), the peer store keeps identify's addresses across a restart, and
+Routing.Type none / bad values behave."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from jiaozi_node.api.service import retrieval_for
+from jiaozi_node.errors import InvalidInput
+from jiaozi_node.node import Node
+
+LOOP = ["/ip4/127.0.0.1/tcp/0"]
+SERVICES = ("jiaozi_node.bitswap.service", "jiaozi_node.routing.service")
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    a, b = Node.open(tmp_path / "a"), Node.open(tmp_path / "b")
+    yield a, b
+    a.close()
+    b.close()
+
+
+async def test_fetch_finds_provider_through_routing(nodes):
+    a, b = nodes
+    data = b"routed content " * 50_000  # several blocks
+    cid = a.add_bytes(data)
+    async with a.online(listen=LOOP, services=SERVICES) as pa:
+        # B's only knowledge of A: a Peering entry (static router); B does not keep it
+        # connected (peering=False) and the fetch is given no address.
+        b.repo.set_config("Peering.Peers", [{"ID": pa.peer_id, "Addrs": pa.host.listen_addrs()}])
+        async with b.online(listen=LOOP, services=SERVICES, peering=False) as pb:
+            assert pb.host.peers() == []
+            routing = pb.services["routing"]
+            r = retrieval_for(pb)
+            assert routing.finder in r.sources
+            with trio.fail_after(20):
+                await r.fetch_dag(cid)
+            assert pa.peer_id in pb.host.peers()
+            assert routing.finder.stats["dials_ok"] == 1
+    assert b.cat(cid) == data
+
+
+async def test_peer_store_survives_restart(nodes):
+    a, b = nodes
+    async with a.online(listen=LOOP, services=SERVICES) as pa:
+        async with b.online(listen=LOOP, services=SERVICES, peering=False) as pb:
+            await pb.host.connect(pa.host.addrs()[0])
+            routing = pb.services["routing"]
+            with trio.fail_after(10):
+                await routing._learn(pa.peer_id)  # what the on_connected hook runs
+            assert routing.peerstore.addrs(pa.peer_id, now=0)
+        # B restarts: the dialer reaches A by ID alone, from the peer store
+        async with b.online(listen=LOOP, services=SERVICES, peering=False) as pb:
+            from jiaozi_node.routing.base import PeerRecord
+
+            routing = pb.services["routing"]
+            assert pa.host.listen_addrs()[0] in routing.peerstore.addrs(pa.peer_id, now=0)
+            with trio.fail_after(10):
+                assert await routing.dialer.connect(PeerRecord(pa.peer_id)) == pa.peer_id
+
+
+async def test_routing_type_none_and_invalid(nodes):
+    a, _ = nodes
+    a.repo.set_config("Routing.Type", "none")
+    async with a.online(listen=LOOP, services=SERVICES) as pa:
+        routing = pa.services["routing"]
+        assert routing.router.routers == [] and routing.finder is None
+        assert routing.finder not in retrieval_for(pa).sources
+    a.repo.set_config("Routing.Type", "bogus")
+    with pytest.raises(BaseException) as info:
+        async with a.online(listen=LOOP, services=SERVICES):
+            pass
+    assert info.group_contains(InvalidInput) if isinstance(info.value, BaseExceptionGroup) \
+        else isinstance(info.value, InvalidInput)
