@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +18,12 @@ from ..gateway.http_common import ContentPath, parse_arg_path
 from ..gateway.server import Fetch, _Getter
 
 if TYPE_CHECKING:
+    from ..ipld.cid import CID
     from ..node.core import Node
     from ..node.online import OnlineNode
+    from ..node.retrieval import Retrieval
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,6 +34,45 @@ class ApiContext:
     online: OnlineNode | None = None
     fetch: Fetch | None = None
     limits: HttpLimits = HTTP_LIMITS
+    # The node's retrieval path when online: whole DAGs are fetched through it with many blocks
+    # in flight (`Retrieval.fetch_dag`), not one block per getter call.
+    retrieval: Retrieval | None = None
+
+    async def fetch_dag(self, root: CID) -> bool:
+        """Make the whole DAG under `root` local, many blocks in flight. False (nothing done)
+        when there is nothing to fetch from (offline, or no sources)."""
+        if self.retrieval is None or not self.retrieval.sources:
+            return False
+        await self.retrieval.fetch_dag(root)
+        return True
+
+    @asynccontextmanager
+    async def prefetching(self, root: CID) -> AsyncIterator[None]:
+        """While the body streams `root` through the (one block at a time) getter, fetch its DAG
+        ahead in the background so the reader mostly finds its next block local. A prefetch
+        failure is only logged: the reader fetches what it still needs and reports its own error."""
+        if self.retrieval is None or not self.retrieval.sources:
+            yield
+            return
+        retrieval = self.retrieval
+
+        async def ahead() -> None:
+            try:
+                await retrieval.fetch_dag(root)
+            except Exception as exc:  # the reader's own get raises the error the user sees
+                log.info("prefetch of %s stopped: %s", root, exc)
+
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ahead)
+                try:
+                    yield
+                finally:
+                    nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:  # only the body can fail (`ahead` never raises):
+            if len(group.exceptions) == 1:    # its error as itself, as without a prefetch
+                raise group.exceptions[0] from None
+            raise
 
     @property
     def getter(self) -> _Getter:

@@ -107,8 +107,13 @@ async def block_rm(ctx: ApiContext, req: Request, resp: Response) -> None:
 async def dag_export(ctx: ApiContext, req: Request, resp: Response) -> None:
     cp = parse_arg_path(one_arg(req, "root"))
     getter = ctx.getter
-    chunks = await in_thread(lambda: dag_mod.dag_export(getter, cp.cid, list(cp.segments)))
-    await send_stream(resp, chunks, content_type="application/vnd.ipld.car")
+    if cp.segments:
+        chunks = await in_thread(lambda: dag_mod.dag_export(getter, cp.cid, list(cp.segments)))
+        await send_stream(resp, chunks, content_type="application/vnd.ipld.car")
+        return
+    async with ctx.prefetching(cp.cid):  # the whole DAG: fetch it ahead of the CAR writer
+        chunks = await in_thread(lambda: dag_mod.dag_export(getter, cp.cid, []))
+        await send_stream(resp, chunks, content_type="application/vnd.ipld.car")
 
 
 async def dag_get(ctx: ApiContext, req: Request, resp: Response) -> None:

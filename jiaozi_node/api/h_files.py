@@ -36,7 +36,11 @@ async def cat(ctx: ApiContext, req: Request, resp: Response) -> None:
     size = (await in_thread(_reader(ctx).stat, cid)).size
     chunks = read_file(getter, cid, offset, length)
     total = max(0, min(size, offset + length if length is not None else size) - offset)
-    await send_stream(resp, chunks, length=total)
+    if offset == 0 and length is None:  # the whole file: fetch its DAG ahead of the reader
+        async with ctx.prefetching(cid):
+            await send_stream(resp, chunks, length=total)
+    else:
+        await send_stream(resp, chunks, length=total)
 
 
 async def ls(ctx: ApiContext, req: Request, resp: Response) -> None:
@@ -95,7 +99,8 @@ async def get(ctx: ApiContext, req: Request, resp: Response) -> None:
         raise InvalidInput("compressed output is not supported; fetch the tar and compress it")
     cid = await in_thread(_target, ctx, cp)
     name = cp.segments[-1] if cp.segments else str(cp.cid)
-    await send_stream(resp, tar_stream(ctx.getter, cid, name), content_type="application/x-tar")
+    async with ctx.prefetching(cid):  # fetching the DAG ahead; the tar writer only reads
+        await send_stream(resp, tar_stream(ctx.getter, cid, name), content_type="application/x-tar")
 
 
 ROUTES: dict[str, Handler] = {

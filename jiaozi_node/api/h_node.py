@@ -68,8 +68,9 @@ def _resolve_cid(ctx: ApiContext, arg: str) -> CID:
 
 
 def _fetch_dag(ctx: ApiContext, root: CID) -> int:
-    """Make sure the whole DAG under `root` is local (fetching through the retrieval path when the
-    node is online). Returns the number of blocks walked."""
+    """Walk the whole DAG under `root` through the getter, one block at a time (offline: NotFound
+    names the first missing block). Online, `ctx.fetch_dag` runs first with many blocks in
+    flight. Returns the number of blocks walked."""
     getter = ctx.getter
     seen: set[bytes] = set()
     stack = [root]
@@ -91,7 +92,8 @@ async def pin_add(ctx: ApiContext, req: Request, resp: Response) -> None:
     for arg in args:
         cid = await in_thread(_resolve_cid, ctx, arg)
         if recursive:
-            await in_thread(_fetch_dag, ctx, cid)
+            if not await ctx.fetch_dag(cid):
+                await in_thread(_fetch_dag, ctx, cid)
         else:
             await in_thread(load_block, ctx.getter, cid)
         await in_thread(lambda c=cid: ctx.node.pins.add(c, recursive=recursive))

@@ -80,7 +80,8 @@ async def start_online(online: OnlineNode) -> None:
         if not is_loopback_host(host):
             log.warning("RPC API listening on non-loopback address %s: anyone who can reach it "
                         "controls this node", api_addr)
-        app = RpcApp(ApiContext(node, online=online, fetch=fetch, limits=node.defaults.http))
+        app = RpcApp(ApiContext(node, online=online, fetch=fetch, limits=node.defaults.http,
+                                retrieval=retrieval_for(online)))
         online.api_addr = await online.nursery.start(serve_app, app, api_addr)
         online.services["api"] = app
     gw_addr = repo.get_config_default("Addresses.Gateway", DEFAULT_GATEWAY_ADDR)
