@@ -13,18 +13,20 @@ left behind by a crashed daemon means "no daemon", not a hang. Kubo-shaped error
 
 from __future__ import annotations
 
+import http.client
 import json
-from collections.abc import Iterator, Sequence
+import socket
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from ..config import HTTP_LIMITS
 from ..errors import InvalidInput, JzfsError, NotFound
 from ..gateway.http_common import multiaddr_to_host_port
 
 API_FILE = "api"  # $JZFS_PATH/api, written by `jzfs daemon` (see repo.Repo.api_file)
+_READ = 1 << 20  # bytes per read of a streamed answer
 
 
 class ApiError(JzfsError):
@@ -39,12 +41,18 @@ def api_url(multiaddr: str) -> str:
 
 
 class ApiClient:
+    """One keep-alive HTTP/1.1 connection to the daemon, over the standard library's
+    `http.client`: every `jzfs` command that talks to a daemon loads this, and httpx (with
+    httpcore, anyio and trio behind it) cost ~0.15-0.2 s of start-up per command."""
+
     def __init__(self, base_url: str, *, timeout: float | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        u = urlsplit(self.base_url)
+        self._host, self._port = u.hostname or "127.0.0.1", u.port or 80
         # No read timeout by default: `cat` of a big file or `add` may legitimately take long;
-        # the daemon applies its own fetch timeouts.
-        self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(
-            timeout, connect=HTTP_LIMITS.client_timeout_s))
+        # the daemon applies its own fetch timeouts. Connecting is bounded.
+        self._timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
 
     @classmethod
     def for_repo(cls, repo: Any) -> ApiClient:
@@ -63,15 +71,22 @@ class ApiClient:
             url = api_url(addr)
         except InvalidInput:
             raise NotFound(f"unusable API address {addr!r} in {api_file}") from None
-        try:
-            r = httpx.post(f"{url}/api/v0/version", timeout=HTTP_LIMITS.api_probe_timeout_s)
-            r.raise_for_status()
-        except httpx.HTTPError:
+        client = cls(url)
+        try:  # the probe's connection is kept for the command's own requests
+            client._connect(HTTP_LIMITS.api_probe_timeout_s)
+            resp = client._request("version", [], None, timeout=HTTP_LIMITS.api_probe_timeout_s)
+            resp.read()
+            if resp.status != 200:
+                raise OSError(f"HTTP {resp.status}")
+        except (OSError, http.client.HTTPException):
+            client.close()
             raise NotFound(f"the daemon API at {addr} does not answer") from None
-        return cls(url)
+        return client
 
     def close(self) -> None:
-        self._http.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> ApiClient:
         return self
@@ -89,24 +104,51 @@ class ApiClient:
             out.append((k, ("true" if v else "false") if isinstance(v, bool) else str(v)))
         return out
 
-    def _raise(self, resp: httpx.Response) -> None:
-        resp.read()
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self._conn is None:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.sock.settimeout(self._timeout)
+            self._conn = conn
+        return self._conn
+
+    def _request(self, command: str, args: Sequence[str], params: dict[str, Any] | None, *,
+                 content: Iterable[bytes] | bytes | None = None,
+                 headers: dict[str, str] | None = None,
+                 timeout: float | None = None) -> http.client.HTTPResponse:
+        conn = self._connect(HTTP_LIMITS.client_timeout_s)
+        if timeout is not None and conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        query = urlencode(self._params(args, params))
+        url = f"/api/v0/{command}" + (f"?{query}" if query else "")
+        hdrs = dict(headers or {})
+        if content is None or isinstance(content, bytes):
+            conn.request("POST", url, body=content or b"", headers=hdrs)
+        else:  # a stream of chunks: chunked transfer encoding, never all in memory
+            conn.request("POST", url, body=iter(content), headers=hdrs, encode_chunked=True)
+        resp = conn.getresponse()
+        if conn.sock is not None:
+            conn.sock.settimeout(self._timeout)
+        return resp
+
+    def _raise(self, resp: http.client.HTTPResponse) -> None:
+        text = resp.read().decode(errors="replace")
         try:
-            body = resp.json()
+            body = json.loads(text)
             msg = body.get("Message") if isinstance(body, dict) else None
         except ValueError:
             msg = None
-        raise ApiError(msg or f"daemon API error: HTTP {resp.status_code} {resp.text.strip()[:200]}")
+        raise ApiError(msg or f"daemon API error: HTTP {resp.status} {text.strip()[:200]}")
 
     def _send(self, command: str, args: Sequence[str], params: dict[str, Any] | None,
-              **kw: Any) -> Any:
-        req = self._http.build_request("POST", f"/api/v0/{command}",
-                                       params=self._params(args, params), **kw)
+              **kw: Any) -> http.client.HTTPResponse:
         try:
-            resp = self._http.send(req, stream=True)
-        except httpx.HTTPError as exc:
+            resp = self._request(command, args, params, **kw)
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
             raise ApiError(f"cannot reach the daemon at {self.base_url}: {exc}") from None
-        if resp.status_code != 200:
+        if resp.status != 200:
             try:
                 self._raise(resp)
             finally:
@@ -117,8 +159,10 @@ class ApiClient:
              **kw: Any) -> Any:
         resp = self._send(command, args, params, **kw)
         try:
-            resp.read()
-            return resp.json()
+            return json.loads(resp.read())
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise ApiError(f"the daemon answer broke off: {exc}") from None
         finally:
             resp.close()
 
@@ -126,13 +170,14 @@ class ApiClient:
                **kw: Any) -> Iterator[Any]:
         resp = self._send(command, args, params, **kw)
         try:
-            for line in resp.iter_lines():
+            for line in resp:
                 if line.strip():
                     obj = json.loads(line)
                     if isinstance(obj, dict) and obj.get("Type") == "error" and "Message" in obj:
                         raise ApiError(obj["Message"])
                     yield obj
-        except httpx.HTTPError as exc:
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
             raise ApiError(f"the daemon stream broke off: {exc}") from None
         finally:
             resp.close()
@@ -141,8 +186,10 @@ class ApiClient:
                **kw: Any) -> Iterator[bytes]:
         resp = self._send(command, args, params, **kw)
         try:
-            yield from resp.iter_bytes()
-        except httpx.HTTPError as exc:
+            while chunk := resp.read1(_READ):
+                yield chunk
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
             raise ApiError(f"the daemon stream broke off (incomplete output): {exc}") from None
         finally:
             resp.close()

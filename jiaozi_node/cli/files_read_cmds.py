@@ -27,12 +27,36 @@ def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
     return FilesReader.for_node(node, getter=getter)
 
 
-def cmd_cat(args: argparse.Namespace) -> int:
+def _gateway_prefetch(node: Any, args: argparse.Namespace) -> None:
+    """`--gateway URL` (or config `Gateway.Fetch`): make the path's DAG local from trustless
+    gateways first. The HTTP client is loaded only when there is a gateway to ask."""
+    if not (args.gateway or node.repo.get_config_default("Gateway.Fetch", [])):
+        return
     from ..gateway.client import configured_gateways, prefetch_path
 
+    prefetch_path(node, args.path, configured_gateways(node, args.gateway))
+
+
+def _daemon_for(args: argparse.Namespace) -> Any:
+    """The running daemon's client, or None (no daemon, `--offline`, or `--gateway` given). With
+    `--peer`, the daemon connects to those peers first (`swarm/connect`), then serves the
+    command: its node fetches what is missing, as `ipfs` does with a running daemon."""
+    if args.gateway:
+        return None
+    client = daemon_client(args)
+    if client is not None and args.peer:
+        try:
+            client.json("swarm/connect", list(args.peer))
+        except BaseException:
+            client.close()
+            raise
+    return client
+
+
+def cmd_cat(args: argparse.Namespace) -> int:
     if args.offset < 0 or (args.length is not None and args.length < 0):
         raise InvalidInput("--offset and --length must not be negative")
-    client = None if (args.gateway or args.peer) else daemon_client(args)  # a running daemon serves it, like `ipfs cat`
+    client = _daemon_for(args)  # a running daemon serves it, like `ipfs cat`
     if client is not None:
         with client:
             for chunk in client.stream("cat", [args.path], {"offset": args.offset, "length": args.length}):
@@ -40,7 +64,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
         return 0
     with open_node() as node:
-        prefetch_path(node, args.path, configured_gateways(node, args.gateway))
+        _gateway_prefetch(node, args)
         if args.peer:
             return _stream_from_peers(node, args)
         reader = _reader(node, args)
@@ -89,7 +113,7 @@ def _stream_from_peers(node: Any, args: argparse.Namespace) -> int:
 def _add_peer_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--peer", action="append", metavar="MULTIADDR", default=None,
                    help="fetch missing blocks over Bitswap from this peer (…/p2p/ID; repeatable; "
-                        "works with or without a daemon)")
+                        "with a running daemon, the daemon connects to it and fetches)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="with --peer: fail if a block does not arrive within this many seconds "
                         "(default: BitswapLimits.fetch_timeout_s)")
@@ -103,12 +127,10 @@ def _default_dest(path: str) -> str:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    from ..gateway.client import configured_gateways, prefetch_path
-
     dest = Path(args.output or _default_dest(args.path))
     if dest.exists() or dest.is_symlink():
         raise InvalidInput(f"{dest} already exists")
-    client = None if (args.gateway or args.peer) else daemon_client(args)
+    client = _daemon_for(args)
     if client is not None:
         from ..api.client import extract_tar
 
@@ -117,7 +139,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             extract_tar(client.stream("get", [args.path]), dest)
         return 0
     with open_node() as node:
-        prefetch_path(node, args.path, configured_gateways(node, args.gateway))
+        _gateway_prefetch(node, args)
         fetched = _fetch_from_peers(node, args)
         if fetched is not None:
             node.pins.add(fetched)  # fetched content is pinned, so `repo gc` keeps it

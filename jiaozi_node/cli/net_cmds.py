@@ -71,7 +71,7 @@ def _daemon_info(repo: Repo) -> dict[str, Any]:
 def _rpc(repo: Repo, command: str, args: list[str] | None = None,
          params: dict[str, str] | None = None) -> Any:
     """POST /api/v0/<command> on the running daemon; the decoded JSON answer."""
-    import httpx
+    from ..api.client import ApiClient, api_url
 
     try:
         _daemon_info(repo)
@@ -81,24 +81,12 @@ def _rpc(repo: Repo, command: str, args: list[str] | None = None,
         api = repo.api_file.read_text().strip()
     except FileNotFoundError:
         raise JzfsError("the running daemon has no RPC API (API service not available)") from None
-    parts = api.split("/")
-    if len(parts) < 5 or parts[1] not in ("ip4", "ip6") or parts[3] != "tcp":
-        raise JzfsError(f"cannot use API address {api!r}")
-    host = parts[2] if parts[1] == "ip4" else f"[{parts[2]}]"
-    query: list[tuple[str, str]] = [("arg", a) for a in (args or [])]
-    query += list((params or {}).items())
     try:
-        resp = httpx.post(f"http://{host}:{parts[4]}/api/v0/{command}", params=query, timeout=60.0)
-    except httpx.HTTPError as exc:
-        raise JzfsError(f"cannot reach the daemon's API at {api}: {exc}") from None
-    try:
-        body = resp.json()
-    except ValueError:
-        body = None
-    if resp.status_code != 200:
-        msg = body.get("Message") if isinstance(body, dict) else resp.text
-        raise JzfsError(msg or f"API error {resp.status_code}")
-    return body
+        url = api_url(api)
+    except InvalidInput:
+        raise JzfsError(f"cannot use API address {api!r}") from None
+    with ApiClient(url, timeout=60.0) as client:  # ApiError (a JzfsError) names the daemon's answer
+        return client.json(command, args or [], params)
 
 
 # ----------------------------------------------------------------------------- id

@@ -122,3 +122,33 @@ def test_cli_fetches_through_the_daemon_from_its_connected_peers(jzfs_daemon_fac
     got = jzfs(b, "get", str(root), "-o", str(dest))
     assert got.returncode == 0, got.stderr
     assert dest.read_bytes() == data
+
+
+def test_get_and_cat_with_peer_go_through_the_running_daemon(jzfs_daemon_factory, tmp_path: Path) -> None:
+    """Issue 11: `jzfs get/cat --peer A` with a daemon running ask the daemon to connect to A and
+    fetch (as every other command does), instead of starting a second node in the CLI process:
+    afterwards the daemon itself is connected to A and holds the blocks."""
+    from jiaozi_node.node import Node
+
+    data = hashlib.shake_128(b"peer-through-daemon").digest(1024 * 1024 + 5)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    a = jzfs_daemon_factory("a")
+    b = jzfs_daemon_factory("b")
+    with Node.open(a["repo"]) as node_a:
+        root = node_a.add_path(src)
+
+    def jzfs(d: dict, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", *args], env=d["env"],
+                              capture_output=True, timeout=120)
+
+    ident = json.loads(jzfs(a, "id", "--json").stdout)
+    out = jzfs(b, "cat", str(root), "--peer", ident["Addresses"][0])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == data
+    peers = json.loads(jzfs(b, "swarm", "peers", "--json").stdout)["Peers"]
+    assert ident["ID"] in {p["Peer"] for p in peers}  # the daemon dialled A, not a CLI-side node
+    dest = tmp_path / "got.bin"
+    got = jzfs(b, "get", str(root), "-o", str(dest), "--peer", ident["Addresses"][0])
+    assert got.returncode == 0, got.stderr
+    assert dest.read_bytes() == data
