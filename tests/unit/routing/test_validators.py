@@ -21,8 +21,13 @@ def test_ed25519_peer_id_matches_identity():
 
 
 def test_rsa_style_key_is_hashed():
-    fake_rsa = b"\x08\x00\x12\x80\x02" + b"\x01" * 256
-    mh = peer_id_multihash(fake_rsa)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    der = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pb = b"\x08\x00\x12" + bytes([len(der) & 0x7F | 0x80, len(der) >> 7]) + der
+    mh = peer_id_multihash(pb)
     assert mh[:2] == b"\x12\x20" and len(mh) == 34
 
 
@@ -40,7 +45,7 @@ def test_pk_record_valid_and_invalid():
     assert v.select(key, [ident.public_key_protobuf], now=0) == 0
 
 
-def test_ipns_refused_with_reason_until_built_and_unknown_namespaces():
+def test_bad_ipns_record_and_unknown_namespaces_refused():
     validators = default_validators()
     with pytest.raises(InvalidInput):  # not built yet, or not a valid record
         validate_record(validators, b"/ipns/\x00\x24abc", b"rec", now=0)
