@@ -540,8 +540,12 @@ class RoutingLimits:
     # Persistent provide queue: entries held at most. A `pin add` beyond that drops the oldest
     # entries (the next reprovide announces them anyway) rather than growing without bound.
     provide_queue_max: int = 1_000_000
-    # Blocks walked per DAG when the strategy expands a root into blocks ("all"/"pinned").
+    # Blocks walked per DAG when the strategy expands a root into blocks ("all"/"pinned"):
+    # bounds one queue entry's work (10 M blocks is a 2.5 TiB DAG in 256 KiB chunks).
     provide_walk_max_blocks: int = 10_000_000
+    # The daemon re-reads the provide queue this often for entries a CLI process without the
+    # daemon's wake-up added (and for retries coming due).
+    provide_queue_poll_s: float = 30.0
 
 
 ROUTING_LIMITS = RoutingLimits()

@@ -41,6 +41,8 @@ class Node:
         from ..store.pins import PinStore
 
         pins = PinStore.open(self.repo, self.blocks)
+        # What gets pinned is announced to routing (queued; routing/provider.py, strategy there).
+        pins.add_pin_listener(lambda cid, recursive: self.announce([cid], walk=recursive))
         # Versioned data (commits, tags and their trees) are GC roots; the refs store is opened
         # only when GC asks.
         pins.add_root_provider(lambda: self.versioning.gc_roots())
@@ -52,6 +54,13 @@ class Node:
         from ..versioning.service import Versioning
 
         return Versioning(self)
+
+    def announce(self, cids: Any, *, walk: bool = False) -> None:
+        """Queue CIDs to be provided to routing (`walk`: the DAG under each, as the
+        Reprovider.Strategy says). Cheap and never on the network: see routing/provider.py."""
+        from ..routing.provider import enqueue
+
+        enqueue(self, cids, walk=walk)
 
     def online(self, **kw: Any) -> Any:
         """`async with node.online() as peer:` host + services; see jiaozi_node.node.online."""

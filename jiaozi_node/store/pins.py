@@ -41,6 +41,7 @@ class PinStore:
         self.blocks = blocks
         self.lock = lock or GcLock(self.path.parent)
         self._providers: list[RootProvider] = []
+        self._pin_listeners: list[Callable[[CID, bool], None]] = []
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute(f"PRAGMA busy_timeout={STORE_LIMITS.sqlite_busy_timeout_ms}")
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -61,6 +62,10 @@ class PinStore:
         `Node.pins` registers the versioning refs this way, so every process that opens the node
         (`jzfs repo gc`, the daemon) keeps commits, tags and their trees."""
         self._providers.append(provider)
+
+    def add_pin_listener(self, listener: Callable[[CID, bool], None]) -> None:
+        """Call `listener(cid, recursive)` after each new pin (routing queues it for providing)."""
+        self._pin_listeners.append(listener)
 
     def extra_roots(self) -> list[CID]:
         roots: list[CID] = []
@@ -94,6 +99,8 @@ class PinStore:
                 if not self.blocks.has(cid):
                     raise NotFound(f"block {cid} is not in the local blockstore")
                 self._db.execute("INSERT OR REPLACE INTO pins (cid, recursive) VALUES (?, 0)", (bytes(cid),))
+        for listener in self._pin_listeners:
+            listener(cid, recursive)
 
     def rm(self, cid: CID, *, recursive: bool = True) -> None:
         """Unpin. Like Kubo, `recursive=False` refuses to remove a recursive pin."""

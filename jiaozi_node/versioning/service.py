@@ -210,6 +210,7 @@ class Versioning:
             sink.put([block])
             sink.flush()
             self.refs.update_ref(repo, ref, block.cid, expected=parent)
+        self.node.announce([block.cid, root.cid])  # commits and dataset roots are provided
         self.statcache.record(stats.recorded, cache_key(profile), now_ns=time.time_ns(),
                              dirs=stats.recorded_dirs)
         return CommitResult(block.cid, commit, stats)
@@ -365,6 +366,7 @@ class Versioning:
                                   self.repo.identity)
             cid = self.store_object(commit)
             self.refs.update_ref(repo, dst_ref, cid, expected=dst_head)
+        self.node.announce([cid, result.root.cid])  # commits and dataset roots are provided
         return MergeOutcome("merge", cid, result.conflicts)
 
     # ------------------------------------------------------------------ verify and trust

@@ -162,6 +162,7 @@ class _Common:
             roots.append(obj.root)
             stack.extend(obj.parents)
         await r.fetch_dag(roots)
+        self.node.announce([*seen, *roots])  # we hold them now: provide commits and roots
         self.fetched_blocks = r.fetched_blocks
         self.fetched_bytes = r.fetched_bytes
         return commits

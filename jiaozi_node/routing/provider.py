@@ -1,0 +1,393 @@
+"""Providing: tell routing what this node holds, from a persistent queue, and reprovide.
+
+    enqueue(node, [cid], walk=True)     # pin/add/commit hooks: one SQLite insert, never the network
+    provider = make_provider(online, router)      # started by routing/service.py
+    provider.stats()                              # `jzfs stats provide`
+
+Strategy, config `Reprovider.Strategy` (Kubo's names; default `config.DEFAULT_REPROVIDER_STRATEGY`):
+
+* `roots`: the roots of pins (what `add`/`pin add` pinned), nothing below them;
+* `pinned`: every block of every pinned DAG;
+* `all`: every block in the store (the reprovide walks the blockstore).
+
+Whatever the strategy, versioning commits and the root of each commit's dataset tree are
+provided (`pinned`/`all` also announce the trees' blocks). Providing is on unless
+`Routing.Type` is `none`.
+
+The queue lives in the repo (`routing.db`, table `provide_queue`), so a restart does not forget
+what still has to be announced; entries enqueued by a CLI process without a daemon are picked
+up by the next daemon. An entry with `walk` set stands for its whole DAG (expanded here, under
+`pinned`/`all`), so a 100 GiB add enqueues one row, not a row per block. Announcements go out
+in batches of `provide_batch` with at most `provide_concurrency` batches in flight; a failed
+entry is retried with exponential backoff. Every `reprovide_interval_s` (22 h) the whole
+strategy set is announced again; the time of the last pass is kept in the repo too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from ..config import (
+    DEFAULT_REPROVIDER_STRATEGY,
+    REPROVIDER_STRATEGIES,
+    ROUTING_LIMITS,
+    RoutingLimits,
+)
+from ..errors import InvalidInput, JzfsError
+from ..ipld.cid import CID
+from .base import Router
+from .peerstore import ROUTING_DB_FILE, open_routing_db
+
+logger = logging.getLogger(__name__)
+
+
+def strategy_of(node: Any) -> str:
+    s = node.repo.get_config_default("Reprovider.Strategy", DEFAULT_REPROVIDER_STRATEGY)
+    s = s or DEFAULT_REPROVIDER_STRATEGY
+    if s not in REPROVIDER_STRATEGIES:
+        raise InvalidInput(f"Reprovider.Strategy {s!r} is not one of {', '.join(REPROVIDER_STRATEGIES)}")
+    return str(s)
+
+
+def providing_enabled(node: Any) -> bool:
+    return node.repo.get_config_default("Routing.Type", "auto") != "none"
+
+
+class ProvideQueue:
+    """The persistent queue (pure SQLite; handed `now`)."""
+
+    def __init__(self, db: sqlite3.Connection, *, limits: RoutingLimits = ROUTING_LIMITS) -> None:
+        self._db = db
+        self.limits = limits
+        db.execute("CREATE TABLE IF NOT EXISTS provide_queue (cid BLOB PRIMARY KEY, walk INTEGER "
+                   "NOT NULL, added REAL NOT NULL, next_try REAL NOT NULL, attempts INTEGER NOT NULL)")
+        db.execute("CREATE INDEX IF NOT EXISTS provide_queue_next ON provide_queue (next_try)")
+        db.execute("CREATE TABLE IF NOT EXISTS provide_state (key TEXT PRIMARY KEY, value REAL NOT NULL)")
+
+    @classmethod
+    def open(cls, repo_path: Path | str, *, limits: RoutingLimits = ROUTING_LIMITS) -> ProvideQueue:
+        return cls(open_routing_db(Path(repo_path) / ROUTING_DB_FILE), limits=limits)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, cids: Iterable[CID], *, walk: bool, now: float) -> None:
+        rows = [(bytes(c), int(walk), now, now, 0) for c in cids]
+        if not rows:
+            return
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO provide_queue (cid, walk, added, next_try, attempts) VALUES (?,?,?,?,?) "
+                "ON CONFLICT (cid) DO UPDATE SET walk = max(walk, excluded.walk), "
+                "next_try = min(next_try, excluded.next_try)", rows)
+            (n,) = self._db.execute("SELECT count(*) FROM provide_queue").fetchone()
+            excess = n - self.limits.provide_queue_max
+            if excess > 0:  # the next reprovide announces what is dropped here
+                self._db.execute("DELETE FROM provide_queue WHERE cid IN (SELECT cid FROM "
+                                 "provide_queue ORDER BY added ASC LIMIT ?)", (excess,))
+
+    def due(self, n: int, *, now: float) -> list[tuple[CID, bool]]:
+        rows = self._db.execute("SELECT cid, walk FROM provide_queue WHERE next_try <= ? "
+                                "ORDER BY next_try, added LIMIT ?", (now, n)).fetchall()
+        return [(CID.from_bytes(r[0]), bool(r[1])) for r in rows]
+
+    def next_due(self) -> float | None:
+        (t,) = self._db.execute("SELECT min(next_try) FROM provide_queue").fetchone()
+        return None if t is None else float(t)
+
+    def done(self, cids: Iterable[CID]) -> None:
+        with self._db:
+            self._db.executemany("DELETE FROM provide_queue WHERE cid = ?", [(bytes(c),) for c in cids])
+
+    def failed(self, cids: Iterable[CID], *, now: float) -> None:
+        lim = self.limits
+        with self._db:
+            for c in cids:
+                row = self._db.execute("SELECT attempts FROM provide_queue WHERE cid = ?",
+                                       (bytes(c),)).fetchone()
+                if row is None:
+                    continue
+                delay = min(lim.provide_retry_max_s, lim.provide_retry_min_s * 2 ** min(row[0], 30))
+                self._db.execute("UPDATE provide_queue SET attempts = attempts + 1, next_try = ? "
+                                 "WHERE cid = ?", (now + delay, bytes(c)))
+
+    def __len__(self) -> int:
+        (n,) = self._db.execute("SELECT count(*) FROM provide_queue").fetchone()
+        return int(n)
+
+    def get_state(self, key: str) -> float | None:
+        row = self._db.execute("SELECT value FROM provide_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else float(row[0])
+
+    def set_state(self, key: str, value: float) -> None:
+        with self._db:
+            self._db.execute("INSERT INTO provide_state (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value", (key, value))
+
+
+def enqueue(node: Any, cids: Iterable[CID], *, walk: bool = False) -> None:
+    """Queue `cids` for announcing (the hook add/pin/commit call; cheap, never the network).
+
+    In the daemon the running provider is woken (`_LIVE`); elsewhere the row waits for the next
+    daemon. Does nothing when providing is off (`Routing.Type` none)."""
+    cids = list(cids)
+    try:
+        if not cids or not providing_enabled(node):
+            return
+        live = _LIVE.get(_repo_key(node))
+        if live is not None:
+            live.queue.add(cids, walk=walk, now=time.time())
+            live.wake()
+            return
+        q = ProvideQueue.open(node.repo.path, limits=node.defaults.routing)
+        try:
+            q.add(cids, walk=walk, now=time.time())
+        finally:
+            q.close()
+    except (sqlite3.Error, OSError) as exc:  # announcing is best effort: never fail the add
+        logger.warning("provide: could not queue %d CIDs (the next reprovide announces them): %s",
+                       len(cids), exc)
+
+
+_LIVE: dict[str, Provider] = {}  # repo path -> the provider running in this process
+
+
+def _repo_key(node: Any) -> str:
+    return str(Path(node.repo.path).resolve())
+
+
+class Provider:
+    """The trio service: drains the queue, reprovides every interval."""
+
+    def __init__(self, node: Any, router: Router, queue: ProvideQueue, *, strategy: str,
+                 limits: RoutingLimits = ROUTING_LIMITS) -> None:
+        self.node = node
+        self.router = router
+        self.queue = queue
+        self.strategy = strategy
+        self.limits = limits
+        self._wake = trio.Event()
+        # batches in flight, across the queue and the reprovide pass
+        self._slots = trio.Semaphore(max(1, limits.provide_concurrency))
+        self.total_provides = 0
+        self.provide_time_s = 0.0
+        self.provide_batches = 0
+        self.failed_batches = 0
+        self.last_reprovide_s = 0.0
+        self.last_reprovide_count = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------------ what to announce
+
+    def expand(self, cid: CID, walk: bool) -> Iterator[CID]:
+        """The CIDs one queue entry stands for under the strategy (local blocks only)."""
+        if not walk or self.strategy == "roots":
+            yield cid
+            return
+        from ..store.walk import walk as walk_dag
+
+        for n, c in enumerate(walk_dag(self.node.blocks, [cid])):
+            if n >= self.limits.provide_walk_max_blocks:
+                logger.warning("provide: DAG under %s has more than %d blocks; the rest is not announced",
+                               cid, self.limits.provide_walk_max_blocks)
+                return
+            yield c
+
+    def reprovide_set(self) -> Iterator[CID]:
+        """Everything the strategy announces, plus versioning commits and their trees' roots."""
+        node = self.node
+        if self.strategy == "all":
+            yield from node.blocks.cids()
+            return
+        seen: set[bytes] = set()
+
+        def once(cids: Iterable[CID]) -> Iterator[CID]:
+            for c in cids:
+                if c.multihash not in seen:
+                    seen.add(c.multihash)
+                    yield c
+
+        pins = node.pins
+        if self.strategy == "roots":
+            yield from once(pins.roots("all"))
+        else:
+            yield from once(pins.roots("direct"))
+            for root in pins.roots("recursive"):
+                yield from once(self.expand(root, True))
+        yield from once(self.versioning_cids())
+
+    def versioning_cids(self) -> Iterator[CID]:
+        """Commits/tags under refs, their history, and each commit's dataset root (with the
+        tree's blocks under `pinned`)."""
+        vs = self.node.versioning
+        try:
+            heads = vs.gc_roots()
+        except JzfsError as exc:
+            logger.info("provide: versioning refs unreadable: %s", exc)
+            return
+        from ..versioning.history import ancestors
+
+        depth = self.node.defaults.versioning.max_history_depth
+        for head in heads:
+            yield head
+            try:
+                commit_cid = vs.peel(head)
+                commits = ancestors(vs.load_commit, commit_cid, max_depth=depth)
+            except JzfsError as exc:
+                logger.info("provide: history of %s incomplete: %s", head, exc)
+                continue
+            for c in commits:
+                yield c
+                try:
+                    root = vs.load_commit(c).root
+                except JzfsError:
+                    continue
+                yield from self.expand(root, self.strategy == "pinned")
+
+    # ------------------------------------------------------------------ announcing
+
+    async def _announce(self, cids: list[CID]) -> bool:
+        t0 = time.perf_counter()
+        try:
+            await self.router.provide(cids)
+        except JzfsError as exc:
+            self.failed_batches += 1
+            logger.info("provide: batch of %d failed: %s", len(cids), exc)
+            return False
+        self.provide_time_s += time.perf_counter() - t0
+        self.provide_batches += 1
+        self.total_provides += len(cids)
+        return True
+
+    async def announce_all(self, cids: Iterable[CID]) -> tuple[int, bool]:
+        """Announce a stream of CIDs in batches of `provide_batch`, at most
+        `provide_concurrency` batches in flight (the next batch is only taken from `cids` —
+        a DAG walk, the blockstore listing — when a slot is free). Returns (count, all ok)."""
+        ok = [True]
+        count = 0
+
+        async def one(batch: list[CID]) -> None:
+            try:
+                if not await self._announce(batch):
+                    ok[0] = False
+            finally:
+                self._slots.release()
+
+        it = iter(cids)
+        async with trio.open_nursery() as nursery:
+            while True:
+                await self._slots.acquire()
+                # Taken in the trio thread: store engines need not be thread-safe. A batch is
+                # a few dozen block reads at most.
+                batch = _take(it, self.limits.provide_batch)
+                if not batch:
+                    self._slots.release()
+                    break
+                count += len(batch)
+                nursery.start_soon(one, batch)
+        return count, ok[0]
+
+    async def drain(self) -> int:
+        """Announce every due queue entry; returns how many entries were settled. Entries that
+        stand for one CID go out together; a DAG entry is walked on its own."""
+        settled = 0
+        tried: set[bytes] = set()  # failed in this drain: a retry waits for the next one
+        while True:
+            due = [(c, w) for c, w in self.queue.due(self.limits.provide_batch + len(tried),
+                                                     now=time.time()) if bytes(c) not in tried]
+            if not due:
+                return settled
+            due = due[: self.limits.provide_batch]
+            walks = [c for c, w in due if w and self.strategy != "roots"]
+            single = [c for c, w in due if not (w and self.strategy != "roots")]
+            work: list[tuple[list[CID], Iterable[CID]]] = [([c], self.expand(c, True)) for c in walks]
+            if single:
+                work.insert(0, (single, single))
+            for entries, cids in work:
+                _, ok = await self.announce_all(cids)
+                if ok:
+                    self.queue.done(entries)
+                else:
+                    self.queue.failed(entries, now=time.time())
+                    tried.update(bytes(c) for c in entries)
+                settled += len(entries)
+
+    async def reprovide(self) -> int:
+        t0 = time.perf_counter()
+        count, _ = await self.announce_all(self.reprovide_set())
+        self.last_reprovide_s = time.perf_counter() - t0
+        self.last_reprovide_count = count
+        self.queue.set_state("last_reprovide", time.time())
+        return count
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        key = _repo_key(self.node)
+        _LIVE[key] = self
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._queue_loop)
+                nursery.start_soon(self._reprovide_loop)
+                task_status.started()
+        finally:
+            if _LIVE.get(key) is self:
+                del _LIVE[key]
+            self.queue.close()
+
+    async def _queue_loop(self) -> None:
+        while True:
+            self._wake = trio.Event()
+            await self.drain()
+            nxt = self.queue.next_due()
+            wait = self.limits.provide_queue_poll_s if nxt is None else max(0.0, min(self.limits.provide_queue_poll_s, nxt - time.time()))
+            with trio.move_on_after(wait):
+                await self._wake.wait()
+
+    async def _reprovide_loop(self) -> None:
+        while True:
+            last = self.queue.get_state("last_reprovide")
+            due = 0.0 if last is None else last + self.limits.reprovide_interval_s - time.time()
+            if due > 0:
+                await trio.sleep(due)
+            try:
+                await self.reprovide()
+            except JzfsError as exc:
+                logger.warning("reprovide failed: %s", exc)
+                await trio.sleep(self.limits.provide_retry_max_s)
+
+    def stats(self) -> dict[str, Any]:
+        """Kubo's `stats provide` fields (durations in ns), plus the queue and strategy."""
+        avg = self.provide_time_s / self.provide_batches if self.provide_batches else 0.0
+        return {
+            "TotalProvides": self.total_provides,
+            "AvgProvideDuration": int(avg * 1e9),
+            "LastReprovideDuration": int(self.last_reprovide_s * 1e9),
+            "LastReprovideBatchSize": self.last_reprovide_count,
+            "QueueLength": len(self.queue),
+            "FailedBatches": self.failed_batches,
+            "Strategy": self.strategy,
+        }
+
+
+def _take(it: Iterator[CID], n: int) -> list[CID]:
+    out = []
+    for c in it:
+        out.append(c)
+        if len(out) >= n:
+            break
+    return out
+
+
+def make_provider(online: Any, router: Router) -> Provider:
+    node = online.node
+    return Provider(node, router, ProvideQueue.open(node.repo.path, limits=node.defaults.routing),
+                    strategy=strategy_of(node), limits=node.defaults.routing)
