@@ -574,6 +574,12 @@ class IpnsLimits:
     max_resolve_depth: int = 32
     # One resolution (routers, gateways, DNS, raced) gives up after this long.
     resolve_timeout_s: float = 30.0
+    # Once one source gave a valid record, the others get this much longer to bring a better
+    # one (higher sequence): a slow source cannot hold up every resolve for the whole timeout.
+    resolve_settle_s: float = 0.5
+    # The daemon's first republish runs this long after start (Kubo waits 1 min), then every
+    # republish_period_s.
+    republish_initial_delay_s: float = 60.0
     # Records kept in the resolve cache (Kubo's Ipns.ResolveCacheSize); entries live for the
     # record's TTL, never past its EOL.
     cache_entries: int = 1024

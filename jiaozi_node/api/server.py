@@ -26,15 +26,16 @@ from ..errors import InvalidInput, JzfsError, LimitExceeded
 from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send, cancel_on_disconnect
 from ..gateway.http_common import HttpError
 from ..gateway.server import _lifespan
-from . import h_add, h_blocks, h_files, h_node
+from . import h_add, h_blocks, h_files, h_name, h_node
 from .common import ApiContext, Handler
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v0/"
-ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES}
+ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES,
+                              **h_name.ROUTES}
 # Commands whose request carries a (multipart) body.
-BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import"})
+BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import", "key/import", "name/inspect"})
 
 
 def error_body(message: str, code: int) -> bytes:

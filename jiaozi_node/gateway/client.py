@@ -320,3 +320,28 @@ def prefetch_path(node: object, path: str, gateways: Sequence[str]) -> FetchStat
     with GatewayFetcher(gateways) as fetcher:
         _, stats = fetcher.fetch_path(root, segments, node.blocks)  # type: ignore[attr-defined]
     return stats
+
+
+IPNS_RECORD_MEDIA = "application/vnd.ipfs.ipns-record"
+
+
+async def fetch_ipns_record(http: httpx.AsyncClient, gateway: str, name: str, *,
+                            max_bytes: int) -> bytes:
+    """The raw IPNS record a trustless gateway holds for `name` (IPIP-351:
+    `GET /ipns/{name}?format=ipns-record`). UNVERIFIED: the caller validates it
+    (`ipns.record.validate_record`) like every record, whoever served it. At most `max_bytes`
+    (+1, so that an oversized record is seen as such) are read."""
+    gw = normalize_gateway(gateway)
+    async with http.stream("GET", f"{gw}/ipns/{quote(name, safe='')}",
+                           params={"format": "ipns-record"},
+                           headers={"Accept": IPNS_RECORD_MEDIA}) as resp:
+        if resp.status_code == 404:
+            raise NotFound(f"{gw}: no IPNS record for {name}")
+        if resp.status_code != 200:
+            raise NotFound(f"{gw}: HTTP {resp.status_code} for the IPNS record of {name}")
+        buf = bytearray()
+        async for chunk in resp.aiter_bytes():
+            buf += chunk
+            if len(buf) > max_bytes:
+                break  # oversized: the validator refuses it with the size rule
+        return bytes(buf)

@@ -1,0 +1,168 @@
+"""IPNS in the node: publish, resolve, republish (listed in node/online.SERVICE_MODULES).
+
+    svc = online.services["ipns"]                      # daemon: routing = online.services["routing"]
+    name, value = await svc.publish("/ipfs/bafy…", key="self")
+    await svc.resolve("/ipns/k51…/a")                  # -> "/ipfs/…/a"
+
+    with IpnsService.offline(node) as svc: …           # no daemon: cache, own records, Gateway.Fetch
+                                                       # (IPIP-351) and DNSLink; no routers
+
+Publishing signs and stores the record locally (sequence numbers persist in `ipns.db`), then
+hands it to the composed router's `put_value` (DHT PUT to the k closest peers + every delegated
+router's `PUT /routing/v1/ipns`). Without any router that accepted it, publishing fails unless
+`allow_offline` (Kubo's `--allow-offline`: the record is kept and republished later).
+
+The republisher (Kubo's `Ipns.RepublishPeriod`, default 4 h; `Ipns.RecordLifetime` default 48 h)
+re-signs every record we published with a fresh EOL — same value, same sequence — and puts it
+again, first `republish_initial_delay_s` after start.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..config import IpnsLimits
+from ..errors import InvalidInput, JzfsError, NotFound
+from .dns import DnsClient
+from .keystore import Keystore
+from .name import IpnsName
+from .publisher import make_record, parse_duration
+from .resolver import Resolver
+from .store import IpnsStore
+
+if TYPE_CHECKING:
+    from ..node.online import OnlineNode
+
+log = logging.getLogger(__name__)
+
+
+def limits_from_config(node: Any) -> IpnsLimits:
+    """node.defaults.ipns with Kubo's config keys applied (`Ipns.RepublishPeriod`,
+    `Ipns.RecordLifetime`, `Ipns.ResolveCacheSize`)."""
+    limits: IpnsLimits = node.defaults.ipns
+    repo = node.repo
+    changes: dict[str, Any] = {}
+    for key, attr in (("Ipns.RepublishPeriod", "republish_period_s"),
+                      ("Ipns.RecordLifetime", "record_lifetime_s")):
+        v = repo.get_config_default(key, None)
+        if v:
+            changes[attr] = parse_duration(str(v))
+    size = repo.get_config_default("Ipns.ResolveCacheSize", None)
+    if isinstance(size, int) and size > 0:
+        changes["cache_entries"] = size
+    return replace(limits, **changes) if changes else limits
+
+
+class IpnsService:
+    name = "ipns"
+
+    def __init__(self, node: Any, *, router: Callable[[], Any] | None = None,
+                 gateways: list[str] | None = None, clock: Callable[[], float] = time.time) -> None:
+        from ..gateway.client import configured_gateways
+
+        self.node = node
+        self.limits = limits_from_config(node)
+        self.keystore = Keystore.for_repo(node.repo)
+        self.store = IpnsStore.for_repo(node.repo)
+        self.clock = clock
+        self._router = router or (lambda: None)
+        self.resolver = Resolver(
+            store=self.store, router=self._router,
+            gateways=configured_gateways(node, None) if gateways is None else gateways,
+            dns=DnsClient.from_config(node.repo, limits=self.limits), limits=self.limits,
+            clock=clock)
+        self.republished = 0
+
+    @classmethod
+    def offline(cls, node: Any, **kw: Any) -> IpnsService:
+        return cls(node, **kw)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> IpnsService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- publish
+
+    async def publish(self, value: str, *, key: str = "self", lifetime_s: float | None = None,
+                      ttl_s: float | None = None, v2_only: bool = False,
+                      allow_offline: bool = False) -> tuple[IpnsName, str]:
+        name, rec = make_record(
+            self.keystore, self.store, key, value,
+            lifetime_s=self.limits.record_lifetime_s if lifetime_s is None else lifetime_s,
+            ttl_s=self.limits.record_ttl_s if ttl_s is None else ttl_s,
+            v2_only=v2_only, now=self.clock())
+        await self._put(name, rec.raw, allow_offline=allow_offline)
+        return name, rec.value_text
+
+    async def _put(self, name: IpnsName, raw: bytes, *, allow_offline: bool) -> None:
+        router = self._router()
+        if router is None:
+            if allow_offline:
+                return
+            raise InvalidInput("cannot publish: the node is offline and has no router (run "
+                               "`jzfs daemon`, or pass --allow-offline to only store the record)")
+        try:
+            await router.put_value(name.routing_key, raw)
+        except JzfsError as exc:
+            if allow_offline:
+                log.info("ipns: publish of %s kept locally: %s", name, exc)
+                return
+            raise NotFound(f"record for {name} stored locally, but no router accepted it: {exc} "
+                           "(--allow-offline to accept that)") from None
+
+    # ---------------------------------------------------------------- resolve
+
+    async def resolve(self, path: str, *, recursive: bool = True, nocache: bool = False) -> str:
+        return await self.resolver.resolve(path, recursive=recursive, nocache=nocache)
+
+    # ---------------------------------------------------------------- republish
+
+    async def republish_all(self) -> int:
+        """Re-sign (fresh EOL, same value and sequence) and put every record we published."""
+        n = 0
+        for pub in list(self.store.all_published()):
+            if not self.keystore.has(pub.key_name):
+                continue
+            try:
+                name, rec = make_record(self.keystore, self.store, pub.key_name,
+                                        _value_of(pub.record), lifetime_s=pub.lifetime_s,
+                                        ttl_s=pub.ttl_s, v2_only=pub.v2_only, now=self.clock())
+                if name != pub.name:
+                    continue
+                await self._put(name, rec.raw, allow_offline=False)
+                n += 1
+            except JzfsError as exc:
+                log.warning("ipns: republishing %s failed: %s", pub.name, exc)
+        self.republished += n
+        return n
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        await trio.sleep(self.limits.republish_initial_delay_s)
+        while True:
+            await self.republish_all()
+            await trio.sleep(self.limits.republish_period_s)
+
+
+def _value_of(raw: bytes) -> str:
+    from .record import IpnsEntry, parse_data
+
+    entry = IpnsEntry.decode(raw)
+    return parse_data(entry.data or b"")[0].decode()
+
+
+async def start_online(online: OnlineNode) -> None:
+    svc = IpnsService(online.node, router=lambda: online.services.get("routing"))
+    online.services["ipns"] = svc
+    await online.nursery.start(svc.run)
