@@ -38,6 +38,27 @@ ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTE
 BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import", "key/import", "name/inspect"})
 
 
+# Commands whose `arg`s are content paths: `/ipns/NAME/…` there is resolved (ipns/paths.py's
+# daemon side) before the handler sees it, so every handler keeps taking `/ipfs/` paths.
+IPNS_PATH_COMMANDS = frozenset({"cat", "get", "ls", "dag/get", "dag/stat", "dag/export",
+                                "dag/resolve", "pin/add", "block/get", "block/stat"})
+
+
+async def _resolve_ipns_args(ctx: ApiContext, req: Request) -> None:
+    if not any(k == "arg" and v.startswith(("/ipns/", "ipns://")) for k, v in req.query_pairs):
+        return
+    from .h_name import ipns_service
+
+    svc = ipns_service(ctx)
+    pairs = []
+    for k, v in req.query_pairs:
+        if k == "arg" and v.startswith(("/ipns/", "ipns://")):
+            v = await svc.resolve(v)
+        pairs.append((k, v))
+    req.query_pairs = pairs
+    req.query = dict(pairs)
+
+
 def error_body(message: str, code: int) -> bytes:
     return (json.dumps({"Message": message, "Code": code, "Type": "error"}) + "\n").encode()
 
@@ -85,6 +106,8 @@ class RpcApp:
 
     async def _run(self, handler: Handler, req: Request, resp: Response) -> None:
         try:
+            if req.path[len(PREFIX):].rstrip("/") in IPNS_PATH_COMMANDS:
+                await _resolve_ipns_args(self.ctx, req)
             await handler(self.ctx, req, resp)
         except ClientGone:
             log.info("api: client went away during %s", req.path)

@@ -87,6 +87,7 @@ async def start_online(online: OnlineNode) -> None:
     gw_addr = repo.get_config_default("Addresses.Gateway", DEFAULT_GATEWAY_ADDR)
     if gw_addr:
         from_peers = bool(repo.get_config_default("Gateway.FetchFromPeers", True))
-        gw = GatewayApp(node.blocks, fetch=fetch if from_peers else None, limits=node.defaults.http)
+        gw = GatewayApp(node.blocks, fetch=fetch if from_peers else None, limits=node.defaults.http,
+                        ipns=lambda: online.services.get("ipns"))
         online.gateway_addr = await online.nursery.start(serve_app, gw, gw_addr)
         online.services["gateway"] = gw

@@ -191,17 +191,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output-codec", default="dag-json", metavar="NAME",
                    choices=LazyChoices("jiaozi_node.node.dag", "OUTPUT_CODECS"),
                    help="%(choices)s (default %(default)s)")
-    p.set_defaults(func=cmd_get)
+    p.set_defaults(func=cmd_get, ipns_paths=("path",))
 
     p = dsub.add_parser("resolve", help="resolve a path to the last CID and the remainder")
     p.add_argument("path")
     add_json_flag(p)
-    p.set_defaults(func=cmd_resolve)
+    p.set_defaults(func=cmd_resolve, ipns_paths=("path",))
 
     p = dsub.add_parser("stat", help="total size and number of blocks of a DAG")
     p.add_argument("path")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_stat)
+    p.set_defaults(func=cmd_stat, ipns_paths=("path",))
 
     p = dsub.add_parser("export", help="write a CAR v1 of a DAG to stdout (trustless DFS order)")
     p.add_argument("path", help="CID[/path]: path blocks first, then the target's DAG")
@@ -210,7 +210,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only the blocks for this byte range of a file (implies entity)")
     p.add_argument("--output", "-o", default=None, help="write to a file instead of stdout")
     bool_flag(p, "--progress", "-p", default=False, help="progress bar on stderr")
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(func=cmd_export, ipns_paths=("path",))
 
     p = dsub.add_parser("import", help="import CAR files (v1 or v2): all verified, or nothing")
     p.add_argument("files", nargs="*", help="CAR files (default: stdin)")

@@ -218,7 +218,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fetch missing blocks from this trustless gateway (repeatable; every block "
                         "verified; default: config Gateway.Fetch)")
     _add_peer_flags(p)
-    p.set_defaults(func=cmd_cat)
+    p.set_defaults(func=cmd_cat, ipns_paths=("path",))
 
     p = sub.add_parser("get", help="write a UnixFS file or directory tree to disk")
     p.add_argument("path", help="CID[/path] or /ipfs/CID[/path]")
@@ -228,7 +228,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fetch missing blocks from this trustless gateway (repeatable; every block "
                         "verified; default: config Gateway.Fetch)")
     _add_peer_flags(p)
-    p.set_defaults(func=cmd_get)
+    p.set_defaults(func=cmd_get, ipns_paths=("path",))
 
     p = sub.add_parser("ls", help="list a UnixFS directory (Kubo's columns: CID, size, name)")
     p.add_argument("paths", nargs="+", metavar="path")
@@ -236,4 +236,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--headers", "-v", action="store_true", help="print a header line")
     bool_flag(p, "--size", "-s", default=True, help="show file sizes")
     bool_flag(p, "--resolve-type", default=True, help="fetch each child to report its type and size")
-    p.set_defaults(func=cmd_ls)
+    p.set_defaults(func=cmd_ls, ipns_paths=("paths",))

@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "jiaozi_node.cli.dag_cmds",
     "jiaozi_node.cli.cid_cmds",
     "jiaozi_node.cli.add_cmd",
+    "jiaozi_node.cli.key_cmds",
+    "jiaozi_node.cli.name_cmds",
 ]
 
 
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from ..api.cli_bridge import route  # a running daemon serves data commands, as with `ipfs`
 
+        if getattr(args, "ipns_paths", None):  # `/ipns/NAME/…` arguments -> `/ipfs/CID/…`
+            from ..ipns.paths import expand_cli_paths
+
+            expand_cli_paths(args)
         rc = (route(args) or handler)(args)
     except JzfsError as exc:
         print(f"Error: {one_line(str(exc))}", file=sys.stderr)

@@ -12,9 +12,10 @@ from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json
 def cmd_add(args: argparse.Namespace) -> int:
     from ..ipld.cid import CID
 
-    cids = [CID.decode(c) for c in args.cids]
     recursive = args.recursive
     with open_node() as node:
+        # a CID, or a path (`/ipfs/CID/a/b`; `/ipns/…` was resolved by cli/main) as Kubo takes
+        cids = [CID.decode(c) if "/" not in c else node.files.resolve(c) for c in args.cids]
         for cid in cids:
             node.pins.add(cid, recursive=recursive)
             if not args.json:
@@ -81,7 +82,7 @@ def register(sub: Any) -> None:
     a.add_argument("cids", nargs="+", metavar="CID")
     bool_flag(a, "--recursive", "-r", default=True, help="pin the whole DAG (-r=false: one block)")
     add_json_flag(a)
-    a.set_defaults(func=cmd_add)
+    a.set_defaults(func=cmd_add, ipns_paths=("cids",))  # /ipns/NAME too (ipns/paths.py)
 
     r = psub.add_parser("rm", help="remove pins")
     r.add_argument("cids", nargs="+", metavar="CID")

@@ -17,6 +17,7 @@ incomplete body, as the trustless-gateway spec prescribes.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -24,7 +25,7 @@ import trio
 
 from ..car.writer import encode_header, encode_section
 from ..config import HTTP_LIMITS, HttpLimits
-from ..errors import NotFound, Timeout
+from ..errors import InvalidInput, NotFound, Timeout
 from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 from ..unixfs import exporter
 from ..unixfs.exporter_data import load_block
@@ -78,9 +79,10 @@ class GatewayApp:
     """ASGI gateway app. `blocks` is a SYNC Blockstore; `fetch` an optional async fetcher."""
 
     def __init__(self, blocks: Any, *, fetch: Fetch | None = None,
-                 limits: HttpLimits = HTTP_LIMITS) -> None:
+                 limits: HttpLimits = HTTP_LIMITS, ipns: Callable[[], Any] | None = None) -> None:
         self.getter = _Getter(blocks, fetch)
         self.limits = limits
+        self._ipns = ipns or (lambda: None)  # the node's IpnsService (ipns/service.py), if any
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -119,7 +121,12 @@ class GatewayApp:
         if req.path in ("/", "/ipfs", "/ipfs/"):
             await resp.text(404, "jzfs gateway: ask for /ipfs/{cid}[/path]")
             return
-        cpath = hc.parse_content_path(req.path)
+        if req.path.startswith("/ipns/"):
+            cpath = await self._ipns_path(req, resp)
+            if cpath is None:
+                return
+        else:
+            cpath = hc.parse_content_path(req.path)
         fmt = hc.negotiate(req.query, req.headers.get("accept"))
         if "only-if-cached" in req.headers.get("cache-control", "") and not self.getter.has_local(cpath.cid):
             # path-gateway spec: answer from what we hold, without fetching; 412 when we do not
@@ -144,8 +151,50 @@ class GatewayApp:
         assert scope.cancelled_caught
         raise Timeout(f"content not found within {self.limits.gateway_timeout_s:g} s")
 
+    async def _ipns_path(self, req: Request, resp: Response) -> hc.ContentPath | None:
+        """`/ipns/{name}[/path]`: resolve the name (every record validated by the IPNS
+        resolver), answer `?format=ipns-record` (IPIP-351) here, else hand back the `/ipfs/`
+        path it points at for the usual trustless/deserialized answer."""
+        from urllib.parse import quote, unquote
+
+        from ..ipns.name import IpnsName
+
+        svc = self._ipns()
+        if svc is None:
+            raise hc.HttpError(501, "IPNS is not enabled on this gateway")
+        head, _, rest = req.path[len("/ipns/"):].partition("/")
+        head = unquote(head)
+        if not head:
+            raise hc.HttpError(400, "missing name after /ipns/")
+        wants_record = req.query.get("format") == "ipns-record" or \
+            "application/vnd.ipfs.ipns-record" in req.headers.get("accept", "")
+        if wants_record:
+            try:
+                name = IpnsName.parse(head)
+            except InvalidInput as exc:
+                raise hc.HttpError(400, f"not an IPNS name: {exc}") from None
+            with trio.move_on_after(self.limits.gateway_timeout_s) as scope:
+                rec = await svc.resolver.resolve_record(name)
+            if scope.cancelled_caught:
+                raise Timeout(f"no record for {head} within {self.limits.gateway_timeout_s:g} s")
+            ttl = max(0, int(min(rec.ttl_ns / 1e9, rec.expires_in(time.time()))))
+            await resp.full(200, [("Content-Type", "application/vnd.ipfs.ipns-record"),
+                                  ("Content-Disposition", f'attachment; filename="{head}.ipns-record"'),
+                                  ("Cache-Control", f"public, max-age={ttl}"),
+                                  ("X-Ipfs-Path", req.path), ("Vary", "Accept"), *_CORS], rec.raw)
+            return None
+        with trio.move_on_after(self.limits.gateway_timeout_s) as scope:
+            target = await svc.resolve("/ipns/" + head)
+        if scope.cancelled_caught:
+            raise Timeout(f"{head} did not resolve within {self.limits.gateway_timeout_s:g} s")
+        ttl = svc.resolver.limits.record_ttl_s
+        req.scope["jzfs.cache_control"] = f"public, max-age={int(ttl)}"
+        return hc.parse_content_path(quote(target, safe="/") + ("/" + rest if rest or
+                                                                 req.path.endswith("/") else ""))
+
     def _common(self, req: Request, resolved: Resolved | None, tag: str) -> list[tuple[str, str]]:
-        headers = [("Etag", tag), ("Cache-Control", hc.IMMUTABLE_CACHE),
+        cache = req.scope.get("jzfs.cache_control", hc.IMMUTABLE_CACHE)
+        headers = [("Etag", tag), ("Cache-Control", cache),
                    ("X-Ipfs-Path", req.path), ("Vary", "Accept"), *_CORS]
         if resolved is not None:
             headers.append(("X-Ipfs-Roots", ",".join(str(c) for c in resolved.roots)))

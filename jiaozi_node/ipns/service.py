@@ -81,6 +81,11 @@ class IpnsService:
 
     @classmethod
     def offline(cls, node: Any, **kw: Any) -> IpnsService:
+        """Without a daemon: no libp2p host, so no DHT; the delegated routers of config
+        `Routing.DelegatedRouters` are plain HTTP and are asked when their client is built."""
+        if "router" not in kw:
+            router = _delegated_only(node)
+            kw["router"] = lambda: router
         return cls(node, **kw)
 
     def close(self) -> None:
@@ -155,6 +160,23 @@ class IpnsService:
             await trio.sleep(self.limits.republish_period_s)
 
 
+def _delegated_only(node: Any) -> Any:
+    try:
+        from ..routing.delegated.client import DelegatedRouter  # type: ignore[import-not-found]
+        from ..routing.parallel import ParallelRouter
+        from ..routing.service import delegated_urls, routing_type
+        from ..routing.validators import default_validators
+    except ImportError:
+        return None
+    if routing_type(node) not in ("auto", "delegated"):
+        return None
+    urls = delegated_urls(node)
+    if not urls:
+        return None
+    return ParallelRouter([DelegatedRouter(u) for u in urls], validators=default_validators(),
+                          limits=node.defaults.routing)
+
+
 def _value_of(raw: bytes) -> str:
     from .record import IpnsEntry, parse_data
 
@@ -162,7 +184,13 @@ def _value_of(raw: bytes) -> str:
     return parse_data(entry.data or b"")[0].decode()
 
 
+def _composed_router(online: OnlineNode) -> Any:
+    """The composed router (routing/service.py's RoutingService.router), or None."""
+    svc = online.services.get("routing")
+    return getattr(svc, "router", None)
+
+
 async def start_online(online: OnlineNode) -> None:
-    svc = IpnsService(online.node, router=lambda: online.services.get("routing"))
+    svc = IpnsService(online.node, router=lambda: _composed_router(online))
     online.services["ipns"] = svc
     await online.nursery.start(svc.run)

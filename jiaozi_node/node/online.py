@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 SERVICE_MODULES: tuple[str, ...] = (
     "jiaozi_node.bitswap.service",  # bitswap 1.2 (bitswap engineer); first: API/gateway use it
     "jiaozi_node.routing.service",  # DHT/delegated/peering routers; before bitswap's users
+    "jiaozi_node.ipns.service",  # IPNS publish/resolve/republish (needs routing; before the gateway)
     "jiaozi_node.api.service",  # RPC API + gateway (HTTP engineer)
     "jiaozi_node.versioning.sync",  # /jzfs/refs/1.0.0 (versioning engineer)
 )
