@@ -598,6 +598,8 @@ class IpnsLimits:
     # An IPNS name is an identity multihash of a <= 42-byte key or a 32-byte sha2-256 digest;
     # a longer "name" is garbage and is refused before it is decoded further.
     max_name_multihash_bytes: int = 64
+    # `key import` file: an RSA-16384 PKCS#8 PEM is ~13 KiB; anything larger is not a key.
+    max_key_file_bytes: int = 64 * KiB
 
 
 IPNS_LIMITS = IpnsLimits()

@@ -18,8 +18,6 @@ from ..gateway.asgi import Request, Response
 from .common import ApiContext, Handler, in_thread, one_arg, param_bool, send_json
 from .multipart import first_part
 
-MAX_KEY_FILE_BYTES = 64 * 1024  # an RSA-16384 PEM is ~13 KiB
-
 
 def ipns_service(ctx: ApiContext) -> Any:
     """The daemon's IPNS service, or an offline one (tests without a network)."""
@@ -98,7 +96,7 @@ async def key_rename(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 async def key_import(ctx: ApiContext, req: Request, resp: Response) -> None:
     ks = ipns_service(ctx).keystore
-    data = await first_part(req, limit=MAX_KEY_FILE_BYTES)
+    data = await first_part(req, limit=ctx.node.defaults.ipns.max_key_file_bytes)
     info = ks.import_key(one_arg(req, "name"), data,
                          req.query.get("format") or "libp2p-protobuf-cleartext",
                          allow_any_type=param_bool(req, "allow-any-key-type", False))
