@@ -387,6 +387,84 @@ NET_LIMITS = NetLimits()
 
 
 # --------------------------------------------------------------------------------------------
+# Kademlia DHT (jiaozi_node.routing.dht)
+# --------------------------------------------------------------------------------------------
+
+DHT_PROTOCOL_WAN = "/ipfs/kad/1.0.0"  # the public Amino DHT
+DHT_PROTOCOL_LAN = "/ipfs/lan/kad/1.0.0"  # Kubo's LAN DHT (accepts private/loopback peers)
+
+
+@dataclass(frozen=True)
+class DhtLimits:
+    """Kademlia parameters and the limits that keep a hostile peer from costing us much."""
+
+    # Bucket size and replication factor (libp2p kad-dht spec, go/js: 20): records go to the
+    # k closest peers, a lookup ends once the k closest it knows have all answered.
+    k: int = 20
+    # Queries in flight per lookup (spec: alpha = 3 in go; js uses 3 too).
+    alpha: int = 3
+    # One DHT message (varint-prefixed protobuf). go-libp2p-kad-dht accepts 4 MiB, but a real
+    # message is a few KiB (20 peers x a few addresses, or one <= 10 KiB record); 256 KiB is
+    # far above any of those while a peer cannot make us buffer megabytes per stream.
+    max_message_bytes: int = 256 * 1024
+    # Keys: a multihash (<= 70 B), /pk/ or /ipns/ + a peer ID (<= 50 B). Anything longer is junk.
+    max_key_bytes: int = 256
+    # A record's value: the IPNS spec caps records at 10 KiB; a /pk/ value is an RSA-4096
+    # public key at most (~550 B).
+    max_record_value_bytes: int = 10 * 1024
+    # Peers decoded from one message (closerPeers + providerPeers); honest peers send <= k each.
+    max_peers_per_message: int = 64
+    # Addresses kept per peer (and decoded per peer entry); each <= max_addr_bytes.
+    max_addrs_per_peer: int = 16
+    max_addr_bytes: int = 256
+    # Routing table: at most k peers per bucket (so <= 256 x k by construction); this caps the
+    # total too, bounding memory and the refresh work.
+    max_table_peers: int = 2048
+    # Provider records: a record lives 48 h unless re-announced (go: ProvideValidity = 48 h);
+    # we announce our own every 22 h (go/Kubo: Reprovider.Interval = 22 h).
+    provider_ttl_s: float = 48 * 3600
+    reprovide_interval_s: float = 22 * 3600
+    # Providers stored per key: answers carry <= k anyway; more only costs memory.
+    max_providers_per_key: int = 64
+    # Provider records stored in total (1 000 000 measured < 200 MB, bench/bench_dht.py), and per
+    # providing peer, so one peer cannot fill the store and push out everyone else's records.
+    max_provider_records: int = 1_000_000
+    max_provider_records_per_peer: int = 250_000
+    # Providers returned in one GET_PROVIDERS answer (go and js: k).
+    max_providers_per_answer: int = 20
+    # Value records (/pk/, /ipns/) stored, and how long one lives (go: MaxRecordAge = 36 h).
+    max_records: int = 10_000
+    record_ttl_s: float = 36 * 3600
+    # Peer addresses remembered (for closerPeers answers and for dialling providers); entries
+    # expire (go: ProviderAddrTTL = 24 h) and the least recently used go first past the cap.
+    max_addr_book_peers: int = 20_000
+    addr_ttl_s: float = 24 * 3600
+    # Inbound DHT streams open at once, per peer and in total: each holds a task and a buffer.
+    # (py-libp2p's kad_dht allows 12 in total, which a handful of busy peers exhaust.)
+    max_inbound_streams_per_peer: int = 16
+    max_inbound_streams: int = 512
+    # A stream that carries no request for this long is closed (go: 1 min idle timeout).
+    stream_idle_timeout_s: float = 60.0
+    # One request/response round trip (dial included); a dead peer costs a lookup this much.
+    request_timeout_s: float = 10.0
+    # Queries one lookup may make before it gives up (a hostile network could otherwise feed
+    # us fresh "closer" peers forever).
+    max_lookup_queries: int = 256
+    # Keys announced at once by `provide` (each a lookup + k ADD_PROVIDERs).
+    provide_concurrency: int = 8
+    # Keys above which `provide` announces by keyspace region (one lookup per region, then the
+    # records to each peer batched on one stream) instead of one lookup per key.
+    provide_batch_threshold: int = 64
+    # Routing-table refresh (self lookup + a random lookup per stale bucket), go: 10 min.
+    refresh_interval_s: float = 600.0
+    # Malformed messages from one peer before it is dropped from the table and disconnected.
+    max_bad_messages: int = 3
+
+
+DHT_LIMITS = DhtLimits()
+
+
+# --------------------------------------------------------------------------------------------
 # HTTP (gateway and RPC API)
 # --------------------------------------------------------------------------------------------
 
@@ -616,4 +694,5 @@ class Defaults:
     versioning: VersioningLimits = field(default_factory=VersioningLimits)
     routing: RoutingLimits = field(default_factory=RoutingLimits)
     ipns: IpnsLimits = field(default_factory=IpnsLimits)
+    dht: DhtLimits = field(default_factory=DhtLimits)
     profile: ImportProfile = DEFAULT_PROFILE
