@@ -26,16 +26,17 @@ from ..errors import InvalidInput, JzfsError, LimitExceeded
 from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send, cancel_on_disconnect
 from ..gateway.http_common import HttpError
 from ..gateway.server import _lifespan
-from . import h_add, h_blocks, h_files, h_name, h_node
+from . import h_add, h_blocks, h_files, h_name, h_node, h_routing
 from .common import ApiContext, Handler
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v0/"
 ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES,
-                              **h_name.ROUTES}
+                              **h_name.ROUTES, **h_routing.ROUTES}
 # Commands whose request carries a (multipart) body.
-BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import", "key/import", "name/inspect"})
+BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import", "key/import", "name/inspect",
+                           "routing/put"})
 
 
 # Commands whose `arg`s are content paths: `/ipns/NAME/…` there is resolved (ipns/paths.py's

@@ -2,10 +2,9 @@
 
 * `find_peer`: a connected peer's addresses (host), a `Peering.Peers` entry's configured
   addresses, or the persistent peer store's unexpired ones.
-* `find_providers`: the `Peering.Peers` (Kubo keeps them connected so Bitswap always asks
-  them; listing them as candidate providers lets a session reconnect to one that dropped).
-  Connected peers are not listed: Bitswap already asks every one of them.
-* `provide`, `get_value`, `put_value`: `RoutingUnsupported` (nothing to announce to).
+* `find_providers`, `provide`, `get_value`, `put_value`: `RoutingUnsupported` (knowing a peer
+  is not knowing what it holds; Bitswap already asks every connected peer, and the peering
+  service keeps `Peering.Peers` connected).
 
 Handed `now` through a clock function; no I/O beyond the host's in-memory state and the peer
 store's SQLite.
@@ -36,14 +35,10 @@ class StaticRouter:
         self.clock = clock
 
     async def find_providers(self, cid: CID, *, limit: int = 20) -> AsyncIterator[PeerRecord]:
-        n = 0
-        for peer in self.peering.values():
-            if n >= limit:
-                return
-            if peer.peer_id == self.host.peer_id:
-                continue
-            n += 1
-            yield self._record(peer.peer_id)
+        # Knowing a peer is not knowing what it holds: Bitswap asks every connected peer (and
+        # the peering service keeps `Peering.Peers` connected), so nothing to add here.
+        raise RoutingUnsupported("the peering router does not know who provides what")
+        yield  # pragma: no cover - makes this an async generator
 
     def _record(self, peer_id: str) -> PeerRecord:
         addrs: list[str] = []

@@ -8,8 +8,9 @@ import pytest
 import trio
 
 from jiaozi_node.api.service import retrieval_for
-from jiaozi_node.errors import InvalidInput
+from jiaozi_node.errors import InvalidInput, NotFound
 from jiaozi_node.node import Node
+from jiaozi_node.routing.base import PeerRecord, RoutingUnsupported
 
 LOOP = ["/ip4/127.0.0.1/tcp/0"]
 SERVICES = ("jiaozi_node.bitswap.service", "jiaozi_node.routing.service")
@@ -23,24 +24,61 @@ def nodes(tmp_path):
     b.close()
 
 
+class OneProvider:
+    """A content router that knows one provider of everything (stands in for the DHT here;
+    tests/integration/test_routing_dht.py runs the real one)."""
+
+    name = "fake"
+
+    def __init__(self, rec: PeerRecord) -> None:
+        self.rec = rec
+
+    async def find_providers(self, cid, *, limit=20):
+        yield self.rec
+
+    async def provide(self, cids):
+        raise RoutingUnsupported("fake")
+
+    async def find_peer(self, peer_id):
+        raise NotFound(peer_id)
+
+    async def get_value(self, key):
+        raise NotFound(key)
+
+    async def put_value(self, key, value):
+        raise RoutingUnsupported("fake")
+
+
 async def test_fetch_finds_provider_through_routing(nodes):
     a, b = nodes
     data = b"routed content " * 50_000  # several blocks
     cid = a.add_bytes(data)
     async with a.online(listen=LOOP, services=SERVICES) as pa:
-        # B's only knowledge of A: a Peering entry (static router); B does not keep it
-        # connected (peering=False) and the fetch is given no address.
-        b.repo.set_config("Peering.Peers", [{"ID": pa.peer_id, "Addrs": pa.host.listen_addrs()}])
-        async with b.online(listen=LOOP, services=SERVICES, peering=False) as pb:
+        async with b.online(listen=LOOP, services=SERVICES) as pb:
             assert pb.host.peers() == []
             routing = pb.services["routing"]
+            routing.router.add(OneProvider(PeerRecord(pa.peer_id, tuple(pa.host.listen_addrs()))))
             r = retrieval_for(pb)
             assert routing.finder in r.sources
             with trio.fail_after(20):
-                await r.fetch_dag(cid)
+                await r.fetch_dag(cid)  # no address given: the finder found and dialled A
             assert pa.peer_id in pb.host.peers()
             assert routing.finder.stats["dials_ok"] == 1
+            # the provider's addresses were remembered (second-hand TTL)
+            assert routing.peerstore.addrs(pa.peer_id, now=0)
     assert b.cat(cid) == data
+
+
+async def test_static_router_finds_peering_peers_by_id(nodes):
+    a, b = nodes
+    async with a.online(listen=LOOP, services=SERVICES) as pa:
+        b.repo.set_config("Peering.Peers", [{"ID": pa.peer_id, "Addrs": pa.host.listen_addrs()}])
+        async with b.online(listen=LOOP, services=SERVICES, peering=False) as pb:
+            routing = pb.services["routing"]
+            rec = await routing.router.find_peer(pa.peer_id)
+            assert rec.addrs == tuple(pa.host.listen_addrs())
+            with trio.fail_after(10):
+                assert await routing.dialer.connect(PeerRecord(pa.peer_id)) == pa.peer_id
 
 
 async def test_peer_store_survives_restart(nodes):
@@ -54,8 +92,6 @@ async def test_peer_store_survives_restart(nodes):
             assert routing.peerstore.addrs(pa.peer_id, now=0)
         # B restarts: the dialer reaches A by ID alone, from the peer store
         async with b.online(listen=LOOP, services=SERVICES, peering=False) as pb:
-            from jiaozi_node.routing.base import PeerRecord
-
             routing = pb.services["routing"]
             assert pa.host.listen_addrs()[0] in routing.peerstore.addrs(pa.peer_id, now=0)
             with trio.fail_after(10):
