@@ -511,6 +511,58 @@ HTTP_LIMITS = HttpLimits()
 
 
 # --------------------------------------------------------------------------------------------
+# Delegated routing over HTTP (/routing/v1, jiaozi_node.routing.http)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DelegatedRoutingLimits:
+    # Client: connect / read / write timeout of one HTTP request (httpx, per operation). A
+    # router that accepts the connection and then says nothing is given up after this long.
+    client_timeout_s: float = 10.0
+    # Client: a whole request, streamed body included. A router that drips one byte every few
+    # seconds (each read within client_timeout_s) cannot hold a lookup longer than this.
+    client_total_timeout_s: float = 30.0
+    # Client: a non-streaming JSON body. The spec caps JSON answers at 100 records; a record is
+    # well under 16 KiB even with max_addrs_per_record long addresses, so 2 MiB is generous.
+    max_json_body_bytes: int = 2 * MiB
+    # Client: one NDJSON line (one record). A line longer than this is dropped whole.
+    max_ndjson_line_bytes: int = 64 * KiB
+    # Client: total bytes read from one NDJSON stream (garbage or dropped lines included), so a
+    # router that streams junk forever stops being read.
+    max_ndjson_stream_bytes: int = 16 * MiB
+    # Records (valid or not) read from one answer before we stop reading: bounds the work a
+    # router can make us do per lookup even with tiny invalid lines.
+    max_records_per_response: int = 1000
+    # Addresses kept per peer record (go-libp2p peers announce tens; more is hostile). Extra
+    # addresses are dropped, the record kept.
+    max_addrs_per_record: int = 64
+    # One multiaddr string; real ones (dns + port + certhashes) stay well under 1 KiB.
+    max_addr_chars: int = 1024
+    # Protocols kept per record and the length of one (IPIP-484: names are at most 63 chars;
+    # libp2p protocol IDs such as /ipfs/bitswap/1.2.0 are short too).
+    max_protocols_per_record: int = 32
+    max_protocol_chars: int = 256
+    # IPNS: the IPNS record spec caps a record at 10 KiB; bigger bodies are refused unread.
+    max_ipns_record_bytes: int = 10 * KiB
+    # Server: records in one application/json answer (the spec's SHOULD: 100).
+    server_json_records: int = 100
+    # Server: records in one NDJSON stream (the DHT's providers-per-key limit bounds it too).
+    server_ndjson_records: int = 1000
+    # Server: how long one lookup may run before we answer with what was found. Below Helia's
+    # client timeout (30 s) so a JSON client gets a partial answer instead of aborting.
+    server_lookup_timeout_s: float = 25.0
+    # Server: cache lifetimes (spec: shorter for "no results", longer for results).
+    server_max_age_found_s: int = 300
+    server_max_age_empty_s: int = 15
+    # Server: max-age of an IPNS record answer when the record gives no TTL (spec: 60 s).
+    server_ipns_default_max_age_s: int = 60
+
+
+DELEGATED_ROUTING_LIMITS = DelegatedRoutingLimits()
+
+
+# --------------------------------------------------------------------------------------------
 # Versioning
 # --------------------------------------------------------------------------------------------
 
@@ -696,3 +748,4 @@ class Defaults:
     ipns: IpnsLimits = field(default_factory=IpnsLimits)
     dht: DhtLimits = field(default_factory=DhtLimits)
     profile: ImportProfile = DEFAULT_PROFILE
+    delegated_routing: DelegatedRoutingLimits = field(default_factory=DelegatedRoutingLimits)

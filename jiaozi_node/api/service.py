@@ -7,7 +7,8 @@ default); an empty string or null disables that server. Content missing locally 
 through the ONE retrieval path (`node/retrieval.py`: bitswap and, if config `Gateway.Fetch` lists
 URLs, trustless gateways, raced, verified in one place, stored): always for the RPC API (`cat`,
 `get`, `pin add`... like Kubo's online commands), and for the gateway when config
-`Gateway.FetchFromPeers` is true (the default).
+`Gateway.FetchFromPeers` is true (the default). The gateway also serves the Delegated Routing V1
+API (`/routing/v1`, routing/http/server.py) unless config `Gateway.ExposeRoutingAPI` is false.
 """
 
 from __future__ import annotations
@@ -87,7 +88,12 @@ async def start_online(online: OnlineNode) -> None:
     gw_addr = repo.get_config_default("Addresses.Gateway", DEFAULT_GATEWAY_ADDR)
     if gw_addr:
         from_peers = bool(repo.get_config_default("Gateway.FetchFromPeers", True))
+        routing = None
+        if bool(repo.get_config_default("Gateway.ExposeRoutingAPI", True)):  # Kubo's key
+            from ..routing.http.server import routing_api_for
+
+            routing = routing_api_for(online, node.defaults.delegated_routing)
         gw = GatewayApp(node.blocks, fetch=fetch if from_peers else None, limits=node.defaults.http,
-                        ipns=lambda: online.services.get("ipns"))
+                        ipns=lambda: online.services.get("ipns"), routing=routing)
         online.gateway_addr = await online.nursery.start(serve_app, gw, gw_addr)
         online.services["gateway"] = gw

@@ -27,6 +27,7 @@ from ..car.writer import encode_header, encode_section
 from ..config import HTTP_LIMITS, HttpLimits
 from ..errors import InvalidInput, NotFound, Timeout
 from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
+from ..routing.http.paths import is_routing_path
 from ..unixfs import exporter
 from ..unixfs.exporter_data import load_block
 from . import http_common as hc
@@ -36,6 +37,7 @@ from .content import Resolved, car_blocks, resolve_path
 log = logging.getLogger(__name__)
 
 Fetch = Callable[[CID], Awaitable[bytes]]
+RoutingHandler = Callable[[Request, Response, Receive], Awaitable[None]]
 
 
 
@@ -79,10 +81,13 @@ class GatewayApp:
     """ASGI gateway app. `blocks` is a SYNC Blockstore; `fetch` an optional async fetcher."""
 
     def __init__(self, blocks: Any, *, fetch: Fetch | None = None,
-                 limits: HttpLimits = HTTP_LIMITS, ipns: Callable[[], Any] | None = None) -> None:
+                 limits: HttpLimits = HTTP_LIMITS, ipns: Callable[[], Any] | None = None,
+                 routing: RoutingHandler | None = None) -> None:
         self.getter = _Getter(blocks, fetch)
         self.limits = limits
         self._ipns = ipns or (lambda: None)  # the node's IpnsService (ipns/service.py), if any
+        # /routing/v1 (routing/http/server.py); None when Gateway.ExposeRoutingAPI is false.
+        self.routing = routing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -92,6 +97,13 @@ class GatewayApp:
             return
         req = Request(scope, receive)
         resp = Response(send, head_only=req.method == "HEAD")
+        if is_routing_path(req.path):
+            if self.routing is None:
+                await resp.text(404, "the routing API is off on this gateway "
+                                     "(Gateway.ExposeRoutingAPI false)")
+                return
+            await self.routing(req, resp, receive)
+            return
         async with trio.open_nursery() as nursery:
             nursery.start_soon(cancel_on_disconnect, receive, nursery.cancel_scope)
             await self._guarded(req, resp)
