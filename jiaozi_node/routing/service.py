@@ -21,7 +21,8 @@ client come from their own packages; until they are installed they are skipped w
 
 * `jiaozi_node.routing.dht.service.start_dht(online, *, mode) -> Router` (mode `auto`, `client`
   or `server`), started inside the node's nursery;
-* `jiaozi_node.routing.delegated.client.DelegatedRouter(url, *, limits=…)`, a Router.
+* `jiaozi_node.routing.http.client.DelegatedRouter(url, *, validators=, limits=…)`, a Router
+  (closed with `aclose()` when the service stops).
 
 What this service adds around the router: the persistent peer store (fed by identify on every
 new connection and by routing answers), a `Dialer` that uses it, the `ProviderFinder` Bitswap
@@ -110,6 +111,11 @@ class RoutingService:
                 await trio.sleep_forever()
         finally:
             self.peerstore.close()
+            with trio.CancelScope(shield=True), trio.move_on_after(2):
+                for r in self.router.routers:  # delegated HTTP routers own an HTTP client
+                    aclose = getattr(r, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
 
     def _connected(self, peer: str) -> None:
         if self._nursery is not None:
@@ -144,12 +150,13 @@ async def _build_routers(online: Any, rtype: str, peerstore: PeerStore) -> tuple
     if rtype in ("auto", "delegated"):
         urls = delegated_urls(node)
         if urls:
-            cls = _optional("jiaozi_node.routing.delegated.client", "DelegatedRouter")
+            cls = _optional("jiaozi_node.routing.http.client", "DelegatedRouter")
             if cls is None:
                 logger.warning("routing: delegated routing is not built yet; "
                                "Routing.DelegatedRouters ignored")
             for url in urls if cls is not None else []:
-                routers.append(cls(url))
+                routers.append(cls(url, validators=default_validators(),
+                                   limits=node.defaults.delegated_routing))
     return routers, dht
 
 

@@ -110,7 +110,7 @@ async def test_our_client_against_our_server_on_loopback() -> None:
 
 
 def _add(daemon: dict, data: bytes) -> str:
-    r = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", "add", "-Q", "--cid-version=1"],
+    r = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", "block", "put"],
                        input=data, env=daemon["env"], capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr.decode()
     return r.stdout.decode().strip()
@@ -136,3 +136,36 @@ def test_daemon_serves_routing_v1_on_gateway(jzfs_daemon_factory: object) -> Non
     off = jzfs_daemon_factory("off", config={"Gateway.ExposeRoutingAPI": False})  # type: ignore[operator]
     with httpx.Client(base_url=off["gateway"], timeout=30) as http:
         assert http.get(f"/routing/v1/providers/{cid}").status_code == 404
+
+
+async def test_node_routes_through_another_nodes_routing_v1(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Node A (Routing.Type delegated, Routing.DelegatedRouters = B's gateway) finds B as the
+    provider of a block only B holds, and B's address, through B's /routing/v1 — the routing
+    service's DelegatedRouter against the daemon's RoutingApi, both real."""
+    from jiaozi_node.node import Node
+
+    services = ("jiaozi_node.routing.service", "jiaozi_node.api.service")
+    loop = ["/ip4/127.0.0.1/tcp/0"]
+    a, b = Node.open(tmp_path / "a"), Node.open(tmp_path / "b")
+    try:
+        for n in (a, b):
+            n.repo.set_config("Addresses.API", "")
+            n.repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+        cid = CID.of(b"only b holds this")
+        b.blocks.put(cid, b"only b holds this")
+        async with b.online(listen=loop, services=services) as pb:
+            host, port = multiaddr_to_host_port(pb.gateway_addr)
+            a.repo.set_config("Routing.Type", "delegated")
+            a.repo.set_config("Routing.DelegatedRouters", [f"http://{host}:{port}"])
+            async with a.online(listen=loop, services=services) as pa:
+                router = pa.services["routing"].router
+                assert any(isinstance(r, DelegatedRouter) for r in router.routers)
+                with trio.fail_after(20):
+                    found = [r async for r in router.find_providers(cid)]
+                    peer = await router.find_peer(pb.peer_id)
+                assert [r.peer_id for r in found] == [pb.peer_id]
+                assert found[0].addrs == tuple(pb.host.listen_addrs())
+                assert peer.addrs == tuple(pb.host.listen_addrs())
+    finally:
+        a.close()
+        b.close()

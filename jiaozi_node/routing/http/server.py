@@ -1,7 +1,6 @@
 """`/routing/v1` on the gateway address: the Delegated Routing V1 HTTP API, served by the daemon.
 
-    api = RoutingApi(router=lambda: online.services.get("routing"), local=NodeLocal(online),
-                     validators=lambda: validators_for(online))
+    api = routing_api_for(online)        # router_for(online), validators_for(online)
     GatewayApp(..., routing=api)         # GatewayApp hands every /routing/v1 request to `api`
 
 Answers come from the node's composed router (looked up per request, so a router that starts
@@ -100,13 +99,22 @@ class NodeLocal:
         return PeerRecord(peer_id, tuple(a for a in addrs if a))
 
 
+def router_for(online: Any) -> Router | None:
+    """The node's composed router: `online.services["routing"]` (a RoutingService holding it
+    as `.router`, or a Router itself); None while routing is off or not started."""
+    svc = online.services.get("routing")
+    return getattr(svc, "router", svc)
+
+
 def validators_for(online: Any) -> Mapping[str, RecordValidator]:
-    """The node's record validators: `online.services["validators"]` if a service registered
-    them, else the composed router's `validators` attribute; empty when there are none."""
-    found = online.services.get("validators")
-    if found is None:
-        found = getattr(online.services.get("routing"), "validators", None)
-    return found or {}
+    """The node's record validators: the composed router's, else routing/validators.py
+    default_validators() (the one IPNS validation every path uses)."""
+    found = getattr(router_for(online), "validators", None)
+    if not found:
+        from ..validators import default_validators
+
+        found = default_validators()
+    return found
 
 
 def _http_date(now: float) -> str:
@@ -320,5 +328,5 @@ class RoutingApi:
 
 def routing_api_for(online: Any, limits: DelegatedRoutingLimits = DELEGATED_ROUTING_LIMITS) -> RoutingApi:
     """The RoutingApi of a running node (used by api/service.py when it starts the gateway)."""
-    return RoutingApi(router=lambda: online.services.get("routing"), local=NodeLocal(online),
+    return RoutingApi(router=lambda: router_for(online), local=NodeLocal(online),
                       validators=lambda: validators_for(online), limits=limits)
