@@ -149,6 +149,8 @@ class Resolver:
                 found.append((rec, stale[2]))
 
         settle = trio.Event()
+        if found and found[0][1] == "local":
+            settle.set()  # our own record: the others only get the settle window to beat it
         pending = [0]
 
         async def ask_one(source: str, fetch: Callable[[], Any]) -> None:

@@ -150,3 +150,27 @@ def test_key_commands(tmp_path):
     assert out(env, "key", "list") == "self\nblog"
     rsa = out(env, "key", "gen", "--type", "rsa", "old")
     assert rsa.startswith("k2k4r8")  # a hashed (sha2-256) name: the RSA key is not inlined
+
+
+def test_dnslink_through_configured_resolver(tmp_path, tree):
+    from jiaozi_node.testing.dns_server import LocalDns
+
+    repo = tmp_path / "r"
+    Repo.init(repo)
+    env = {**os.environ, "JZFS_PATH": str(repo)}
+    root = out(env, "add", "-r", "-Q", str(tree))
+    name = out(env, "name", "publish", "--allow-offline", "-Q", root)
+    records = {"_dnslink.example.org": [f"dnslink=/ipfs/{root}"],
+               "_dnslink.named.test": [f"dnslink=/ipns/{name}/sub"],
+               "_dnslink.loop-a.test": ["dnslink=/ipns/loop-b.test"],
+               "_dnslink.loop-b.test": ["dnslink=/ipns/loop-a.test"]}
+    r = jz(env, "name", "resolve", "/ipns/example.org", check=False)
+    assert r.returncode == 1 and "DNS.Resolvers" in r.stderr.decode()  # nothing looked up by default
+    with LocalDns(records) as dns:
+        Repo.open(repo).set_config("DNS.Resolvers", {".": dns.url})
+        assert out(env, "name", "resolve", "/ipns/example.org") == f"/ipfs/{root}"
+        assert out(env, "cat", "/ipns/example.org/sub/a.txt") == "hello ipns"
+        assert out(env, "cat", "/ipns/named.test/a.txt") == "hello ipns"  # DNSLink -> IPNS -> IPFS
+        r = jz(env, "name", "resolve", "/ipns/loop-a.test", check=False)
+        assert r.returncode == 1 and "loop" in r.stderr.decode()
+        assert "_dnslink.example.org" in dns.queries
