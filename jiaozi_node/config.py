@@ -663,6 +663,9 @@ class RoutingLimits:
     # Reprovide period (Kubo's Reprovider.Interval default is 22 h: records live 48 h on the
     # DHT, so each is refreshed at least twice in its lifetime).
     reprovide_interval_s: float = 22 * 3600.0
+    # The first reprovide pass of a process waits this long (Kubo waits 1 min): a short-lived
+    # CLI process (clone, fetch) never starts one, and the daemon's start is not slowed.
+    reprovide_initial_delay_s: float = 60.0
     # A failed provide is retried after this long, doubling up to the max (a router that is
     # down must not be hammered; the queue keeps the CID across restarts meanwhile).
     provide_retry_min_s: float = 30.0

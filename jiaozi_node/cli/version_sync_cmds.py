@@ -23,15 +23,22 @@ _SYNC_LISTEN = ["/ip4/127.0.0.1/tcp/0"]
 _SYNC_SERVICES = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
 
 
-def _online(fn: Any) -> Any:
+def _online(fn: Any, *, routed: Any = None) -> Any:
+    """Run `fn(SyncClient, node)` on a short-lived node. `routed` (a commit CID): providers are
+    found through routing — the running daemon's (`routing/findprovs`) and this node's own
+    routing service (Bootstrap/Peering peers) — so no address has to be typed."""
     import trio
 
     from ..versioning.sync import SyncClient
 
+    services = _SYNC_SERVICES + (("jiaozi_node.routing.service",) if routed is not None else ())
+
     async def run() -> Any:
         with open_node() as node:
-            async with node.online(listen=_SYNC_LISTEN, services=_SYNC_SERVICES, peering=False,
-                                   bootstrap=False) as on:
+            async with node.online(listen=_SYNC_LISTEN, services=services, peering=routed is not None,
+                                   bootstrap=routed is not None) as on:
+                if routed is not None:
+                    await _connect_providers(on, routed)
                 return await fn(SyncClient(on), node)
 
     try:
@@ -41,6 +48,58 @@ def _online(fn: Any) -> Any:
         if len(leaves) == 1:
             raise leaves[0] from None
         raise
+
+
+def _parse_commit_cid(text: str) -> Any:
+    """The CID if `text` is one (a commit/tag to find through routing), else None."""
+    if text.startswith("/"):
+        return None
+    from ..errors import JzfsError
+    from ..ipld.cid import CID
+
+    try:
+        return CID.decode(text)
+    except (JzfsError, ValueError):
+        return None
+
+
+async def _connect_providers(on: Any, cid: Any) -> int:
+    """Ask the running daemon (if any) who provides `cid` and connect to them; returns how many.
+    The daemon knows the network (its DHT table, peer store); a short-lived CLI node does not.
+    Without a daemon the node's own routing service finds them during the fetch."""
+    import trio
+
+    from .common import daemon_client
+
+    client = daemon_client()
+    if client is None:
+        return 0
+
+    def ask() -> list[str]:
+        addrs: list[str] = []
+        with client:
+            for ev in client.ndjson("routing/findprovs", [str(cid)], {"num-providers": 5}):
+                for r in ev.get("Responses") or []:
+                    addrs.extend(f"{a}/p2p/{r['ID']}" for a in r.get("Addrs") or [])
+        return addrs
+
+    from ..errors import JzfsError
+
+    try:
+        addrs = await trio.to_thread.run_sync(ask, abandon_on_cancel=True)
+    except JzfsError:
+        return 0
+    bitswap = on.services.get("bitswap")
+    connected = 0
+    for addr in addrs:
+        try:
+            peer = await on.host.connect(addr)
+        except JzfsError:
+            continue
+        if bitswap is not None:
+            bitswap.add_peer(peer)
+        connected += 1
+    return connected
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
@@ -110,7 +169,34 @@ def cmd_remote_allow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch_commit(args: argparse.Namespace, cid: Any, *, pull: bool) -> int:
+    """`jzfs fetch|pull COMMIT_CID REPO [BRANCH]`: the commit's history from its providers."""
+    async def op(client: Any, node: Any) -> None:
+        branch = (args.branch or "main") if pull else None
+        res = await client.fetch_commit(cid, args.repo, branch=branch)
+        out = _fetch_json(res)
+        if branch is not None:
+            what = client.fast_forward(args.repo, branch, node.versioning.peel(cid))
+            out["Branches"] = {branch: {"Result": what, "Cid": str(cid)}}
+        if args.json:
+            print_json(out)
+            return
+        print(f"fetched {cid} into {args.repo}: {res.new_commits} commits checked, "
+              f"{res.fetched_blocks} blocks ({res.fetched_bytes} bytes) transferred")
+        if branch is not None:
+            print(f"{branch}: {out['Branches'][branch]['Result']} ({cid})")
+        else:
+            print(f"now at {next(iter(res.moved))}")
+
+    _online(op, routed=cid)
+    return 0
+
+
 def cmd_fetch(args: argparse.Namespace, *, pull: bool = False) -> int:
+    commit = _parse_commit_cid(args.remote)
+    if commit is not None:
+        return _fetch_commit(args, commit, pull=pull)
+
     async def op(client: Any, node: Any) -> None:
         peer = await client.connect(_remote_addr(node, args.remote))
         res = await client.fetch(peer, args.repo, remote=args.remote, branch=args.branch)
@@ -145,15 +231,20 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
+    commit = _parse_commit_cid(args.addr)
+
     async def op(client: Any, node: Any) -> None:
-        res = await client.clone(args.addr, args.name, now=_now())
+        if commit is not None:
+            res = await client.clone_commit(commit, args.name, now=_now())
+        else:
+            res = await client.clone(args.addr, args.name, now=_now())
         if args.json:
             print_json(_fetch_json(res))
             return
         print(f"cloned {args.name} from {res.peer}: {len(res.refs)} refs, {res.new_commits} commits checked, "
               f"{res.fetched_bytes} bytes transferred")
 
-    _online(op)
+    _online(op, routed=commit)
     return 0
 
 
@@ -191,15 +282,17 @@ def register_sync(sub: argparse._SubParsersAction) -> None:
 
     for name, func, text in (("fetch", cmd_fetch, "fetch a repo's branches into remotes/REMOTE/…"),
                              ("pull", cmd_pull, "fetch, then fast-forward local branches")):
-        p = sub.add_parser(name, help=f"{text} ({name} REMOTE REPO [BRANCH])")
-        p.add_argument("remote", metavar="REMOTE")
+        p = sub.add_parser(name, help=f"{text} ({name} REMOTE REPO [BRANCH]; REMOTE may be a "
+                                      "commit CID, found through routing)")
+        p.add_argument("remote", metavar="REMOTE|COMMIT_CID")
         p.add_argument("repo")
         p.add_argument("branch", nargs="?", default=None)
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("clone", help="copy a repo from a peer (FIXED: clone MULTIADDR NAME)")
-    p.add_argument("addr", metavar="MULTIADDR")
+    p = sub.add_parser("clone", help="copy a repo from a peer (clone MULTIADDR NAME), or a commit "
+                                     "from whoever provides it (clone COMMIT_CID NAME)")
+    p.add_argument("addr", metavar="MULTIADDR|COMMIT_CID")
     p.add_argument("name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_clone)

@@ -353,6 +353,7 @@ class Provider:
                 await self._wake.wait()
 
     async def _reprovide_loop(self) -> None:
+        await trio.sleep(self.limits.reprovide_initial_delay_s)
         while True:
             last = self.queue.get_state("last_reprovide")
             due = 0.0 if last is None else last + self.limits.reprovide_interval_s - time.time()

@@ -330,6 +330,48 @@ class SyncClient(_Common):
         self.node.repo.set_config("Remotes", remotes)
         return result
 
+    async def fetch_commit(self, cid: CID, repo: str, *, branch: str | None = None) -> FetchResult:
+        """Fetch the history under commit (or tag) `cid` from whoever provides it — peers found
+        through routing, no refs protocol — checking every object as `fetch` does (only trusted
+        signers). With `branch`, fast-forward it to the commit (`pull`); else move
+        `remotes/routing/<short CID>` (`fetch`)."""
+        if not self.vs.refs.has_repo(repo):
+            raise NotFound(f"no repository named {repo!r} here (jzfs clone, or jzfs repo create {repo})")
+        result = FetchResult("routing", repo, {"commit": cid})
+        async with gc_shared(self.node):
+            result.new_commits = await self._fetch_history([cid], trusted=set(self.vs.trusted_keys()),
+                                                          repo=repo)
+            result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
+            if branch is None:
+                ref = f"remotes/routing/{str(cid)[-12:]}"
+                self._set(repo, ref, cid, force=True)
+                result.moved[ref] = cid
+        return result
+
+    async def clone_commit(self, cid: CID, repo: str, *, now: int) -> FetchResult:
+        """A new repo whose `main` is commit `cid`, its history fetched from providers found
+        through routing. The commit's signer becomes trusted (as `clone` trusts the remote it
+        names: the user named this commit); every older object must carry a trusted signature."""
+        if self.vs.refs.has_repo(repo):
+            raise InvalidInput(f"repository {repo!r} already exists here")
+        r = _retrieval(self.online)
+        try:
+            data = await r.get(cid)
+        except (NotFound, Timeout) as exc:
+            raise NotFound(f"commit {cid} could not be fetched: {exc}") from None
+        obj = decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
+        signer = signing.verify(obj)
+        self.vs.trust_add(signer)
+        self.vs.create_repo(repo, now=now)
+        try:
+            result = await self.fetch_commit(cid, repo)
+            self.vs.refs.update_ref(repo, "heads/main", self.vs.peel(cid), expected=None)
+        except BaseException:
+            self.vs.delete_repo(repo)  # nothing half-applied
+            raise
+        result.peer = signer
+        return result
+
     async def push(self, peer: str, repo: str, branch: str, *, force: bool = False) -> CID:
         local = self.vs.branch_head(repo, branch)
         adv = await self.list_refs(peer, repo)

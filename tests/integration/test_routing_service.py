@@ -111,3 +111,37 @@ async def test_routing_type_none_and_invalid(nodes):
             pass
     assert info.group_contains(InvalidInput) if isinstance(info.value, BaseExceptionGroup) \
         else isinstance(info.value, InvalidInput)
+
+
+async def test_clone_and_pull_a_commit_found_through_routing(nodes, tmp_path):
+    from jiaozi_node.errors import SignatureError
+    from jiaozi_node.versioning.sync import SyncClient
+
+    a, b = nodes
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "f.csv").write_bytes(b"a,b\n" * 20_000)
+    vs = a.versioning
+    vs.create_repo("ds", now=1)
+    c1 = vs.commit("ds", d, branch="main", message="one", now=1).cid
+    (d / "g.csv").write_bytes(b"c,d\n" * 1000)
+    c2 = vs.commit("ds", d, branch="main", message="two", now=2).cid
+    services = SERVICES + ("jiaozi_node.versioning.sync",)
+    async with a.online(listen=LOOP, services=services) as pa:
+        async with b.online(listen=LOOP, services=services) as pb:
+            pb.services["routing"].router.add(OneProvider(PeerRecord(pa.peer_id, tuple(pa.host.listen_addrs()))))
+            client = SyncClient(pb)
+            with trio.fail_after(30):
+                res = await client.clone_commit(c1, "copy", now=3)  # no address: routing
+            assert res.new_commits == 1 and res.peer == a.repo.peer_id
+            assert b.versioning.branch_head("copy", "main") == c1
+            with trio.fail_after(30):
+                await client.fetch_commit(c2, "copy", branch="main")
+            assert client.fast_forward("copy", "main", c2) == "fast-forward"
+            # an untrusted signer is refused, and nothing moves
+            b.versioning.trust_rm(a.repo.peer_id)
+            (d / "h.csv").write_bytes(b"e\n")
+            c3 = vs.commit("ds", d, branch="main", message="three", now=4).cid
+            with pytest.raises(SignatureError), trio.fail_after(30):
+                await client.fetch_commit(c3, "copy")
+            assert b.versioning.branch_head("copy", "main") == c2

@@ -167,7 +167,7 @@ async def test_reprovide_sets_per_strategy(node, tmp_path):
 
 async def test_service_loop_drains_on_wake_and_reprovides_on_schedule(node, autojump_clock):
     router = FakeRouter()
-    lim = replace(ROUTING_LIMITS, reprovide_interval_s=1000.0)
+    lim = replace(ROUTING_LIMITS, reprovide_interval_s=1000.0, reprovide_initial_delay_s=0.5)
     p = Provider(node, router, ProvideQueue.open(node.repo.path, limits=lim), strategy="roots", limits=lim)
     async with trio.open_nursery() as nursery:
         await nursery.start(p.run)
