@@ -111,7 +111,15 @@ class Response:
             if more:
                 return
         try:
-            await self._send({"type": "http.response.body", "body": data, "more_body": more})
+            if more:
+                await self._send({"type": "http.response.body", "body": data, "more_body": True})
+            else:
+                # The last send runs hypercorn's end of the request cycle in OUR task: it posts
+                # `http.disconnect` (which wakes `cancel_on_disconnect`), then closes the socket
+                # (`Connection: close`) or starts the keep-alive timer. Cancelled half-way, neither
+                # happens and the connection stays open with nothing to end it: shield it.
+                with trio.CancelScope(shield=True):
+                    await self._send({"type": "http.response.body", "body": data, "more_body": False})
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise ClientGone(str(exc)) from exc
 

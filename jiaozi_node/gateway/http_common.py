@@ -26,7 +26,8 @@ from ..errors import (
     PinnedError,
     Timeout,
 )
-from ..ipld.cid import CID
+from ..ipld import multihash
+from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 
 RAW_MEDIA = "application/vnd.ipld.raw"
 CAR_MEDIA = "application/vnd.ipld.car"
@@ -101,15 +102,35 @@ def split_segments(raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Codecs whose blocks we can read past the block itself (paths, files, DAG walks, CAR export).
+SERVABLE_CODECS = frozenset({RAW, DAG_PB, DAG_CBOR, DAG_JSON})
+
+
+def check_servable(cid: CID, *, any_codec: bool = False) -> None:
+    """501 at once for what we could never answer, instead of asking peers for it and timing out:
+    a hash function we cannot verify (no block of it is ever accepted) and, unless `any_codec`
+    (a bare block, served as bytes), a codec we cannot read."""
+    code = cid.hash_code
+    if not multihash.can_verify(code):
+        raise HttpError(501, f"{cid}: hash function 0x{code:x} is not supported "
+                             "(its blocks cannot be verified)")
+    if not any_codec and cid.codec not in SERVABLE_CODECS:
+        raise HttpError(501, f"{cid}: codec {cid.codec_name} is not supported")
+
+
 def parse_cid(text: str) -> CID:
+    """A CID from a request (block commands: any codec, but a hash we can verify)."""
     try:
-        return CID.decode(text)
+        cid = CID.decode(text)
     except (JzfsError, ValueError, KeyError, IndexError) as exc:
         raise HttpError(400, f"invalid CID {text[:100]!r}: {exc}") from None
+    check_servable(cid, any_codec=True)
+    return cid
 
 
-def parse_content_path(path: str) -> ContentPath:
-    """Parse a request path such as `/ipfs/bafy.../dir/file.txt` (already without query)."""
+def parse_content_path(path: str, *, any_codec: bool = False) -> ContentPath:
+    """Parse a request path such as `/ipfs/bafy.../dir/file.txt` (already without query).
+    Its CID must be one we can serve (`check_servable`; `any_codec` for a bare raw block)."""
     if path.startswith("/ipns/"):
         raise HttpError(501, "IPNS is not supported by this gateway")
     if not path.startswith("/ipfs/"):
@@ -123,7 +144,9 @@ def parse_content_path(path: str) -> ContentPath:
         segments = split_segments(tail)
     except UnicodeDecodeError:
         raise HttpError(400, "path is not valid UTF-8 after percent-decoding") from None
-    return ContentPath(parse_cid(cid_text), segments, trailing_slash=path.endswith("/"))
+    cid = parse_cid(cid_text)
+    check_servable(cid, any_codec=any_codec and not segments)
+    return ContentPath(cid, segments, trailing_slash=path.endswith("/"))
 
 
 def parse_arg_path(arg: str) -> ContentPath:

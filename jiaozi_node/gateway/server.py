@@ -138,8 +138,9 @@ class GatewayApp:
             if cpath is None:
                 return
         else:
-            cpath = hc.parse_content_path(req.path)
+            cpath = hc.parse_content_path(req.path, any_codec=True)
         fmt = hc.negotiate(req.query, req.headers.get("accept"))
+        hc.check_servable(cpath.cid, any_codec=fmt.kind == "raw" and not cpath.segments)
         if "only-if-cached" in req.headers.get("cache-control", "") and not self.getter.has_local(cpath.cid):
             # path-gateway spec: answer from what we hold, without fetching; 412 when we do not
             await resp.text(412, f"{cpath.cid} is not in this gateway's store")

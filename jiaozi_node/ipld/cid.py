@@ -46,6 +46,31 @@ def codec_code(name_or_code: str | int) -> int:
         raise InvalidInput(f"unknown codec {name_or_code!r}") from None
 
 
+_B32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"
+_B32_INDEX = {c: i for i, c in enumerate(_B32_LOWER)}
+
+
+def _b32_lower_strict(body: str) -> bytes:
+    """Multibase `b` (RFC 4648 base32, lowercase, no padding), strictly: one string per byte
+    sequence. Refused: other characters (upper case belongs to `B`), `=`, impossible lengths, and
+    non-zero bits in the last character's unused tail — the multibase spec says decoders MUST
+    reject those, else many strings name one CID (cache keys, allow/deny lists and logs disagree).
+    """
+    n = len(body)
+    if n % 8 in (1, 3, 6):
+        raise ValueError("impossible base32 length")
+    if body.translate(_B32_DROP):
+        raise ValueError("not lowercase base32 (RFC 4648 alphabet, no padding)")
+    raw = base64.b32decode(body.upper() + "=" * (-n % 8))
+    unused = n * 5 - len(raw) * 8
+    if unused and _B32_INDEX[body[-1]] & ((1 << unused) - 1):
+        raise ValueError("non-zero padding bits in the last base32 character")
+    return raw
+
+
+_B32_DROP = str.maketrans("", "", _B32_LOWER)
+
+
 class CID:
     """An immutable content identifier.
 
@@ -117,8 +142,7 @@ class CID:
                 return cls.from_bytes(base58.b58decode(text))
             prefix = text[0]
             if prefix == "b":
-                body = text[1:].upper()
-                raw = base64.b32decode(body + "=" * (-len(body) % 8))
+                raw = _b32_lower_strict(text[1:])
             elif prefix == "z":
                 raw = base58.b58decode(text[1:])
             else:

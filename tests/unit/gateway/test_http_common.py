@@ -158,3 +158,27 @@ def test_multiaddr_helpers() -> None:
             hc.multiaddr_to_host_port(bad)
     assert hc.host_port_to_multiaddr("127.0.0.1", 5) == "/ip4/127.0.0.1/tcp/5"
     assert hc.is_loopback_host("127.0.0.1") and not hc.is_loopback_host("10.0.0.1")
+
+
+def test_check_servable() -> None:
+    from jiaozi_node.ipld import multihash as mh
+
+    ok = CID.of(b"x")
+    hc.check_servable(ok)
+    odd_codec = CID(1, 0x0300, ok.multihash)
+    hc.check_servable(odd_codec, any_codec=True)  # a bare block is bytes whatever its codec
+    with pytest.raises(HttpError) as e:
+        hc.check_servable(odd_codec)
+    assert e.value.status == 501
+    blake3 = CID(1, RAW, bytes([0x1E, 0x20]) + bytes(32))
+    for any_codec in (True, False):
+        with pytest.raises(HttpError) as e:
+            hc.check_servable(blake3, any_codec=any_codec)
+        assert e.value.status == 501
+    with pytest.raises(HttpError) as e:
+        hc.parse_content_path(f"/ipfs/{odd_codec}")
+    assert e.value.status == 501
+    assert hc.parse_content_path(f"/ipfs/{odd_codec}", any_codec=True).cid == odd_codec
+    with pytest.raises(HttpError):
+        hc.parse_content_path(f"/ipfs/{odd_codec}/a", any_codec=True)  # a path needs a codec
+    assert hc.parse_cid(str(CID(1, 0x0300, mh.digest(mh.SHA2_256, b"y")))).codec == 0x0300

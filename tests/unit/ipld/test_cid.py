@@ -64,3 +64,20 @@ def test_prefix_and_immutability():
 def test_mf_roundtrip():
     c = CID.of(b"q", codec=0x71)
     assert CID.from_mf(c.to_mf()) == c
+
+
+def test_base32_is_strict_one_string_per_cid():
+    """Multibase `b`: lowercase RFC 4648 without padding; unused bits of the last character
+    must be zero (else several strings name one CID)."""
+    c = CID.of(b"hello")
+    text = str(c)
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    assert (len(text) - 1) * 5 % 8  # this form has unused bits
+    for bit in (1, 2):
+        bad = text[:-1] + alphabet[alphabet.index(text[-1]) | bit]
+        with pytest.raises(InvalidInput, match="padding bits"):
+            CID.decode(bad)
+    for bad in ("b" + text[1:].upper(), text + "=", text[:-1], text[:-2] + "1" + text[-1]):
+        with pytest.raises(InvalidInput):
+            CID.decode(bad)
+    assert CID.decode("B" + text[1:].upper()) == c  # base32upper is its own multibase
