@@ -738,6 +738,48 @@ class IpnsLimits:
 IPNS_LIMITS = IpnsLimits()
 
 
+# --------------------------------------------------------------------------------------------
+# Web UI (/webui on the API address)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebUILimits:
+    # Form bodies of the UI's POSTs (a CSRF token, a CID, a branch name): anything bigger is not ours.
+    max_form_bytes: int = 64 * KiB
+    # Rows of a directory listing / log entries per page: pages stay fast whatever the size.
+    dir_page_entries: int = 100
+    log_page_commits: int = 50
+    # Sorted listings of the directories browsed last (immutable by CID, so a cache is exact);
+    # a 100 000-entry listing is ~10 MB of names and links, so few are kept.
+    dir_cache_entries: int = 4
+    max_listing_entries: int = 1_000_000
+    # CSV/TSV preview: rows per page, and the most bytes one page may read (a file whose single
+    # row is larger is shown as "row too long" rather than read into memory).
+    preview_rows: int = 100
+    preview_max_page_bytes: int = 8 * MiB
+    # CSV sort: the whole file is sorted only up to this size; beyond, the page's rows are.
+    preview_full_sort_bytes: int = 32 * MiB
+    # Text/JSON/Markdown preview: the first this-many bytes (pretty-printing beyond is pointless).
+    preview_text_bytes: int = 1 * MiB
+    # Images are shown inline only up to this size (larger: the download link).
+    preview_image_bytes: int = 32 * MiB
+    # Text diffs on the diff page: files above this size show sizes only.
+    text_diff_max_bytes: int = 2 * MiB
+    # Row-level diff rows shown on one page (the CLI streams all of them).
+    rowdiff_page_rows: int = 500
+    # Bytes per send of a download (file, CAR, tar): batches pulled in a worker thread.
+    download_batch_bytes: int = 1 * MiB
+    # Node page: peers pinged/identified for the table, and how long each may take.
+    node_page_peers: int = 50
+    node_peer_timeout_s: float = 1.0
+    # CID inspector: links listed for one block.
+    inspect_max_links: int = 1000
+
+
+WEBUI_LIMITS = WebUILimits()
+
+
 @dataclass(frozen=True)
 class Defaults:
     """The bundle handed to a Node; tests build their own with `replace`."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 import trio
@@ -32,6 +33,7 @@ from .common import ApiContext, Handler
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v0/"
+WEBUI_PREFIX = "/webui"
 ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES,
                               **h_name.ROUTES, **h_routing.ROUTES}
 # Commands whose request carries a (multipart) body.
@@ -71,6 +73,7 @@ class RpcApp:
             allowed_origins = ctx.node.repo.get_config_default(
                 "API.HTTPHeaders.Access-Control-Allow-Origin", [])
         self.allowed_origins = set(allowed_origins or [])
+        self.webui: Any = None  # built on the first /webui request
 
     def _origin_ok(self, req: Request) -> bool:
         origin = req.headers.get("origin")
@@ -90,6 +93,9 @@ class RpcApp:
         if not self._origin_ok(req):
             await resp.text(403, "403 - Forbidden")
             return
+        if req.path == WEBUI_PREFIX or req.path.startswith(WEBUI_PREFIX + "/"):
+            await self._webui(req, resp)  # the web UI (jiaozi_node/webui), after the same checks
+            return
         if not req.path.startswith(PREFIX) or req.path[len(PREFIX):].rstrip("/") not in ROUTES:
             await resp.text(404, "404 page not found")
             return
@@ -104,6 +110,16 @@ class RpcApp:
             nursery.start_soon(cancel_on_disconnect, req._receive, nursery.cancel_scope, after)
             await self._run(ROUTES[name], req, resp)
             nursery.cancel_scope.cancel()
+
+    async def _webui(self, req: Request, resp: Response) -> None:
+        if self.webui is None:
+            from ..webui.app import WebUI  # Jinja2 is imported only when a page is asked for
+
+            self.webui = WebUI(self.ctx)
+        try:
+            await self.webui(req, resp)
+        except ClientGone:
+            log.info("webui: client went away during %s", req.path)
 
     async def _run(self, handler: Handler, req: Request, resp: Response) -> None:
         try:

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "jiaozi_node.cli.key_cmds",
     "jiaozi_node.cli.name_cmds",
     "jiaozi_node.cli.routing_cmds",
+    "jiaozi_node.cli.webui_cmd",
 ]
 
 

@@ -77,10 +77,12 @@ class Stream:
     `read()` returns b"" at end of stream; a reset raises `StreamReset`.
     """
 
-    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk", "_lazy", "_rbuf")
+    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk", "_lazy", "_rbuf", "_meter")
 
-    def __init__(self, stream: INetStream, *, read_chunk: int, lazy: bool = False) -> None:
+    def __init__(self, stream: INetStream, *, read_chunk: int, lazy: bool = False,
+                 meter: Meter | None = None) -> None:
         self._s = stream
+        self._meter = meter
         self.remote_peer: str = stream.muxed_conn.peer_id.to_base58()
         self.protocol: str = str(stream.get_protocol())
         self._read_chunk = read_chunk
@@ -124,7 +126,10 @@ class Stream:
 
     async def _read_raw(self, n: int) -> bytes:
         try:
-            return await self._s.read(n)
+            data = await self._s.read(n)
+            if self._meter is not None:
+                self._meter.bytes_in += len(data)
+            return data
         except StreamEOF:
             return b""
         except _Libp2pStreamReset as exc:
@@ -160,6 +165,8 @@ class Stream:
     async def write(self, data: bytes) -> None:
         try:
             await self._s.write(data)
+            if self._meter is not None:
+                self._meter.bytes_out += len(data)
         except _Libp2pStreamReset as exc:
             raise StreamReset(f"stream {self.protocol} to {self.remote_peer} was reset") from exc
         except Exception as exc:  # noqa: BLE001
@@ -185,6 +192,17 @@ class Stream:
             await self._s.reset()
         except Exception:  # noqa: BLE001
             logger.debug("reset of %s stream failed", self.protocol, exc_info=True)
+
+
+class Meter:
+    """Bytes read from and written to libp2p streams since the host started (every protocol;
+    the payload our protocols see, without Noise/Yamux framing). For the web UI's bandwidth graph."""
+
+    __slots__ = ("bytes_in", "bytes_out")
+
+    def __init__(self) -> None:
+        self.bytes_in = 0
+        self.bytes_out = 0
 
 
 class _Notifee(INotifee):
@@ -305,6 +323,7 @@ class Libp2pHost:
         self._on_connected: list[PeerCallback] = []
         self._on_disconnected: list[PeerCallback] = []
         self._identify_cache: dict[str, dict[str, Any]] = {}
+        self.meter = Meter()
         self._host.get_network().register_notifee(_Notifee(self))
         self._running = False
 
@@ -479,7 +498,7 @@ class Libp2pHost:
         read_chunk = self.limits.read_chunk_bytes
 
         async def _handle(net_stream: INetStream) -> None:
-            stream = Stream(net_stream, read_chunk=read_chunk)
+            stream = Stream(net_stream, read_chunk=read_chunk, meter=self.meter)
             try:
                 await handler(stream)
             except Exception:  # noqa: BLE001 - log, reset, keep the connection
@@ -507,12 +526,13 @@ class Libp2pHost:
         try:
             if known is None:
                 net_stream = await self._host.new_stream(pid, [TProtocol(p) for p in ids])
-                return Stream(net_stream, read_chunk=self.limits.read_chunk_bytes)
+                return Stream(net_stream, read_chunk=self.limits.read_chunk_bytes, meter=self.meter)
             # The peer told us (identify) it speaks `known`: propose it without waiting for the
             # answer, saving a round trip per stream (bitswap opens one stream per message).
             net_stream = await self._host.get_network().new_stream(pid)
             net_stream.set_protocol(TProtocol(known))
-            stream = Stream(net_stream, read_chunk=self.limits.read_chunk_bytes, lazy=True)
+            stream = Stream(net_stream, read_chunk=self.limits.read_chunk_bytes, lazy=True,
+                            meter=self.meter)
         except Exception as exc:  # noqa: BLE001 - StreamFailure, SwarmException, …
             raise NetworkError(f"cannot open {'/'.join(ids)} stream to {peer_id}: {exc}") from None
         await stream.write(wire.mss_message(wire.MSS_LINE) + wire.mss_message(known.encode() + b"\n"))

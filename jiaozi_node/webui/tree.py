@@ -1,0 +1,154 @@
+"""Tree browser at a dataset ref or a CID: directories (plain and HAMT-sharded, sorted by name,
+paginated), sizes, CIDs with a copy button; files open their preview (`preview.py`); downloads of
+a file, of any tree as a CAR (`car.traverse.dag_blocks`, what the gateway's `?format=car` sends)
+or as a tar.
+
+A directory listing reads only the directory's own blocks (`versioning.tree.list_dir`: HAMT shards,
+never the children); then only the page's entries are opened for their kind and size. Sorted
+listings are cached by directory CID (content-addressed, so the cache can never be stale).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from ..car.traverse import dag_blocks
+from ..car.writer import write_car
+from ..errors import InvalidInput, LimitExceeded
+from ..ipld.cid import CID, RAW
+from ..unixfs.exporter import entry_type, read_file, stat
+from ..unixfs.exporter_data import get_node
+from ..unixfs.resolve import resolve
+from ..versioning.tree import list_dir
+from .app import Download, Html, Query, Reply
+from .render import href
+from .tarstream import tar_stream
+
+if TYPE_CHECKING:
+    from .app import WebUI
+
+
+def split_path(path: str | None) -> list[str]:
+    segs = [s for s in (path or "").split("/") if s]
+    if any(s in (".", "..") for s in segs):
+        raise InvalidInput(f"invalid path {path!r}")
+    return segs
+
+
+def sorted_listing(ui: WebUI, cid: CID) -> list[tuple[str, CID, int]]:
+    """(name, cid, link tsize) of every entry, sorted by name; cached by directory CID."""
+    cache: OrderedDict[Any, Any] = ui.cache.setdefault("listings", OrderedDict())
+    hit = cache.get(cid)
+    if hit is not None:
+        cache.move_to_end(cid)
+        return hit
+    entries = list_dir(ui.getter.get, cid)
+    if len(entries) > ui.limits.max_listing_entries:
+        raise LimitExceeded(f"directory {cid} has {len(entries)} entries, over the "
+                            f"{ui.limits.max_listing_entries} the browser lists")
+    listing = sorted((name, link.cid, link.tsize) for name, link in entries.items())
+    cache[cid] = listing
+    while len(cache) > ui.limits.dir_cache_entries:
+        cache.popitem(last=False)
+    return listing
+
+
+def entry_info(ui: WebUI, cid: CID, tsize: int) -> tuple[str, int | None]:
+    """(kind, size) of one entry: a raw leaf is a file of its link's size (nothing read)."""
+    if cid.codec == RAW:
+        return "file", tsize
+    node = get_node(ui.getter, cid)
+    kind = entry_type(node)
+    if kind == "file":
+        return kind, node.file_size
+    return kind, None
+
+
+class Place:
+    """Where the browser is: a dataset ref or a bare CID, and a path below its root."""
+
+    def __init__(self, root: CID, segments: list[str], *, repo: str | None = None,
+                 ref: str | None = None, commit: CID | None = None) -> None:
+        self.root, self.segments, self.repo, self.ref, self.commit = root, segments, repo, ref, commit
+
+    def link(self, segments: list[str] | tuple[str, ...], **kw: Any) -> str:
+        path = "/".join(segments)
+        if self.repo is not None:
+            return href("d", self.repo, "tree", ref=self.ref, path=path, **kw)
+        return href("ipfs", str(self.root), path=path, **kw)
+
+    def crumbs(self) -> list[tuple[str, str]]:
+        top = self.repo + "@" + str(self.ref) if self.repo else str(self.root)
+        out = [(top, self.link([]))]
+        for i, s in enumerate(self.segments):
+            out.append((s, self.link(self.segments[:i + 1])))
+        return out
+
+    def child(self, name: str) -> list[str]:
+        return [*self.segments, name]
+
+
+def browse(ui: WebUI, q: Query, place: Place) -> Reply:
+    target = resolve(ui.getter, place.root, place.segments) if place.segments else place.root
+    st = stat(ui.getter, target)
+    name = place.segments[-1] if place.segments else (place.repo or str(target))
+    ctx: dict[str, Any] = {"place": place, "cid": target, "stat": st, "name": name, "nav": "datasets"}
+    if st.type == "directory":
+        listing = sorted_listing(ui, target)
+        per = ui.limits.dir_page_entries
+        pages = max(1, -(-len(listing) // per))
+        page = q.int("page", 1, lo=1, hi=pages)
+        rows = []
+        for ename, ecid, tsize in listing[(page - 1) * per: page * per]:
+            kind, size = entry_info(ui, ecid, tsize)
+            rows.append({"name": ename, "cid": ecid, "kind": kind, "size": size,
+                         "link": place.link(place.child(ename))})
+        ctx.update(rows=rows, total=len(listing), page=page, pages=pages)
+        return Html("tree.html", ctx)
+    if st.type == "symlink":
+        ctx.update(target=st.target)
+        return Html("symlink.html", ctx)
+    from .preview import preview
+
+    ctx.update(preview=preview(ui, q, target, name, st.size, place))
+    return Html("file.html", ctx)
+
+
+def tree_page(ui: WebUI, q: Query) -> Reply:
+    repo = q.params["repo"]
+    ref = q.get("ref", "main") or "main"
+    vs = ui.node.versioning
+    commit_cid = vs.resolve(ref, repo=repo)
+    commit = vs.load_commit(commit_cid)
+    place = Place(commit.root, split_path(q.get("path")), repo=repo, ref=ref, commit=commit_cid)
+    return browse(ui, q, place)
+
+
+def cid_page(ui: WebUI, q: Query) -> Reply:
+    root = CID.decode(q.params["cid"])
+    return browse(ui, q, Place(root, split_path(q.get("path"))))
+
+
+def download(ui: WebUI, q: Query) -> Reply:
+    cid = CID.decode(q.params["cid"])
+    fmt = q.get("format", "raw")
+    name = q.get("name") or str(cid)
+    if fmt == "car":
+        blocks = dag_blocks(ui.getter, cid)
+        return Download(write_car([cid], blocks), "application/vnd.ipld.car", f"{name}.car")
+    if fmt == "tar":
+        return Download(tar_stream(ui.getter, cid, name), "application/x-tar", f"{name}.tar")
+    if fmt != "raw":
+        raise InvalidInput(f"unknown download format {fmt!r} (raw, car, tar)")
+    st = stat(ui.getter, cid)
+    if st.type != "file":
+        raise InvalidInput(f"{cid} is a {st.type}: download it as car or tar")
+    return Download(read_file(ui.getter, cid), "application/octet-stream", name, length=st.size)
+
+
+ROUTES = [
+    ("GET", r"/d/(?P<repo>[^/]+)/tree", tree_page),
+    ("GET", r"/ipfs/(?P<cid>[A-Za-z0-9]+)", cid_page),
+    ("GET", r"/dl/(?P<cid>[A-Za-z0-9]+)", download),
+]
