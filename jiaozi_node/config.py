@@ -635,6 +635,9 @@ class RoutingLimits:
     # Retrieval: a block not found among connected peers within this long triggers a provider
     # search (boxo's ProviderSearchDelay is 1 s). Searching at once when no peer is connected.
     provider_search_delay_s: float = 1.0
+    # Retrieval: provider searches running at once (each is a DHT lookup, ~20 RPCs): a fetch of
+    # many blocks nobody connected has must not start hundreds of lookups.
+    max_concurrent_provider_searches: int = 4
     # Retrieval: providers asked of routing per search (boxo's session asks for 10).
     session_providers: int = 10
     # Retrieval: provider dials in parallel (each costs a TCP+Noise handshake, ~10-30 ms).

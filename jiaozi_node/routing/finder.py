@@ -3,9 +3,11 @@
     finder = ProviderFinder(router, dialer, bitswap)
     Retrieval(store, [bitswap, finder, gateways])      # node/retrieval.py races them
 
-`ProviderFinder.fetch(cid)` never returns bytes itself. It waits `provider_search_delay_s` for a
-connected peer to deliver the block (no wait when no peer is connected), then asks routing for
-providers, dials them (`Dialer`: connected already, else addresses from the answer, the peer
+`ProviderFinder.fetch(cid)` never returns bytes itself. When a search ran in the last
+`provider_search_cooldown_s` (for the root of the DAG being fetched, typically) it first waits
+`provider_search_delay_s` for a connected peer to deliver; otherwise (the start of a retrieval,
+or no peer connected) it searches at once, in parallel with Bitswap asking the connected peers,
+as Helia's sessions do. At most `max_concurrent_provider_searches` run at once. It asks routing for providers, dials them (`Dialer`: connected already, else addresses from the answer, the peer
 store, or a `find_peer` lookup) and adds them to Bitswap, which sends them the session's wants.
 The block then arrives through Bitswap and wins the race, which cancels this search. If it
 does not, providers are searched again every `provider_search_cooldown_s` until the retrieval's
@@ -91,15 +93,23 @@ class ProviderFinder:
         self.bitswap = bitswap
         self.limits = limits
         self._searches: dict[bytes, trio.Event] = {}
+        self._last_search: float | None = None  # trio time the last search started
+        self._slots = trio.CapacityLimiter(max(1, limits.max_concurrent_provider_searches))
         self._last: dict[bytes, float] = {}
         self.stats = {"searches": 0, "providers_found": 0, "dials_ok": 0, "dials_failed": 0}
 
     async def fetch(self, cid: CID) -> bytes:
-        if self.bitswap.peers():
+        if self.bitswap.peers() and self._searched_recently():
+            # a search just ran (for this DAG's root, most likely) and connected its
+            # providers: give the session's peers the chance to deliver first
             await trio.sleep(self.limits.provider_search_delay_s)
         while True:
             await self.search(cid)
             await trio.sleep(self.limits.provider_search_cooldown_s)
+
+    def _searched_recently(self) -> bool:
+        last = self._last_search
+        return last is not None and trio.current_time() - last < self.limits.provider_search_cooldown_s
 
     async def search(self, cid: CID) -> int:
         """Find providers of `cid` and connect them to Bitswap; joins a search already running.
@@ -115,7 +125,9 @@ class ProviderFinder:
             return 0
         done = self._searches[key] = trio.Event()
         try:
-            return await self._search(cid)
+            async with self._slots:
+                self._last_search = trio.current_time()
+                return await self._search(cid)
         finally:
             self._last[key] = trio.current_time()
             if len(self._last) > 4096:  # bounded: forget the oldest cooldowns
