@@ -162,7 +162,7 @@ class IpnsService:
 
 def _delegated_only(node: Any) -> Any:
     try:
-        from ..routing.delegated.client import DelegatedRouter  # type: ignore[import-not-found]
+        from ..routing.http.client import DelegatedRouter
         from ..routing.parallel import ParallelRouter
         from ..routing.service import delegated_urls, routing_type
         from ..routing.validators import default_validators
@@ -173,8 +173,9 @@ def _delegated_only(node: Any) -> Any:
     urls = delegated_urls(node)
     if not urls:
         return None
-    return ParallelRouter([DelegatedRouter(u) for u in urls], validators=default_validators(),
-                          limits=node.defaults.routing)
+    validators = default_validators()
+    return ParallelRouter([DelegatedRouter(u, validators=validators) for u in urls],
+                          validators=validators, limits=node.defaults.routing)
 
 
 def _value_of(raw: bytes) -> str:
@@ -193,4 +194,9 @@ def _composed_router(online: OnlineNode) -> Any:
 async def start_online(online: OnlineNode) -> None:
     svc = IpnsService(online.node, router=lambda: _composed_router(online))
     online.services["ipns"] = svc
+    composed = _composed_router(online)
+    if composed is not None and hasattr(composed, "add"):
+        from .router import LocalIpnsRouter
+
+        composed.add(LocalIpnsRouter(svc.store, clock=svc.clock))  # our records in its answers
     await online.nursery.start(svc.run)

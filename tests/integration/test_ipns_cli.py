@@ -46,7 +46,7 @@ def tree(tmp_path: Path) -> Path:
 def test_publish_gateway_and_remote_resolve(jzfs_daemon_factory, tree, tmp_path):
     a = jzfs_daemon_factory("a")
     env_a = a["env"]
-    root = out(env_a, "add", "-r", "-Q", str(tree))
+    root = out(env_a, "--offline", "add", "-r", "-Q", str(tree))
     res = json.loads(out(env_a, "name", "publish", "--allow-offline", "--json", root))
     name = res["Name"]
     assert res["Value"] == f"/ipfs/{root}" and name.startswith("k51")
@@ -89,7 +89,7 @@ def test_publish_gateway_and_remote_resolve(jzfs_daemon_factory, tree, tmp_path)
 
     # a new version: sequence 1, seen by B once its cache is bypassed
     (tree / "index.txt").write_text("v2\n")
-    root2 = out(env_a, "add", "-r", "-Q", str(tree))
+    root2 = out(env_a, "--offline", "add", "-r", "-Q", str(tree))
     out(env_a, "name", "publish", "--allow-offline", root2)
     assert out(env_b, "name", "resolve", f"/ipns/{name}") == f"/ipfs/{root}"  # cached (TTL 1h)
     assert out(env_b, "name", "resolve", "--nocache", f"/ipns/{name}") == f"/ipfs/{root2}"
@@ -174,3 +174,22 @@ def test_dnslink_through_configured_resolver(tmp_path, tree):
         r = jz(env, "name", "resolve", "/ipns/loop-a.test", check=False)
         assert r.returncode == 1 and "loop" in r.stderr.decode()
         assert "_dnslink.example.org" in dns.queries
+
+
+def test_resolve_through_delegated_routing(jzfs_daemon_factory, tree, tmp_path):
+    """A publishes; B (daemon, Routing.Type delegated) and C (no daemon) resolve through A's
+    /routing/v1/ipns endpoint, which answers from A's own records (ipns/router.py)."""
+    a = jzfs_daemon_factory("a")
+    root = out(a["env"], "--offline", "add", "-r", "-Q", str(tree))
+    name = out(a["env"], "name", "publish", "--allow-offline", "-Q", root)
+    r = httpx.get(f"{a['gateway']}/routing/v1/ipns/{name}",
+                  headers={"Accept": "application/vnd.ipfs.ipns-record"})
+    assert r.status_code == 200
+    assert validate_record(IpnsName.parse(name), r.content, now=time.time()).value == f"/ipfs/{root}".encode()
+    b = jzfs_daemon_factory("b", {"Routing.Type": "delegated", "Routing.DelegatedRouters": [a["gateway"]]})
+    assert out(b["env"], "name", "resolve", f"/ipns/{name}") == f"/ipfs/{root}"
+    c_path = tmp_path / "c"
+    repo = Repo.init(c_path)
+    repo.set_config("Routing.DelegatedRouters", [a["gateway"]])
+    env_c = {**os.environ, "JZFS_PATH": str(c_path)}
+    assert out(env_c, "name", "resolve", f"/ipns/{name}") == f"/ipfs/{root}"
