@@ -89,14 +89,25 @@ async def pin_add(ctx: ApiContext, req: Request, resp: Response) -> None:
         raise InvalidInput("argument 'ipfs-path' is required")
     recursive = param_bool(req, "recursive", True)
     pinned = []
+    pins = ctx.node.pins
     for arg in args:
         cid = await in_thread(_resolve_cid, ctx, arg)
-        if recursive:
-            if not await ctx.fetch_dag(cid):
-                await in_thread(_fetch_dag, ctx, cid)
-        else:
+        if not recursive:
             await in_thread(load_block, ctx.getter, cid)
-        await in_thread(lambda c=cid: ctx.node.pins.add(c, recursive=recursive))
+            await in_thread(lambda c=cid: pins.add(c, recursive=False))
+        else:
+            # The GC lock (shared) from before the first block is fetched until the pin is
+            # recorded: `fetch_dag` walked every block of the DAG (each one local or fetched,
+            # verified and stored), so the pin needs no second walk re-reading it all.
+            hold = pins.lock.shared()
+            await in_thread(hold.__enter__)
+            try:
+                walked = await ctx.fetch_dag(cid)
+                if not walked:
+                    await in_thread(_fetch_dag, ctx, cid)
+                await in_thread(lambda c=cid: pins.add(c, recursive=True, complete=True))
+            finally:
+                hold.__exit__(None, None, None)
         pinned.append(str(cid))
     await send_json(resp, {"Pins": pinned})
 

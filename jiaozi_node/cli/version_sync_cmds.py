@@ -1,6 +1,7 @@
 """Sync commands for versioned datasets: `jzfs remote add|list|rm|allow`, fetch, pull, clone,
 push (registered by `version_cmds.register`). Each goes online just for the operation, on
-loopback with an ephemeral port; see jiaozi_node/versioning/sync.py for the protocol.
+loopback with an ephemeral port, unless a daemon runs: then the daemon does it (RPC `jzfs/…`,
+`api/h_sync.py`), as it does every other command. See jiaozi_node/versioning/sync.py for the protocol.
 """
 
 from __future__ import annotations
@@ -11,11 +12,6 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .common import open_node, print_json, subcommand_group
-
-
-def _now() -> int:
-    return int(time.time())
-
 
 # The CLI process goes online just for the operation: loopback, an ephemeral port, bitswap to move
 # blocks and the refs service so the peer can fetch pushed blocks from us.
@@ -109,15 +105,6 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
     return out
 
 
-def _remote_addr(node: Any, name: str) -> str:
-    remotes = node.repo.get_config_default("Remotes", {}) or {}
-    if name not in remotes:
-        if name.startswith("/"):
-            return name  # a multiaddr given directly
-        raise InvalidInput(f"no remote named {name!r} (jzfs remote add {name} MULTIADDR)")
-    return str(remotes[name]["Addr"])
-
-
 def cmd_remote_add(args: argparse.Namespace) -> int:
     from ..net.libp2p_host import parse_peer_multiaddr
 
@@ -171,10 +158,12 @@ def cmd_remote_allow(args: argparse.Namespace) -> int:
 
 def _fetch_commit(args: argparse.Namespace, cid: Any, *, pull: bool) -> int:
     """`jzfs fetch|pull COMMIT_CID REPO [BRANCH]`: the commit's history from its providers."""
+    from ..versioning import sync_ops
+
     async def op(client: Any, node: Any) -> None:
         branch = (args.branch or "main") if pull else None
         res = await client.fetch_commit(cid, args.repo, branch=branch)
-        out = _fetch_json(res)
+        out = sync_ops.fetch_json(res)
         if branch is not None:
             what = client.fast_forward(args.repo, branch, node.versioning.peel(cid))
             out["Branches"] = {branch: {"Result": what, "Cid": str(cid)}}
@@ -192,38 +181,36 @@ def _fetch_commit(args: argparse.Namespace, cid: Any, *, pull: bool) -> int:
     return 0
 
 
+def _run(command: str, rpc_args: list[str], op: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a sync operation (versioning/sync_ops.py) in the running daemon (RPC `jzfs/COMMAND`),
+    as every other command does; with no daemon, online in this process just for it."""
+    from .common import daemon_client
+
+    client = daemon_client()
+    if client is not None:
+        with client:
+            return client.json(f"jzfs/{command}", rpc_args, params)
+    return _online(op)
+
+
 def cmd_fetch(args: argparse.Namespace, *, pull: bool = False) -> int:
+    from ..versioning import sync_ops
+
     commit = _parse_commit_cid(args.remote)
     if commit is not None:
         return _fetch_commit(args, commit, pull=pull)
 
-    async def op(client: Any, node: Any) -> None:
-        peer = await client.connect(_remote_addr(node, args.remote))
-        res = await client.fetch(peer, args.repo, remote=args.remote, branch=args.branch)
-        out = _fetch_json(res)
-        if not args.json:
-            print(f"fetched {len(res.refs)} refs of {args.repo} from {peer}: {res.new_commits} commits "
-                  f"checked, {res.fetched_blocks} blocks ({res.fetched_bytes} bytes) transferred")
-        if pull:
-            out["Branches"] = {}
-            for ref, cid in sorted(res.refs.items()):
-                if ref.startswith("heads/"):
-                    branch = ref[len("heads/"):]
-                    what = client.fast_forward(args.repo, branch, node.versioning.peel(cid))
-                    out["Branches"][branch] = {"Result": what, "Cid": str(cid)}
-                    if not args.json:
-                        print(f"{branch}: {what} ({cid})")
-        if args.json:
-            print_json(out)
-
-    _online(op)
+    rpc_args = [args.remote, args.repo] + ([args.branch] if args.branch else [])
+    out = _run("pull" if pull else "fetch", rpc_args, lambda client, node: sync_ops.fetch(
+        client, node, args.remote, args.repo, args.branch, pull=pull))
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"fetched {len(out['Refs'])} refs of {out['Repo']} from {out['Peer']}: {out['NewCommits']} commits "
+          f"checked, {out['FetchedBlocks']} blocks ({out['FetchedBytes']} bytes) transferred")
+    for branch, b in out.get("Branches", {}).items():
+        print(f"{branch}: {b['Result']} ({b['Cid']})")
     return 0
-
-
-def _fetch_json(res: Any) -> dict[str, Any]:
-    return {"Peer": res.peer, "Repo": res.repo, "Refs": {k: str(v) for k, v in sorted(res.refs.items())},
-            "NewCommits": res.new_commits, "FetchedBlocks": res.fetched_blocks,
-            "FetchedBytes": res.fetched_bytes}
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
@@ -231,33 +218,36 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
+    from ..versioning import sync_ops
+
     commit = _parse_commit_cid(args.addr)
+    if commit is not None:  # a commit from whoever provides it (routing), in this process
+        async def op(client: Any, node: Any) -> dict[str, Any]:
+            return sync_ops.fetch_json(await client.clone_commit(commit, args.name, now=int(time.time())))
 
-    async def op(client: Any, node: Any) -> None:
-        if commit is not None:
-            res = await client.clone_commit(commit, args.name, now=_now())
-        else:
-            res = await client.clone(args.addr, args.name, now=_now())
-        if args.json:
-            print_json(_fetch_json(res))
-            return
-        print(f"cloned {args.name} from {res.peer}: {len(res.refs)} refs, {res.new_commits} commits checked, "
-              f"{res.fetched_bytes} bytes transferred")
-
-    _online(op, routed=commit)
+        out = _online(op, routed=commit)
+    else:
+        out = _run("clone", [args.addr, args.name],
+                   lambda client, node: sync_ops.clone(client, node, args.addr, args.name))
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"cloned {args.name} from {out['Peer']}: {len(out['Refs'])} refs, {out['NewCommits']} commits checked, "
+          f"{out['FetchedBytes']} bytes transferred")
     return 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    async def op(client: Any, node: Any) -> None:
-        peer = await client.connect(_remote_addr(node, args.remote))
-        head = await client.push(peer, args.repo, args.branch, force=args.force)
-        if args.json:
-            print_json({"Peer": peer, "Repo": args.repo, "Branch": args.branch, "Head": str(head)})
-            return
-        print(f"pushed {args.repo}@{args.branch} to {peer}: now at {head}")
+    from ..versioning import sync_ops
 
-    _online(op)
+    out = _run("push", [args.remote, args.repo, args.branch],
+               lambda client, node: sync_ops.push(client, node, args.remote, args.repo, args.branch,
+                                                  force=args.force),
+               {"force": args.force or None})
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"pushed {out['Repo']}@{out['Branch']} to {out['Peer']}: now at {out['Head']}")
     return 0
 
 

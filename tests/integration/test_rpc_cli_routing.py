@@ -152,3 +152,37 @@ def test_get_and_cat_with_peer_go_through_the_running_daemon(jzfs_daemon_factory
     got = jzfs(b, "get", str(root), "-o", str(dest), "--peer", ident["Addresses"][0])
     assert got.returncode == 0, got.stderr
     assert dest.read_bytes() == data
+
+
+def test_sync_commands_go_through_the_running_daemon(jzfs_daemon_factory, tmp_path: Path) -> None:
+    """Issue 11: with a daemon running, `jzfs clone/fetch/pull/push` ask it (RPC `jzfs/…`) instead
+    of starting a second node in the CLI process: afterwards the daemon itself is connected to
+    the remote, and the outputs are the same as without a daemon."""
+    a = jzfs_daemon_factory("a")
+    b = jzfs_daemon_factory("b")
+
+    def jzfs(d: dict, *args: str) -> str:
+        r = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", *args], env=d["env"],
+                           capture_output=True, timeout=120)
+        assert r.returncode == 0, (args, r.stderr.decode())
+        return r.stdout.decode()
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "x.bin").write_bytes(hashlib.shake_128(b"sync-through-daemon").digest(300_000))
+    jzfs(a, "repo", "create", "ds")
+    jzfs(a, "commit", "ds", str(data), "-b", "main", "-m", "one")
+    ident = json.loads(jzfs(a, "id", "--json"))
+    addr = ident["Addresses"][0]
+    assert jzfs(b, "clone", addr, "ds").startswith("cloned ds from " + ident["ID"])
+    peers = json.loads(jzfs(b, "swarm", "peers", "--json"))["Peers"]
+    assert ident["ID"] in {p["Peer"] for p in peers}  # the daemon dialled A
+    (data / "y.txt").write_bytes(b"two\n")
+    jzfs(a, "commit", "ds", str(data), "-b", "main", "-m", "two")
+    got = json.loads(jzfs(b, "pull", "origin", "ds", "--json"))
+    assert got["Branches"]["main"]["Result"] == "fast-forward"
+    dest = tmp_path / "out"
+    jzfs(b, "checkout", "ds@main", "-o", str(dest))
+    assert (dest / "y.txt").read_bytes() == b"two\n"
+    out = jzfs(b, "fetch", "origin", "ds")
+    assert out.startswith(f"fetched 1 refs of ds from {ident['ID']}: 0 commits checked")
