@@ -670,8 +670,9 @@ class RoutingLimits:
     # CLI process (clone, fetch) never starts one, and the daemon's start is not slowed.
     reprovide_initial_delay_s: float = 60.0
     # A failed provide is retried after this long, doubling up to the max (a router that is
-    # down must not be hammered; the queue keeps the CID across restarts meanwhile).
-    provide_retry_min_s: float = 30.0
+    # down must not be hammered; the queue keeps the CID across restarts meanwhile). A new
+    # connection also brings failed entries forward (the DHT may just have found its peers).
+    provide_retry_min_s: float = 5.0
     provide_retry_max_s: float = 3600.0
     # Persistent provide queue: entries held at most. A `pin add` beyond that drops the oldest
     # entries (the next reprovide announces them anyway) rather than growing without bound.
@@ -682,6 +683,9 @@ class RoutingLimits:
     # The daemon re-reads the provide queue this often for entries a CLI process without the
     # daemon's wake-up added (and for retries coming due).
     provide_queue_poll_s: float = 30.0
+    # After a new connection, failed provides are retried once this much later (the DHT adds
+    # the peer to its table after identify); several connections in that window make one retry.
+    provide_retry_on_connect_s: float = 2.0
 
 
 ROUTING_LIMITS = RoutingLimits()

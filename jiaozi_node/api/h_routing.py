@@ -179,19 +179,32 @@ async def stats_dht(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 
 def dht_tables(dht: Any, host: Any) -> list[dict[str, Any]]:
-    """Kubo's `stats dht` objects from the DHT's `routing_table_stats()` if it offers one, else
-    from its `routing_table` buckets (lists of peer IDs)."""
-    fn = getattr(dht, "routing_table_stats", None)
-    if callable(fn):
-        return list(fn())
-    buckets = getattr(getattr(dht, "routing_table", None), "buckets", None) or []
-    out = []
-    for bucket in buckets:
-        peers = [p if isinstance(p, str) else getattr(p, "peer_id", str(p)) for p in bucket]
-        out.append({"LastRefresh": "", "Peers": [
-            {"ID": p, "Connected": host.is_connected(p), "AgentVersion": "",
-             "LastUsefulAt": "", "LastQueriedAt": ""} for p in peers]})
-    return [{"Name": getattr(dht, "name", "dht"), "Buckets": out}]
+    """Kubo's `stats dht` objects, one per DHT: from the DHT's `stats()` (routing/dht/service.py:
+    {"Name": protocol, "Buckets": [{"Cpl", "Peers": [{"ID", "LastUseful": seconds ago}]}], …})
+    with Kubo's field names, our extra figures (mode, table size, stores, counters) kept."""
+    import time
+
+    st = dht.stats() if callable(getattr(dht, "stats", None)) else {}
+    name = str(st.get("Name", getattr(dht, "name", "dht")))
+    name = {"/ipfs/kad/1.0.0": "wan", "/ipfs/lan/kad/1.0.0": "lan"}.get(name, name)
+    now = time.time()
+    buckets = []
+    for b in st.get("Buckets") or []:
+        peers = []
+        for p in b.get("Peers") or []:
+            ago = p.get("LastUseful")
+            peers.append({"ID": p["ID"], "Connected": host.is_connected(p["ID"]), "AgentVersion": "",
+                          "LastUsefulAt": _iso(now - ago) if isinstance(ago, (int, float)) else "",
+                          "LastQueriedAt": ""})
+        buckets.append({"LastRefresh": "", "Cpl": b.get("Cpl"), "Peers": peers})
+    out = {k: v for k, v in st.items() if k not in ("Name", "Buckets")}
+    return [{"Name": name, "Buckets": buckets, **out}]
+
+
+def _iso(t: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).isoformat(timespec="seconds")
 
 
 ROUTES: dict[str, Handler] = {

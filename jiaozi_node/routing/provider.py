@@ -119,6 +119,13 @@ class ProvideQueue:
                 self._db.execute("UPDATE provide_queue SET attempts = attempts + 1, next_try = ? "
                                  "WHERE cid = ?", (now + delay, bytes(c)))
 
+    def retry_now(self, *, now: float) -> int:
+        """Bring every failed entry forward (the network changed); returns how many."""
+        with self._db:
+            cur = self._db.execute("UPDATE provide_queue SET next_try = ? WHERE attempts > 0 AND "
+                                   "next_try > ?", (now, now))
+        return cur.rowcount
+
     def __len__(self) -> int:
         (n,) = self._db.execute("SELECT count(*) FROM provide_queue").fetchone()
         return int(n)
@@ -175,6 +182,8 @@ class Provider:
         self.strategy = strategy
         self.limits = limits
         self._wake = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._retry_pending = False
         # batches in flight, across the queue and the reprovide pass
         self._slots = trio.Semaphore(max(1, limits.provide_concurrency))
         self.total_provides = 0
@@ -186,6 +195,18 @@ class Provider:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def network_changed(self) -> None:
+        """A peer connected: retry failed announcements soon (debounced)."""
+        if self._nursery is not None and not self._retry_pending:
+            self._retry_pending = True
+            self._nursery.start_soon(self._retry_soon)
+
+    async def _retry_soon(self) -> None:
+        await trio.sleep(self.limits.provide_retry_on_connect_s)
+        self._retry_pending = False
+        if self.queue.retry_now(now=time.time()):
+            self.wake()
 
     # ------------------------------------------------------------------ what to announce
 
@@ -335,6 +356,7 @@ class Provider:
         _LIVE[key] = self
         try:
             async with trio.open_nursery() as nursery:
+                self._nursery = nursery
                 nursery.start_soon(self._queue_loop)
                 nursery.start_soon(self._reprovide_loop)
                 task_status.started()

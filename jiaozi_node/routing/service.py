@@ -120,6 +120,8 @@ class RoutingService:
     def _connected(self, peer: str) -> None:
         if self._nursery is not None:
             self._nursery.start_soon(self._learn, peer)
+        if self.provider is not None:
+            self.provider.network_changed()
 
     async def _learn(self, peer: str) -> None:
         """Identify a new peer and keep the addresses it announces (survive a restart)."""

@@ -69,12 +69,11 @@ class Fake:
 
 
 class Dht:
-    name = "wan"
+    """The shape of routing/dht/service.py's DhtRouter.stats()."""
 
-    def routing_table_stats(self) -> list[dict[str, Any]]:
-        return [{"Name": "wan", "Buckets": [{"LastRefresh": "", "Peers": [
-            {"ID": OTHER.peer_id, "Connected": True, "AgentVersion": "x", "LastUsefulAt": "",
-             "LastQueriedAt": ""}]}]}]
+    def stats(self) -> dict[str, Any]:
+        return {"Name": "/ipfs/kad/1.0.0", "Mode": "server", "TableSize": 1,
+                "Buckets": [{"Cpl": 3, "Peers": [{"ID": OTHER.peer_id, "LastUseful": 5.0}]}]}
 
 
 @pytest.fixture
@@ -159,7 +158,9 @@ async def test_put_and_get_records_validated(setup) -> None:  # type: ignore[no-
 async def test_stats_dht(setup) -> None:  # type: ignore[no-untyped-def]
     http, _, _ = setup
     evs = lines(await http.post("/api/v0/stats/dht"))
-    assert evs[0]["Name"] == "wan" and evs[0]["Buckets"][0]["Peers"][0]["ID"] == OTHER.peer_id
+    peer = evs[0]["Buckets"][0]["Peers"][0]
+    assert evs[0]["Name"] == "wan" and evs[0]["Mode"] == "server" and evs[0]["TableSize"] == 1
+    assert peer["ID"] == OTHER.peer_id and peer["Connected"] is True and peer["LastUsefulAt"]
 
 
 def test_parse_routing_key() -> None:

@@ -186,3 +186,23 @@ def test_strategy_config(node):
     node.repo.set_config("Reprovider.Strategy", "bogus")
     with pytest.raises(Exception, match="Reprovider.Strategy"):
         strategy_of(node)
+
+
+async def test_new_connection_brings_failed_provides_forward(node, autojump_clock):
+    import time as _time
+
+    router = FakeRouter(fail=True)
+    lim = replace(ROUTING_LIMITS, provide_retry_min_s=3600.0, reprovide_initial_delay_s=1e6)
+    p = Provider(node, router, ProvideQueue.open(node.repo.path, limits=lim), strategy="roots", limits=lim)
+    root = node.add_bytes(b"to announce")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(p.run)
+        await trio.sleep(1)
+        assert p.stats()["FailedBatches"] == 1 and len(p.queue) == 1  # waiting an hour
+        router.fail = False  # the DHT found its peers...
+        p.network_changed()  # ...because a peer connected
+        p.network_changed()  # (debounced)
+        await trio.sleep(lim.provide_retry_on_connect_s + 1)
+        assert router.provided == [root] and len(p.queue) == 0
+        assert p.queue.retry_now(now=_time.time()) == 0
+        nursery.cancel_scope.cancel()
