@@ -8,6 +8,8 @@ act on the running daemon through its RPC API (`$JZFS_PATH/api`, Kubo's `/api/v0
 from __future__ import annotations
 
 import base64
+import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ..config import AGENT_VERSION, PUBLIC_BOOTSTRAP_PEERS
@@ -21,6 +23,8 @@ from .common import add_json_flag, print_json
 def register(sub: Any) -> None:
     p = sub.add_parser("id", help="show this node's (or a connected peer's) identity and addresses")
     p.add_argument("peer", nargs="?", help="peer ID of a connected peer (needs the daemon)")
+    p.add_argument("-f", "--format", default=None, metavar="TEMPLATE",
+                   help="print with this template, as Kubo: <id> <aver> <pver> <pubkey> <addrs> <protocols>")
     add_json_flag(p)
     p.set_defaults(func=cmd_id)
 
@@ -108,20 +112,27 @@ def cmd_id(args: Any) -> int:
                 "PublicKey": base64.b64encode(repo.identity.public_key_protobuf).decode(),
                 "Addresses": info["Addresses"], "AgentVersion": info.get("AgentVersion", AGENT_VERSION),
                 "Protocols": info["Protocols"]}
-    if args.json:
-        print_json(info)
-        return 0
-    print(f"ID:           {info['ID']}")
-    print(f"PublicKey:    {info['PublicKey']}")
-    print(f"AgentVersion: {info['AgentVersion']}")
-    print("Addresses:" + ("" if info["Addresses"] else "    (none: no daemon running)"))
-    for a in info["Addresses"]:
-        print(f"  {a}")
-    if info["Protocols"]:
-        print("Protocols:")
-        for p in info["Protocols"]:
-            print(f"  {p}")
+    if args.format is not None:
+        sys.stdout.write(format_id(info, args.format))
+    elif args.json:
+        print_json(info)  # Kubo's `--enc=json`: one line
+    else:
+        print(json.dumps(info, indent="\t"))  # Kubo's `ipfs id`: the same JSON, tab-indented
+    sys.stdout.flush()
     return 0
+
+
+PROTOCOL_VERSION = "ipfs/0.1.0"  # identify's protocolVersion, Kubo's `<pver>`
+
+
+def format_id(info: dict[str, Any], template: str) -> str:
+    """Kubo's `ipfs id -f`: `<id>`, `<aver>`, `<pver>`, `<pubkey>`, `<addrs>` and `<protocols>`
+    (one per line) replaced, `\\n` and `\\t` turned into newline and tab; no newline added."""
+    out = (template.replace("<id>", info["ID"]).replace("<aver>", info["AgentVersion"])
+           .replace("<pver>", PROTOCOL_VERSION).replace("<pubkey>", info["PublicKey"])
+           .replace("<addrs>", "\n".join(info["Addresses"]))
+           .replace("<protocols>", "\n".join(info["Protocols"])))
+    return out.replace("\\n", "\n").replace("\\t", "\t")
 
 
 # ----------------------------------------------------------------------------- swarm

@@ -66,8 +66,20 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_version(args: argparse.Namespace) -> int:
+    """Kubo's `ipfs version` and its flags; the JSON is the RPC API's `/api/v0/version`."""
+    import platform
+
+    info = {"Version": __version__, "Commit": "", "Repo": "1", "System": f"{platform.machine()}/{sys.platform}",
+            "Golang": f"python{platform.python_version()}"}
     if args.json:
-        print_json({"Version": __version__, "Python": sys.version.split()[0], "Repo": "1"})
+        print_json(info)
+    elif args.all:
+        print(f"jzfs version: {__version__}\nRepo version: {info['Repo']}\nSystem version: {info['System']}\n"
+              f"Python version: {platform.python_version()}")
+    elif args.repo:
+        print(info["Repo"])
+    elif args.number:
+        print(__version__)
     else:
         print(f"jzfs version {__version__}")
     return 0
@@ -89,4 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("version", help="print the version")
     p.add_argument("--json", action="store_true")
+    p.add_argument("-n", "--number", action="store_true", help="only the version number")
+    p.add_argument("--commit", action="store_true", help="accepted as in Kubo (no commit hash is built in)")
+    p.add_argument("--repo", action="store_true", help="the repo version")
+    p.add_argument("--all", action="store_true", help="version, repo, system and Python versions")
     p.set_defaults(func=cmd_version)

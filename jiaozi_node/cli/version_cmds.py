@@ -1,7 +1,7 @@
 """Versioned datasets: `jzfs repo create|list|delete`, commit, status, log, show, branch, tag,
 checkout, diff, merge, verify, trust (sync commands: `cli/sync_cmds` section at the bottom).
 
-Fixed forms that outside scripts rely on (issue 5) are marked FIXED in the help.
+The forms that outside scripts rely on (issue 5) are shown in each command's help and kept stable.
 """
 
 from __future__ import annotations
@@ -370,7 +370,7 @@ def cmd_trust_rm(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     repo = subcommand_group(sub, "repo", "repository commands")
-    p = repo.add_parser("create", help="create a dataset repository (FIXED: repo create NAME)")
+    p = repo.add_parser("create", help="create a dataset repository (repo create NAME)")
     p.add_argument("name")
     p.set_defaults(func=cmd_repo_create)
     p = repo.add_parser("list", help="list dataset repositories")
@@ -380,7 +380,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.set_defaults(func=cmd_repo_delete)
 
-    p = sub.add_parser("commit", help="snapshot a directory as a signed commit (FIXED: commit NAME DIR -b BRANCH -m MSG [-Q])")
+    p = sub.add_parser("commit", help="snapshot a directory as a signed commit (commit NAME DIR -b BRANCH -m MSG [-Q])")
     p.add_argument("name")
     p.add_argument("dir")
     p.add_argument("-b", "--branch", required=True)
@@ -399,7 +399,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("log", help="history, newest first (FIXED: log NAME@REF --json)")
+    p = sub.add_parser("log", help="history, newest first (log NAME@REF --json)")
     p.add_argument("spec", metavar="NAME[@REF]|CID")
     p.add_argument("--json", action="store_true")
     p.add_argument("--provenance", action="store_true")
@@ -411,7 +411,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("diff", help="paths added/removed/modified (FIXED: diff NAME@A NAME@B --json)")
+    p = sub.add_parser("diff", help="paths added/removed/modified (diff NAME@A NAME@B --json)")
     p.add_argument("a", metavar="NAME@A|CID")
     p.add_argument("b", metavar="NAME@B|B|CID")
     p.add_argument("--json", action="store_true")
@@ -419,7 +419,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_diff)
 
     branch = subcommand_group(sub, "branch", "create, list and delete branches")
-    p = branch.add_parser("create", help="FIXED: branch create NAME BRANCH --from REF")
+    p = branch.add_parser("create", help="branch create NAME BRANCH --from REF")
     p.add_argument("name")
     p.add_argument("branch")
     p.add_argument("--from", dest="from_ref", required=True, metavar="REF")
@@ -450,12 +450,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("tag")
     p.set_defaults(func=cmd_tag_delete)
 
-    p = sub.add_parser("checkout", help="write a version into a directory (FIXED: checkout NAME@REF -o DIR)")
+    p = sub.add_parser("checkout", help="write a version into a directory (checkout NAME@REF -o DIR)")
     p.add_argument("spec", metavar="NAME@REF|CID")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_checkout)
 
-    p = sub.add_parser("merge", help="merge SRC into DST (FIXED: merge NAME SRC --into DST -m MSG)")
+    p = sub.add_parser("merge", help="merge SRC into DST (merge NAME SRC --into DST -m MSG)")
     p.add_argument("name")
     p.add_argument("src", metavar="SRC")
     p.add_argument("--into", required=True, metavar="DST")
@@ -464,7 +464,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_merge_defaults)
 
-    p = sub.add_parser("verify", help="check signatures and links back to the root commits (FIXED: verify NAME@REF | verify CID)")
+    p = sub.add_parser("verify", help="check signatures and links back to the root commits (verify NAME@REF | verify CID)")
     p.add_argument("spec", metavar="NAME@REF|CID")
     p.add_argument("--shallow", action="store_true", help="commits only, not every data block")
     p.add_argument("--any-signer", action="store_true", help="do not fail on untrusted signers")

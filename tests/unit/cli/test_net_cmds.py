@@ -25,9 +25,18 @@ def test_id_offline_kubo_shape(repo, capsys):
     assert set(out) == {"ID", "PublicKey", "Addresses", "AgentVersion", "Protocols"}
     assert out["ID"] == repo.peer_id and out["Addresses"] == []
     assert base64.b64decode(out["PublicKey"]) == repo.identity.public_key_protobuf
-    assert main(["id"]) == 0
+    assert main(["id"]) == 0  # Kubo's default: the same JSON, tab-indented
     text = capsys.readouterr().out
-    assert f"ID:           {repo.peer_id}" in text and "no daemon running" in text
+    assert json.loads(text) == out and text.startswith('{\n\t"ID": ')
+
+
+def test_id_format_template_like_kubo(repo, capsys):
+    assert main(["id", "-f", "<id>\\n"]) == 0
+    assert capsys.readouterr().out == repo.peer_id + "\n"
+    assert main(["id", "--format", "<aver>|<pver>|<addrs>|<protocols>|<pubkey>"]) == 0
+    aver, pver, addrs, protocols, pubkey = capsys.readouterr().out.split("|")
+    assert aver.startswith("jzfs/") and pver == "ipfs/0.1.0" and addrs == protocols == ""
+    assert base64.b64decode(pubkey) == repo.identity.public_key_protobuf
 
 
 def test_bootstrap_is_empty_by_default_and_add_rm(repo, capsys):

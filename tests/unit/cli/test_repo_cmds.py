@@ -43,3 +43,21 @@ def test_postgres_gone_later_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     assert main(["repo", "list"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "cannot open the PostgreSQL refs database" in err
+
+
+def test_version_flags_like_kubo(capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from jiaozi_node import __version__
+    from jiaozi_node.cli.main import main
+
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out == f"jzfs version {__version__}\n"
+    assert main(["version", "-n"]) == 0
+    assert capsys.readouterr().out == f"{__version__}\n"
+    assert main(["version", "--repo"]) == 0
+    assert capsys.readouterr().out == "1\n"
+    assert main(["version", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"Version", "Commit", "Repo", "System", "Golang"}
+    assert main(["version", "--all"]) == 0
+    assert capsys.readouterr().out.startswith(f"jzfs version: {__version__}\nRepo version: 1\n")
