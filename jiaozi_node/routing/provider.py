@@ -151,8 +151,7 @@ def enqueue(node: Any, cids: Iterable[CID], *, walk: bool = False) -> None:
             return
         live = _LIVE.get(_repo_key(node))
         if live is not None:
-            live.queue.add(cids, walk=walk, now=time.time())
-            live.wake()
+            live.enqueue_threadsafe(cids, walk=walk)
             return
         q = ProvideQueue.open(node.repo.path, limits=node.defaults.routing)
         try:
@@ -183,6 +182,7 @@ class Provider:
         self.limits = limits
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
         self._retry_pending = False
         # batches in flight, across the queue and the reprovide pass
         self._slots = trio.Semaphore(max(1, limits.provide_concurrency))
@@ -195,6 +195,23 @@ class Provider:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _enqueue(self, cids: list[CID], walk: bool) -> None:
+        self.queue.add(cids, walk=walk, now=time.time())
+        self.wake()
+
+    def enqueue_threadsafe(self, cids: list[CID], *, walk: bool) -> None:
+        """Queue and wake from the daemon's trio thread or from one of its worker threads (the
+        RPC API pins in worker threads): the queue's connection and the wake-up event belong to
+        the trio thread."""
+        try:
+            in_trio = trio.lowlevel.current_trio_token() is self._token
+        except RuntimeError:
+            in_trio = False
+        if in_trio or self._token is None:
+            self._enqueue(cids, walk)
+        else:
+            trio.from_thread.run_sync(self._enqueue, cids, walk, trio_token=self._token)
 
     def network_changed(self) -> None:
         """A peer connected: retry failed announcements soon (debounced)."""
@@ -353,6 +370,7 @@ class Provider:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         key = _repo_key(self.node)
+        self._token = trio.lowlevel.current_trio_token()
         _LIVE[key] = self
         try:
             async with trio.open_nursery() as nursery:

@@ -206,3 +206,16 @@ async def test_new_connection_brings_failed_provides_forward(node, autojump_cloc
         assert router.provided == [root] and len(p.queue) == 0
         assert p.queue.retry_now(now=_time.time()) == 0
         nursery.cancel_scope.cancel()
+
+
+async def test_enqueue_from_a_worker_thread_of_the_daemon(node, autojump_clock):
+    """The RPC API pins in worker threads: the hook must reach the trio-owned queue safely."""
+    router = FakeRouter()
+    lim = replace(ROUTING_LIMITS, reprovide_initial_delay_s=1e6)
+    p = Provider(node, router, ProvideQueue.open(node.repo.path, limits=lim), strategy="roots", limits=lim)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(p.run)
+        root = await trio.to_thread.run_sync(node.add_bytes, b"added in a thread")
+        await trio.sleep(0.1)
+        assert router.provided == [root]
+        nursery.cancel_scope.cancel()
