@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import httpx
@@ -76,8 +77,19 @@ class Validator:
 
 
 async def test_our_client_against_our_server_on_loopback() -> None:
+    from jiaozi_node.ipns.crypto import PrivateKey
+    from jiaozi_node.ipns.name import IpnsName
+    from jiaozi_node.ipns.record import create_record
+    from jiaozi_node.routing.validators import default_validators
+
     router = SlowRouter()
-    validators = {"ipns": Validator()}
+    validators = default_validators()
+    pk = PrivateKey.generate("ed25519")
+    key = IpnsName.from_public_key(pk.public_key).routing_key
+    record = create_record(pk, "/ipfs/bafkqaaa", seq=1, eol_ns=time.time_ns() + 3600 * 10**9,
+                           ttl_ns=60 * 10**9)
+    forged = bytearray(record)
+    forged[-10] ^= 0xFF
     api = RoutingApi(router=lambda: router, validators=lambda: validators)
     async with trio.open_nursery() as nursery:
         ma = await nursery.start(serve_app, GatewayApp(MemoryBlockstore(), routing=api),
@@ -96,13 +108,15 @@ async def test_our_client_against_our_server_on_loopback() -> None:
             with pytest.raises(NotFound):
                 await client.find_peer(B)
             with pytest.raises(NotFound):
-                await client.get_value(KEY)
-            await client.put_value(KEY, b"valid record")
-            assert router.values[KEY] == b"valid record"
-            assert await client.get_value(KEY) == b"valid record"
-            router.values[KEY] = b"forged record"  # a router that lies: refused by our validator
+                await client.get_value(key)
             with pytest.raises(InvalidInput):
-                await client.get_value(KEY)
+                await client.put_value(key, bytes(forged))
+            await client.put_value(key, record)
+            assert router.values[key] == record
+            assert await client.get_value(key) == record
+            router.values[key] = bytes(forged)  # a router that lies: our server does not serve it
+            with pytest.raises(NotFound):
+                await client.get_value(key)
         async with DelegatedRouter(url, filter_addrs=["quic-v1"]) as client:
             got = [r async for r in client.find_providers(CID1)]
             assert [r.addrs for r in got] == [(QUIC,), (QUIC,)]

@@ -284,15 +284,35 @@ class RoutingApi:
                     record = await router.get_value(key)
                 except (NotFound, RoutingUnsupported):
                     record = None
-        if record is None:
+        cache = self._ipns_cache_headers(key, record) if record is not None else None
+        if record is None or cache is None:
             headers = [h for h in self._headers("", False) if h[0] != "Content-Type"]
             await resp.text(200, "no IPNS record found for this name", headers)
             return
         headers = [("Content-Type", IPNS_RECORD_MEDIA), ("Vary", "Accept"),
-                   ("Etag", f'"{hashlib.sha256(record).hexdigest()[:32]}"'),
-                   ("Cache-Control", f"public, max-age={self.limits.server_ipns_default_max_age_s}"),
+                   ("Etag", f'"{hashlib.sha256(record).hexdigest()[:32]}"'), *cache,
                    ("Last-Modified", _http_date(self._clock())), *CORS]
         await resp.full(200, headers, record)
+
+    def _ipns_cache_headers(self, key: bytes, record: bytes) -> list[tuple[str, str]] | None:
+        """Cache-Control / Expires from the record (spec: max-age = its TTL, else 60 s;
+        stale-while-revalidate / stale-if-error = what is left of its validity). None when the
+        record does not validate now: never served (the router should not have returned it)."""
+        from ...ipns.name import IpnsName
+        from ...ipns.record import NS, validate_record
+
+        now = self._clock()
+        try:
+            rec = validate_record(IpnsName.from_routing_key(key), record, now=now)
+        except InvalidInput as exc:
+            log.warning("routing api: the router returned an invalid IPNS record: %s", exc)
+            return None
+        ttl = rec.ttl_ns // NS if rec.ttl_ns > 0 else self.limits.server_ipns_default_max_age_s
+        left = max(0, int(rec.expires_in(now)))
+        ttl = min(ttl, left)
+        return [("Cache-Control", f"public, max-age={ttl}, stale-while-revalidate={left}, "
+                                  f"stale-if-error={left}"),
+                ("Expires", _http_date(rec.validity_ns / NS))]
 
     async def _put_ipns(self, req: Request, resp: Response, rr: paths.RoutingRequest) -> None:
         if media_type(req.headers.get("content-type")) != IPNS_RECORD_MEDIA:

@@ -4,6 +4,7 @@ transport (no sockets)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import httpx
@@ -232,18 +233,41 @@ IPNS_PATH = f"/routing/v1/ipns/{peer_id_cid_str(NAME)}"
 IPNS = "application/vnd.ipfs.ipns-record"
 
 
+def real_record(ttl_s: int) -> tuple[bytes, str, bytes]:
+    """(routing key, /routing/v1/ipns path, record) of a fresh Ed25519 name."""
+    from jiaozi_node.ipns.crypto import PrivateKey
+    from jiaozi_node.ipns.name import IpnsName
+    from jiaozi_node.ipns.record import create_record
+
+    key = PrivateKey.generate("ed25519")
+    name = IpnsName.from_public_key(key.public_key)
+    record = create_record(key, "/ipfs/bafkqaaa", seq=3, eol_ns=time.time_ns() + 3600 * 10**9,
+                           ttl_ns=ttl_s * 10**9)
+    return name.routing_key, f"/routing/v1/ipns/{name.cid}", record
+
+
 async def test_ipns_get() -> None:
     fr = FakeRouter()
+    key, path, record = real_record(ttl_s=300)
     async with make(fr) as http:
-        r = await http.get(IPNS_PATH, headers={"Accept": IPNS})
+        r = await http.get(path, headers={"Accept": IPNS})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-        fr.values[KEY] = b"valid record bytes"
-        r = await http.get(IPNS_PATH, headers={"Accept": IPNS})
-        assert r.status_code == 200 and r.content == b"valid record bytes"
+        fr.values[key] = record
+        r = await http.get(path, headers={"Accept": IPNS})
+        assert r.status_code == 200 and r.content == record
         assert r.headers["content-type"] == IPNS and r.headers["etag"]
-        assert "max-age=60" in r.headers["cache-control"]
-        assert (await http.get(IPNS_PATH)).status_code == 406
-        assert (await http.get(IPNS_PATH, headers={"Accept": "*/*"})).status_code == 406
+        cache = r.headers["cache-control"]
+        assert "max-age=300," in cache and "stale-while-revalidate=35" in cache  # ~3600 s left
+        assert r.headers["expires"].endswith("GMT")
+        assert (await http.get(path)).status_code == 406
+        assert (await http.get(path, headers={"Accept": "*/*"})).status_code == 406
+        key0, path0, record0 = real_record(ttl_s=0)
+        fr.values[key0] = record0
+        r = await http.get(path0, headers={"Accept": IPNS})
+        assert r.content == record0 and "max-age=60," in r.headers["cache-control"]
+        fr.values[key0] = record  # a router returning somebody else's record: never served
+        r = await http.get(path0, headers={"Accept": IPNS})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
 
 
 async def test_ipns_put_refused_without_validator() -> None:
