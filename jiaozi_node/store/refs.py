@@ -13,7 +13,6 @@ as CID strings (readable with `sqlite3`/`psql`).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -22,12 +21,7 @@ from typing import Any, Protocol
 from ..config import VERSIONING_LIMITS
 from ..errors import InvalidInput, NotFound, RefConflict, RepoError
 from ..ipld.cid import CID
-
-# Names: printable, no spaces, no `@` (it separates repo and ref on the command line), no `..`,
-# bounded length (they travel in the sync protocol).
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-_REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
-MAX_NAME_LEN = VERSIONING_LIMITS.max_ref_name_len
+from ..versioning.names import check_ref_name, check_repo_name
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS jzfs_repos (
@@ -43,19 +37,6 @@ SCHEMA = [
         peer TEXT NOT NULL,
         PRIMARY KEY (repo, peer))""",
 ]
-
-
-def check_repo_name(name: str) -> str:
-    if not isinstance(name, str) or len(name) > MAX_NAME_LEN or not _NAME_RE.match(name):
-        raise InvalidInput(f"invalid repository name {name!r} (letters, digits, '._-')")
-    return name
-
-
-def check_ref_name(ref: str) -> str:
-    if (not isinstance(ref, str) or len(ref) > MAX_NAME_LEN or not _REF_RE.match(ref)
-            or ".." in ref or "//" in ref or ref.endswith(("/", ".lock"))):
-        raise InvalidInput(f"invalid ref name {ref!r}")
-    return ref
 
 
 def describe(ref: str) -> str:

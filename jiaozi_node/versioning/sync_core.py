@@ -15,7 +15,7 @@ from ..errors import CodecError, InvalidInput, LimitExceeded, RemoteProtocolErro
 from ..identity import Identity, public_key_from_peer_id, verify_signature
 from ..ipld import dagcbor, varint
 from ..ipld.cid import CID, DAG_CBOR
-from ..store.refs import check_ref_name, check_repo_name
+from .names import check_ref_name, check_repo_name
 
 PROTOCOL_ID = "/jzfs/refs/1.0.0"
 ADV_TYPE = "jzfs/refs"
