@@ -159,19 +159,24 @@ async def test_helia_client_against_our_server(helia: HeliaRouting) -> None:
 
 
 @pytest.fixture
-def jzfs_daemon(tmp_path: Path) -> Iterator[dict]:
-    """A `jzfs daemon` on a fresh repo, every address on 127.0.0.1 port 0 (stopped by PID)."""
+def jzfs_daemon_factory(tmp_path: Path) -> Iterator[object]:
+    """make(config) -> a `jzfs daemon` on a fresh repo, every address on 127.0.0.1 port 0,
+    `config` keys set before it starts; stopped by PID at the end."""
     from jiaozi_node.repo import Repo
 
-    repo = Repo.init(tmp_path / "repo")
-    for key, value in [("Addresses.API", "/ip4/127.0.0.1/tcp/0"),
-                       ("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0"),
-                       ("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])]:
-        repo.set_config(key, value)
-    env = {**os.environ, "JZFS_PATH": str(tmp_path / "repo"), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    procs: list[subprocess.Popen] = []
+
+    def make(config: dict | None = None) -> dict:
+        path = tmp_path / f"repo{len(procs)}"
+        repo = Repo.init(path)
+        for key, value in [("Addresses.API", "/ip4/127.0.0.1/tcp/0"),
+                           ("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0"),
+                           ("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"]), *(config or {}).items()]:
+            repo.set_config(key, value)
+        env = {**os.environ, "JZFS_PATH": str(path), "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append(proc)
         text = ""
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -181,21 +186,27 @@ def jzfs_daemon(tmp_path: Path) -> Iterator[dict]:
         m = re.search(r"Gateway server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
         assert m, text
         threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-        yield {"env": env, "gateway": f"http://{m.group(1)}:{m.group(2)}"}
+        return {"env": env, "gateway": f"http://{m.group(1)}:{m.group(2)}"}
+
+    try:
+        yield make
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        for proc in procs:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
 
 
-def test_helia_client_against_jzfs_daemon(helia: HeliaRouting, jzfs_daemon: dict) -> None:
-    d = jzfs_daemon
-    env = d["env"]
-    put = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", "block", "put"],
-                         input=b"held by jzfs", env=env, capture_output=True, timeout=60)
-    assert put.returncode == 0, put.stderr.decode()
-    cid = put.stdout.decode().strip()
-    me = json.loads(subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", "id", "--json"],
-                                   env=env, capture_output=True, timeout=60).stdout)
+def jzfs(env: dict, *args: str, data: bytes | None = None) -> str:
+    r = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", *args], input=data, env=env,
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, (args, r.stderr.decode())
+    return r.stdout.decode()
+
+
+def test_helia_client_against_jzfs_daemon(helia: HeliaRouting, jzfs_daemon_factory) -> None:  # type: ignore[no-untyped-def]
+    d = jzfs_daemon_factory()
+    cid = jzfs(d["env"], "block", "put", data=b"held by jzfs").strip()
+    me = json.loads(jzfs(d["env"], "id", "--json"))
     out = helia.call("client_providers", 60, url=d["gateway"] + "/", cid=cid)
     assert [r["ID"] for r in out["records"]] == [me["ID"]]
     assert out["records"][0]["Addrs"] and all(a.startswith("/ip4/127.0.0.1/tcp/")
@@ -251,3 +262,16 @@ async def test_our_client_against_helia_server(helia: HeliaRouting) -> None:
     async with DelegatedRouter(url) as r:  # a router without an IPNS validator refuses IPNS
         with pytest.raises(RoutingUnsupported):
             await r.get_value(name.routing_key)
+
+
+def test_jzfs_routing_commands_through_helias_server(helia: HeliaRouting, jzfs_daemon_factory) -> None:  # type: ignore[no-untyped-def]
+    """What a user types: a daemon with Routing.Type delegated and Routing.DelegatedRouters =
+    Helia's server; `jzfs routing findprovs` / `findpeer` answer from it."""
+    url = helia.url or helia.serve()
+    cid = CID.of(b"only helia's router knows who has this")
+    helia.call("add_provider", cid=str(cid), peer=B, addrs=[TCP, WS])
+    c = Identity.generate().peer_id  # known to Helia's router as a peer, not as a provider
+    helia.call("add_peer", peer=c, addrs=[QUIC])
+    d = jzfs_daemon_factory({"Routing.Type": "delegated", "Routing.DelegatedRouters": [url]})
+    assert jzfs(d["env"], "routing", "findprovs", str(cid)).split() == [B]
+    assert jzfs(d["env"], "routing", "findpeer", c).split() == [QUIC]
