@@ -1,10 +1,10 @@
 """`jzfs add` throughput and memory, with references measured in the same run.
 
-    /work/venv/bin/python bench/bench_add.py            # 256 MiB add vs Kubo, only-hash vs hashlib, 1 GiB RSS
-    /work/venv/bin/python bench/bench_add.py --quick    # 64 MiB, no 1 GiB run
-    /work/venv/bin/python bench/bench_add.py --no-kubo  # without the Kubo reference
-    /work/venv/bin/python bench/bench_add.py --chunkers # also rabin/buzhash chunker throughput
-    /work/venv/bin/python bench/bench_add.py --engine pack --engine lmdb   # both blockstore engines
+    python bench/bench_add.py            # 256 MiB add vs Kubo, only-hash vs hashlib, 1 GiB RSS
+    python bench/bench_add.py --quick    # 64 MiB, no 1 GiB run
+    python bench/bench_add.py --no-kubo  # without the Kubo reference
+    python bench/bench_add.py --chunkers # also rabin/buzhash chunker throughput
+    python bench/bench_add.py --engine pack --engine lmdb   # both blockstore engines
 
 Figures (MB = 10^6 bytes; each the median of --repeat runs; the machine is shared and noisy, so
 only the ratios against references measured in the same run mean anything):

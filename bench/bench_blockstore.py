@@ -1,8 +1,8 @@
 """Blockstore engines measured side by side, with references measured in the same run.
 
-    /work/venv/bin/python bench/bench_blockstore.py                 # all engines, 1M-block growth test
-    /work/venv/bin/python bench/bench_blockstore.py --quick         # smaller, for a smoke run
-    /work/venv/bin/python bench/bench_blockstore.py --kubo          # also Kubo AddFile of 256 MiB
+    python bench/bench_blockstore.py                 # all engines, 1M-block growth test
+    python bench/bench_blockstore.py --quick         # smaller, for a smoke run
+    python bench/bench_blockstore.py --kubo          # also Kubo AddFile of 256 MiB
 
 References (same run, same disk): hashlib SHA-256 over the same bytes, a plain sequential write of
 the same bytes into one file followed by one fsync (the disk's ceiling for a crash-safe write),

@@ -4,7 +4,7 @@ Prints MB/s and the ratio to SHA-256 over the same bytes (hashlib, measured in t
 floor any verified path pays), and, with --helia, Helia's own CAR import and cat of the same DAG
 (measured in the same run, offline, via the interop harness; loopback-only namespace entered).
 
-    /work/venv/bin/python bench/bench_car_exporter.py [--mib 64] [--helia]
+    python bench/bench_car_exporter.py [--mib 64] [--helia]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Bitswap fetch throughput of jzfs against Kubo, with Kubo -> Kubo measured in the same run.
 
-    interop/run.sh -- /work/venv/bin/python bench/bench_fetch.py [--mib 100] [--reps 3] [--rss-mib 1024]
+    interop/run.sh -- python bench/bench_fetch.py [--mib 100] [--reps 3] [--rss-mib 1024]
         [--engine pack --engine lmdb]
 
 Every jzfs side is a separate process with an on-disk repo (blockstore: `--engine`, repeatable,

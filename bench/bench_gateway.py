@@ -1,9 +1,9 @@
 """HTTP gateway throughput and gateway-client fetch, with jzfs's own `cat` measured in the same run.
 
-    /work/venv/bin/python bench/bench_gateway.py            # 100 MiB
-    /work/venv/bin/python bench/bench_gateway.py --mib 32   # smaller
-    /work/venv/bin/python bench/bench_gateway.py --repeat 5
-    /work/venv/bin/python bench/bench_gateway.py --engine lmdb   # the repos' Datastore.Engine
+    python bench/bench_gateway.py            # 100 MiB
+    python bench/bench_gateway.py --mib 32   # smaller
+    python bench/bench_gateway.py --repeat 5
+    python bench/bench_gateway.py --engine lmdb   # the repos' Datastore.Engine
 
 Figures (MB = 10^6 bytes, medians of --repeat runs; the machine is shared and noisy, so only the
 ratios against the reference measured in the same run mean anything):

@@ -1,6 +1,6 @@
 """libp2p stream throughput of the jzfs host adapter, with references measured in the same run.
 
-    interop/run.sh -- /work/venv/bin/python bench/bench_stream.py [--mib 64] [--reps 3] [--no-kubo]
+    interop/run.sh -- python bench/bench_stream.py [--mib 64] [--reps 3] [--no-kubo]
 
 Sections (MB = 10^6 bytes, medians of --reps runs):
   1. py -> py, one stream, both hosts in this process: stock py-libp2p 0.8.1 Yamux vs ours

@@ -1,8 +1,8 @@
 """Versioning benchmarks, each printed with a reference measured in the same run.
 
-    /work/venv/bin/python bench/bench_versioning.py                 # full sizes (issue 5)
-    /work/venv/bin/python bench/bench_versioning.py --files 2000 --mib 20 --csv-mib 32 --pull-mib 20
-    /work/venv/bin/python bench/bench_versioning.py --engine lmdb   # every repo's Datastore.Engine
+    python bench/bench_versioning.py                 # full sizes (issue 5)
+    python bench/bench_versioning.py --files 2000 --mib 20 --csv-mib 32 --pull-mib 20
+    python bench/bench_versioning.py --engine lmdb   # every repo's Datastore.Engine
 
 1. Commit of FILES files (MIB MiB total, in 100 directories) into a fresh repo, then a re-commit
    after changing 10 files (--commit-rounds times, each edit dated past the stat cache's racy

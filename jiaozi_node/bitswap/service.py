@@ -6,7 +6,7 @@
                                        # verifies with ipld.block.verify, stores, then calls
     svc.notify_new_blocks([cid])       # this, so peers waiting for it are served)
 
-Wire behaviour (INTEROP.md): inbound streams are read message after message until the peer closes
+Wire behaviour (measured against Kubo 0.22 and Helia 7, see interop/README.md): inbound streams are read message after message until the peer closes
 them (Kubo opens one per reply, newer Kubo and Helia reuse one); we never answer on an inbound
 stream. To each connected peer WE open (lazily, re-opened once if it breaks) one stream for our
 wants/cancels (one stream keeps them in order) and up to `outbound_streams_per_peer` streams for

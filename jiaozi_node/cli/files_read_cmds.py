@@ -81,8 +81,8 @@ def cmd_cat(args: argparse.Namespace) -> int:
 
 
 def _fetch_from_peers(node: Any, args: argparse.Namespace) -> CID | None:
-    """`--peer`: fetch the path's DAG over Bitswap from those peers into the repo (bitswap
-    engineer's hook; see node.retrieval.fetch_path_from_peers). None without --peer."""
+    """`--peer` with no daemon: fetch the path's DAG over Bitswap from those peers into the repo
+    (node.retrieval.fetch_path_from_peers). None without --peer."""
     if not args.peer:
         return None
     import trio

@@ -90,7 +90,7 @@ def resolve_path(getter: BlockGetter, root: CID, segments: tuple[str, ...]) -> R
 def car_blocks(getter: BlockGetter, resolved: Resolved, scope: str,
                entity_bytes: tuple[int, int | None] | None = None) -> Iterator[tuple[CID, bytes]]:
     """Blocks for a CAR answer, each at most once (dups=n): the path proof, then the terminal
-    element's blocks by `dag-scope` from the export engineer's traversal (`car/traverse.py`).
+    element's blocks by `dag-scope` from the CAR traversal (`car/traverse.dag_blocks`).
     Identity CIDs are skipped (their data is in the CID itself)."""
     sent: set[bytes] = set()
     for cid in resolved.proof:

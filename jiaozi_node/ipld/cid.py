@@ -1,7 +1,7 @@
 """The one CID type that crosses module boundaries.
 
 A small immutable value class over the binary form. `multiformats.CID` is strict but slow on hot
-paths (DESIGN.md measured ~0.4 ms per CID), and bitswap/CAR/HAMT code handles hundreds of
+paths (py-multiformats measured ~0.4 ms per CID), and bitswap/CAR/HAMT code handles hundreds of
 thousands of CIDs, so the common cases (CIDv0, CIDv1 with base32/base58btc) are parsed and
 printed here directly; every other multibase is delegated to `multiformats.multibase`.
 Conversion to/from `multiformats.CID` (used by the dag-cbor library) is `to_mf()` / `from_mf()`.

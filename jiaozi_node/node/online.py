@@ -43,13 +43,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Modules exposing `async def start_online(online: OnlineNode) -> None`, started in this order.
-# A module that does not exist yet is skipped (the package is being built in parallel).
+# Every one must exist: a missing module is an error (ModuleNotFoundError), never skipped.
 SERVICE_MODULES: tuple[str, ...] = (
-    "jiaozi_node.bitswap.service",  # bitswap 1.2 (bitswap engineer); first: API/gateway use it
+    "jiaozi_node.bitswap.service",  # Bitswap 1.2 (BitswapService); first: the API and gateway use it
     "jiaozi_node.routing.service",  # DHT/delegated/peering routers; before bitswap's users
     "jiaozi_node.ipns.service",  # IPNS publish/resolve/republish (needs routing; before the gateway)
-    "jiaozi_node.api.service",  # RPC API + gateway (HTTP engineer)
-    "jiaozi_node.versioning.sync",  # /jzfs/refs/1.0.0 (versioning engineer)
+    "jiaozi_node.api.service",  # RPC API (RpcApp) + trustless gateway (GatewayApp)
+    "jiaozi_node.versioning.sync",  # /jzfs/refs/1.0.0 (RefsService)
 )
 
 
@@ -97,14 +97,7 @@ async def online(node: Node, *, listen: Sequence[str] | None = None,
             for addr in node.repo.get_config_default("Bootstrap", []) or []:
                 nursery.start_soon(_dial_quietly, host, addr)
         for name in (SERVICE_MODULES if services is None else services):
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name == name:
-                    logger.debug("service module %s not built yet; skipped", name)
-                    continue
-                raise
-            await module.start_online(on)
+            await importlib.import_module(name).start_online(on)
         try:
             yield on
         finally:

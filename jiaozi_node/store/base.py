@@ -1,6 +1,6 @@
 """The Blockstore interface every storage engine implements, and an in-memory one for tests.
 
-Design note: DESIGN.md sketches an async Blockstore. Ours is synchronous: every engine is a local
+Design note: an async Blockstore was the first sketch. Ours is synchronous: every engine is a local
 disk engine whose calls are short and blocking anyway (as Kubo's are), the Python API for
 notebooks is synchronous, and trio adapters call it directly (or via `trio.to_thread` for bulk
 work). Verification on read is done by the engine (`get` re-hashes unless told not to), so a block

@@ -1,4 +1,4 @@
-"""The sans-IO cores never import trio or libp2p (DESIGN.md: pure cores behind thin adapters)."""
+"""The sans-IO cores never import trio or libp2p (README: pure cores behind thin adapters)."""
 
 import ast
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The IPNS cores never do I/O (DESIGN.md: pure cores handed `now`)."""
+"""The IPNS cores never do I/O (README: pure cores handed `now`)."""
 
 import ast
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The DHT's protocol cores never import trio, libp2p or the clock (DESIGN.md)."""
+"""The DHT's protocol cores never import trio, libp2p or the clock (README: pure cores behind thin adapters; tests/unit/test_architecture.py follows imports transitively)."""
 
 import ast
 from pathlib import Path
