@@ -1,47 +1,24 @@
 """Value records (`/pk/…`, `/ipns/…`): validated before they are stored or handed out. Pure.
 
-Validators are pluggable: a mapping namespace -> `RecordValidator` (routing/base.py). This
-module brings the `/pk/` one (the value is a libp2p public key whose multihash is the peer ID in
-the key). `/ipns/` needs the IPNS validator (jiaozi_node/ipns, passed in by whoever starts the
-DHT); until one is given, `/ipns/` records are refused with that reason. Any other namespace is
+Validators are pluggable: a mapping namespace -> `RecordValidator` (routing/base.py). The `/pk/`
+validator (routing/validators.py) is always there. `/ipns/` needs the IPNS validator (passed in
+by whoever starts the DHT; `start_dht` does); without one, `/ipns/` records are refused with that
+reason. Any other namespace is
 refused, as go-libp2p-kad-dht does with its default validator set.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from ...config import DHT_LIMITS
 from ...errors import InvalidInput, LimitExceeded, NotFound
 from ..base import RecordValidator, key_namespace
-from .keys import check_peer_bytes
+from ..validators import PublicKeyValidator
 
 IPNS_NOT_YET = ("IPNS records are not accepted yet: this node has no IPNS validator "
                 "(IPNS support arrives with jiaozi_node.ipns)")
-
-
-class PublicKeyValidator:
-    """`/pk/<binary peer ID>` -> the peer's public key (libp2p `PublicKey` protobuf)."""
-
-    def validate(self, key: bytes, value: bytes, *, now: float) -> None:
-        if not key.startswith(b"/pk/"):
-            raise InvalidInput("public key record key must start with /pk/")
-        pid = key[4:]
-        try:
-            check_peer_bytes(pid)
-        except InvalidInput as exc:
-            raise InvalidInput(f"/pk/ record: {exc}") from None
-        if pid[0] == 0x00:
-            ok = pid[2:] == value
-        else:
-            ok = hashlib.sha256(value).digest() == pid[2:]
-        if not ok:
-            raise InvalidInput("/pk/ record: the public key does not hash to the peer ID")
-
-    def select(self, key: bytes, values: Sequence[bytes], *, now: float) -> int:
-        return 0  # every valid value is the same key
 
 
 def default_validators() -> dict[str, RecordValidator]:

@@ -1,0 +1,73 @@
+"""A network of jzfs DHT nodes on loopback (hosts in one process, real libp2p connections).
+
+Every node provides one CID; every node finds every provider; lookups finish in O(log N) hops
+(counted by the lookup state machine).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import aclosing
+from dataclasses import replace
+
+import pytest
+import trio
+
+from jiaozi_node.config import DHT_LIMITS
+from jiaozi_node.identity import Identity
+from jiaozi_node.ipld.cid import CID
+from jiaozi_node.net.libp2p_host import Libp2pHost
+from jiaozi_node.routing.dht.service import DhtRouter
+
+pytestmark = pytest.mark.trio
+
+
+async def _network(nursery, n, limits, protocol="/ipfs/kad/1.0.0"):
+    nodes = []
+    for _ in range(n):
+        host = Libp2pHost(Identity.generate(), listen=["/ip4/127.0.0.1/tcp/0"])
+        await nursery.start(host.run)
+        dht = DhtRouter(host, mode="server", protocol=protocol, limits=limits)
+        await nursery.start(dht.run)
+        nodes.append(dht)
+    # each node knows only the previous one (a chain), then bootstraps from it
+    for i, d in enumerate(nodes[1:], 1):
+        await d.bootstrap([nodes[i - 1].host.addrs()[0]])
+    for d in nodes:  # a second round once everyone is in, as the periodic refresh would
+        await d.refresh(force=True)
+    return nodes
+
+
+async def _all_find_all(nodes):
+    cids = [CID.of(f"block of node {i}".encode()) for i in range(len(nodes))]
+    for d, c in zip(nodes, cids, strict=True):
+        await d.provide([c])
+    hops = []
+    for i, d in enumerate(nodes):
+        for j, c in enumerate(cids):
+            if i == j:
+                continue
+            before = len(d.lookups)
+            async with aclosing(d.find_providers(c, limit=1)) as found:
+                got = [r async for r in found]
+            assert [r.peer_id for r in got] == [nodes[j].peer_id], (i, j)
+            assert got[0].addrs, "a provider comes with its addresses"
+            if len(d.lookups) > before:
+                hops.append(d.lookups[-1].hops)
+    return hops
+
+
+async def test_twenty_nodes_find_every_provider_in_log_hops(nursery):
+    # k = 4: partial routing tables, so lookups have to hop (with the default k = 20 >= n every
+    # node would hold every record after one provide; bench/bench_dht.py runs that case)
+    n, k = 20, 4
+    limits = replace(DHT_LIMITS, k=k, request_timeout_s=5.0)
+    with trio.fail_after(120):
+        nodes = await _network(nursery, n, limits)
+        assert all(len(d.state.table) >= min(k, n - 1) for d in nodes)
+        hops = await _all_find_all(nodes)
+    bound = math.ceil(math.log2(n)) + 2
+    # records sit on the 4 nodes nearest each key (and the provider): most finds are lookups
+    assert len(hops) >= n, hops
+    assert max(hops) <= bound, (max(hops), bound)
+    assert max(hops) >= 2, "with k=4 some lookups must hop"
