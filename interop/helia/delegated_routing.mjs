@@ -12,21 +12,22 @@
 // Client side: `client_*` commands run @helia/delegated-routing-v1-http-api-client against a
 // URL (our /routing/v1 server) and return what it parsed.
 //
+// One-shot (what a user of Helia's client would run, for bench/bench_delegated_routing.py):
+//   node delegated_routing.mjs findprovs URL CID     -> provider peer IDs, one per line
+//
 // Every console.* call of any library goes to stderr: stdout carries only the protocol.
 
 import './polyfill.mjs' // must stay the first import: Promise.withResolvers for Node 20
 
 import readline from 'node:readline'
 
-import { createHeliaLight } from 'helia'
-import { createDelegatedRoutingV1HttpApiServer } from '@helia/delegated-routing-v1-http-api-server'
 import { delegatedRoutingV1HttpApiClient } from '@helia/delegated-routing-v1-http-api-client'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { CID } from 'multiformats/cid'
-import { MemoryBlockstore } from 'blockstore-core'
-import { MemoryDatastore } from 'datastore-core'
+// helia, the server (fastify) and the stores are imported by `serve` only, so the one-shot
+// client command loads what a user of Helia's client would load.
 
 const protocolOut = process.stdout
 for (const k of ['log', 'info', 'debug', 'warn', 'trace', 'dir']) {
@@ -106,6 +107,10 @@ function filterOpts (a) {
 
 const handlers = {
   async serve () {
+    const { createHeliaLight } = await import('helia')
+    const { createDelegatedRoutingV1HttpApiServer } = await import('@helia/delegated-routing-v1-http-api-server')
+    const { MemoryBlockstore } = await import('blockstore-core')
+    const { MemoryDatastore } = await import('datastore-core')
     helia = createHeliaLight({ blockstore: new MemoryBlockstore(), datastore: new MemoryDatastore(), routers: [memoryRouter] })
     await helia.start()
     server = await createDelegatedRoutingV1HttpApiServer(helia, { listen: { host: '127.0.0.1', port: 0 } })
@@ -161,12 +166,32 @@ const handlers = {
       return { ok: false, error: err.name, message: err.message }
     }
   },
+  async bench_client (a) {
+    // a.n sequential provider lookups through one client (cache off): elapsed ms
+    const c = await getClient(a.url)
+    const cid = CID.parse(a.cid)
+    let found = 0
+    const t0 = performance.now()
+    for (let i = 0; i < a.n; i++) {
+      for await (const r of c.getProviders(cid)) { if (r != null) found++ }
+    }
+    return { elapsed_ms: performance.now() - t0, found }
+  },
   async stop () {
     if (client != null) await client.stop()
     if (server != null) await server.close()
     if (helia != null) await helia.stop()
     return {}
   }
+}
+
+if (process.argv[2] === 'findprovs') {
+  const c = await getClient(process.argv[3])
+  for await (const r of c.getProviders(CID.parse(process.argv[4]))) {
+    protocolOut.write(recordOut(r).ID + '\n')
+  }
+  await c.stop()
+  process.exit(0)
 }
 
 send({ event: 'ready' })
