@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "jiaozi_node.cli.add_cmd",
     "jiaozi_node.cli.key_cmds",
     "jiaozi_node.cli.name_cmds",
+    "jiaozi_node.cli.dataset_name_cmds",  # after the versioning commands: it extends some of them
     "jiaozi_node.cli.routing_cmds",
     "jiaozi_node.cli.webui_cmd",
 ]
