@@ -83,6 +83,34 @@ class IoTuning:
 IO_TUNING = IoTuning()
 
 
+@dataclass(frozen=True)
+class TreeLimits:
+    """Writing trees to disk (`get`, `checkout`) and walking them (diff, merge, exporters).
+
+    The DAG comes from anyone: these bound what a hostile tree can make us create or hold.
+    """
+
+    # Deepest directory nesting walked or written. Each level holds one decoded directory node
+    # while walking (and a name set while writing); real datasets nest a few dozen levels, and at
+    # 2048 one-character levels a path already exceeds PATH_MAX (4096), which most tools need.
+    max_tree_depth: int = 2048
+    # Longest name of one entry in UTF-8 bytes: NAME_MAX of Linux filesystems (ext4, xfs, btrfs,
+    # tmpfs); a longer name cannot be created, so it is refused before anything is written.
+    max_name_bytes: int = 255
+    # Longest symlink target: PATH_MAX (4096) including the terminating NUL.
+    max_symlink_target_bytes: int = 4095
+    # Directory file descriptors the writer keeps open (the innermost ones); deeper ancestors are
+    # closed and reopened by name, one O_NOFOLLOW step at a time, when the walk returns to them.
+    # Bounds descriptors whatever the depth (the default soft limit is often 1024).
+    writer_open_dirs: int = 64
+    # `jzfs get` through a daemon (api/tree_stream.py): largest frame; file bytes are sent in
+    # frames of at most this size, entry headers (a path of max_tree_depth names) are smaller.
+    stream_frame_bytes: int = 1 * MiB
+
+
+TREE_LIMITS = TreeLimits()
+
+
 # --------------------------------------------------------------------------------------------
 # UnixFS import profiles (IPIP-499)
 # --------------------------------------------------------------------------------------------

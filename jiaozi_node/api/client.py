@@ -195,50 +195,6 @@ class ApiClient:
             resp.close()
 
 
-class _ChunkReader:
-    """A read-only file object over an iterator of byte chunks (for tarfile's stream mode)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buf = b""
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                break
-        if n < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:n], self._buf[n:]
-        return out
-
-
-def extract_tar(chunks: Iterator[bytes], dest: Path) -> None:
-    """Extract a `get` tar stream so that its single top-level entry becomes `dest`.
-
-    Uses tarfile's "data" filter (no absolute paths, no `..`, no links leaving the tree, no
-    devices), into a temporary directory next to `dest` that is renamed at the end: an
-    interrupted get leaves no half-written `dest`.
-    """
-    import shutil
-    import tarfile
-    import tempfile
-
-    dest = Path(dest)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent if str(dest.parent) else "."))
-    try:
-        with tarfile.open(fileobj=_ChunkReader(chunks), mode="r|") as tf:  # type: ignore[call-overload]
-            tf.extractall(tmp, filter="data")
-        tops = list(tmp.iterdir())
-        if len(tops) != 1:
-            raise ApiError(f"daemon sent a tar with {len(tops)} top-level entries, expected 1")
-        tops[0].rename(dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def ls_entries(client: ApiClient, path: str, *, resolve_type: bool = True) -> list[Any]:
     """`ls` through the daemon as exporter Entry values (so the CLI prints them the same way)."""
     from ..ipld.cid import CID

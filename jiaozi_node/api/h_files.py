@@ -10,10 +10,12 @@ from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
 from ..gateway.http_common import ContentPath, parse_arg_path
 from ..ipld.cid import CID
-from ..node.files_read import FilesReader
+from ..node.files_read import FilesReader, tree_entries
 from ..unixfs.exporter import KUBO_TYPES, read_file, read_symlink
 from ..unixfs.resolve import resolve
+from ..unixfs.tree_plan import TreePlan
 from ..unixfs.walk import walk
+from . import tree_stream
 from .common import ApiContext, Handler, arg_path, in_thread, param_int, send_json, send_stream
 
 
@@ -69,10 +71,14 @@ async def ls(ctx: ApiContext, req: Request, resp: Response) -> None:
 def tar_stream(getter: Any, root: CID, name: str) -> Iterator[bytes]:
     """A POSIX tar of the tree under `root`, streamed (never a whole file in memory).
 
-    Names come from the DAG and were checked by `unixfs.walk` (no `..`, `/` or NUL), so the tar
-    cannot make `tar -x` write outside its directory.
+    Names come from the DAG and were checked by `unixfs.walk` (no `..`, `/` or NUL) and by the
+    writers' plan (no duplicate names, bounded depth), so a tar reader that trusts entry order
+    cannot be made to write through a symlink. An error met while walking ends the stream early
+    (the client sees a truncated tar, never a complete-looking one).
     """
+    plan = TreePlan()
     for item in walk(getter, root):
+        plan.place(item.path, item.type)
         path = "/".join((name, *item.path))
         info = tarfile.TarInfo(path)
         info.mtime = 0
@@ -94,10 +100,19 @@ def tar_stream(getter: Any, root: CID, name: str) -> Iterator[bytes]:
 
 
 async def get(ctx: ApiContext, req: Request, resp: Response) -> None:
+    """A tar (Kubo's answer), or with `format=jzfs-tree` the framed tree stream the jzfs CLI
+    reads into its checked writer (api/tree_stream.py)."""
     cp = arg_path(req)
     if req.query.get("compress", "false") not in ("false", "0", ""):
         raise InvalidInput("compressed output is not supported; fetch the tar and compress it")
+    fmt = req.query.get("format", "tar")
+    if fmt not in ("tar", tree_stream.FORMAT):
+        raise InvalidInput(f"unknown get format {fmt!r} (tar | {tree_stream.FORMAT})")
     cid = await in_thread(_target, ctx, cp)
+    if fmt == tree_stream.FORMAT:
+        frames = tree_stream.encode_tree(tree_entries(ctx.getter, cid))
+        await send_stream(resp, frames, content_type=tree_stream.CONTENT_TYPE)
+        return
     name = cp.segments[-1] if cp.segments else str(cp.cid)
     async with ctx.prefetching(cid):  # fetching the DAG ahead; the tar writer only reads
         await send_stream(resp, tar_stream(ctx.getter, cid, name), content_type="application/x-tar")

@@ -131,12 +131,14 @@ def cmd_get(args: argparse.Namespace) -> int:
     if dest.exists() or dest.is_symlink():
         raise InvalidInput(f"{dest} already exists")
     client = _daemon_for(args)
-    if client is not None:
-        from ..api.client import extract_tar
+    if client is not None:  # the daemon walks the tree; the same checked writer writes it
+        from ..api import tree_stream
+        from ..node.tree_writer import write_tree
 
         print(f"Saving file(s) to {dest}", flush=True)
         with client:
-            extract_tar(client.stream("get", [args.path]), dest)
+            frames = client.stream("get", [args.path], {"format": tree_stream.FORMAT})
+            write_tree(tree_stream.decode_tree(frames), dest)
         return 0
     with open_node() as node:
         _gateway_prefetch(node, args)

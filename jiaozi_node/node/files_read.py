@@ -11,20 +11,16 @@ this code. Everything under `unixfs/` is pure; this module adds the filesystem w
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..config import IO_TUNING
-from ..errors import InvalidInput
 from ..ipld.cid import CID
 from ..unixfs.exporter import Entry, Stat, list_dir, read_file, read_symlink, stat
 from ..unixfs.exporter_data import BlockGetter
 from ..unixfs.resolve import parse_path, resolve
 from ..unixfs.walk import walk
+from .tree_writer import TreeEntry, write_tree
 
 
 class FilesReader:
@@ -67,40 +63,21 @@ class FilesReader:
             on_bytes: Callable[[int], None] | None = None) -> Path:
         """Write the file, symlink or directory tree at `path` to `dest` (which must not exist).
 
-        The tree is built in a temporary sibling of `dest` and renamed into place at the end, so
-        a failure (missing block, malformed DAG, unsafe link name) leaves nothing at `dest`.
-        Link names are checked (`unixfs.walk.check_name`) and files are created with O_EXCL and
-        O_NOFOLLOW, so a hostile DAG cannot write outside `dest`. Symlinks are recreated as they
-        are (never followed). `on_bytes(n)` is called as file bytes are written.
+        Written by the one checked tree writer (`node/tree_writer.py`): unsafe or duplicate names
+        are refused, nothing is created through a symlink, symlinks are recreated as they are
+        (never followed), and a failure (missing block, malformed DAG, hostile tree) leaves
+        nothing at `dest`. `on_bytes(n)` is called as file bytes are written.
         """
         cid = self.resolve(path)
-        dest = Path(dest)
-        if dest.exists() or dest.is_symlink():
-            raise InvalidInput(f"{dest} already exists")
-        parent = dest.parent if str(dest.parent) else Path(".")
-        tmp = Path(tempfile.mkdtemp(prefix=".jzfs-get-", dir=parent))
-        try:
-            staging = tmp / "out"
-            for item in walk(self.getter, cid):
-                target = staging.joinpath(*item.path)
-                if item.type == "directory":
-                    os.mkdir(target, 0o755)
-                elif item.type == "symlink":
-                    os.symlink(read_symlink(self.getter, item.cid), target)
-                elif item.type == "file":
-                    self._write_file(item.cid, target, on_bytes)
-                else:  # pragma: no cover - walk only yields the three kinds
-                    raise InvalidInput(f"cannot write a {item.type} node")
-            os.rename(staging, dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return dest
+        return write_tree(tree_entries(self.getter, cid), dest, on_bytes=on_bytes)
 
-    def _write_file(self, cid: CID, target: Path,
-                    on_bytes: Callable[[int], None] | None) -> None:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb", buffering=IO_TUNING.write_buffer_bytes) as f:
-            for chunk in read_file(self.getter, cid):
-                f.write(chunk)
-                if on_bytes is not None:
-                    on_bytes(len(chunk))
+
+def tree_entries(getter: BlockGetter, cid: CID) -> Iterator[TreeEntry]:
+    """The tree under `cid` as the writer's entries (file bytes read lazily, as each is written)."""
+    for item in walk(getter, cid):
+        if item.type == "directory":
+            yield TreeEntry(item.path, "directory")
+        elif item.type == "symlink":
+            yield TreeEntry(item.path, "symlink", target=read_symlink(getter, item.cid))
+        else:
+            yield TreeEntry(item.path, item.type, data=read_file(getter, item.cid))

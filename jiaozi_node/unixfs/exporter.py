@@ -43,6 +43,7 @@ class Entry:
     cid: CID
     size: int
     type: str
+    tsize: int = 0  # the Tsize the directory's link records (cumulative DAG size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +208,11 @@ def list_node(getter: BlockGetter, node: UnixFSNode, *, resolve: bool = True) ->
         raise InvalidInput(f"{node.cid} is a {node.kind}, not a directory")
     for name, link in pairs:
         child_cid: CID = link.cid  # type: ignore[attr-defined]
+        tsize = link.tsize or 0  # type: ignore[attr-defined]
         if not resolve:
-            yield Entry(name, child_cid, link.tsize or 0, "unknown")  # type: ignore[attr-defined]
+            yield Entry(name, child_cid, tsize, "unknown", tsize)
             continue
         child = get_node(getter, child_cid)
         kind = entry_type(child)
         size = child.file_size if kind == "file" else len(child.data) if kind == "symlink" else 0
-        yield Entry(name, child_cid, size, kind)
+        yield Entry(name, child_cid, size, kind, tsize)

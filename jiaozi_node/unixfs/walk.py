@@ -1,9 +1,10 @@
-"""Walking a whole UnixFS tree (pure), for `get` and anything that copies a tree out.
+"""Walking a whole UnixFS tree (pure), for `get`, `checkout` and anything that copies a tree out.
 
 Entries come pre-order (a directory before its contents), children in link order (HAMT shards in
-shard order). Every link name is checked before it is yielded: names that could escape the
-destination when written to a filesystem (`..`, `.`, empty, containing `/` or NUL) raise
-InvalidInput, so a hostile DAG cannot make `jzfs get` write outside its target directory.
+shard order), with no Python recursion however deep the tree. Every link name is checked before it
+is yielded (`tree_plan.name_problem`: `..`, `.`, empty, `/`, `\\`, NUL, longer than NAME_MAX), and
+nesting deeper than TreeLimits.max_tree_depth stops the walk with an error naming that limit, so
+the daemon's tar stream and the offline writer refuse the same trees with the same words.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..config import TREE_LIMITS
 from ..errors import InvalidInput
 from ..ipld.cid import CID
 from .exporter import entry_type, list_node
 from .exporter_data import BlockGetter, get_node
+from .tree_plan import name_problem, too_deep
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,16 +28,19 @@ class WalkItem:
     cid: CID
     type: str  # "file", "directory", "symlink"
     size: int  # file bytes, symlink target length, 0 for directories
+    tsize: int = 0  # Tsize recorded by the parent's link (0 for the root)
 
 
 def check_name(name: str, parent: CID) -> str:
     """Return `name` if it is safe as one filesystem path component, else raise InvalidInput."""
-    if name in ("", ".", "..") or "/" in name or "\0" in name or "\\" in name:
-        raise InvalidInput(f"refusing unsafe link name {name!r} in directory {parent}")
+    problem = name_problem(name)
+    if problem is not None:
+        raise InvalidInput(f"refusing unsafe link name {name!r} in directory {parent}: it {problem}")
     return name
 
 
-def walk(getter: BlockGetter, cid: CID) -> Iterator[WalkItem]:
+def walk(getter: BlockGetter, cid: CID, *,
+         max_depth: int = TREE_LIMITS.max_tree_depth) -> Iterator[WalkItem]:
     """Yield every file, directory and symlink under `cid` (itself first), pre-order."""
     root = get_node(getter, cid)
     kind = entry_type(root)
@@ -42,8 +48,8 @@ def walk(getter: BlockGetter, cid: CID) -> Iterator[WalkItem]:
     yield WalkItem((), cid, kind, size)
     if kind != "directory":
         return
-    # Stack of iterators over directories being listed: depth is bounded by the DAG itself
-    # (content addressing rules out cycles) and uses no Python recursion.
+    # Stack of iterators over directories being listed: content addressing rules out cycles and
+    # max_depth bounds the stack; no Python recursion.
     stack: list[tuple[tuple[str, ...], CID, Iterator]] = [((), cid, list_node(getter, root))]
     while stack:
         prefix, dir_cid, entries = stack[-1]
@@ -52,6 +58,8 @@ def walk(getter: BlockGetter, cid: CID) -> Iterator[WalkItem]:
             stack.pop()
             continue
         path = (*prefix, check_name(entry.name, dir_cid))
-        yield WalkItem(path, entry.cid, entry.type, entry.size)
+        if entry.type == "directory" and len(path) > max_depth:
+            raise too_deep(len(path), max_depth)
+        yield WalkItem(path, entry.cid, entry.type, entry.size, entry.tsize)
         if entry.type == "directory":
             stack.append((path, entry.cid, list_node(getter, get_node(getter, entry.cid))))

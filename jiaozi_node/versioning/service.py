@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
-import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +34,7 @@ from .objects import Author, Commit, Provenance, Tag, decode_commit, decode_obje
 from .snapshot import BlockSink, SnapshotStats, build_dir, cache_key, snapshot
 from .statcache import FILE_NAME as STATCACHE_FILE
 from .statcache import StatCache, recorded
-from .tree import DIR, SYMLINK, Link, kind_of, list_dir
+from .tree import Link
 from .verify import Report, verify_history
 
 if TYPE_CHECKING:
@@ -279,50 +278,41 @@ class Versioning:
     def checkout(self, spec: str, out_dir: str | os.PathLike[str]) -> tuple[CID, int]:
         """Write the dataset of `spec` into `out_dir` (must not exist or be empty).
 
-        Written to a temporary sibling first and renamed into place, so a failure (missing
-        block, hostile name) leaves nothing behind. Returns (commit CID, files written).
+        Written by the one checked tree writer (`node/tree_writer.py`, as `jzfs get`): built in
+        a temporary sibling and renamed into place, so a failure (missing block, hostile name,
+        too deep) leaves nothing behind. Returns (commit CID, files written).
         """
+        from ..node.tree_writer import TreeEntry, write_tree
+        from ..unixfs.exporter import read_file, read_symlink
+        from ..unixfs.walk import walk
+
         commit_cid = self.resolve(spec)
         commit = self.load_commit(commit_cid)
         out = Path(out_dir).absolute()
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise InvalidInput(f"{out} exists and is not an empty directory")
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         written: list[tuple[str, Link]] = []
-        try:
-            self._write_tree(commit.root, tmp, written)
-            if out.exists():
-                out.rmdir()
-            os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        blocks = self.blocks
+
+        def entries() -> Iterator[TreeEntry]:
+            for item in walk(blocks, commit.root):
+                if item.path and item.type == "file":
+                    written.append(("/".join(item.path), Link(item.cid, item.tsize)))
+                if item.type == "directory":
+                    yield TreeEntry(item.path, "directory")
+                elif item.type == "symlink":
+                    yield TreeEntry(item.path, "symlink", target=read_symlink(blocks, item.cid))
+                elif not item.path:
+                    raise InvalidInput(f"commit {commit_cid}: its root {commit.root} is not a directory")
+                else:
+                    yield TreeEntry(item.path, "file", data=read_file(blocks, item.cid))
+
+        write_tree(entries(), out, replace_empty_dir=True)
         recs = []
         for rel, link in written:
             path = str(out / rel)
             recs.append(recorded(path, os.stat(path), link))
         self.statcache.record(recs, cache_key(self.profile), now_ns=time.time_ns())
         return commit_cid, len(written)
-
-    def _write_tree(self, cid: CID, dest: Path, written: list[tuple[str, Link]], rel: str = "") -> None:
-        from ..unixfs.exporter import read_file, read_symlink
-        from ..unixfs.walk import check_name
-
-        for name, link in sorted(list_dir(self.blocks.get, cid).items()):
-            check_name(name, cid)
-            path = dest / name
-            kind = kind_of(self.blocks.get, link.cid)
-            if kind == DIR:
-                path.mkdir()
-                self._write_tree(link.cid, path, written, f"{rel}{name}/")
-            elif kind == SYMLINK:
-                os.symlink(read_symlink(self.blocks, link.cid), path)
-            else:
-                with open(path, "wb") as f:
-                    for chunk in read_file(self.blocks, link.cid):
-                        f.write(chunk)
-                written.append((f"{rel}{name}", link))
 
     # ------------------------------------------------------------------ merge
 

@@ -1,16 +1,14 @@
-"""api/client.py: daemon discovery, Kubo error bodies, streams, safe tar extraction."""
+"""api/client.py: daemon discovery, Kubo error bodies, streams."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from jiaozi_node.api.client import ApiClient, ApiError, api_url, extract_tar
+from jiaozi_node.api.client import ApiClient, ApiError, api_url
 from jiaozi_node.errors import NotFound
 
 
@@ -74,51 +72,3 @@ def test_client_against_server(server: str, tmp_path: Path) -> None:
             for obj in c.ndjson("lines"):
                 got.append(obj)
         assert got == [{"a": 1}, {"a": 2}]
-
-
-def _tar(entries: list[tuple[str, bytes | None, str | None]]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name, data, link in entries:
-            info = tarfile.TarInfo(name)
-            if link is not None:
-                info.type, info.linkname = tarfile.SYMTYPE, link
-                tf.addfile(info)
-            elif data is None:
-                info.type = tarfile.DIRTYPE
-                tf.addfile(info)
-            else:
-                info.size = len(data)
-                tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def chunks(data: bytes, n: int = 700) -> Iterator[bytes]:
-    for i in range(0, len(data), n):
-        yield data[i:i + n]
-
-
-def test_extract_tar_renames_top_entry(tmp_path: Path) -> None:
-    data = _tar([("Qm1", None, None), ("Qm1/a.txt", b"a" * 5000, None), ("Qm1/l", None, "a.txt")])
-    extract_tar(chunks(data), tmp_path / "out")
-    assert (tmp_path / "out" / "a.txt").read_bytes() == b"a" * 5000
-    assert (tmp_path / "out" / "l").is_symlink()
-    extract_tar(chunks(_tar([("file.bin", b"xyz", None)])), tmp_path / "single")
-    assert (tmp_path / "single").read_bytes() == b"xyz"
-
-
-@pytest.mark.parametrize("entries", [
-    [("../escape.txt", b"x", None)],
-    [("d", None, None), ("d/l", None, "/etc/passwd")],
-])
-def test_extract_tar_refuses_escapes(tmp_path: Path, entries: list) -> None:
-    with pytest.raises((tarfile.TarError, ApiError, OSError)):
-        extract_tar(chunks(_tar(entries)), tmp_path / "out")
-    assert not (tmp_path.parent / "escape.txt").exists()
-    assert not (tmp_path / "out").exists()
-    assert [p.name for p in tmp_path.iterdir()] == []  # temp dir cleaned up
-
-
-def test_extract_tar_absolute_name_stays_inside(tmp_path: Path) -> None:
-    extract_tar(chunks(_tar([("/abs.txt", b"x", None)])), tmp_path / "out")
-    assert (tmp_path / "out").read_bytes() == b"x"  # the leading "/" was stripped

@@ -82,6 +82,7 @@ def test_duplicate_names_cannot_redirect_writes(tmp_path):
     evil_dir = dag.directory({"x": dag.raw(b"pwned")})
     links = (dagpb.PBLink(dag.symlink(str(outside)), "a", 1), dagpb.PBLink(evil_dir, "a", 1))
     root = dag.raw_node(dagpb.PBNode(links, pb.DIRECTORY_DATA))
-    with pytest.raises(OSError):
+    with pytest.raises(InvalidInput, match="duplicate name 'a'"):
         FilesReader(dag.store).get(root, tmp_path / "dest")
     assert list(outside.iterdir()) == [] and not (tmp_path / "dest").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside"]
