@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..config import TREE_LIMITS, TreeLimits
 from ..ipld.cid import CID
 from ..unixfs.exporter import Entry, Stat, list_dir, read_file, read_symlink, stat
 from ..unixfs.exporter_data import BlockGetter
@@ -60,7 +61,7 @@ class FilesReader:
     # ------------------------------------------------------------------ get
 
     def get(self, path: str | CID, dest: Path | str, *,
-            on_bytes: Callable[[int], None] | None = None) -> Path:
+            on_bytes: Callable[[int], None] | None = None, limits: TreeLimits = TREE_LIMITS) -> Path:
         """Write the file, symlink or directory tree at `path` to `dest` (which must not exist).
 
         Written by the one checked tree writer (`node/tree_writer.py`): unsafe or duplicate names
@@ -69,12 +70,14 @@ class FilesReader:
         nothing at `dest`. `on_bytes(n)` is called as file bytes are written.
         """
         cid = self.resolve(path)
-        return write_tree(tree_entries(self.getter, cid), dest, on_bytes=on_bytes)
+        return write_tree(tree_entries(self.getter, cid, limits=limits), dest, on_bytes=on_bytes,
+                          limits=limits)
 
 
-def tree_entries(getter: BlockGetter, cid: CID) -> Iterator[TreeEntry]:
+def tree_entries(getter: BlockGetter, cid: CID, *,
+                 limits: TreeLimits = TREE_LIMITS) -> Iterator[TreeEntry]:
     """The tree under `cid` as the writer's entries (file bytes read lazily, as each is written)."""
-    for item in walk(getter, cid):
+    for item in walk(getter, cid, max_depth=limits.max_tree_depth):
         if item.type == "directory":
             yield TreeEntry(item.path, "directory")
         elif item.type == "symlink":

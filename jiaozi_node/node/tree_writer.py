@@ -122,12 +122,37 @@ def _write_entries(entries: Iterable[TreeEntry], base_fd: int, limits: TreeLimit
 
 def _write_file(dir_fd: int, name: str, data: Iterable[bytes],
                 on_bytes: Callable[[int], None] | None) -> None:
+    # Small chunks are gathered up to write_buffer_bytes per write(2); big ones go straight
+    # through. No buffer is allocated for a file that fits in one chunk (most small files).
+    limit = IO_TUNING.write_buffer_bytes
     fd = os.open(name, _FILE_FLAGS, 0o644, dir_fd=dir_fd)
-    with open(fd, "wb", buffering=IO_TUNING.write_buffer_bytes) as f:
+    try:
+        pending: list[bytes | memoryview] = []
+        size = 0
         for chunk in data:
-            f.write(chunk)
+            n = len(chunk)
+            if n == 0:
+                continue
+            if size + n > limit and pending:
+                _write_all(fd, pending[0] if len(pending) == 1 else b"".join(pending))
+                pending, size = [], 0
+            if n >= limit:
+                _write_all(fd, chunk)
+            else:
+                pending.append(chunk)
+                size += n
             if on_bytes is not None:
-                on_bytes(len(chunk))
+                on_bytes(n)
+        if pending:
+            _write_all(fd, pending[0] if len(pending) == 1 else b"".join(pending))
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 class DirChain:
