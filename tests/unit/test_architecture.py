@@ -29,6 +29,8 @@ PURE_CORES = (
     + [f"jiaozi_node.versioning.{m}" for m in ("objects", "signing", "diff", "merge", "history", "tree", "verify",
                                                "sync_core")]
     + ["jiaozi_node.gateway.http_common", "jiaozi_node.gateway.content"]
+    + [f"jiaozi_node.ipns.{m}" for m in ("crypto", "name", "record", "validator", "dnslink", "dataset",
+                                         "inspect")]
 )
 # Top-level packages no pure core may reach, directly or through another jiaozi_node module.
 FORBIDDEN = {"trio", "libp2p", "socket", "sqlite3", "psycopg", "lmdb", "asyncio", "anyio", "httpx", "httpcore",
