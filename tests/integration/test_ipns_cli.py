@@ -193,3 +193,31 @@ def test_resolve_through_delegated_routing(jzfs_daemon_factory, tree, tmp_path):
     repo.set_config("Routing.DelegatedRouters", [a["gateway"]])
     env_c = {**os.environ, "JZFS_PATH": str(c_path)}
     assert out(env_c, "name", "resolve", f"/ipns/{name}") == f"/ipfs/{root}"
+
+
+def _swarm_addr(d: dict) -> str:
+    info = json.loads(jz(d["env"], "id").stdout)
+    addrs = [a for a in info["Addresses"] if "/tcp/" in a]
+    assert addrs, info
+    return addrs[0]
+
+
+def test_publish_and_resolve_over_the_dht(jzfs_daemon_factory, tree):
+    """A publishes with no --allow-offline: the record goes to the DHT (C is the DHT server
+    both know); B, knowing only C, resolves it with a DHT GET — two hops, no address of A."""
+    dht = {"Routing.Type": "dhtserver"}
+    c = jzfs_daemon_factory("c", dht)
+    boot = [_swarm_addr(c)]
+    a = jzfs_daemon_factory("a", {**dht, "Bootstrap": boot})
+    b = jzfs_daemon_factory("b", {**dht, "Bootstrap": boot})
+    root = out(a["env"], "--offline", "add", "-r", "-Q", str(tree))
+    deadline = time.time() + 30
+    while True:  # the DHT tables fill in the first seconds after start
+        r = jz(a["env"], "name", "publish", "--json", root, check=False)
+        if r.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert r.returncode == 0, r.stderr.decode()
+    name = json.loads(r.stdout)["Name"]
+    assert out(b["env"], "name", "resolve", f"/ipns/{name}") == f"/ipfs/{root}"
+    assert out(c["env"], "name", "resolve", "--nocache", f"/ipns/{name}") == f"/ipfs/{root}"
