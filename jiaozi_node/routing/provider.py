@@ -194,6 +194,16 @@ class Provider:
         self.last_reprovide_count = 0
 
     def wake(self) -> None:
+        """Callable from the trio thread and from worker threads (the RPC API and the web UI run
+        `pins.add` in `trio.to_thread`; `trio.Event.set` there raised RuntimeError)."""
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            try:
+                trio.from_thread.run_sync(self._wake.set)
+            except RuntimeError:  # a thread trio did not start: the queued row waits for the next pass
+                pass
+            return
         self._wake.set()
 
     def _enqueue(self, cids: list[CID], walk: bool) -> None:

@@ -4,7 +4,7 @@ document.addEventListener("click", (ev) => {
   const b = ev.target.closest("button.copy");
   if (!b) return;
   const text = b.dataset.copy;
-  const done = () => { b.classList.add("done"); b.textContent = "✓"; setTimeout(() => { b.classList.remove("done"); b.textContent = "⧉"; }, 1200); };
+  const done = () => { b.classList.add("done"); b.textContent = "✓"; setTimeout(() => { b.classList.remove("done"); b.textContent = "copy"; }, 1200); };
   if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, () => {}); return; }
   const ta = document.createElement("textarea"); ta.value = text; document.body.appendChild(ta); ta.select();
   try { document.execCommand("copy"); done(); } finally { ta.remove(); }

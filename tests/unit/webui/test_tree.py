@@ -9,7 +9,7 @@ from jiaozi_node.car.reader import read_car
 
 def test_root_listing_sorted_with_sizes_cids_and_downloads(demo):
     html = demo["get"]("/webui/d/weather/tree?ref=main").text
-    names = re.findall(r'<td class="name"><span class="icon">[^<]*</span> <a href="[^"]*">([^<]*)</a>', html)
+    names = re.findall(r'<td class="name"><a href="[^"]*">([^<]*)</a>', html)
     assert names == sorted(names) and "data.csv" in names and "many" in names
     assert 'data-copy="' in html and "format=car" in html and "format=tar" in html
 
