@@ -708,9 +708,10 @@ class RoutingLimits:
     # Blocks walked per DAG when the strategy expands a root into blocks ("all"/"pinned"):
     # bounds one queue entry's work (10 M blocks is a 2.5 TiB DAG in 256 KiB chunks).
     provide_walk_max_blocks: int = 10_000_000
-    # The daemon re-reads the provide queue this often for entries a CLI process without the
-    # daemon's wake-up added (and for retries coming due).
-    provide_queue_poll_s: float = 30.0
+    # The daemon re-reads the provide queue this often for entries another process added
+    # (`jzfs commit` runs in the CLI process, not the daemon): one indexed SELECT per poll, and
+    # what was committed is announced within seconds.
+    provide_queue_poll_s: float = 2.0
     # After a new connection, failed provides are retried once this much later (the DHT adds
     # the peer to its table after identify); several connections in that window make one retry.
     provide_retry_on_connect_s: float = 2.0

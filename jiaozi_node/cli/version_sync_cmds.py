@@ -7,7 +7,6 @@ loopback with an ephemeral port, unless a daemon runs: then the daemon does it (
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from ..errors import InvalidInput
@@ -19,22 +18,20 @@ _SYNC_LISTEN = ["/ip4/127.0.0.1/tcp/0"]
 _SYNC_SERVICES = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
 
 
-def _online(fn: Any, *, routed: Any = None) -> Any:
-    """Run `fn(SyncClient, node)` on a short-lived node. `routed` (a commit CID): providers are
-    found through routing — the running daemon's (`routing/findprovs`) and this node's own
-    routing service (Bootstrap/Peering peers) — so no address has to be typed."""
+def _online(fn: Any, *, routed: bool = False) -> Any:
+    """Run `fn(SyncClient, node)` on a short-lived node (no daemon running). `routed` (a commit
+    CID is to be found): the node also runs routing (its DHT bootstraps from `Bootstrap`,
+    `Peering.Peers` are dialled) so the commit's providers are found with no address typed."""
     import trio
 
     from ..versioning.sync import SyncClient
 
-    services = _SYNC_SERVICES + (("jiaozi_node.routing.service",) if routed is not None else ())
+    services = _SYNC_SERVICES + (("jiaozi_node.routing.service",) if routed else ())
 
     async def run() -> Any:
         with open_node() as node:
-            async with node.online(listen=_SYNC_LISTEN, services=services, peering=routed is not None,
-                                   bootstrap=routed is not None) as on:
-                if routed is not None:
-                    await _connect_providers(on, routed)
+            async with node.online(listen=_SYNC_LISTEN, services=services, peering=routed,
+                                   bootstrap=routed) as on:
                 return await fn(SyncClient(on), node)
 
     try:
@@ -44,58 +41,6 @@ def _online(fn: Any, *, routed: Any = None) -> Any:
         if len(leaves) == 1:
             raise leaves[0] from None
         raise
-
-
-def _parse_commit_cid(text: str) -> Any:
-    """The CID if `text` is one (a commit/tag to find through routing), else None."""
-    if text.startswith("/"):
-        return None
-    from ..errors import JzfsError
-    from ..ipld.cid import CID
-
-    try:
-        return CID.decode(text)
-    except (JzfsError, ValueError):
-        return None
-
-
-async def _connect_providers(on: Any, cid: Any) -> int:
-    """Ask the running daemon (if any) who provides `cid` and connect to them; returns how many.
-    The daemon knows the network (its DHT table, peer store); a short-lived CLI node does not.
-    Without a daemon the node's own routing service finds them during the fetch."""
-    import trio
-
-    from .common import daemon_client
-
-    client = daemon_client()
-    if client is None:
-        return 0
-
-    def ask() -> list[str]:
-        addrs: list[str] = []
-        with client:
-            for ev in client.ndjson("routing/findprovs", [str(cid)], {"num-providers": 5}):
-                for r in ev.get("Responses") or []:
-                    addrs.extend(f"{a}/p2p/{r['ID']}" for a in r.get("Addrs") or [])
-        return addrs
-
-    from ..errors import JzfsError
-
-    try:
-        addrs = await trio.to_thread.run_sync(ask, abandon_on_cancel=True)
-    except JzfsError:
-        return 0
-    bitswap = on.services.get("bitswap")
-    connected = 0
-    for addr in addrs:
-        try:
-            peer = await on.host.connect(addr)
-        except JzfsError:
-            continue
-        if bitswap is not None:
-            bitswap.add_peer(peer)
-        connected += 1
-    return connected
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
@@ -156,53 +101,27 @@ def cmd_remote_allow(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch_commit(args: argparse.Namespace, cid: Any, *, pull: bool) -> int:
-    """`jzfs fetch|pull COMMIT_CID REPO [BRANCH]`: the commit's history from its providers."""
-    from ..versioning import sync_ops
-
-    async def op(client: Any, node: Any) -> None:
-        branch = (args.branch or "main") if pull else None
-        res = await client.fetch_commit(cid, args.repo, branch=branch)
-        out = sync_ops.fetch_json(res)
-        if branch is not None:
-            what = client.fast_forward(args.repo, branch, node.versioning.peel(cid))
-            out["Branches"] = {branch: {"Result": what, "Cid": str(cid)}}
-        if args.json:
-            print_json(out)
-            return
-        print(f"fetched {cid} into {args.repo}: {res.new_commits} commits checked, "
-              f"{res.fetched_blocks} blocks ({res.fetched_bytes} bytes) transferred")
-        if branch is not None:
-            print(f"{branch}: {out['Branches'][branch]['Result']} ({cid})")
-        else:
-            print(f"now at {next(iter(res.moved))}")
-
-    _online(op, routed=cid)
-    return 0
-
-
-def _run(command: str, rpc_args: list[str], op: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
+def _run(command: str, rpc_args: list[str], op: Any, params: dict[str, Any] | None = None, *,
+         routed: bool = False) -> dict[str, Any]:
     """Run a sync operation (versioning/sync_ops.py) in the running daemon (RPC `jzfs/COMMAND`),
-    as every other command does; with no daemon, online in this process just for it."""
+    as every other command does; with no daemon, online in this process just for it (with its
+    own routing when `routed`: a commit CID to find providers for)."""
     from .common import daemon_client
 
     client = daemon_client()
     if client is not None:
         with client:
             return client.json(f"jzfs/{command}", rpc_args, params)
-    return _online(op)
+    return _online(op, routed=routed)
 
 
 def cmd_fetch(args: argparse.Namespace, *, pull: bool = False) -> int:
     from ..versioning import sync_ops
 
-    commit = _parse_commit_cid(args.remote)
-    if commit is not None:
-        return _fetch_commit(args, commit, pull=pull)
-
     rpc_args = [args.remote, args.repo] + ([args.branch] if args.branch else [])
     out = _run("pull" if pull else "fetch", rpc_args, lambda client, node: sync_ops.fetch(
-        client, node, args.remote, args.repo, args.branch, pull=pull))
+        client, node, args.remote, args.repo, args.branch, pull=pull),
+        routed=sync_ops.commit_cid(args.remote) is not None)
     if args.json:
         print_json(out)
         return 0
@@ -220,15 +139,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def cmd_clone(args: argparse.Namespace) -> int:
     from ..versioning import sync_ops
 
-    commit = _parse_commit_cid(args.addr)
-    if commit is not None:  # a commit from whoever provides it (routing), in this process
-        async def op(client: Any, node: Any) -> dict[str, Any]:
-            return sync_ops.fetch_json(await client.clone_commit(commit, args.name, now=int(time.time())))
-
-        out = _online(op, routed=commit)
-    else:
-        out = _run("clone", [args.addr, args.name],
-                   lambda client, node: sync_ops.clone(client, node, args.addr, args.name))
+    out = _run("clone", [args.addr, args.name],
+               lambda client, node: sync_ops.clone(client, node, args.addr, args.name),
+               routed=sync_ops.commit_cid(args.addr) is not None)
     if args.json:
         print_json(out)
         return 0

@@ -29,9 +29,34 @@ def fetch_json(res: FetchResult) -> dict[str, Any]:
             "FetchedBytes": res.fetched_bytes}
 
 
+def commit_cid(text: str) -> Any:
+    """The CID when REMOTE/MULTIADDR is a commit (or tag) CID: found through routing, not a
+    peer's refs (issue 10: no address typed). None for remote names and multiaddrs."""
+    if text.startswith("/"):
+        return None
+    from ..errors import JzfsError
+    from ..ipld.cid import CID
+
+    try:
+        return CID.decode(text)
+    except (JzfsError, ValueError):
+        return None
+
+
 async def fetch(client: SyncClient, node: Any, remote: str, repo: str, branch: str | None, *,
                 pull: bool = False) -> dict[str, Any]:
-    """`jzfs fetch|pull REMOTE REPO [BRANCH]`; pull adds {"Branches": {b: {"Result", "Cid"}}}."""
+    """`jzfs fetch|pull REMOTE REPO [BRANCH]`; pull adds {"Branches": {b: {"Result", "Cid"}}}.
+    REMOTE may be a commit CID: its history comes from whoever provides it (routing); pull then
+    fast-forwards BRANCH (default main) to it, fetch moves `remotes/routing/<short CID>`."""
+    cid = commit_cid(remote)
+    if cid is not None:
+        target = (branch or "main") if pull else None
+        res = await client.fetch_commit(cid, repo, branch=target)
+        out = fetch_json(res)
+        if target is not None:
+            what = client.fast_forward(repo, target, node.versioning.peel(cid))
+            out["Branches"] = {target: {"Result": what, "Cid": str(cid)}}
+        return out
     peer = await client.connect(remote_addr(node, remote))
     res = await client.fetch(peer, repo, remote=remote, branch=branch)
     out = fetch_json(res)
@@ -46,6 +71,10 @@ async def fetch(client: SyncClient, node: Any, remote: str, repo: str, branch: s
 
 
 async def clone(client: SyncClient, node: Any, addr: str, name: str) -> dict[str, Any]:
+    """`jzfs clone MULTIADDR|COMMIT_CID NAME` (a commit CID: from its providers, via routing)."""
+    cid = commit_cid(addr)
+    if cid is not None:
+        return fetch_json(await client.clone_commit(cid, name, now=int(time.time())))
     return fetch_json(await client.clone(addr, name, now=int(time.time())))
 
 
