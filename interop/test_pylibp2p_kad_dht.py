@@ -78,7 +78,9 @@ async def _run(nursery, caplog):
                 assert await ours.bootstrap([addr]) == 1  # FIND_NODE answered: it is in our table
                 cid = CID.of(b"provided to py-libp2p")
                 await ours.provide([cid])  # ADD_PROVIDER accepted by it (no answer: poll)
-                while not (stored := kad.provider_store.get_providers(cid.multihash)):
+                for _ in range(500):
+                    if stored := kad.provider_store.get_providers(cid.multihash):
+                        break
                     await trio.sleep(0.02)
                 assert [str(p.peer_id) for p in stored] == [ours.peer_id]
 

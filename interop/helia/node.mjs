@@ -1,6 +1,8 @@
 // A confined Helia 7 peer driven over JSON lines (jiaozi_node interop suite).
 //
 // Usage: node node.mjs '{"offline": false, "listen": ["/ip4/127.0.0.1/tcp/0"], "blockstore": "memory"}'
+// Opt-in DHT: "dht": {"protocol": "/ipfs/kad/1.0.0", "clientMode": false} adds @libp2p/kad-dht
+// (loopback peers kept by passthroughMapper, IPNS validator/selector from npm ipns).
 //
 // Protocol: one JSON object per line on stdin: {"id": 1, "cmd": "add_file", ...args}.
 // One JSON object per line on stdout: {"id": 1, "ok": true, "result": ...} or
@@ -31,6 +33,9 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ipnsValidator } from 'ipns/validator'
+import { ipnsSelector } from 'ipns/selector'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryBlockstore } from 'blockstore-core'
 import { FsBlockstore } from 'blockstore-fs'
@@ -142,6 +147,7 @@ if (cfg.blockstore === 'fs') {
   blockstore = new MemoryBlockstore()
 }
 const datastore = new MemoryDatastore()
+const dhtCfg = cfg.dht ?? null
 
 const t0 = performance.now()
 let helia = createHeliaLight({ blockstore, datastore })
@@ -153,7 +159,21 @@ if (!offline) {
     streamMuxers: [yamux()],
     peerDiscovery: [],
     connectionGater: loopbackOnlyGater,
-    services: { identify: identify(), ping: ping() }
+    services: {
+      identify: identify(),
+      ping: ping(),
+      ...(dhtCfg == null
+        ? {}
+        : {
+            dht: kadDHT({
+              protocol: dhtCfg.protocol ?? '/ipfs/kad/1.0.0',
+              clientMode: dhtCfg.clientMode ?? false,
+              peerInfoMapper: passthroughMapper,
+              validators: { ipns: ipnsValidator },
+              selectors: { ipns: ipnsSelector }
+            })
+          })
+    }
   }))
 }
 await helia.start()
@@ -167,8 +187,9 @@ function assertConfined () {
   for (const a of addrs) {
     if (!isLoopbackMultiaddr(a)) throw new Error(`helia listens on non-loopback ${a}`)
   }
-  // Only the protocols we asked for (identify, ping, bitswap): no kad, no relay, no autonat.
-  const bad = lp.getProtocols().filter(p => /kad|relay|autonat|dcutr|upnp|fetch/.test(p))
+  // Only the protocols we asked for (identify, ping, bitswap, the DHT if asked): no relay, no autonat.
+  const bad = lp.getProtocols().filter(p => /relay|autonat|dcutr|upnp|fetch/.test(p) ||
+    (/kad/.test(p) && (dhtCfg == null || p !== (dhtCfg.protocol ?? '/ipfs/kad/1.0.0'))))
   if (bad.length > 0) throw new Error(`unexpected protocols ${bad}`)
 }
 assertConfined()
@@ -311,6 +332,33 @@ const handlers = {
     const roots = (await reader.getRoots()).map(String)
     await cars.import(reader)
     return { roots }
+  },
+  async provide (a) {
+    needOnline()
+    await helia.libp2p.contentRouting.provide(CID.parse(a.cid), { signal: signalFor(a) })
+    return {}
+  },
+  async find_providers (a) {
+    needOnline()
+    const out = []
+    const t0 = performance.now()
+    for await (const p of helia.libp2p.contentRouting.findProviders(CID.parse(a.cid), { signal: signalFor(a) })) {
+      out.push({ peer_id: p.id.toString(), multiaddrs: p.multiaddrs.map(String), ms: performance.now() - t0 })
+      if (out.length >= (a.limit ?? 1)) break
+    }
+    return { providers: out }
+  },
+  async find_peer (a) {
+    needOnline()
+    const { peerIdFromString } = await import('@libp2p/peer-id')
+    const p = await helia.libp2p.peerRouting.findPeer(peerIdFromString(a.peer_id), { signal: signalFor(a) })
+    return { peer_id: p.id.toString(), multiaddrs: p.multiaddrs.map(String) }
+  },
+  async dht_info () {
+    needOnline()
+    const dht = helia.libp2p.services.dht
+    if (dht == null) throw new Error('this Helia peer runs without a DHT')
+    return { mode: dht.getMode(), routing_table_size: dht.routingTable?.size ?? null }
   },
   async stop () {
     await helia.stop()

@@ -68,13 +68,17 @@ class HeliaPeer:
         offline: no libp2p at all (import/export only). Online nodes listen on 127.0.0.1 only.
         port: TCP port on 127.0.0.1 (0 = any).
         blockstore: "memory" (default) or "fs" (blockstore-fs under the temp dir / ``dir``).
+        dht: opt-in @libp2p/kad-dht: True (``/ipfs/kad/1.0.0``, server mode) or a dict
+            ``{"protocol": "/ipfs/lan/kad/1.0.0", "clientMode": False}``.
         allow_no_netns: start online even outside a loopback-only namespace.
     """
 
     def __init__(self, *, offline: bool = False, port: int = 0, blockstore: str = "memory",
                  dir: str | Path | None = None, allow_no_netns: bool = False,
-                 node: str = "node") -> None:
+                 node: str = "node", dht: dict | bool | None = None) -> None:
         self.offline = offline
+        # Opt-in DHT (@libp2p/kad-dht): True or {"protocol": ..., "clientMode": bool}
+        self.dht = ({} if dht is True else dht) or None
         self.port = port
         self.blockstore = blockstore
         self._tmp = tempfile.TemporaryDirectory(prefix="jzfs-helia-")
@@ -103,6 +107,8 @@ class HeliaPeer:
                                "blockstore": self.blockstore}
         if self.blockstore == "fs":
             cfg["dir"] = str(self.dir / "blocks")
+        if self.dht is not None:
+            cfg["dht"] = self.dht
         import json
 
         env = dict(os.environ)
@@ -236,6 +242,23 @@ class HeliaPeer:
 
     def identify(self) -> dict:
         return self._call("id", 30)
+
+    # -- DHT (started with dht=...) -----------------------------------------------------------
+    def provide(self, cid: str, *, timeout: float = 30) -> None:
+        """Announce ``cid`` through libp2p content routing (the DHT)."""
+        self._call("provide", timeout + 10, cid=cid, timeout=timeout)
+
+    def find_providers(self, cid: str, *, limit: int = 1, timeout: float = 30) -> list[dict]:
+        """``[{"peer_id", "multiaddrs", "ms"}]``: the first ``limit`` providers found."""
+        return self._call("find_providers", timeout + 10, cid=cid, limit=limit,
+                          timeout=timeout)["providers"]
+
+    def find_peer(self, peer_id: str, *, timeout: float = 30) -> dict:
+        return self._call("find_peer", timeout + 10, peer_id=peer_id, timeout=timeout)
+
+    def dht_info(self) -> dict:
+        """``{"mode", "routing_table_size"}``."""
+        return self._call("dht_info", 30)
 
 
 __all__ = ["HELIA_DEFAULT", "KUBO_V0", "KUBO_V1", "HeliaPeer", "PeerError", "PeerTimeout",
