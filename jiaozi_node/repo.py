@@ -20,11 +20,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import config as cfg
 from .errors import InvalidInput, RepoError
-from .identity import Identity
+
+if TYPE_CHECKING:  # the crypto library loads only when a key is made or used (start-up time)
+    from .identity import Identity
 
 
 def default_path() -> Path:
@@ -98,6 +100,8 @@ class Repo:
         if db is not None and not (db == "sqlite" or db.startswith(("postgres://", "postgresql://"))):
             raise InvalidInput("--db takes 'sqlite' or a postgres://user:pass@host:port/db URL")
         p.mkdir(parents=True, exist_ok=True)
+        from .identity import Identity
+
         ident = identity or Identity.generate()
         conf = default_config(ident, db=db, profile=profile or cfg.DEFAULT_PROFILE.name)
         repo = cls(p, conf)
@@ -163,6 +167,8 @@ class Repo:
 
     @property
     def identity(self) -> Identity:
+        from .identity import Identity
+
         return Identity.from_config(self.config["Identity"]["PrivKey"])
 
     @property

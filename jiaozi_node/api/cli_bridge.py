@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from ..config import IO_TUNING
 from ..errors import InvalidInput, JzfsError, NotFound
 
 if TYPE_CHECKING:  # not at run time: every `jzfs` start imports this module, httpx is slow to load
@@ -44,16 +41,24 @@ def multipart_body(parts: Iterable[tuple[str, str, Iterable[bytes]]], boundary: 
 
 def _file_chunks(path: str) -> Iterator[bytes]:
     with open(path, "rb") as f:
-        while chunk := f.read(IO_TUNING.read_bytes):
+        while chunk := f.read(_read_bytes()):
             yield chunk
 
 
 def _stream_chunks(f: Any) -> Iterator[bytes]:
-    while chunk := f.read(IO_TUNING.read_bytes):
+    while chunk := f.read(_read_bytes()):
         yield chunk
 
 
+def _read_bytes() -> int:
+    from ..config import IO_TUNING  # loaded when a bridge runs, not at every `jzfs` start
+
+    return IO_TUNING.read_bytes
+
+
 def _post_parts(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, Any]:
+    import secrets
+
     boundary = "jzfs-" + secrets.token_hex(12)
     return {"content": multipart_body(parts, boundary),
             "headers": {"Content-Type": f"multipart/form-data; boundary={boundary}"}}
@@ -63,6 +68,8 @@ def _post_parts(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, 
 
 
 def _add_parts(args: argparse.Namespace, paths: list[str]) -> Iterator[tuple[str, str, Iterable[bytes]]]:
+    from urllib.parse import quote
+
     from ..node.files import _plan  # the same walk (order, hidden files, symlinks) as `jzfs add`
 
     for top in paths:
@@ -79,6 +86,8 @@ def _add_parts(args: argparse.Namespace, paths: list[str]) -> Iterator[tuple[str
 
 
 def add(client: ApiClient, args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
     paths = list(args.paths) + list(getattr(args, "extras", []))
     if paths:
         for p in paths:  # fail before sending anything, like the local command

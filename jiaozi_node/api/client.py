@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..config import HTTP_LIMITS
+from ..config import HTTP_LIMITS, IO_TUNING
 from ..errors import InvalidInput, JzfsError, NotFound
 from ..gateway.http_common import multiaddr_to_host_port
 
 API_FILE = "api"  # $JZFS_PATH/api, written by `jzfs daemon` (see repo.Repo.api_file)
-_READ = 1 << 20  # bytes per read of a streamed answer
 
 
 class ApiError(JzfsError):
@@ -186,7 +185,7 @@ class ApiClient:
                **kw: Any) -> Iterator[bytes]:
         resp = self._send(command, args, params, **kw)
         try:
-            while chunk := resp.read1(_READ):
+            while chunk := resp.read1(IO_TUNING.read_bytes):
                 yield chunk
         except (OSError, http.client.HTTPException) as exc:
             self.close()

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import PROFILES, ImportProfile
 from ..errors import InvalidInput
-from .common import add_json_flag, bool_flag, open_node, print_json, progress
+from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json, progress
+
+if TYPE_CHECKING:  # config loads only when a command uses it (start-up time)
+    from ..config import ImportProfile
 
 
 def build_profile(args: argparse.Namespace, node: Any) -> ImportProfile:
+    from ..config import PROFILES
     from ..node.files import resolve_profile
     from ..unixfs.chunker import parse_chunker
 
@@ -98,8 +101,9 @@ def register(sub: Any) -> None:
     p.add_argument("-H", "--hidden", action="store_true", help="include files whose name starts with '.'")
     bool_flag(p, "--pin", default=True, help="pin the added roots (--pin=false / --no-pin to skip)")
     bool_flag(p, "--progress", default=False, help="show a progress bar on stderr")
-    p.add_argument("--profile", default=None, choices=sorted(PROFILES),
-                   help="import profile (default: config Import.Profile, else unixfs-v1-2025)")
+    p.add_argument("--profile", default=None, metavar="PROFILE", choices=LazyChoices("jiaozi_node.config", "PROFILES"),
+                   help="import profile: unixfs-v1-2025 or unixfs-v0-2015 (default: config Import.Profile, "
+                        "else unixfs-v1-2025)")
     p.add_argument("--cid-version", type=int, choices=(0, 1), default=None, help="CID version")
     bool_flag(p, "--raw-leaves", default=None,
               help="use raw blocks for file leaves (default: the profile's; implied by --cid-version=1)")

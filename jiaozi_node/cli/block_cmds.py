@@ -13,7 +13,6 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..config import IPLD_LIMITS
 from ..errors import InvalidInput, JzfsError, LimitExceeded, NotFound
 
 if TYPE_CHECKING:
@@ -48,6 +47,8 @@ def make_block(data: bytes, *, codec: str, mhtype: str, cid_version: int) -> Blo
 
 
 def cmd_put(args: argparse.Namespace) -> int:
+    from ..config import IPLD_LIMITS
+
     limit = IPLD_LIMITS.max_block_bytes
     inputs: list[tuple[str, bytes]] = []
     if not args.files or args.files == ["-"]:

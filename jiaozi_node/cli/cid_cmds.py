@@ -52,13 +52,15 @@ def _convert(cid: CID, version: int | None, codec: str | None) -> CID:
 
 def format_cid(cid: CID, fmt: str = "%s", base: str = "") -> str:
     """Render `cid` with Kubo's `cid format` specifiers (see the module docstring)."""
+    if cid.version == 0 and base not in ("", "base58btc"):
+        cid = cid.to_v1()  # a CIDv0 only exists in base58btc
+    base_name = base or ("base58btc" if cid.version == 0 else "base32")
+    if fmt == "%s" and base_name in ("base32", "base58btc"):
+        return cid.encode(base_name if cid.version == 1 else "")  # the common case, without multiformats
     from multiformats import multibase
 
     from ..ipld import multihash
 
-    if cid.version == 0 and base not in ("", "base58btc"):
-        cid = cid.to_v1()  # a CIDv0 only exists in base58btc
-    base_name = base or ("base58btc" if cid.version == 0 else "base32")
     try:
         mb = multibase.get(base_name)
     except KeyError:

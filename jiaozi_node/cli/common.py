@@ -87,12 +87,17 @@ def daemon_client(args: Any = None) -> Any:
     `$JZFS_PATH/api` (like `ipfs`). The caller closes the client."""
     if args is not None and getattr(args, "offline", False):
         return None
-    from ..api.client import ApiClient
+    import os
+
     from ..errors import NotFound
-    from ..repo import default_path
+
+    path = os.environ.get("JZFS_PATH") or os.path.expanduser("~/.jzfs")  # repo.default_path()
+    if not os.path.exists(os.path.join(path, "api")):
+        return None  # no daemon: the HTTP client is not even loaded
+    from ..api.client import ApiClient
 
     try:
-        return ApiClient.for_path(default_path())
+        return ApiClient.for_path(path)
     except NotFound:
         return None
 
@@ -107,10 +112,28 @@ def add_json_flag(parser: Any) -> None:
 
 def progress(total: int | None, *, enabled: bool, desc: str = "") -> Any:
     """A tqdm progress bar on stderr when enabled and stderr is a terminal (else a no-op bar)."""
+    if not (enabled and sys.stderr.isatty()):
+        return _NoBar()  # tqdm (and what it imports) loads only when a bar is drawn
     from tqdm import tqdm
 
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-                disable=not (enabled and sys.stderr.isatty()), file=sys.stderr, leave=False)
+                file=sys.stderr, leave=False)
+
+
+class _NoBar:
+    """The progress bar when none is shown."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def subcommand_group(sub: Any, name: str, help: str) -> Any:

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import AGENT_VERSION, DEFAULT_API_ADDR, DEFAULT_GATEWAY_ADDR, DEFAULT_SWARM_ADDRS
 from ..errors import InvalidInput, JzfsError, NotFound, RepoError
 
 if TYPE_CHECKING:
@@ -62,6 +61,7 @@ def running_daemon(repo: Repo) -> dict[str, Any]:
 def check_addresses(repo: Repo, listen: list[str] | None) -> None:
     """Every address the daemon will listen on parses, before anything starts (one-line error
     naming the flag or config key otherwise)."""
+    from ..config import DEFAULT_API_ADDR, DEFAULT_GATEWAY_ADDR, DEFAULT_SWARM_ADDRS
     from ..gateway.http_common import multiaddr_to_host_port
     from ..net.libp2p_host import parse_listen_addr
 
@@ -127,6 +127,7 @@ def _remove(paths: list[Path]) -> None:
 async def _daemon(node: Any, listen: list[str] | None) -> None:
     import trio
 
+    from ..config import AGENT_VERSION
     from ..repo import write_atomic
 
     repo: Repo = node.repo

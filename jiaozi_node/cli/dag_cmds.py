@@ -7,13 +7,20 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ..config import IO_TUNING, IPLD_LIMITS
 from ..errors import JzfsError, NotFound
 from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json, progress
 
 
+def _read_bytes() -> int:
+    from ..config import IO_TUNING  # loaded only when used (start-up time of every command)
+
+    return IO_TUNING.read_bytes
+
+
 def _read_input(path: str | None) -> bytes:
     """At most the dag-put limit plus one byte (so dag_put can tell the input was too large)."""
+    from ..config import IPLD_LIMITS
+
     limit = IPLD_LIMITS.max_dag_put_input_bytes + 1
     if path in (None, "-"):
         return sys.stdin.buffer.read(limit)
@@ -111,7 +118,7 @@ def _copy(chunks: Iterator[bytes], out: IO[bytes], show: bool) -> None:
 
 def _file_chunks(f: IO[bytes], bar: Any) -> Iterator[bytes]:
     while True:
-        chunk = f.read(IO_TUNING.read_bytes)
+        chunk = f.read(_read_bytes())
         if not chunk:
             return
         bar.update(len(chunk))

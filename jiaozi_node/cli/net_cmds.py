@@ -12,12 +12,23 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..config import AGENT_VERSION, PUBLIC_BOOTSTRAP_PEERS
 from ..errors import InvalidInput, JzfsError, NotFound
 
 if TYPE_CHECKING:
     from ..repo import Repo
 from .common import add_json_flag, print_json
+
+
+def _agent_version() -> str:
+    from ..config import AGENT_VERSION  # config loads only when a command uses it (start-up time)
+
+    return AGENT_VERSION
+
+
+def _public_bootstrap_peers() -> list[str]:
+    from ..config import PUBLIC_BOOTSTRAP_PEERS
+
+    return list(PUBLIC_BOOTSTRAP_PEERS)
 
 
 def register(sub: Any) -> None:
@@ -110,7 +121,7 @@ def cmd_id(args: Any) -> int:
             info = {"ID": repo.peer_id, "Addresses": [], "Protocols": []}
         info = {"ID": info["ID"],
                 "PublicKey": base64.b64encode(repo.identity.public_key_protobuf).decode(),
-                "Addresses": info["Addresses"], "AgentVersion": info.get("AgentVersion", AGENT_VERSION),
+                "Addresses": info["Addresses"], "AgentVersion": info.get("AgentVersion") or _agent_version(),
                 "Protocols": info["Protocols"]}
     if args.format is not None:
         sys.stdout.write(format_id(info, args.format))
@@ -226,7 +237,7 @@ def cmd_bootstrap_add(args: Any) -> int:
         raise InvalidInput("give multiaddrs to add, or --default for the public bootstrap peers")
     repo = Repo.open()
     current = list(repo.get_config_default("Bootstrap", []) or [])
-    new = [_check_peer_addr(a) for a in args.addrs] + (list(PUBLIC_BOOTSTRAP_PEERS) if args.default else [])
+    new = [_check_peer_addr(a) for a in args.addrs] + (_public_bootstrap_peers() if args.default else [])
     added = [a for a in dict.fromkeys(new) if a not in current]
     repo.set_config("Bootstrap", current + added)
     for a in added:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .. import __version__
@@ -67,15 +68,14 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_version(args: argparse.Namespace) -> int:
     """Kubo's `ipfs version` and its flags; the JSON is the RPC API's `/api/v0/version`."""
-    import platform
-
-    info = {"Version": __version__, "Commit": "", "Repo": "1", "System": f"{platform.machine()}/{sys.platform}",
-            "Golang": f"python{platform.python_version()}"}
+    pyver = sys.version.split()[0]
+    info = {"Version": __version__, "Commit": "", "Repo": "1", "System": f"{os.uname().machine}/{sys.platform}",
+            "Golang": f"python{pyver}"}
     if args.json:
         print_json(info)
     elif args.all:
         print(f"jzfs version: {__version__}\nRepo version: {info['Repo']}\nSystem version: {info['System']}\n"
-              f"Python version: {platform.python_version()}")
+              f"Python version: {pyver}")
     elif args.repo:
         print(info["Repo"])
     elif args.number:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, MergeConflict
@@ -55,6 +54,8 @@ def commit_json(cid: CID, c: Commit) -> dict[str, Any]:
 
 
 def _when(ts: int) -> str:
+    from datetime import UTC, datetime  # loaded when a date is printed, not at every `jzfs` start
+
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

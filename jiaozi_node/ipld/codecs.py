@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import CodecError
-from . import dagcbor, dagjson, dagpb
+from . import dagpb
 from .cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 
 
@@ -14,8 +14,12 @@ def decode(cid: CID, data: bytes) -> Any:
     if cid.codec == DAG_PB:
         return dagpb.decode(data)
     if cid.codec == DAG_CBOR:
+        from . import dagcbor  # dag-cbor (and its multiformats) load only for such blocks
+
         return dagcbor.decode(data)
     if cid.codec == DAG_JSON:
+        from . import dagjson
+
         return dagjson.decode(data)
     if cid.codec == RAW:
         return data

@@ -1,0 +1,64 @@
+"""Start-up cost of `jzfs`: what each command imports (the import graph, not a timing).
+
+`jzfs --help`, `jzfs version` and `jzfs cid format` must start in < 150 ms (bench_commands.py
+measures it); that holds only while they stay off the heavy packages below. Commands that do not
+need the network never import py-libp2p; only the daemon and the network commands do.
+Each command runs in a fresh interpreter; the modules it loaded are read after it returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DRIVER = """
+import json, sys
+from jiaozi_node.cli.main import main
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+with open(sys.argv[1], "w") as f:
+    json.dump(sorted(sys.modules), f)
+"""
+# Never at start-up of the quick commands: the event loop, the network stack, HTTP clients, the
+# database drivers, numpy, the crypto library, the typed config (its dataclasses) and multiformats.
+HEAVY = {"trio", "libp2p", "httpx", "httpcore", "anyio", "numpy", "sqlite3", "psycopg", "lmdb",
+         "cryptography", "multiformats", "hypercorn", "jinja2", "tqdm"}
+CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+
+
+def loaded(tmp_path: Path, *argv: str) -> set[str]:
+    out = tmp_path / "modules.json"
+    env = {**os.environ, "JZFS_PATH": str(tmp_path / "repo")}
+    subprocess.run([sys.executable, "-c", DRIVER, str(out), *argv], env=env, check=True,
+                   capture_output=True, timeout=120)
+    return set(json.loads(out.read_text()))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["version"], ["cid", "format", CID],
+                                  ["cid", "format", "-v", "1", "-b", "base32", CID]])
+def test_quick_commands_stay_off_heavy_packages(tmp_path: Path, argv: list[str]) -> None:
+    mods = loaded(tmp_path, *argv)
+    assert not {m.split(".")[0] for m in mods} & HEAVY, sorted({m.split(".")[0] for m in mods} & HEAVY)
+    if argv[0] != "cid":
+        assert "jiaozi_node.config" not in mods and "dataclasses" not in mods
+
+
+def test_local_commands_never_import_the_network_stack(tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_bytes(b"hello\n")
+    assert loaded(tmp_path, "init")
+    for argv in (["add", "-Q", str(f)], ["cat", "bafkreiab3xzfxp5jiubfcdxgpqbj2cbgyq6xfe6z5ilkpwcnbopjkefl5a"],
+                 ["pin", "ls"], ["repo", "stat"], ["id"], ["ls", CID]):
+        tops = {m.split(".")[0] for m in loaded(tmp_path, *argv)}
+        assert not tops & {"libp2p", "httpx", "multiaddr"}, (argv, sorted(tops & {"libp2p", "httpx", "multiaddr"}))
+        if argv[0] != "add":  # (a new pin queues its announcement: routing/provider.py loads trio)
+            assert "trio" not in tops, argv
+        else:  # nor what only other paths need: no daemon here, no bar, no dag-cbor, no key
+            assert not tops & {"http", "tqdm", "dag_cbor", "cryptography"}, sorted(tops)
