@@ -33,9 +33,6 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ipnsValidator } from 'ipns/validator'
-import { ipnsSelector } from 'ipns/selector'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryBlockstore } from 'blockstore-core'
 import { FsBlockstore } from 'blockstore-fs'
@@ -148,6 +145,15 @@ if (cfg.blockstore === 'fs') {
 }
 const datastore = new MemoryDatastore()
 const dhtCfg = cfg.dht ?? null
+// imported only when asked for: a node_modules installed before these were pinned still runs
+// every other command
+const dhtMods = dhtCfg == null
+  ? null
+  : {
+      ...(await import('@libp2p/kad-dht')),
+      ...(await import('ipns/validator')),
+      ...(await import('ipns/selector'))
+    }
 
 const t0 = performance.now()
 let helia = createHeliaLight({ blockstore, datastore })
@@ -165,12 +171,12 @@ if (!offline) {
       ...(dhtCfg == null
         ? {}
         : {
-            dht: kadDHT({
+            dht: dhtMods.kadDHT({
               protocol: dhtCfg.protocol ?? '/ipfs/kad/1.0.0',
               clientMode: dhtCfg.clientMode ?? false,
-              peerInfoMapper: passthroughMapper,
-              validators: { ipns: ipnsValidator },
-              selectors: { ipns: ipnsSelector }
+              peerInfoMapper: dhtMods.passthroughMapper,
+              validators: { ipns: dhtMods.ipnsValidator },
+              selectors: { ipns: dhtMods.ipnsSelector }
             })
           })
     }
