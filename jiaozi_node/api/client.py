@@ -44,8 +44,11 @@ class ApiClient:
     `http.client`: every `jzfs` command that talks to a daemon loads this, and httpx (with
     httpcore, anyio and trio behind it) cost ~0.15-0.2 s of start-up per command."""
 
-    def __init__(self, base_url: str, *, timeout: float | None = None) -> None:
+    def __init__(self, base_url: str, *, timeout: float | None = None,
+                 authorization: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # Sent with every request when the daemon sets API.Authorizations (api/access.py).
+        self._authorization = authorization
         u = urlsplit(self.base_url)
         self._host, self._port = u.hostname or "127.0.0.1", u.port or 80
         # No read timeout by default: `cat` of a big file or `add` may legitimately take long;
@@ -70,11 +73,18 @@ class ApiClient:
             url = api_url(addr)
         except InvalidInput:
             raise NotFound(f"unusable API address {addr!r} in {api_file}") from None
-        client = cls(url)
+        from .access import client_auth_header
+
+        client = cls(url, authorization=client_auth_header(repo_path))
         try:  # the probe's connection is kept for the command's own requests
             client._connect(HTTP_LIMITS.api_probe_timeout_s)
             resp = client._request("version", [], None, timeout=HTTP_LIMITS.api_probe_timeout_s)
-            resp.read()
+            body = resp.read()
+            if resp.status == 403:  # a daemon is there, but will not take our commands
+                client.close()
+                raise ApiError(f"the daemon API at {addr} refused this client: "
+                               f"{body.decode(errors='replace').strip()[:300]} (pass the secret "
+                               "with `jzfs --api-auth bearer:TOKEN` or $JZFS_API_AUTH)")
             if resp.status != 200:
                 raise OSError(f"HTTP {resp.status}")
         except (OSError, http.client.HTTPException):
@@ -122,6 +132,8 @@ class ApiClient:
         query = urlencode(self._params(args, params))
         url = f"/api/v0/{command}" + (f"?{query}" if query else "")
         hdrs = dict(headers or {})
+        if self._authorization:
+            hdrs["Authorization"] = self._authorization
         if content is None or isinstance(content, bytes):
             conn.request("POST", url, body=content or b"", headers=hdrs)
         else:  # a stream of chunks: chunked transfer encoding, never all in memory

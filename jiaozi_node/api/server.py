@@ -4,9 +4,9 @@
     await serve_app(app, "/ip4/127.0.0.1/tcp/5001")
 
 Security, as Kubo: the API listens on loopback by default (config `Addresses.API`); only POST is
-accepted (405 otherwise: a browser cannot trigger commands with a simple GET/img tag); a request
-carrying an `Origin` header is refused with 403 unless it is same-origin or listed in config
-`API.HTTPHeaders.Access-Control-Allow-Origin`; header sizes are bounded by the HTTP server and
+accepted (405 otherwise: a browser cannot trigger commands with a simple GET/img tag); the Host
+check (DNS rebinding), `API.Authorizations` secrets and the Origin/Referer/User-Agent checks of
+`access.py` answer 403 before any command runs; header sizes are bounded by the HTTP server and
 bodies by `HttpLimits.max_body_bytes`.
 
 Errors are Kubo's JSON: `{"Message": …, "Code": 0|1, "Type": "error"}`, status 500 for command
@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import trio
 
@@ -28,6 +27,7 @@ from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send, 
 from ..gateway.http_common import HttpError
 from ..gateway.server import _lifespan
 from . import h_add, h_blocks, h_files, h_name, h_node, h_routing, h_sync
+from .access import AUTH_DENIED, ApiAccess
 from .common import ApiContext, Handler
 
 log = logging.getLogger(__name__)
@@ -67,20 +67,16 @@ def error_body(message: str, code: int) -> bytes:
 
 
 class RpcApp:
-    def __init__(self, ctx: ApiContext, *, allowed_origins: list[str] | None = None) -> None:
-        self.ctx = ctx
-        if allowed_origins is None:
-            allowed_origins = ctx.node.repo.get_config_default(
-                "API.HTTPHeaders.Access-Control-Allow-Origin", [])
-        self.allowed_origins = set(allowed_origins or [])
-        self.webui: Any = None  # built on the first /webui request
+    """`listen_host`: the host of the configured API address (allowed in `Host`, see access.py);
+    `allowed_origins` overrides config `API.HTTPHeaders.Access-Control-Allow-Origin`."""
 
-    def _origin_ok(self, req: Request) -> bool:
-        origin = req.headers.get("origin")
-        if origin is None or origin in self.allowed_origins or "*" in self.allowed_origins:
-            return True
-        # Same-origin requests (a page served by the API itself) are fine, as in Kubo.
-        return urlsplit(origin).netloc == req.headers.get("host", "")
+
+    def __init__(self, ctx: ApiContext, *, allowed_origins: list[str] | None = None,
+                 listen_host: str | None = None) -> None:
+        self.ctx = ctx
+        self.access = ApiAccess.from_config(ctx.node.repo.get_config_default,
+                                            listen_host=listen_host, allowed_origins=allowed_origins)
+        self.webui: Any = None  # built on the first /webui request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -90,8 +86,13 @@ class RpcApp:
             return
         req = Request(scope, receive)
         resp = Response(send)
-        if not self._origin_ok(req):
-            await resp.text(403, "403 - Forbidden")
+        denied = self.access.check(req.method, req.path, req.headers, scope.get("server"))
+        if denied is not None:
+            log.warning("api: refused %s %s: %s", req.method, req.path[:200], denied)
+            if denied == AUTH_DENIED and self.access.basic_challenge(req.path):
+                await resp.text(401, denied, [("WWW-Authenticate", 'Basic realm="jzfs", charset="UTF-8"')])
+                return
+            await resp.text(403, denied)
             return
         if req.path == WEBUI_PREFIX or req.path.startswith(WEBUI_PREFIX + "/"):
             await self._webui(req, resp)  # the web UI (jiaozi_node/webui), after the same checks

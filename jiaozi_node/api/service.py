@@ -78,11 +78,11 @@ async def start_online(online: OnlineNode) -> None:
     api_addr = repo.get_config_default("Addresses.API", DEFAULT_API_ADDR)
     if api_addr:
         host, _ = multiaddr_to_host_port(api_addr)
-        if not is_loopback_host(host):
-            log.warning("RPC API listening on non-loopback address %s: anyone who can reach it "
-                        "controls this node", api_addr)
         app = RpcApp(ApiContext(node, online=online, fetch=fetch, limits=node.defaults.http,
-                                retrieval=retrieval_for(online)))
+                                retrieval=retrieval_for(online)), listen_host=host)
+        if not app.access.scopes and not is_loopback_host(host):
+            log.warning("RPC API listening on non-loopback address %s without API.Authorizations: "
+                        "anyone who can reach it controls this node", api_addr)
         online.api_addr = await online.nursery.start(serve_app, app, api_addr)
         online.services["api"] = app
     gw_addr = repo.get_config_default("Addresses.Gateway", DEFAULT_GATEWAY_ADDR)

@@ -153,6 +153,9 @@ async def _daemon(node: Any, listen: list[str] | None) -> None:
                     print(f"Swarm listening on {addr}")
                 if peer.api_addr:
                     print(f"RPC API server listening on {peer.api_addr}")
+                    access = getattr(peer.services.get("api"), "access", None)
+                    if access is not None and access.scopes:
+                        print("RPC API access is limited by the rules defined in API.Authorizations")
                 if peer.gateway_addr:
                     print(f"Gateway server listening on {peer.gateway_addr}")
                 print("Daemon is ready", flush=True)

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jzfs", description="jiaozi_node: IPFS node with versioned datasets")
     parser.add_argument("--repo-dir", default=None, help="repository path (default $JZFS_PATH or ~/.jzfs)")
     parser.add_argument("--offline", action="store_true", help="do not use a running daemon")
+    parser.add_argument("--api-auth", default=None, metavar="SECRET",
+                        help="RPC API secret (AuthSecret of API.Authorizations, e.g. bearer:TOKEN; "
+                             "default $JZFS_API_AUTH, else the repo's own config)")
     parser.add_argument("--debug", action="store_true", help="log details (and py-libp2p warnings) on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(args.debug)
     if args.repo_dir:
         os.environ["JZFS_PATH"] = args.repo_dir
+    if args.api_auth:
+        os.environ["JZFS_API_AUTH"] = args.api_auth  # read by api/access.client_auth_header
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -100,7 +100,10 @@ def _rpc(repo: Repo, command: str, args: list[str] | None = None,
         url = api_url(api)
     except InvalidInput:
         raise JzfsError(f"cannot use API address {api!r}") from None
-    with ApiClient(url, timeout=60.0) as client:  # ApiError (a JzfsError) names the daemon's answer
+    from ..api.access import client_auth_header
+
+    with ApiClient(url, timeout=60.0, authorization=client_auth_header(repo.path)) as client:
+        # ApiError (a JzfsError) names the daemon's answer
         return client.json(command, args or [], params)
 
 

@@ -175,6 +175,6 @@ def test_parse_routing_key() -> None:
 
 async def test_offline_node_refused(node: Node) -> None:
     app = RpcApp(ApiContext(node))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
         r = await http.post("/api/v0/routing/findprovs", params={"arg": str(CID.of(b"x"))})
         assert r.status_code == 400 and "online" in r.json()["Message"]

@@ -41,7 +41,7 @@ async def test_oversized_body_refused(api, node: Node) -> None:
     from jiaozi_node.config import HTTP_LIMITS
 
     app = RpcApp(ApiContext(node, limits=dataclasses.replace(HTTP_LIMITS, max_body_bytes=1000)))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
         r = await http.post("/api/v0/block/put", files={"data": ("d", b"x" * 5000)})
         assert r.status_code == 400 and "limit" in r.json()["Message"]
         r = await http.post("/api/v0/block/put", content=b"garbage",
