@@ -31,6 +31,7 @@ PURE_CORES = (
     + ["jiaozi_node.gateway.http_common", "jiaozi_node.gateway.content"]
     + [f"jiaozi_node.ipns.{m}" for m in ("crypto", "name", "record", "validator", "dnslink", "dataset",
                                          "inspect")]
+    + [f"jiaozi_node.routing.http.{m}" for m in ("records", "filters", "paths", "maddr")]
 )
 # Top-level packages no pure core may reach, directly or through another jiaozi_node module.
 FORBIDDEN = {"trio", "libp2p", "socket", "sqlite3", "psycopg", "lmdb", "asyncio", "anyio", "httpx", "httpcore",

@@ -1,6 +1,6 @@
 """Delegated Routing V1 over HTTP (https://specs.ipfs.tech/routing/http-routing-v1/).
 
-- `records`, `filters`, `paths`: the pure core (peer IDs, multiaddrs, records, JSON/NDJSON
+- `records`, `maddr`, `filters`, `paths`: the pure core (peer IDs, multiaddrs, records, JSON/NDJSON
   bodies, IPIP-484 filters, URLs and request parsing). No I/O.
 - `client.DelegatedRouter`: a `Router` over one HTTP endpoint (httpx on trio), one per URL in
   config `Routing.DelegatedRouters`.

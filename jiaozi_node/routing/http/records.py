@@ -8,9 +8,9 @@ that does not pass is dropped by the caller (counted, logged), never half-used:
 * `ID` must be a peer ID (base58btc multihash, or CIDv1 with the libp2p-key codec in any
   multibase) whose multihash is identity (an inlined key of at most 42 bytes, as libp2p inlines)
   or sha2-256; it is handed on as base58btc (`12D3KooW…`, `Qm…`), as `Libp2pHost` uses them.
-* `Addrs`: each must parse as a multiaddr (py-multiaddr's protocol table, which validates every
-  value: IPs, ports, certhashes); a trailing `/p2p/<same ID>` is removed (the routing contract
-  hands addresses without it). Bad, over-long or surplus addresses are dropped one by one.
+* `Addrs`: each must parse as a multiaddr (maddr.py: every value checked, unknown protocols
+  refused) and is handed on in canonical text; a trailing `/p2p/<same ID>` is removed (the
+  routing contract hands addresses without it). Bad, over-long or surplus addresses are dropped one by one.
 * `Protocols`: strings of bounded length; others dropped.
 * `Schema`: `peer`, or the legacy `bitswap` schema (read as `peer` with its `Protocol`, as the
   spec allows). Unknown schemas are ignored, as the spec says clients must.
@@ -32,6 +32,7 @@ from ...errors import CodecError, InvalidInput, RemoteProtocolError
 from ...ipld import multihash
 from ...ipld.cid import CID, LIBP2P_KEY
 from ..base import PeerRecord
+from .maddr import parse as parse_multiaddr
 
 JSON_MEDIA = "application/json"
 NDJSON_MEDIA = "application/x-ndjson"
@@ -116,31 +117,25 @@ def ipns_name_of_key(key: bytes) -> bytes:
 
 
 def addr_protocols(addr: str) -> list[str]:
-    """Protocol names of a multiaddr string, lower case; InvalidInput if it does not parse."""
-    from multiaddr import Multiaddr
-
-    if not isinstance(addr, str) or not addr.startswith("/") or addr == "/":
-        raise InvalidInput(f"not a multiaddr: {addr!r}")
-    try:
-        return [p.name.lower() for p in Multiaddr(addr).protocols()]
-    except Exception as exc:  # py-multiaddr raises several unrelated types on bad input
-        raise InvalidInput(f"invalid multiaddr {addr!r}: {exc}") from None
+    """Protocol names of a multiaddr string (maddr.py); InvalidInput if it is not one."""
+    return parse_multiaddr(addr)[0]
 
 
 def clean_addr(addr: object, peer_id: str, limits: DelegatedRoutingLimits) -> str | None:
-    """A valid multiaddr string without a trailing `/p2p/<peer_id>`, or None to drop it."""
+    """A valid multiaddr in canonical text, without a trailing `/p2p/<peer_id>`, or None to
+    drop it."""
     if not isinstance(addr, str) or not addr or len(addr) > limits.max_addr_chars:
         return None
     try:
-        names = addr_protocols(addr)
+        names, text = parse_multiaddr(addr)
     except InvalidInput:
         return None
     suffix = f"/p2p/{peer_id}"
-    if addr.endswith(suffix) and names and names[-1] == "p2p":
-        addr = addr[: -len(suffix)]
-        if not addr:
+    if names[-1] == "p2p" and text.endswith(suffix):
+        text = text[: -len(suffix)]
+        if not text:
             return None
-    return addr
+    return text
 
 
 # ------------------------------------------------------------------------------ records
