@@ -221,7 +221,55 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cell_text(row: list[str] | None) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(row or [])
+    return buf.getvalue()
+
+
+def cmd_diff_rows(args: argparse.Namespace) -> int:
+    """`jzfs diff A B --rows PATH [--key COL]`: row-level CSV/TSV diff (versioning/rowdiff.py)."""
+    with open_node() as node:
+        result = node.versioning.row_diff(_spec(args.a), args.b, args.rows, key=args.key)
+        header = result.header
+        counts = {"added": 0, "removed": 0, "changed": 0}
+        if args.json:
+            ops = []
+            for op in result.ops:
+                counts[op.op] += 1
+                ops.append(op.to_json(header))
+            print_json({"path": args.rows, "header": header, "key": args.key, "changes": ops,
+                        "counts": counts, "stats": result.stats.__dict__})
+            return 0
+        if header != result.header_b:
+            print(f"header: {_cell_text(header)} -> {_cell_text(result.header_b)}")
+        for op in result.ops:
+            counts[op.op] += 1
+            where = f"{args.key}={op.key}" if args.key else (
+                f"@{op.offset_a}" if op.offset_b is None else f"@{op.offset_b}")
+            if op.op == "added":
+                print(f"+ {where}: {_cell_text(op.new)}")
+            elif op.op == "removed":
+                print(f"- {where}: {_cell_text(op.old)}")
+            else:
+                cells = "; ".join(
+                    f"{header[i] if i < len(header) else i}: "
+                    f"{(op.old or [])[i] if i < len(op.old or []) else ''!r} -> "
+                    f"{(op.new or [])[i] if i < len(op.new or []) else ''!r}" for i in op.cells)
+                print(f"~ {where}: {cells}")
+    print(f"{sum(counts.values())} rows: {counts['added']} added, {counts['removed']} removed, "
+          f"{counts['changed']} changed", file=sys.stderr)
+    return 0
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
+    if getattr(args, "rows", None):
+        return cmd_diff_rows(args)
+    if getattr(args, "key", None):
+        raise InvalidInput("--key goes with --rows PATH")
     with open_node() as node:
         changes = node.versioning.diff(_spec(args.a), args.b)
     _print_changes(changes, as_json=args.json, show_stat=args.stat)
@@ -417,6 +465,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("b", metavar="NAME@B|B|CID")
     p.add_argument("--json", action="store_true")
     p.add_argument("--stat", action="store_true")
+    p.add_argument("--rows", metavar="PATH", default=None,
+                   help="row-level diff of the CSV/TSV file PATH (unchanged chunks are skipped)")
+    p.add_argument("--key", metavar="COL", default=None,
+                   help="with --rows: match rows by this column (name or index) instead of position")
     p.set_defaults(func=cmd_diff)
 
     branch = subcommand_group(sub, "branch", "create, list and delete branches")

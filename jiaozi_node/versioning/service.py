@@ -241,6 +241,25 @@ class Versioning:
         b = self.load_commit(self.resolve(spec_b, repo=repo_a))
         return diff_trees(self.blocks.get, a.root, b.root)
 
+    def row_diff(self, spec_a: str, spec_b: str, path: str, *, key: str | None = None,
+                 delimiter: str | None = None) -> Any:
+        """Row-level diff of the CSV/TSV file at `path` between two versions (`versioning.rowdiff`;
+        `jzfs diff --rows` and the web UI call this). The delimiter follows the extension (tab
+        for .tsv/.tab) unless given."""
+        from ..unixfs.resolve import resolve as resolve_path
+        from .rowdiff import row_diff
+
+        repo_a, _ = split_spec(spec_a)
+        a = self.load_commit(self.resolve(spec_a))
+        b = self.load_commit(self.resolve(spec_b, repo=repo_a))
+        segs = [s for s in path.split("/") if s]
+        if not segs:
+            raise InvalidInput("--rows needs the path of a CSV/TSV file in the dataset")
+        ca, cb = resolve_path(self.blocks, a.root, segs), resolve_path(self.blocks, b.root, segs)
+        if delimiter is None:
+            delimiter = "\t" if path.lower().endswith((".tsv", ".tab")) else ","
+        return row_diff(self.blocks, ca, cb, delimiter=delimiter, key=key)
+
     # ------------------------------------------------------------------ branches and tags
 
     def branch_create(self, repo: str, branch: str, *, from_ref: str) -> CID:

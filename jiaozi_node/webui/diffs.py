@@ -89,10 +89,8 @@ def file_diff_page(ui: WebUI, q: Query) -> Reply:
                            "old": cids[0], "new": cids[1]}
     delim = delimiter_for(path)
     if delim is not None and cids[0] is not None and cids[1] is not None:
-        from ..versioning.rowdiff import row_diff
-
         key = q.get("key")
-        result = row_diff(ui.getter, cids[0], cids[1], delimiter=delim, key=key)
+        result = vs.row_diff(f"{repo}@{a}", b, path, key=key, delimiter=delim)
         limit = ui.limits.rowdiff_page_rows
         ctx.update(kind="rows", header=result.header, key=key,
                    ops=list(islice(result.ops, limit)), limit=limit, stats=result.stats)
