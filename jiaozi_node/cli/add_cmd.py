@@ -100,7 +100,7 @@ def register(sub: Any) -> None:
     p.add_argument("-w", "--wrap-with-directory", action="store_true", help="wrap everything in a directory")
     p.add_argument("-H", "--hidden", action="store_true", help="include files whose name starts with '.'")
     bool_flag(p, "--pin", default=True, help="pin the added roots (--pin=false / --no-pin to skip)")
-    bool_flag(p, "--progress", default=False, help="show a progress bar on stderr")
+    bool_flag(p, "--progress", "-p", default=True, help="progress bar on stderr when it is a terminal (as Kubo)")
     p.add_argument("--profile", default=None, metavar="PROFILE", choices=LazyChoices("jiaozi_node.config", "PROFILES"),
                    help="import profile: unixfs-v1-2025 or unixfs-v0-2015 (default: config Import.Profile, "
                         "else unixfs-v1-2025)")

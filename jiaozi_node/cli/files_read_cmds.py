@@ -225,7 +225,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("get", help="write a UnixFS file or directory tree to disk")
     p.add_argument("path", help="CID[/path] or /ipfs/CID[/path]")
     p.add_argument("--output", "-o", default=None, help="destination (default: the name or CID)")
-    bool_flag(p, "--progress", "-p", default=False, help="progress bar on stderr")
+    bool_flag(p, "--progress", "-p", default=True, help="progress bar on stderr when it is a terminal (as Kubo)")
     p.add_argument("--gateway", action="append", metavar="URL", default=None,
                    help="fetch missing blocks from this trustless gateway (repeatable; every block "
                         "verified; default: config Gateway.Fetch)")
