@@ -580,6 +580,11 @@ class DelegatedRoutingLimits:
     # Server: how long one lookup may run before we answer with what was found. Below Helia's
     # client timeout (30 s) so a JSON client gets a partial answer instead of aborting.
     server_lookup_timeout_s: float = 25.0
+    # Server: lookups running at once. Each one may fan out into DHT queries, so requests over
+    # this are answered 429 with Retry-After (the spec's answer) instead of queueing work an
+    # anonymous HTTP client could multiply without bound.
+    server_max_concurrent_lookups: int = 32
+    server_retry_after_s: int = 5
     # Server: cache lifetimes (spec: shorter for "no results", longer for results).
     server_max_age_found_s: int = 300
     server_max_age_empty_s: int = 15

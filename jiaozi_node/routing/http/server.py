@@ -21,6 +21,7 @@ from the host.
   at most 10 KiB, validated with the node's IPNS validator before it is handed to the router
   (400 when invalid); while the node has no IPNS validator the PUT is refused with 501 and the
   reason.
+* At most `server_max_concurrent_lookups` lookups at once; more get 429 + Retry-After.
 * Bad CIDs / peer IDs / unknown paths: 400. Other methods: 501. CORS on every answer, OPTIONS
   preflight answered (spec: `Access-Control-Allow-Origin: *`, methods GET, PUT, OPTIONS).
 """
@@ -134,6 +135,7 @@ class RoutingApi:
         self._validators = validators or (lambda: {})
         self.limits = limits
         self._clock = clock
+        self._lookups = trio.CapacityLimiter(limits.server_max_concurrent_lookups)
 
     async def __call__(self, req: Request, resp: Response, receive: Receive) -> None:
         """Answer one request; owns reading `receive` (disconnects cancel the lookup)."""
@@ -165,6 +167,20 @@ class RoutingApi:
                                   ("Allow", "GET, PUT, OPTIONS")], b"")
             return
         rr = paths.parse_request(req.path, req.query)
+        if req.method not in ("GET", "HEAD", "PUT"):
+            raise HttpError(501, f"{req.method} {paths.PREFIX}/{rr.kind} is not supported")
+        try:
+            self._lookups.acquire_nowait()
+        except trio.WouldBlock:
+            await resp.text(429, "too many routing lookups at once: retry later",
+                            [*CORS, ("Retry-After", str(self.limits.server_retry_after_s))])
+            return
+        try:
+            await self._lookup(req, resp, rr)
+        finally:
+            self._lookups.release()
+
+    async def _lookup(self, req: Request, resp: Response, rr: paths.RoutingRequest) -> None:
         if req.method in ("GET", "HEAD"):
             if rr.kind == "providers":
                 await self._providers(req, resp, rr)

@@ -293,3 +293,28 @@ async def test_ipns_put_validated() -> None:
     async with make(None, validators={"ipns": Validator()}) as http:
         r = await http.put(IPNS_PATH, content=b"valid record", headers={"Content-Type": IPNS})
         assert r.status_code == 501
+
+
+async def test_concurrent_lookups_bounded_429() -> None:
+    fr = FakeRouter()
+    fr.providers[CID_OTHER] = [PeerRecord(A)]
+    fr.stall_after = 0  # every lookup hangs until the server's lookup timeout
+    lim = DelegatedRoutingLimits(server_max_concurrent_lookups=2, server_lookup_timeout_s=2)
+    async with make(fr, limits=lim) as http:
+        statuses: list[int] = []
+
+        async def get() -> None:
+            r = await http.get(f"/routing/v1/providers/{CID_OTHER}")
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                assert r.headers["retry-after"] == "5"
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(get)
+                nursery.start_soon(get)
+                await trio.sleep(0.5)  # both lookups are running now
+                await get()
+        assert sorted(statuses) == [200, 200, 429]
+        r = await http.get(f"/routing/v1/providers/{CID_HELD}")  # slots were given back
+        assert r.status_code == 200
