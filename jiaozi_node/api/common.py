@@ -46,6 +46,33 @@ class ApiContext:
         await self.retrieval.fetch_dag(root)
         return True
 
+    async def fetch_children(self, parent: CID) -> None:
+        """Fetch the blocks `parent` links to (a directory's entries), many in flight, so a
+        listing that reads each child's root block (`ls` with types and sizes) finds them local.
+        Best effort: a failure is left to the reader, which reports its own error."""
+        if self.retrieval is None or not self.retrieval.sources:
+            return
+        from ..ipld import codecs
+
+        retrieval = self.retrieval
+        try:
+            links = codecs.links(parent, await retrieval.get(parent))
+        except Exception as exc:  # the reader's own get raises the error the user sees
+            log.info("prefetch of %s stopped: %s", parent, exc)
+            return
+        slots = trio.Semaphore(max(1, retrieval.concurrency))
+
+        async def one(cid: CID) -> None:
+            async with slots:
+                try:
+                    await retrieval.get(cid)
+                except Exception as exc:
+                    log.info("prefetch of %s stopped: %s", cid, exc)
+
+        async with trio.open_nursery() as nursery:
+            for cid in links:
+                nursery.start_soon(one, cid)
+
     @asynccontextmanager
     async def prefetching(self, root: CID) -> AsyncIterator[None]:
         """While the body streams `root` through the (one block at a time) getter, fetch its DAG

@@ -57,6 +57,8 @@ async def ls(ctx: ApiContext, req: Request, resp: Response) -> None:
         st = await in_thread(_reader(ctx).stat, cid)
         links: list[dict[str, Any]] = []
         if st.type == "directory":
+            if resolve_type:  # each entry's root block is read: fetch them all at once first
+                await ctx.fetch_children(cid)
             entries = await in_thread(lambda c=cid: _reader(ctx).ls(c, resolve_children=resolve_type))
             for e in entries:
                 link = {"Name": e.name, "Hash": str(e.cid), "Size": e.size,

@@ -70,3 +70,41 @@ async def test_get_tar_refuses_duplicate_names(api, node: Node, tmp_path) -> Non
     async with api(node) as http:
         r = await http.post("/api/v0/get", params={"arg": str(root)})
     assert r.status_code != 200 or b"a/" not in r.content
+
+
+async def test_ls_fetches_the_entries_with_many_in_flight(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """RPC ls of a directory the daemon does not have: the entries' root blocks (read for their
+    types and sizes) are fetched all at once, not one after another."""
+    import httpx
+    import trio
+
+    from jiaozi_node.api.common import ApiContext
+    from jiaozi_node.api.server import RpcApp
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.retrieval import Retrieval
+    from jiaozi_node.unixfs.exporter_testing import DagBuilder
+
+    dag = DagBuilder()
+    root = dag.directory({f"f{i}.txt": dag.raw(f"file {i}\n".encode()) for i in range(20)})
+    blocks = {c.multihash: dag.store.get(c) for c in dag.store.cids()}
+    state = {"now": 0, "max": 0}
+
+    class Slow:
+        name = "slow"
+
+        async def fetch(self, cid):  # type: ignore[no-untyped-def]
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+            try:
+                await trio.sleep(0.002)
+                return blocks[cid.multihash]
+            finally:
+                state["now"] -= 1
+
+    with Node.open(tmp_path / "n") as node:
+        r = Retrieval(node.blocks, [Slow()])
+        app = RpcApp(ApiContext(node, fetch=r.get, retrieval=r))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:5001") as http:
+            out = (await http.post("/api/v0/ls", params={"arg": str(root)})).json()
+    assert sorted(lk["Name"] for lk in out["Objects"][0]["Links"]) == sorted(f"f{i}.txt" for i in range(20))
+    assert state["max"] > 4
