@@ -151,3 +151,18 @@ def helia_offline():
     _need_node()
     with HeliaPeer(offline=True) as p:
         yield p
+
+
+def _load_tests_conftest():  # tests/ is not a package: load its conftest by path
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("jzfs_tests_conftest", _HERE.parent / "tests" / "conftest.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# `jzfs daemon` subprocesses on 127.0.0.1 (the same fixture as tests/conftest.py; here they run
+# inside the loopback-only namespace with the real peers).
+jzfs_daemon_factory = _load_tests_conftest().jzfs_daemon_factory
