@@ -29,6 +29,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -108,8 +109,9 @@ class DelegatedRouter:
         """Providers of `cid`, streamed as the router sends them; at most `limit`."""
         cid = CID.parse(cid)
         url = paths.providers_url(self.endpoint, cid, self.filters)
-        async for rec in self._records(url, "Providers", limit):
-            yield rec
+        async with aclosing(self._records(url, "Providers", limit)) as records:
+            async for rec in records:  # the response is closed as soon as we stop
+                yield rec
 
     async def find_peer(self, peer_id: str) -> PeerRecord:
         """The first record the router has for `peer_id` (raises NotFound)."""
