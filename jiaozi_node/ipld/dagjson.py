@@ -11,8 +11,10 @@ import json
 import math
 from typing import Any
 
+from ..config import IPLD_LIMITS
 from ..errors import CodecError
 from .cid import CID
+from .depth import check_json_text, too_deep, value_depth_ok
 
 
 def _prepare(value: Any) -> Any:
@@ -32,7 +34,11 @@ def _prepare(value: Any) -> Any:
     return value
 
 
-def encode(value: Any) -> bytes:
+def encode(value: Any, *, max_depth: int = IPLD_LIMITS.max_decode_depth) -> bytes:
+    """Canonical DAG-JSON. Values nested deeper than `max_depth` are refused (what we would not
+    decode, we do not write)."""
+    if not value_depth_ok(value, max_depth):
+        raise too_deep("dag-json", max_depth)
     return json.dumps(_prepare(value), separators=(",", ":"), ensure_ascii=False,
                       sort_keys=False).encode("utf-8")
 
@@ -55,14 +61,22 @@ def _restore(value: Any) -> Any:
     return value
 
 
-def decode(data: bytes | str) -> Any:
+def decode(data: bytes | str, *, max_depth: int = IPLD_LIMITS.max_decode_depth) -> Any:
+    """Strict decode; nesting deeper than `max_depth` is refused before json sees it."""
     try:
         text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    except UnicodeDecodeError as exc:
+        raise CodecError(f"invalid dag-json: {exc}") from None
+    check_json_text(text, max_depth)
+    try:
         raw = json.loads(text, object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise CodecError(f"invalid dag-json: {exc}") from None
     try:
-        return _restore(raw)
+        value = _restore(raw)
+        if not value_depth_ok(value, max_depth):
+            raise too_deep("dag-json", max_depth)
+        return value
     except CodecError:
         raise
     except Exception as exc:

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..config import TREE_LIMITS
 from ..ipld.cid import CID
+from ..unixfs.tree_plan import too_deep
 from .tree import (
     DIR,
     DirNode,
@@ -43,11 +45,26 @@ class Change:
         return {"path": self.path, "change": self.change}
 
 
-def diff_trees(get: Getter, a: CID, b: CID) -> list[Change]:
-    """Changes that turn tree `a` into tree `b`, sorted by path."""
+def diff_trees(get: Getter, a: CID, b: CID, *,
+               max_depth: int = TREE_LIMITS.max_tree_depth) -> list[Change]:
+    """Changes that turn tree `a` into tree `b`, sorted by path.
+
+    Iterative: a work list of directory pairs (and HAMT shard pairs) replaces recursion, so any
+    depth up to `max_depth` directories works and deeper raises LimitExceeded naming
+    TreeLimits.max_tree_depth."""
     out: list[Change] = []
-    if a != b:
-        _diff_dirs(get, a, b, "", out)
+    if a == b:
+        return out
+    d = _Differ(get, out, max_depth)
+    d.todo.append(("dirs", a, b, "", 0))
+    while d.todo:
+        task = d.todo.pop()
+        if task[0] == "dirs":
+            _, x, y, prefix, depth = task
+            d.dirs(x, y, prefix, depth)
+        else:
+            _, na, nb, prefix, depth = task
+            d.hamt(na, nb, prefix, depth)
     out.sort(key=lambda c: c.path)
     return out
 
@@ -59,59 +76,66 @@ def _full(get: Getter, node: DirNode) -> dict[str, Link]:
     return entries
 
 
-def _diff_dirs(get: Getter, a: CID, b: CID, prefix: str, out: list[Change]) -> None:
-    na, nb = read_dir_node(get, a), read_dir_node(get, b)
-    if na.hamt and nb.hamt and na.fanout == nb.fanout:
-        _diff_hamt(get, na, nb, prefix, out)
-    else:
-        _diff_entries(get, _full(get, na), _full(get, nb), prefix, out)
+class _Differ:
+    def __init__(self, get: Getter, out: list[Change], max_depth: int) -> None:
+        self.get, self.out, self.max_depth = get, out, max_depth
+        self.todo: list[tuple] = []
 
-
-def _diff_hamt(get: Getter, na: DirNode, nb: DirNode, prefix: str, out: list[Change]) -> None:
-    slots = set(na.shards) | set(na.entry_slots) | set(nb.shards) | set(nb.entry_slots)
-    for slot in sorted(slots):
-        sa, sb = na.shards.get(slot), nb.shards.get(slot)
-        if sa is not None and sb is not None:
-            if sa != sb:
-                _diff_hamt(get, read_dir_node(get, sa), read_dir_node(get, sb), prefix, out)
-            continue
-        _diff_entries(get, hamt_slot_entries(get, na, slot), hamt_slot_entries(get, nb, slot), prefix, out)
-
-
-def _all(get: Getter, cid: CID, path: str, change: str, out: list[Change]) -> None:
-    kind = kind_of(get, cid)
-    if kind != DIR:
-        out.append(Change(path, change, cid if change == REMOVED else None, cid if change == ADDED else None))
-        return
-    found = False
-    for sub, c, _k in walk_files(get, cid, path + "/"):
-        found = True
-        out.append(Change(sub, change, c if change == REMOVED else None, c if change == ADDED else None))
-    if not found:
-        out.append(Change(path + "/", change, cid if change == REMOVED else None, cid if change == ADDED else None))
-
-
-def _diff_entries(get: Getter, ea: dict[str, Link], eb: dict[str, Link], prefix: str,
-                  out: list[Change]) -> None:
-    for name in sorted(ea.keys() | eb.keys()):
-        x, y = ea.get(name), eb.get(name)
-        if x is not None and y is not None and x.cid == y.cid:
-            continue
-        path = prefix + name
-        if x is None:
-            assert y is not None
-            _all(get, y.cid, path, ADDED, out)
-        elif y is None:
-            _all(get, x.cid, path, REMOVED, out)
+    def dirs(self, a: CID, b: CID, prefix: str, depth: int) -> None:
+        get = self.get
+        na, nb = read_dir_node(get, a), read_dir_node(get, b)
+        if na.hamt and nb.hamt and na.fanout == nb.fanout:
+            self.hamt(na, nb, prefix, depth)
         else:
-            kx, ky = kind_of(get, x.cid), kind_of(get, y.cid)
-            if kx == DIR and ky == DIR:
-                _diff_dirs(get, x.cid, y.cid, path + "/", out)
-            elif kx == DIR or ky == DIR:
-                _all(get, x.cid, path, REMOVED, out)
-                _all(get, y.cid, path, ADDED, out)
+            self.entries(_full(get, na), _full(get, nb), prefix, depth)
+
+    def hamt(self, na: DirNode, nb: DirNode, prefix: str, depth: int) -> None:
+        get = self.get
+        slots = set(na.shards) | set(na.entry_slots) | set(nb.shards) | set(nb.entry_slots)
+        for slot in sorted(slots):
+            sa, sb = na.shards.get(slot), nb.shards.get(slot)
+            if sa is not None and sb is not None:
+                if sa != sb:  # a sub-shard: same directory, same depth (shards are finite DAGs)
+                    self.todo.append(("hamt", read_dir_node(get, sa), read_dir_node(get, sb), prefix, depth))
+                continue
+            self.entries(hamt_slot_entries(get, na, slot), hamt_slot_entries(get, nb, slot), prefix, depth)
+
+    def all(self, cid: CID, path: str, change: str, depth: int) -> None:
+        get, out = self.get, self.out
+        kind = kind_of(get, cid)
+        if kind != DIR:
+            out.append(Change(path, change, cid if change == REMOVED else None, cid if change == ADDED else None))
+            return
+        found = False
+        for sub, c, _k in walk_files(get, cid, path + "/", max_depth=self.max_depth - depth - 1):
+            found = True
+            out.append(Change(sub, change, c if change == REMOVED else None, c if change == ADDED else None))
+        if not found:
+            out.append(Change(path + "/", change, cid if change == REMOVED else None, cid if change == ADDED else None))
+
+    def entries(self, ea: dict[str, Link], eb: dict[str, Link], prefix: str, depth: int) -> None:
+        get = self.get
+        for name in sorted(ea.keys() | eb.keys()):
+            x, y = ea.get(name), eb.get(name)
+            if x is not None and y is not None and x.cid == y.cid:
+                continue
+            path = prefix + name
+            if x is None:
+                assert y is not None
+                self.all(y.cid, path, ADDED, depth)
+            elif y is None:
+                self.all(x.cid, path, REMOVED, depth)
             else:
-                out.append(Change(path, MODIFIED, x.cid, y.cid))
+                kx, ky = kind_of(get, x.cid), kind_of(get, y.cid)
+                if kx == DIR and ky == DIR:
+                    if depth + 1 > self.max_depth:
+                        raise too_deep(depth + 1, self.max_depth)
+                    self.todo.append(("dirs", x.cid, y.cid, path + "/", depth + 1))
+                elif kx == DIR or ky == DIR:
+                    self.all(x.cid, path, REMOVED, depth)
+                    self.all(y.cid, path, ADDED, depth)
+                else:
+                    self.out.append(Change(path, MODIFIED, x.cid, y.cid))
 
 
 def stat(changes: Iterable[Change]) -> dict[str, int]:

@@ -22,8 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..config import TREE_LIMITS
 from ..errors import InvalidInput
 from ..ipld.cid import CID
+from ..unixfs.tree_plan import too_deep
 from .tree import DIR, Getter, Link, kind_of, list_dir
 
 BuildDir = Callable[[dict[str, Link]], Link]
@@ -36,47 +38,84 @@ class MergeResult:
 
 
 def merge_trees(get: Getter, base: CID | None, ours: CID, theirs: CID, *, build_dir: BuildDir,
-                strategy: str | None = None, root_tsize: int = 0) -> MergeResult:
-    """Merge root directories `ours` and `theirs` against `base` (None: no common ancestor)."""
+                strategy: str | None = None, root_tsize: int = 0,
+                max_depth: int = TREE_LIMITS.max_tree_depth) -> MergeResult:
+    """Merge root directories `ours` and `theirs` against `base` (None: no common ancestor).
+
+    Iterative (an explicit stack of directories being merged), so any depth up to `max_depth`
+    directories works; deeper raises LimitExceeded naming TreeLimits.max_tree_depth."""
     if strategy not in (None, "ours", "theirs"):
         raise InvalidInput(f"unknown merge strategy {strategy!r} (ours | theirs)")
-    m = _Merger(get, build_dir, strategy)
+    m = _Merger(get, build_dir, strategy, max_depth)
     root = m.merge_dir(base, Link(ours, root_tsize), Link(theirs, root_tsize), "")
     return MergeResult(root, m.conflicts)
 
 
+def _trivial(base: CID | None, ours: Link, theirs: Link) -> Link | None:
+    if ours.cid == theirs.cid:
+        return ours
+    if base == ours.cid:
+        return theirs
+    if base == theirs.cid:
+        return ours
+    return None
+
+
+class _Frame:
+    """One directory being merged: its three listings, the names left, the merged entries."""
+
+    __slots__ = ("ours", "theirs", "prefix", "depth", "eb", "eo", "et", "names", "merged", "pending")
+
+    def __init__(self, get: Getter, base: CID | None, ours: Link, theirs: Link, prefix: str,
+                 depth: int) -> None:
+        self.ours, self.theirs, self.prefix, self.depth = ours, theirs, prefix, depth
+        self.eb = list_dir(get, base) if base is not None else {}
+        self.eo = list_dir(get, ours.cid)
+        self.et = list_dir(get, theirs.cid)
+        self.names = sorted(self.eb.keys() | self.eo.keys() | self.et.keys(), reverse=True)
+        self.merged: dict[str, Link] = {}
+        self.pending = ""  # the name whose sub-directory is being merged above this frame
+
+
 class _Merger:
-    def __init__(self, get: Getter, build_dir: BuildDir, strategy: str | None) -> None:
+    def __init__(self, get: Getter, build_dir: BuildDir, strategy: str | None, max_depth: int) -> None:
         self.get = get
         self.build_dir = build_dir
         self.strategy = strategy
+        self.max_depth = max_depth
         self.conflicts: list[str] = []
 
     def merge_dir(self, base: CID | None, ours: Link, theirs: Link, prefix: str) -> Link:
-        if ours.cid == theirs.cid:
-            return ours
-        if base == ours.cid:
-            return theirs
-        if base == theirs.cid:
-            return ours
-        eb = list_dir(self.get, base) if base is not None else {}
-        eo = list_dir(self.get, ours.cid)
-        et = list_dir(self.get, theirs.cid)
-        merged: dict[str, Link] = {}
-        for name in sorted(eb.keys() | eo.keys() | et.keys()):
-            result = self.merge_entry(eb.get(name), eo.get(name), et.get(name), prefix + name)
-            if result is not None:
-                merged[name] = result
-        if merged == eo:
-            return ours
-        if merged == et:
-            return theirs
-        return self.build_dir(merged)
+        quick = _trivial(base, ours, theirs)
+        if quick is not None:
+            return quick
+        stack = [_Frame(self.get, base, ours, theirs, prefix, 0)]
+        while True:
+            f = stack[-1]
+            if f.names:
+                name = f.names.pop()
+                sub = self.merge_entry(f.eb.get(name), f.eo.get(name), f.et.get(name), f.prefix + name)
+                if isinstance(sub, tuple):  # both sides changed a directory: merge it first
+                    sbase, so, st = sub
+                    if f.depth + 1 > self.max_depth:
+                        raise too_deep(f.depth + 1, self.max_depth)
+                    f.pending = name
+                    stack.append(_Frame(self.get, sbase, so, st, f.prefix + name + "/", f.depth + 1))
+                elif sub is not None:
+                    f.merged[name] = sub
+                continue
+            stack.pop()
+            done = f.ours if f.merged == f.eo else f.theirs if f.merged == f.et else self.build_dir(f.merged)
+            if not stack:
+                return done
+            stack[-1].merged[stack[-1].pending] = done
 
     def _is_dir(self, link: Link | None) -> bool:
         return link is not None and kind_of(self.get, link.cid) == DIR
 
-    def merge_entry(self, b: Link | None, o: Link | None, t: Link | None, path: str) -> Link | None:
+    def merge_entry(self, b: Link | None, o: Link | None, t: Link | None,
+                    path: str) -> Link | None | tuple[CID | None, Link, Link]:
+        """The merged entry, or (base dir, ours, theirs) when two directories must be merged."""
         cb = b.cid if b else None
         co = o.cid if o else None
         ct = t.cid if t else None
@@ -88,6 +127,7 @@ class _Merger:
             return o
         if o is not None and t is not None and self._is_dir(o) and self._is_dir(t):
             base_dir = cb if self._is_dir(b) else None
-            return self.merge_dir(base_dir, o, t, path + "/")
+            quick = _trivial(base_dir, o, t)
+            return quick if quick is not None else (base_dir, o, t)
         self.conflicts.append(path)
         return o if self.strategy == "ours" else t

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..config import TREE_LIMITS
 from ..errors import CodecError
 from ..ipld import dagpb
 from ..ipld.cid import CID, DAG_PB, RAW
 from ..unixfs import pb
+from ..unixfs.tree_plan import too_deep
 
 Getter = Callable[[CID], bytes]
 
@@ -116,21 +118,43 @@ def list_dir(get: Getter, cid: CID) -> dict[str, Link]:
     return out
 
 
-def walk_files(get: Getter, cid: CID, prefix: str = "") -> Iterator[tuple[str, CID, str]]:
-    """Every file, symlink and empty directory under a tree: (path, cid, kind).
+def walk_files(get: Getter, cid: CID, prefix: str = "", *,
+               max_depth: int = TREE_LIMITS.max_tree_depth) -> Iterator[tuple[str, CID, str]]:
+    """Every file, symlink and empty directory under a tree: (path, cid, kind), in path order.
 
     Empty directories are reported as `path/` with kind DIR, so a tree with an empty directory
-    differs visibly from one without.
+    differs visibly from one without. Iterative (no recursion); directories nested deeper than
+    `max_depth` below `cid` raise LimitExceeded naming TreeLimits.max_tree_depth.
     """
     kind = kind_of(get, cid)
     if kind != DIR:
         yield prefix.rstrip("/"), cid, kind
         return
     entries = list_dir(get, cid)
-    if not entries and prefix:
-        yield prefix, cid, DIR
-    for name in sorted(entries):
-        yield from walk_files(get, entries[name].cid, f"{prefix}{name}/")
+    if not entries:
+        if prefix:
+            yield prefix, cid, DIR
+        return
+    stack = [(0, iter(sorted(entries.items())), prefix)]
+    while stack:
+        depth, it, pre = stack[-1]
+        item = next(it, None)
+        if item is None:
+            stack.pop()
+            continue
+        name, link = item
+        path = pre + name
+        child_kind = kind_of(get, link.cid)
+        if child_kind != DIR:
+            yield path, link.cid, child_kind
+            continue
+        if depth + 1 > max_depth:
+            raise too_deep(depth + 1, max_depth)
+        sub = list_dir(get, link.cid)
+        if not sub:
+            yield path + "/", link.cid, DIR
+            continue
+        stack.append((depth + 1, iter(sorted(sub.items())), path + "/"))
 
 
 def hamt_slot_entries(get: Getter, node: DirNode, slot: int) -> dict[str, Link]:
