@@ -128,3 +128,29 @@ def test_jzfs_resolves_a_helia_published_name(tmp_path):
         Repo.init(repo).set_config("Routing.DelegatedRouters", [url])
         env = {**os.environ, "JZFS_PATH": str(repo)}
         assert jz(env, "name", "resolve", f"/ipns/{pub['name']}") == "/ipfs/bafkqaaa"
+
+
+def _publish_when_dht_ready(env: dict, value: str, *, deadline_s: float = 30) -> str:
+    end = time.time() + deadline_s
+    while True:  # the DHT tables fill in the first seconds after start
+        r = subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", "name", "publish", "-Q", value],
+                           env=env, capture_output=True, timeout=120)
+        if r.returncode == 0:
+            return r.stdout.decode().strip()
+        assert time.time() < end, r.stderr.decode()
+        time.sleep(0.5)
+
+
+def _swarm_addr(d: dict) -> str:
+    info = json.loads(jz(d["env"], "id"))
+    return next(a for a in info["Addresses"] if "/tcp/" in a)
+
+
+def test_helia_resolves_a_jzfs_name_over_the_dht(jzfs_daemon_factory):
+    """A (jzfs) publishes to the DHT; C (jzfs) is the DHT server both know; @helia/ipns with
+    @libp2p/kad-dht, knowing only C, resolves the name."""
+    c = jzfs_daemon_factory("c", {"Routing.Type": "dhtserver"})
+    a = jzfs_daemon_factory("a", {"Routing.Type": "dhtserver", "Bootstrap": [_swarm_addr(c)]})
+    name = _publish_when_dht_ready(a["env"], "/ipfs/bafkqaaa")
+    res = tool("resolve-dht", _swarm_addr(c), name)
+    assert res["value"] == "/ipfs/bafkqaaa"

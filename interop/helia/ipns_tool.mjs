@@ -11,6 +11,9 @@
 //   node ipns_tool.mjs publish ROUTER_URL VALUE
 //        @helia/ipns publishing VALUE under a fresh key through that endpoint (PUT)
 //        -> {"name": k51…}
+//   node ipns_tool.mjs resolve-dht BOOTSTRAP_MULTIADDR NAME
+//        @helia/ipns resolving NAME over the Amino DHT protocol (@libp2p/kad-dht, client mode,
+//        /ipfs/kad/1.0.0, loopback peers kept) knowing only BOOTSTRAP -> {"value", "ms"}
 //   node ipns_tool.mjs fetch GATEWAY ROUTER_URL IPNS_PATH
 //        @helia/verified-fetch of ipns://IPNS_PATH: the name through ROUTER_URL, the blocks
 //        from the trustless GATEWAY (every block verified) -> {"status", "sha256", "body_b64"}
@@ -35,6 +38,7 @@ import { createIPNSRecord, marshalIPNSRecord, multihashFromIPNSRoutingKey, multi
 import { ipnsValidator } from 'ipns/validator'
 import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
+import { multiaddr } from '@multiformats/multiaddr'
 
 const out = process.stdout
 for (const k of ['log', 'info', 'debug', 'warn', 'trace', 'dir']) {
@@ -74,6 +78,46 @@ const emptyRouter = {
   async * getClosestPeers () {},
   async put () {},
   async get () { throw new NotFoundError('not found') }
+}
+
+function isLoopbackMultiaddr (ma) {
+  const str = ma.toString()
+  return /^\/ip4\/127\.\d+\.\d+\.\d+\//.test(str + '/') || str.startsWith('/ip6/::1/')
+}
+const loopbackOnlyGater = {
+  denyDialMultiaddr: (ma) => !isLoopbackMultiaddr(ma),
+  denyInboundConnection: (c) => !isLoopbackMultiaddr(c.remoteAddr),
+  denyOutboundConnection: (_p, c) => !isLoopbackMultiaddr(c.remoteAddr),
+  filterMultiaddrForPeer: async (_p, ma) => isLoopbackMultiaddr(ma)
+}
+
+// A Helia with libp2p (TCP on 127.0.0.1, Noise, Yamux, Identify) and a client-mode kad-dht: no
+// discovery, no bootstrap list, nothing but loopback (the gater refuses everything else).
+async function dhtHelia () {
+  const { withLibp2pLight } = await import('@helia/libp2p')
+  const { tcp } = await import('@libp2p/tcp')
+  const { noise } = await import('@libp2p/noise')
+  const { yamux } = await import('@libp2p/yamux')
+  const { identify } = await import('@libp2p/identify')
+  const { ping } = await import('@libp2p/ping')
+  const { kadDHT, passthroughMapper } = await import('@libp2p/kad-dht')
+  const { ipnsSelector } = await import('ipns/selector')
+  const helia = withLibp2pLight(createHeliaLight({}), {
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], appendAnnounce: [], noAnnounce: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: [],
+    connectionGater: loopbackOnlyGater,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: true, peerInfoMapper: passthroughMapper,
+        validators: { ipns: ipnsValidator }, selectors: { ipns: ipnsSelector } })
+    }
+  })
+  await helia.start()
+  return helia
 }
 
 function nameOf (publicKey) {
@@ -119,6 +163,19 @@ try {
       const res = await name.publish('interop-key', args[1], { signal: AbortSignal.timeout(TIMEOUT_MS) })
       out.write(JSON.stringify({ name: nameOf(res.publicKey) }) + '\n')
     }
+    await helia.stop()
+  } else if (mode === 'resolve-dht') {
+    const t0 = performance.now()
+    const helia = await dhtHelia()
+    await helia.libp2p.dial(multiaddr(args[0]), { signal: AbortSignal.timeout(TIMEOUT_MS) })
+    const dht = helia.libp2p.services.dht
+    for (let i = 0; i < 200 && dht.routingTable.size === 0; i++) await new Promise(r => setTimeout(r, 25))
+    let value = null
+    for await (const r of ipns(helia).resolve(parseName(args[1]), { signal: AbortSignal.timeout(TIMEOUT_MS), nocache: true, offline: false })) {
+      const v = r.record.value
+      value = typeof v === 'string' ? v : new TextDecoder().decode(v)
+    }
+    out.write(JSON.stringify({ value, ms: performance.now() - t0 }) + '\n')
     await helia.stop()
   } else if (mode === 'fetch') {
     const [gateway, router, path] = args
