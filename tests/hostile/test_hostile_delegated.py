@@ -261,6 +261,25 @@ async def test_bad_records_dropped_good_kept() -> None:
     assert dropped == len(bad_lines)
 
 
+async def test_stopping_early_closes_the_connection() -> None:
+    closed = trio.Event()
+
+    async def script(s: trio.SocketStream) -> None:
+        await s.send_all(head() + good_line())
+        with trio.move_on_after(BOUND_S):
+            while await s.receive_some(1024):  # b"" once the client closed its end
+                pass
+            closed.set()
+
+    async def call(router: DelegatedRouter) -> None:
+        async for _ in router.find_providers(CID1):
+            break  # the caller has what it wanted: the response must be closed now
+        with trio.fail_after(5):
+            await closed.wait()
+
+    await run_against(script, call)
+
+
 async def test_find_peer_answer_about_someone_else() -> None:
     async def script(s: trio.SocketStream) -> None:
         await s.send_all(head() + good_line() * 3)

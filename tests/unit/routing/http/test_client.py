@@ -236,23 +236,3 @@ async def test_ipns_put_validates_first() -> None:
         with pytest.raises(RemoteProtocolError, match="400.*bad record"):
             await r.put_value(KEY, b"valid record")
 
-
-async def test_stopping_early_closes_the_response() -> None:
-    closed = trio.Event()
-
-    async def lines() -> AsyncIterator[bytes]:
-        try:
-            yield ndjson(rec(A))
-            await trio.sleep_forever()
-        finally:
-            closed.set()
-
-    def handler(req: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"Content-Type": "application/x-ndjson"}, content=lines())
-
-    async with router(handler) as r:
-        with trio.fail_after(5):
-            it = r.find_providers(CID1)
-            assert (await it.__anext__()).peer_id == A
-            await it.aclose()  # what `break` in an `async for` leads to
-            await closed.wait()
