@@ -119,6 +119,8 @@ class DhtRouter:
             self._nursery = nursery
             self._refresh_local_addrs()
             if self.mode == "server":
+                # never removed: py-libp2p raises in its negotiation task when a handler goes
+                # away while a stream for it is being negotiated; a stopped DHT resets streams
                 self.host.set_stream_handler(self.protocol, self._handle_stream)
             self.host.on_connected(self._connected)
             for peer in self.host.peers():
@@ -128,8 +130,7 @@ class DhtRouter:
             try:
                 await trio.sleep_forever()
             finally:
-                if self.mode == "server":
-                    self.host.remove_stream_handler(self.protocol)
+                self._nursery = None
 
     def _refresh_local_addrs(self) -> None:
         self.state.local_addrs = maddr.to_bytes(self.host.listen_addrs())
@@ -203,6 +204,9 @@ class DhtRouter:
     async def _handle_stream(self, stream: Any) -> None:
         peer = stream.remote_peer
         lim = self.limits
+        if self._nursery is None:  # stopped
+            await stream.reset()
+            return
         if (self._inbound.get(peer, 0) >= lim.max_inbound_streams_per_peer
                 or self._inbound_total >= lim.max_inbound_streams):
             self.counters["refused_streams"] += 1
@@ -349,16 +353,18 @@ class DhtRouter:
                     on_answer(lk, peer, ans)
             done_send.send_nowait(None)
 
-        async with trio.open_nursery() as nursery:
-            while not lk.finished:
-                for peer in lk.next_queries():
-                    nursery.start_soon(query, peer)
-                if lk.in_flight == 0:
-                    break
-                await done_recv.receive()
-            nursery.cancel_scope.cancel()
-        self.lookups.append(LookupInfo(m.TYPE_NAMES[mtype], lk.queries, lk.hops,
-                                       time.monotonic() - t0, len(lk.answered())))
+        try:
+            async with trio.open_nursery() as nursery:
+                while not lk.finished:
+                    for peer in lk.next_queries():
+                        nursery.start_soon(query, peer)
+                    if lk.in_flight == 0:
+                        break
+                    await done_recv.receive()
+                nursery.cancel_scope.cancel()
+        finally:  # also when the caller stopped early (find_providers closed after a hit)
+            self.lookups.append(LookupInfo(m.TYPE_NAMES[mtype], lk.queries, lk.hops,
+                                           time.monotonic() - t0, len(lk.answered())))
         return lk
 
     # ------------------------------------------------------------------ Router
@@ -424,7 +430,8 @@ class DhtRouter:
             async def one(key: bytes) -> None:
                 nonlocal sent
                 async with limiter:
-                    sent += await self._provide_one(key)
+                    n = await self._provide_one(key)
+                sent += n  # (not `sent += await …`: that reads `sent` before the await)
 
             async with trio.open_nursery() as nursery:
                 for k in keys:
