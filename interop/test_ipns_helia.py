@@ -154,3 +154,40 @@ def test_helia_resolves_a_jzfs_name_over_the_dht(jzfs_daemon_factory):
     name = _publish_when_dht_ready(a["env"], "/ipfs/bafkqaaa")
     res = tool("resolve-dht", _swarm_addr(c), name)
     assert res["value"] == "/ipfs/bafkqaaa"
+
+
+KUBO_RPC_JS = r"""
+import { create } from 'kubo-rpc-client'
+const ipfs = create({ url: process.argv[1] })
+const out = {}
+const added = await ipfs.add('hello ipns via kubo-rpc-client')
+out.cid = added.cid.toString()
+out.gen = await ipfs.key.gen('site', { type: 'ed25519' })
+out.list = await ipfs.key.list()
+out.pub = await ipfs.name.publish(added.cid, { key: 'site', allowOffline: true, lifetime: '2h', ttl: '1m' })
+out.resolved = []
+for await (const p of ipfs.name.resolve(`/ipns/${out.pub.name}`)) out.resolved.push(p)
+const parts = []
+for await (const c of ipfs.cat(`/ipns/${out.pub.name}`)) parts.push(c)
+out.cat = Buffer.concat(parts).toString()
+out.renamed = await ipfs.key.rename('site', 'site2')
+out.rm = await ipfs.key.rm('site2')
+console.log(JSON.stringify(out, (k, v) => typeof v === 'object' && v?.toString && v.constructor?.name === 'CID' ? v.toString() : v))
+"""
+
+
+def test_kubo_rpc_client_name_and_key(jzfs_daemon_factory):
+    d = jzfs_daemon_factory("rpc")
+    api = d["api"]
+    r = subprocess.run(["node", "--input-type=module", "-e", KUBO_RPC_JS, api], cwd=HELIA_DIR,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    name = out["gen"]["id"]
+    assert out["gen"]["name"] == "site" and name.startswith("k51")
+    assert [k["name"] for k in out["list"]] == ["self", "site"]
+    assert out["pub"] == {"name": name, "value": f"/ipfs/{out['cid']}"}
+    assert out["resolved"] == [f"/ipfs/{out['cid']}"]
+    assert out["cat"] == "hello ipns via kubo-rpc-client"
+    assert out["renamed"]["was"] == "site" and out["renamed"]["now"] == "site2"
+    assert out["rm"]["name"] == "site2" and out["rm"]["id"] == name
