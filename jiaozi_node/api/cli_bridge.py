@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..cli.common import esc
 from ..errors import InvalidInput, JzfsError, NotFound
 
 if TYPE_CHECKING:  # not at run time: every `jzfs` start imports this module, httpx is slow to load
@@ -115,7 +116,7 @@ def add(client: ApiClient, args: argparse.Namespace) -> int:
         elif args.quiet:
             print(ev["Hash"])
         else:
-            print(f"added {ev['Hash']} {ev['Name']}")
+            print(f"added {ev['Hash']} {esc(ev['Name'])}")
     if args.quieter and not args.json and last is not None:
         print(last["Hash"])
     return 0

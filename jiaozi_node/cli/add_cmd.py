@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json, progress
+from .common import LazyChoices, add_json_flag, bool_flag, esc, open_node, print_json, progress
 
 if TYPE_CHECKING:  # config loads only when a command uses it (start-up time)
     from ..config import ImportProfile
@@ -81,7 +81,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                 elif args.quiet:
                     print(ev.cid)
                 else:
-                    print(f"added {ev.cid} {ev.path}")
+                    print(f"added {ev.cid} {esc(ev.path)}")
         finally:
             bar.close()
         if args.quieter and not args.json and last is not None:

@@ -102,6 +102,40 @@ def daemon_client(args: Any = None) -> Any:
         return None
 
 
+_SHORT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+                  "\t": "\\t", "\v": "\\v", "\\": "\\\\"}
+
+
+def esc(text: object, *, keep: str = "") -> str:
+    """A name from outside (UnixFS links, tree paths, refs, commit fields, peer data) made safe for
+    a terminal, as Kubo's EscNonPrint does: backslash and every non-printable character (control
+    codes such as ESC, bidi overrides, undecodable bytes) become Go-style escapes (`\\x1b`, `\\n`,
+    `\\u202e`, `\\\\`); printable text is unchanged. Characters in `keep` (e.g. "\\t") stay raw.
+    Text output only: `--json` carries the exact string, and `get`/`checkout` write the real bytes."""
+    s = str(text)
+    if "\\" not in s and s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        if ch in keep:
+            out.append(ch)
+        elif ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            o = ord(ch)
+            if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte carried by surrogateescape
+                out.append(f"\\x{o - 0xDC00:02x}")
+            elif o < 0x80:
+                out.append(f"\\x{o:02x}")
+            elif o < 0x10000:
+                out.append(f"\\u{o:04x}")
+            else:
+                out.append(f"\\U{o:08x}")
+    return "".join(out)
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=None, default=str) + "\n")
 

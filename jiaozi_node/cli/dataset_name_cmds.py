@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import daemon_client, open_node, print_json
+from .common import daemon_client, esc, open_node, print_json
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     else:
         print(f"Published {args.name} to {pub.name}: /ipfs/{pub.manifest}")
         for ref, cid in sorted(pub.refs.items()):
-            print(f"  {ref} {cid}")
+            print(f"  {esc(ref)} {cid}")
     if pub.note:
         print(f"note: {pub.note}", file=sys.stderr)
     return 0
@@ -120,7 +120,7 @@ def cmd_fetch_named(args: argparse.Namespace, remote: str, *, pull: bool) -> int
         print(f"fetched {name_path} into {args.repo}: {res.new_commits} commits checked, "
               f"{res.fetched_blocks} blocks ({res.fetched_bytes} bytes) transferred")
         for b, v in ff.items():
-            print(f"{b}: {v['Result']} ({v['Cid']})")
+            print(f"{esc(b)}: {esc(v['Result'])} ({v['Cid']})")
     return _report(res)
 
 

@@ -16,7 +16,7 @@ from ..errors import InvalidInput
 if TYPE_CHECKING:
     from ..ipld.cid import CID
     from ..node.files_read import FilesReader
-from .common import bool_flag, daemon_client, open_node, print_json, progress
+from .common import bool_flag, daemon_client, esc, open_node, print_json, progress
 
 
 def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
@@ -159,9 +159,9 @@ def _ls_rows(entries: list[Any], *, sizes: bool) -> list[tuple[str, str, str]]:
     rows = []
     for e in entries:
         if e.type == "directory":
-            rows.append((str(e.cid), "-", e.name + "/"))
+            rows.append((str(e.cid), "-", esc(e.name) + "/"))
         else:
-            rows.append((str(e.cid), str(e.size) if sizes else "-", e.name))
+            rows.append((str(e.cid), str(e.size) if sizes else "-", esc(e.name)))
     return rows
 
 
@@ -197,7 +197,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     out = []
     for path, entries in objects:
         if len(objects) > 1:
-            out.append(f"{path}:")
+            out.append(f"{esc(path)}:")
         rows = _ls_rows(entries, sizes=args.size)
         if args.headers:
             rows.insert(0, ("Hash", "Size", "Name"))

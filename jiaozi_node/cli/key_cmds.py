@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InvalidInput
-from .common import add_json_flag, print_json, subcommand_group
+from .common import add_json_flag, esc, print_json, subcommand_group
 
 
 def _keystore() -> object:
@@ -33,10 +33,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json({"Keys": [k.kubo_json() for k in keys]})
     elif args.l:
         for k in keys:
-            print(f"{k.id} {k.name}")
+            print(f"{k.id} {esc(k.name)}")
     else:
         for k in keys:
-            print(k.name)
+            print(esc(k.name))
     return 0
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 
 from ..errors import JzfsError
-from .common import normalize_bool_flags
+from .common import esc, normalize_bool_flags
 
 COMMAND_MODULES = [
     "jiaozi_node.cli.repo_cmds",
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             expand_cli_paths(args)
         rc = (route(args) or handler)(args)
     except JzfsError as exc:
-        print(f"Error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"Error: {esc(one_line(str(exc)), keep=chr(92))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

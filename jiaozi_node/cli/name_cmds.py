@@ -14,7 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_json_flag, bool_flag, daemon_client, open_node, print_json, subcommand_group
+from .common import (
+    add_json_flag,
+    bool_flag,
+    daemon_client,
+    esc,
+    open_node,
+    print_json,
+    subcommand_group,
+)
 
 
 def _offline(fn: Any) -> Any:
@@ -48,7 +56,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"Name": name, "Value": value})
     elif not args.quieter:
-        print(f"Published to {name}: {value}")
+        print(f"Published to {name}: {esc(value)}")
     else:
         print(name)
     return 0
@@ -69,7 +77,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
             return await svc.resolve(target, recursive=args.recursive, nocache=args.nocache)
 
         path = _offline(run)
-    print_json({"Path": path}) if args.json else print(path)
+    print_json({"Path": path}) if args.json else print(esc(path))
     return 0
 
 
@@ -84,7 +92,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0 if res["Validation"]["Valid"] or not args.verify else 1
     e, v = res["Entry"], res["Validation"]
     ttl = e.get("TTL")
-    lines = [f"Value:         {e.get('Value', '')}",
+    lines = [f"Value:         {esc(e.get('Value', ''))}",
              f"Validity Type: {'EOL' if e.get('ValidityType') == 0 else e.get('ValidityType')}",
              f"Validity:      {e.get('Validity', '')}",
              f"Sequence:      {e.get('Sequence', '')}",
@@ -96,7 +104,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if v["Name"]:
         lines.append(f"\tName:      {v['Name']}")
     if v["Reason"]:
-        lines.append(f"\tReason:    {v['Reason']}")
+        lines.append(f"\tReason:    {esc(v['Reason'])}")
     print("\n".join(lines))
     return 0 if v["Valid"] or not args.verify else 1
 

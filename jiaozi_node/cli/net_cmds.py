@@ -16,7 +16,7 @@ from ..errors import InvalidInput, JzfsError, NotFound
 
 if TYPE_CHECKING:
     from ..repo import Repo
-from .common import add_json_flag, print_json
+from .common import add_json_flag, esc, print_json
 
 
 def _agent_version() -> str:
@@ -142,11 +142,11 @@ PROTOCOL_VERSION = "ipfs/0.1.0"  # identify's protocolVersion, Kubo's `<pver>`
 def format_id(info: dict[str, Any], template: str) -> str:
     """Kubo's `ipfs id -f`: `<id>`, `<aver>`, `<pver>`, `<pubkey>`, `<addrs>` and `<protocols>`
     (one per line) replaced, `\\n` and `\\t` turned into newline and tab; no newline added."""
-    out = (template.replace("<id>", info["ID"]).replace("<aver>", info["AgentVersion"])
-           .replace("<pver>", PROTOCOL_VERSION).replace("<pubkey>", info["PublicKey"])
-           .replace("<addrs>", "\n".join(info["Addresses"]))
-           .replace("<protocols>", "\n".join(info["Protocols"])))
-    return out.replace("\\n", "\n").replace("\\t", "\t")
+    template = template.replace("\\n", "\n").replace("\\t", "\t")  # before: a peer's values stay escaped
+    return (template.replace("<id>", esc(info["ID"])).replace("<aver>", esc(info["AgentVersion"]))
+            .replace("<pver>", PROTOCOL_VERSION).replace("<pubkey>", esc(info["PublicKey"]))
+            .replace("<addrs>", "\n".join(map(esc, info["Addresses"])))
+            .replace("<protocols>", "\n".join(map(esc, info["Protocols"]))))
 
 
 # ----------------------------------------------------------------------------- swarm
@@ -181,7 +181,7 @@ def cmd_swarm_peers(args: Any) -> int:
         print_json(out)
         return 0
     for p in out.get("Peers") or []:
-        line = f"{p['Addr']}/p2p/{p['Peer']}"
+        line = esc(f"{p['Addr']}/p2p/{p['Peer']}")
         if args.verbose:
             line += f"  {p.get('Direction', '')} {p.get('Muxer', '')}"
         print(line)
@@ -198,16 +198,16 @@ def cmd_swarm_addrs(args: Any) -> int:
             print_json(out)
         else:
             for a in out.get("Strings", []):
-                print(a)
+                print(esc(a))
         return 0
     out = _rpc(repo, "swarm/addrs")
     if args.json:
         print_json(out)
         return 0
     for pid, addrs in sorted((out.get("Addrs") or {}).items()):
-        print(f"{pid} ({len(addrs)})")
+        print(f"{esc(pid)} ({len(addrs)})")
         for a in addrs:
-            print(f"\t{a}")
+            print(f"\t{esc(a)}")
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json
+from .common import LazyChoices, add_json_flag, bool_flag, esc, open_node, print_json
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -68,7 +68,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print_json({"Cid": str(cid), "Ok": False, "BadNodes": [{"Cid": str(cid), "Err": msg}]})
         return 1 if problems else 0
     for cid, msg in problems:
-        print(f"{cid} {msg}")
+        print(f"{cid} {esc(msg)}")
     if not args.quiet and not problems:
         print("all pins are complete and verify")
     return 1 if problems else 0

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from ..errors import JzfsError
-from .common import add_json_flag, daemon_client, print_json, subcommand_group
+from .common import add_json_flag, daemon_client, esc, print_json, subcommand_group
 
 
 def _client(args: argparse.Namespace, what: str) -> Any:
@@ -31,10 +31,10 @@ def cmd_findprovs(args: argparse.Namespace) -> int:
                 print_json(ev)
             elif ev.get("Type") == 4:
                 for r in ev.get("Responses") or []:
-                    print(r["ID"], flush=True)
+                    print(esc(r["ID"]), flush=True)
                     if args.verbose:
                         for a in r.get("Addrs") or []:
-                            print(f"\t{a}")
+                            print(f"\t{esc(a)}")
     return 0
 
 
@@ -46,7 +46,7 @@ def cmd_findpeer(args: argparse.Namespace) -> int:
             elif ev.get("Type") == 2:
                 for r in ev.get("Responses") or []:
                     for a in r.get("Addrs") or []:
-                        print(a)
+                        print(esc(a))
     return 0
 
 
@@ -136,7 +136,7 @@ def cmd_stats_dht(args: argparse.Namespace) -> int:
             for p in peers:
                 mark = "@" if p.get("Connected") else " "
                 print(f"  {mark} {p['ID']:<53} {p.get('LastUsefulAt') or '-':<12} "
-                      f"{p.get('LastQueriedAt') or '-':<13} {p.get('AgentVersion') or ''}")
+                      f"{p.get('LastQueriedAt') or '-':<13} {esc(p.get('AgentVersion') or '')}")
         print()
     return 0
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..ipld.cid import CID
     from ..versioning.diff import Change
     from ..versioning.objects import Commit, Provenance
-from .common import open_node, print_json, subcommand_group
+from .common import esc, open_node, print_json, subcommand_group
 
 
 def _now() -> int:
@@ -63,20 +63,20 @@ def _print_commit(cid: CID, c: Commit, *, provenance: bool) -> None:
     print(f"commit {cid}")
     if len(c.parents) > 1:
         print("Merge:  " + " ".join(str(p) for p in c.parents))
-    print(f"Author: {c.author}")
+    print(f"Author: {esc(c.author)}")
     print(f"Date:   {_when(c.timestamp)}")
     print(f"Root:   {c.root}")
     if provenance and c.provenance is not None:
         p = c.provenance
         for i in p.inputs:
-            print(f"Input:  {i}")
+            print(f"Input:  {esc(i)}")
         if p.command is not None:
-            print(f"Command: {p.command}")
+            print(f"Command: {esc(p.command)}")
         for k, v in p.params:
-            print(f"Param:  {k}={v}")
+            print(f"Param:  {esc(k)}={esc(v)}")
     print()
     for line in c.message.splitlines() or [""]:
-        print(f"    {line}")
+        print(f"    {esc(line, keep=chr(9))}")
     print()
 
 
@@ -97,7 +97,7 @@ def cmd_repo_list(args: argparse.Namespace) -> int:
         print_json(names)
     else:
         for n in names:
-            print(n)
+            print(esc(n))
     return 0
 
 
@@ -157,7 +157,7 @@ def _print_changes(changes: list[Change], *, as_json: bool, show_stat: bool) -> 
         return
     marks = {"added": "A", "removed": "D", "modified": "M"}
     for c in changes:
-        print(f"{marks[c.change]}  {c.path}")
+        print(f"{marks[c.change]}  {esc(c.path)}")
     if show_stat:
         s = stat(changes)
         print(f"{len(changes)} paths changed: {s['added']} added, {s['removed']} removed, "
@@ -214,10 +214,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
     if tag:
-        print(f"tag {tag.name} ({obj_cid})\nTagger: {tag.tagger}\nDate:   {_when(tag.timestamp)}\n")
-        print(f"    {tag.message}\n")
+        print(f"tag {esc(tag.name)} ({obj_cid})\nTagger: {esc(tag.tagger)}\nDate:   {_when(tag.timestamp)}\n")
+        for line in tag.message.splitlines() or [""]:
+            print(f"    {esc(line, keep=chr(9))}")
+        print()
     _print_commit(cid, commit, provenance=True)
-    print(f"good signature by {signer}{'' if trusted else ' (NOT a trusted key)'}")
+    print(f"good signature by {esc(signer)}{'' if trusted else ' (NOT a trusted key)'}")
     return 0
 
 
@@ -293,7 +295,7 @@ def cmd_branch_list(args: argparse.Namespace) -> int:
         print_json({b: str(c) for b, c in branches.items()})
     else:
         for b, c in branches.items():
-            print(f"{b}\t{c}")
+            print(f"{esc(b)}\t{c}")
     return 0
 
 
@@ -322,7 +324,7 @@ def cmd_tag_list(args: argparse.Namespace) -> int:
         print_json({t: str(c) for t, c in tags.items()})
     else:
         for t, c in tags.items():
-            print(f"{t}\t{c}")
+            print(f"{esc(t)}\t{c}")
     return 0
 
 
@@ -362,7 +364,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     else:
         print(f"merged {args.src} into {args.into}: {out.head}")
         for path in out.conflicts:
-            print(f"conflict resolved with --strategy {args.strategy}: {path}")
+            print(f"conflict resolved with --strategy {args.strategy}: {esc(path)}")
     return 0
 
 
@@ -384,7 +386,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
           + (f" and {report.data_blocks} data blocks" if not args.shallow else "")
           + f" from {report.head}")
     for p, n in sorted(report.signers.items()):
-        print(f"signed by {p}: {n} object(s){'' if p in trusted else ' (NOT trusted)'}")
+        print(f"signed by {esc(p)}: {n} object(s){'' if p in trusted else ' (NOT trusted)'}")
     return 0
 
 
@@ -403,7 +405,7 @@ def cmd_trust_list(args: argparse.Namespace) -> int:
         print_json(keys)
     else:
         for k in keys:
-            print(k + (" (this node)" if k == own else ""))
+            print(esc(k) + (" (this node)" if k == own else ""))
     return 0
 
 

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from ..errors import InvalidInput
-from .common import open_node, print_json, subcommand_group
+from .common import esc, open_node, print_json, subcommand_group
 
 # The CLI process goes online just for the operation: loopback, an ephemeral port, bitswap to move
 # blocks and the refs service so the peer can fetch pushed blocks from us.
@@ -73,7 +73,7 @@ def cmd_remote_list(args: argparse.Namespace) -> int:
         print_json(remotes)
     else:
         for name, r in remotes.items():
-            print(f"{name}\t{r['Addr']}")
+            print(f"{esc(name)}\t{esc(r['Addr'])}")
     return 0
 
 
@@ -128,7 +128,7 @@ def cmd_fetch(args: argparse.Namespace, *, pull: bool = False) -> int:
     print(f"fetched {len(out['Refs'])} refs of {out['Repo']} from {out['Peer']}: {out['NewCommits']} commits "
           f"checked, {out['FetchedBlocks']} blocks ({out['FetchedBytes']} bytes) transferred")
     for branch, b in out.get("Branches", {}).items():
-        print(f"{branch}: {b['Result']} ({b['Cid']})")
+        print(f"{esc(branch)}: {esc(b['Result'])} ({b['Cid']})")
     return 0
 
 

@@ -71,3 +71,18 @@ def test_add_progress_then_file_end_to_end(tmp_path, monkeypatch, capsys):
         main(["--offline", "add", "--pin=nope", str(f)])
     assert exc.value.code == 2
     assert "expected true or false" in capsys.readouterr().err
+
+
+def test_esc_as_kubo_escnonprint():
+    from jiaozi_node.cli.common import esc
+
+    assert esc("plain name.txt") == "plain name.txt"
+    assert esc("héllo 世界") == "héllo 世界"  # printable non-ASCII stays
+    assert esc("a\x1b[31mred\x07") == "a\\x1b[31mred\\a"
+    assert esc("two\nlines\r\t") == "two\\nlines\\r\\t"
+    assert esc("back\\slash") == "back\\\\slash"
+    assert esc("rtl\u202eexe.txt") == "rtl\\u202eexe.txt"
+    assert esc("nbsp\u00a0x\x7f") == "nbsp\\u00a0x\\x7f"
+    assert esc("bad" + b"\xff".decode("utf-8", "surrogateescape")) == "bad\\xff"
+    assert esc("tab\tkept\x1b", keep="\t") == "tab\tkept\\x1b"
+    assert esc(r"C:\dir", keep="\\") == r"C:\dir"
