@@ -131,10 +131,20 @@ class ProviderStore:
 
     def expire(self, now: float) -> int:
         """Drop every expired record; returns how many (a full pass: run it now and then)."""
+        return sum(self.expire_steps(now, chunk=1 << 62))
+
+    def expire_steps(self, now: float, *, chunk: int = 10_000) -> Iterator[int]:
+        """`expire` in steps of `chunk` keys, yielding the records dropped by each step, so an
+        event loop can run between steps (a million records take about a second)."""
         t = self._secs(now)
         dropped = 0
-        for key in list(self._keys):
-            cur = self._keys[key]
+        for n, key in enumerate(list(self._keys), 1):
+            if n % chunk == 0:
+                yield dropped
+                dropped = 0
+            cur = self._keys.get(key)
+            if cur is None:
+                continue
             if isinstance(cur, int):
                 if cur & _MASK <= t:
                     del self._keys[key]
@@ -152,7 +162,7 @@ class ProviderStore:
                 self._keys[key] = keep[0]
             elif len(keep) != len(cur):
                 self._keys[key] = keep
-        return dropped
+        yield dropped
 
     def records_of(self, peer: str) -> int:
         idx = self._peer_idx.get(peer)

@@ -194,7 +194,8 @@ class DhtRouter:
             await trio.sleep(self.limits.refresh_interval_s)
             try:
                 self._refresh_local_addrs()
-                self.state.providers.expire(self.clock())
+                for _ in self.state.providers.expire_steps(self.clock()):
+                    await trio.lowlevel.checkpoint()
                 await self.refresh()
             except JzfsError as exc:
                 logger.info("dht: refresh failed: %s", exc)

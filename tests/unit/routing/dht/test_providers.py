@@ -47,3 +47,13 @@ def test_limit_on_answer():
     for i in range(30):
         s.add(b"k", f"P{i}", float(i))
     assert len(s.get(b"k", 30.0, limit=20)) == 20
+
+
+def test_expire_in_steps_matches_a_full_pass():
+    s = ProviderStore(ttl_s=10)
+    for i in range(25):
+        s.add(i.to_bytes(4, "big"), "A" if i % 2 else "B", 0)
+        s.add(i.to_bytes(4, "big"), "C", 100)
+    steps = list(s.expire_steps(50, chunk=7))
+    assert len(steps) == 4 and sum(steps) == 25
+    assert len(s) == 25 and s.records_of("C") == 25 and s.records_of("A") == 0
