@@ -49,6 +49,8 @@ LIMITS = DelegatedRoutingLimits(client_timeout_s=0.5, client_total_timeout_s=2.0
 BOUND_S = 15
 
 Script = Callable[[trio.SocketStream], Awaitable[None]]
+NAME = parse_peer_id(GOOD)
+KEY = ipns_key(NAME)
 
 
 def head(status: int = 200, ctype: str = "application/x-ndjson", extra: str = "") -> bytes:
@@ -191,6 +193,22 @@ async def test_json_garbage(body: bytes) -> None:
         await run_against(script, providers)
 
 
+@pytest.mark.parametrize("ctype", ["application/json", "application/x-ndjson",
+                                   "application/vnd.ipfs.ipns-record"])
+async def test_compressed_bomb_refused_not_inflated(ctype: str) -> None:
+    import zlib
+
+    bomb = zlib.compress(b" " * (64 * 1024 * 1024), 9)  # 64 KiB on the wire, 64 MiB inflated
+
+    async def script(s: trio.SocketStream) -> None:
+        await s.send_all(head(200, ctype, f"Content-Encoding: deflate\r\nContent-Length: {len(bomb)}\r\n")
+                         + bomb)
+
+    call = providers if "ipns" not in ctype else (lambda r: r.get_value(KEY))
+    with pytest.raises(RemoteProtocolError, match="Content-Encoding"):
+        await run_against(script, call)
+
+
 async def test_ndjson_endless_junk_is_cut_off() -> None:
     async def script(s: trio.SocketStream) -> None:
         await s.send_all(head())
@@ -290,9 +308,6 @@ async def test_find_peer_answer_about_someone_else() -> None:
 
 
 # ------------------------------------------------------------------ IPNS
-
-NAME = parse_peer_id(GOOD)
-KEY = ipns_key(NAME)
 
 
 async def test_ipns_garbage_record_refused() -> None:

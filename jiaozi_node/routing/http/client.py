@@ -89,7 +89,8 @@ class DelegatedRouter:
         self._clock = clock
         self._http = httpx.AsyncClient(timeout=limits.client_timeout_s, transport=transport,
                                        follow_redirects=False,
-                                       headers={"User-Agent": AGENT_VERSION})
+                                       headers={"User-Agent": AGENT_VERSION,
+                                                "Accept-Encoding": "identity"})
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -167,6 +168,7 @@ class DelegatedRouter:
                         raise await self._status_error(resp, url)
                     if media_type(resp.headers.get("content-type")) != IPNS_RECORD_MEDIA:
                         raise NotFound(f"no IPNS record for this name at {self.endpoint}")
+                    self._check_encoding(resp)
                     body = await self._read_bounded(resp, self.limits.max_ipns_record_bytes,
                                                     "IPNS record")
         if deadline.cancelled_caught:
@@ -225,13 +227,21 @@ class DelegatedRouter:
             raise LimitExceeded(f"{self.name}: {what} of {declared} bytes is over the {limit} "
                                 "byte limit")
         buf = bytearray()
-        async for chunk in resp.aiter_bytes():
+        async for chunk in _raw_chunks(resp):  # never decompressed (see _check_encoding)
             buf += chunk
             if len(buf) > limit:
                 if truncate:
                     return bytes(buf[:limit])
                 raise LimitExceeded(f"{self.name}: {what} over the {limit} byte limit")
         return bytes(buf)
+
+    def _check_encoding(self, resp: httpx.Response) -> None:
+        """We ask for `Accept-Encoding: identity`; a compressed answer anyway is refused rather
+        than inflated (a small gzip body can expand a thousandfold in one read)."""
+        enc = resp.headers.get("content-encoding", "").strip().lower()
+        if enc not in ("", "identity"):
+            raise RemoteProtocolError(f"{self.name}: answer with Content-Encoding {enc[:40]!r} "
+                                      "(we asked for identity)")
 
     def _accept(self, obj: object) -> PeerRecord | None:
         try:
@@ -261,6 +271,7 @@ class DelegatedRouter:
                 return
             if resp.status_code != 200:
                 raise await self._status_error(resp, url, deadline)
+            self._check_encoding(resp)
             ctype = media_type(resp.headers.get("content-type"))
             if ctype == JSON_MEDIA:
                 with trio.move_on_at(deadline) as scope:
@@ -282,7 +293,7 @@ class DelegatedRouter:
                 raise RemoteProtocolError(f"{self.name}: unexpected Content-Type "
                                           f"{ctype[:80] or 'none'!r} for {url}")
             splitter = NdjsonSplitter(self.limits.max_ndjson_line_bytes)
-            chunks = resp.aiter_bytes()
+            chunks = _raw_chunks(resp)
             total = lines = 0
             done = False
             while not done:
@@ -331,6 +342,16 @@ class DelegatedRouter:
                 return await self._http.send(req, stream=True)
         assert scope.cancelled_caught
         raise self._timeout("GET", url)
+
+
+async def _raw_chunks(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as received (no decompression); a body an in-process transport already read
+    whole is handed out as it is."""
+    if resp.is_stream_consumed:
+        yield resp.content
+        return
+    async for chunk in resp.aiter_raw():
+        yield chunk
 
 
 class _HttpErrors:
