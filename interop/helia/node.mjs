@@ -360,6 +360,16 @@ const handlers = {
     const p = await helia.libp2p.peerRouting.findPeer(peerIdFromString(a.peer_id), { signal: signalFor(a) })
     return { peer_id: p.id.toString(), multiaddrs: p.multiaddrs.map(String) }
   },
+  async dht_put (a) {
+    needOnline()
+    await helia.libp2p.contentRouting.put(Buffer.from(a.key_b64, 'base64'), Buffer.from(a.value_b64, 'base64'), { signal: signalFor(a) })
+    return {}
+  },
+  async dht_get (a) {
+    needOnline()
+    const v = await helia.libp2p.contentRouting.get(Buffer.from(a.key_b64, 'base64'), { signal: signalFor(a) })
+    return { value_b64: Buffer.from(v).toString('base64') }
+  },
   async dht_info () {
     needOnline()
     const dht = helia.libp2p.services.dht

@@ -256,6 +256,16 @@ class HeliaPeer:
     def find_peer(self, peer_id: str, *, timeout: float = 30) -> dict:
         return self._call("find_peer", timeout + 10, peer_id=peer_id, timeout=timeout)
 
+    def dht_put(self, key: bytes, value: bytes, *, timeout: float = 30) -> None:
+        """libp2p content routing PUT (the DHT validates with npm ``ipns`` for /ipns/ keys)."""
+        self._call("dht_put", timeout + 10, key_b64=base64.b64encode(key).decode(),
+                   value_b64=base64.b64encode(value).decode(), timeout=timeout)
+
+    def dht_get(self, key: bytes, *, timeout: float = 30) -> bytes:
+        """libp2p content routing GET: the best valid record Helia's DHT finds."""
+        return base64.b64decode(self._call("dht_get", timeout + 10, timeout=timeout,
+                                           key_b64=base64.b64encode(key).decode())["value_b64"])
+
     def dht_info(self) -> dict:
         """``{"mode", "routing_table_size"}``."""
         return self._call("dht_info", 30)

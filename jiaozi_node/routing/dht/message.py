@@ -175,7 +175,9 @@ def decode(buf: bytes, *, limits: DhtLimits = DHT_LIMITS) -> Message:
     if len(buf) > limits.max_message_bytes:
         raise LimitExceeded(f"dht: message of {len(buf)} bytes (> {limits.max_message_bytes})")
     buf = bytes(buf)
-    msg = Message(type=-1)
+    # proto3: a field at its default is not written, and PUT_VALUE is 0 — js kad-dht sends its
+    # PUT_VALUE requests without a type field at all
+    msg = Message(type=PUT_VALUE)
     pos, end = 0, len(buf)
     peers = 0
     while pos < end:
@@ -206,7 +208,7 @@ def decode(buf: bytes, *, limits: DhtLimits = DHT_LIMITS) -> Message:
         else:
             pos = _skip(buf, pos, end, wire)
     if msg.type not in TYPE_NAMES:
-        raise _err(f"unknown or missing message type {msg.type}")
+        raise _err(f"unknown message type {msg.type}")
     return msg
 
 

@@ -41,8 +41,17 @@ def test_unknown_fields_are_skipped():
     assert m.decode(raw).type == m.PING
 
 
+def test_missing_type_is_put_value():
+    # proto3 omits a field at its default; PUT_VALUE is 0 (js kad-dht sends it like this)
+    key = b"/pk/\x00\x01a"
+    raw = m.encode(m.Message(m.PUT_VALUE, key=key, record=m.Record(key, b"v")))
+    assert raw.startswith(b"\x08\x00")
+    msg = m.decode(raw[2:])
+    assert msg.type == m.PUT_VALUE and msg.key == key and msg.record.key == key
+    assert m.decode(b"").type == m.PUT_VALUE
+
+
 @pytest.mark.parametrize("raw", [
-    b"",                     # no type
     b"\x08\x09",             # unknown type
     b"\x08\x04\x12\x05ab",   # truncated key
     b"\x08\x04\x12",         # truncated length
