@@ -692,6 +692,12 @@ class RoutingLimits:
     # Addresses learned from routing (DHT / delegated answers) are second-hand and may be stale:
     # kept 1 h, after which routing is asked again.
     peerstore_routing_ttl_s: float = 3600.0
+    # mDNS (Discovery.MDNS.Enabled): a peer seen again is not redialled within this long (it
+    # announces itself every few seconds), dials in flight are bounded (a LAN full of peers must
+    # not start hundreds of handshakes), and its addresses are kept this long (local, fresh).
+    mdns_redial_s: float = 60.0
+    mdns_max_dials: int = 8
+    mdns_addr_ttl_s: float = 600.0
     # Longest address string stored (a multiaddr of ip6 + dns + p2p is < 200 characters).
     peerstore_max_addr_len: int = 512
     # Providing: CIDs announced per batch (one `Router.provide` call), and batches in flight.

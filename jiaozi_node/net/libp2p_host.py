@@ -277,6 +277,64 @@ def parse_listen_addr(addr: str) -> multiaddr.Multiaddr:
     return ma
 
 
+class _MdnsTxtBrowser:
+    """Peers from the `dnsaddr=` TXT strings of `_p2p._udp.local` answers in zeroconf's cache
+    (see `Libp2pHost.start_mdns`). Callbacks run in zeroconf's browser thread."""
+
+    def __init__(self, zc: Any, service_type: str, deliver: Callable[[str, list[str]], None], *,
+                 max_entries: int) -> None:
+        from zeroconf import ServiceBrowser
+
+        self._deliver = deliver
+        self._max = max_entries
+        self._browser = ServiceBrowser(zc, service_type, listener=self)
+
+    def cancel(self) -> None:
+        self._browser.cancel()
+
+    def add_service(self, zc: Any, type_: str, name: str) -> None:
+        self._read(zc, name)
+
+    def update_service(self, zc: Any, type_: str, name: str) -> None:
+        self._read(zc, name)
+
+    def remove_service(self, zc: Any, type_: str, name: str) -> None:
+        pass
+
+    def _read(self, zc: Any, name: str) -> None:
+        from zeroconf import DNSText
+
+        texts: list[bytes] = []
+        for _ in range(5):  # the TXT usually comes in the same packet as the PTR
+            texts = [r.text for r in zc.cache.entries_with_name(name) if isinstance(r, DNSText)]
+            if texts:
+                break
+            time.sleep(0.05)
+        found: dict[str, list[str]] = {}
+        for raw in texts:
+            for entry in _txt_strings(raw)[: self._max]:
+                if not entry.startswith(b"dnsaddr="):
+                    continue
+                try:
+                    ma = entry[len(b"dnsaddr="):].decode()
+                    peer_id, _ = parse_peer_multiaddr(ma)
+                except (UnicodeDecodeError, InvalidInput):
+                    continue
+                found.setdefault(peer_id, []).append(ma.rsplit("/p2p/", 1)[0])
+        for peer_id, addrs in found.items():
+            self._deliver(peer_id, addrs)
+
+
+def _txt_strings(raw: bytes) -> list[bytes]:
+    """A TXT record's character-strings (each a length byte then that many bytes)."""
+    out, i = [], 0
+    while i < len(raw):
+        n = raw[i]
+        out.append(raw[i + 1: i + 1 + n])
+        i += 1 + n
+    return out
+
+
 class Libp2pHost:
     """A libp2p host with a persistent identity; a trio service (`await nursery.start(host.run)`)."""
 
@@ -545,6 +603,59 @@ class Libp2pHost:
         except Exception:  # noqa: BLE001 - unknown peer
             return None
         return next((p for p in ids if p in supported), None)
+
+    # ------------------------------------------------------------------ mDNS
+
+    async def start_mdns(self, on_peer: Callable[[str, list[str]], object]) -> Callable[[], None]:
+        """Local discovery with py-libp2p's mDNS (zeroconf; the libp2p mDNS spec: service
+        `_p2p._udp.local`, our listen addresses as `dnsaddr=` TXT strings). `on_peer(peer_id,
+        addrs)` is called in the trio thread for each other peer seen. Returns `stop()` (blocking:
+        call it in a worker thread). Sends multicast on every interface with an address: only
+        ever started when the user enabled `Discovery.MDNS`.
+        """
+        from libp2p.discovery.events.peerDiscovery import peerDiscovery
+        from libp2p.discovery.mdns.mdns import create_mdns_discovery
+
+        token = trio.lowlevel.current_trio_token()
+        transport = self._host.get_transport_addrs()
+        port = int(transport[0].value_for_protocol("tcp")) if transport else 0
+        disc = await trio.to_thread.run_sync(
+            lambda: create_mdns_discovery(self._host.get_network(), port=port, host=self._host))
+
+        def deliver(pid: str, addrs: list[str]) -> None:  # zeroconf's threads
+            if pid == self.peer_id or not addrs:
+                return
+            try:
+                trio.from_thread.run_sync(on_peer, pid, addrs, trio_token=token)
+            except (trio.RunFinishedError, RuntimeError):
+                pass  # the node stopped (or, impossibly, we are in the trio thread)
+
+        def handler(info: Any) -> None:
+            try:
+                pid = info.peer_id.to_base58()
+                addrs = [str(a) for a in info.addrs]
+            except Exception:  # noqa: BLE001 - a malformed announcement is dropped
+                return
+            deliver(pid, addrs)
+
+        peerDiscovery.register_peer_discovered_handler(handler)
+        # py-libp2p's listener resolves a sighting as a full DNS-SD service (SRV + TXT + A), which
+        # go-libp2p sends but js-libp2p (Helia) does not: it answers with PTR + TXT only, as the
+        # libp2p mDNS spec allows. This second listener reads the TXT `dnsaddr=` strings straight
+        # from zeroconf's cache, so both kinds of peers are found.
+        txt_browser = _MdnsTxtBrowser(disc.zeroconf, disc.service_type, deliver,
+                                      max_entries=self.limits.max_identify_entries)
+        # register() probes the network for name conflicts (~1 s of sleeps): not in trio's thread
+        await trio.to_thread.run_sync(disc.broadcaster.register)
+
+        def stop() -> None:
+            peerDiscovery.unregister_peer_discovered_handler(handler)
+            txt_browser.cancel()
+            disc.broadcaster.unregister()
+            disc.listener.stop()
+            disc.zeroconf.close()
+
+        return stop
 
     # ------------------------------------------------------------------ identify, ping
 

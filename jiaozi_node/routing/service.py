@@ -93,6 +93,7 @@ class RoutingService:
         self.dialer = Dialer(self.host, router, peerstore, limits=self.limits)
         self.finder: ProviderFinder | None = None
         self.provider: Any = None
+        self.mdns: Any = None  # routing/mdns.py, when Discovery.MDNS.Enabled
         self._nursery: trio.Nursery | None = None
 
     def attach_bitswap(self, bitswap: Any) -> None:
@@ -107,6 +108,8 @@ class RoutingService:
                     self._connected(peer)
                 if self.provider is not None:
                     await nursery.start(self.provider.run)
+                if self.mdns is not None:
+                    await nursery.start(self.mdns.run)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
@@ -176,5 +179,10 @@ async def start_online(online: Any) -> None:
     provider_mod = _optional("jiaozi_node.routing.provider", "make_provider")
     if provider_mod is not None and rtype != "none":
         svc.provider = provider_mod(online, router)
+    from .mdns import MdnsDiscovery, mdns_enabled
+
+    if mdns_enabled(node):
+        svc.mdns = MdnsDiscovery(online.host, svc.dialer, peerstore, bitswap=bitswap,
+                                 limits=node.defaults.routing)
     online.services["routing"] = svc
     await online.nursery.start(svc.run)
