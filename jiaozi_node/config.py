@@ -590,6 +590,9 @@ class DelegatedRoutingLimits:
     server_max_age_empty_s: int = 15
     # Server: max-age of an IPNS record answer when the record gives no TTL (spec: 60 s).
     server_ipns_default_max_age_s: int = 60
+    # Filter names one request may carry (?filter-addrs=…&filter-protocols=…): real clients send
+    # a handful; more only makes every record's filtering cost more.
+    max_filter_names: int = 32
 
 
 DELEGATED_ROUTING_LIMITS = DelegatedRoutingLimits()
@@ -627,6 +630,9 @@ class VersioningLimits:
     refs_busy_timeout_s: float = 30.0
     # Refs store, PostgreSQL: an unreachable database must fail the command, not hang it.
     refs_connect_timeout_s: float = 10.0
+    # Row-level diff: the most bytes of a changed region held in memory at once (bigger regions
+    # are refused with LimitExceeded rather than read whole).
+    max_rowdiff_region_bytes: int = 256 * MiB
 
 
 VERSIONING_LIMITS = VersioningLimits()
@@ -827,6 +833,11 @@ class WebUILimits:
     node_peer_timeout_s: float = 1.0
     # CID inspector: links listed for one block.
     inspect_max_links: int = 1000
+    # CID inspector: lines of a decoded value shown, and the leading bytes shown as hex.
+    inspect_max_value_lines: int = 2000
+    inspect_hex_bytes: int = 512
+    # Diff page: changed paths listed (the rest are counted, not shown; the CLI lists all).
+    diff_max_changes_shown: int = 2000
 
 
 WEBUI_LIMITS = WebUILimits()

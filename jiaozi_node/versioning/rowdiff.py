@@ -29,12 +29,11 @@ import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, InvalidInput, LimitExceeded
 from ..ipld.cid import CID, RAW
 from ..unixfs.exporter import read_file
 from ..unixfs.exporter_data import BlockGetter, get_node
-
-DEFAULT_MAX_REGION_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -310,7 +309,7 @@ def _changed_cells(old: list[str], new: list[str]) -> list[int]:
 
 
 def row_diff(getter: BlockGetter, a: CID, b: CID, *, delimiter: str = ",", key: str | None = None,
-             max_region_bytes: int = DEFAULT_MAX_REGION_BYTES) -> RowDiff:
+             max_region_bytes: int = VERSIONING_LIMITS.max_rowdiff_region_bytes) -> RowDiff:
     """The row-level changes that turn file `a` into file `b` (see the module docstring).
     `ops` is a lazy iterator: stretches are read as it is consumed (positional mode)."""
     stats = Stats()

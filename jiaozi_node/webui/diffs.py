@@ -20,8 +20,6 @@ from .csvtable import delimiter_for
 if TYPE_CHECKING:
     from .app import WebUI
 
-MAX_CHANGES_SHOWN = 2000
-
 
 def file_size(ui: WebUI, cid: CID | None) -> int | None:
     if cid is None:
@@ -54,7 +52,7 @@ def diff_page(ui: WebUI, q: Query) -> Reply:
     rows = []
     for c in changes:
         counts[c.change] += 1
-        if len(rows) < MAX_CHANGES_SHOWN:
+        if len(rows) < ui.limits.diff_max_changes_shown:
             rows.append({"change": c, "old_size": file_size(ui, c.old), "new_size": file_size(ui, c.new),
                          "csv": delimiter_for(c.path) is not None})
     return Html("diff.html", {"repo": repo, "a": a, "b": b, "rows": rows, "counts": counts,

@@ -19,8 +19,6 @@ from .render import href
 if TYPE_CHECKING:
     from .app import WebUI
 
-MAX_VALUE_LINES = 2000
-HEX_BYTES = 512
 
 
 def parse_target(ui: WebUI, text: str) -> CID:
@@ -40,11 +38,11 @@ def parse_target(ui: WebUI, text: str) -> CID:
     return CID.decode(text)
 
 
-def _value_lines(value: Any) -> list[tuple[int, str, str, str | None]]:
+def _value_lines(value: Any, max_lines: int) -> list[tuple[int, str, str, str | None]]:
     """A decoded IPLD value as indented lines: (depth, key, text, link or None), bounded."""
     out: list[tuple[int, str, str, str | None]] = []
     stack: list[tuple[int, str, Any]] = [(0, "", value)]
-    while stack and len(out) < MAX_VALUE_LINES:
+    while stack and len(out) < max_lines:
         depth, key, v = stack.pop()
         if isinstance(v, CID):
             out.append((depth, key, str(v), href("inspect", cid=str(v))))
@@ -103,7 +101,7 @@ def describe(ui: WebUI, cid: CID) -> dict[str, Any]:
     elif cid.codec in (DAG_CBOR, DAG_JSON):
         value = codecs.decode(cid, data)
         info["kind"] = "ipld"
-        info["lines"] = _value_lines(value)
+        info["lines"] = _value_lines(value, ui.limits.inspect_max_value_lines)
         info["links"] = [{"name": "", "cid": c, "tsize": None}
                          for c in codecs.links(cid, data)[: ui.limits.inspect_max_links]]
         if cid.codec == DAG_CBOR:
@@ -119,7 +117,7 @@ def describe(ui: WebUI, cid: CID) -> dict[str, Any]:
                 info["tag"] = obj
     elif cid.codec == RAW:
         info["kind"] = "raw"
-        info["hex"] = data[:HEX_BYTES].hex(" ")
+        info["hex"] = data[:ui.limits.inspect_hex_bytes].hex(" ")
     return info
 
 

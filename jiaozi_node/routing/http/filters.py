@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ...config import DELEGATED_ROUTING_LIMITS
 from ...errors import InvalidInput
 from ..base import PeerRecord
 from .records import addr_protocols
@@ -31,7 +32,6 @@ from .records import addr_protocols
 UNKNOWN = "unknown"
 # IPIP-484: transfer protocol names are at most 63 characters; multiaddr names are shorter.
 MAX_FILTER_NAME = 63
-MAX_FILTER_NAMES = 32
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def parse_filter(value: str | None) -> tuple[str, ...]:
         return ()
     names = [n.strip().lower() for n in value.split(",")]
     names = [n for n in names if n and n != "!"]
-    if len(names) > MAX_FILTER_NAMES:
-        raise InvalidInput(f"more than {MAX_FILTER_NAMES} filter names")
+    if len(names) > DELEGATED_ROUTING_LIMITS.max_filter_names:
+        raise InvalidInput(f"more than {DELEGATED_ROUTING_LIMITS.max_filter_names} filter names")
     for n in names:
         if len(n.lstrip("!")) > MAX_FILTER_NAME or not n.isprintable():
             raise InvalidInput(f"filter name {n[:70]!r} is not a protocol name")
