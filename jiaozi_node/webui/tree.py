@@ -3,7 +3,7 @@ paginated), sizes, CIDs with a copy button; files open their preview (`preview.p
 a file, of any tree as a CAR (`car.traverse.dag_blocks`, what the gateway's `?format=car` sends)
 or as a tar.
 
-A directory listing reads only the directory's own blocks (`versioning.tree.list_dir`: HAMT shards,
+A directory listing reads only the directory's own blocks (`listing.dir_entries`: HAMT shards,
 never the children); then only the page's entries are opened for their kind and size. Sorted
 listings are cached by directory CID (content-addressed, so the cache can never be stale).
 """
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..car.traverse import dag_blocks
 from ..car.writer import write_car
-from ..errors import InvalidInput, LimitExceeded
+from ..errors import CodecError, InvalidInput, LimitExceeded
 from ..ipld.cid import CID, RAW
 from ..unixfs.exporter import entry_type, read_file, stat
 from ..unixfs.exporter_data import get_node
 from ..unixfs.resolve import resolve
-from ..versioning.tree import list_dir
 from .app import Download, Html, Query, Reply
+from .listing import dir_entries
 from .render import href
 from .tarstream import tar_stream
 
@@ -36,18 +36,21 @@ def split_path(path: str | None) -> list[str]:
     return segs
 
 
-def sorted_listing(ui: WebUI, cid: CID) -> list[tuple[str, CID, int]]:
-    """(name, cid, link tsize) of every entry, sorted by name; cached by directory CID."""
+def sorted_listing(ui: WebUI, cid: CID) -> list[tuple[str, bytes, int]]:
+    """(name, CID bytes, link tsize) of every entry, sorted by name; cached by directory CID."""
     cache: OrderedDict[Any, Any] = ui.cache.setdefault("listings", OrderedDict())
     hit = cache.get(cid)
     if hit is not None:
         cache.move_to_end(cid)
         return hit
-    entries = list_dir(ui.getter.get, cid)
-    if len(entries) > ui.limits.max_listing_entries:
-        raise LimitExceeded(f"directory {cid} has {len(entries)} entries, over the "
-                            f"{ui.limits.max_listing_entries} the browser lists")
-    listing = sorted((name, link.cid, link.tsize) for name, link in entries.items())
+    try:
+        entries = dir_entries(ui.getter.get, cid, max_entries=ui.limits.max_listing_entries)
+    except CodecError as exc:
+        if "more than" in str(exc):
+            raise LimitExceeded(f"{exc}, over what the browser lists") from None
+        raise
+    entries.sort()
+    listing = entries
     cache[cid] = listing
     while len(cache) > ui.limits.dir_cache_entries:
         cache.popitem(last=False)
@@ -100,7 +103,8 @@ def browse(ui: WebUI, q: Query, place: Place) -> Reply:
         pages = max(1, -(-len(listing) // per))
         page = q.int("page", 1, lo=1, hi=pages)
         rows = []
-        for ename, ecid, tsize in listing[(page - 1) * per: page * per]:
+        for ename, raw, tsize in listing[(page - 1) * per: page * per]:
+            ecid = CID.from_bytes(raw)
             kind, size = entry_info(ui, ecid, tsize)
             rows.append({"name": ename, "cid": ecid, "kind": kind, "size": size,
                          "link": place.link(place.child(ename))})
