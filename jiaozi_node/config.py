@@ -811,6 +811,9 @@ class WebUILimits:
     # Sorted listings of the directories browsed last (immutable by CID, so a cache is exact);
     # a 100 000-entry listing is ~10 MB of names and links, so few are kept.
     dir_cache_entries: int = 4
+    # Decoded commits kept by CID for the log pages (~1 KB each; DAG-CBOR decoding is the slow
+    # part of a log page).
+    commit_cache_entries: int = 20_000
     max_listing_entries: int = 1_000_000
     # CSV/TSV preview: rows per page, and the most bytes one page may read (a file whose single
     # row is larger is shown as "row too long" rather than read into memory).

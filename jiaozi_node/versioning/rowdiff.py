@@ -24,6 +24,7 @@ row (the first record) is compared separately.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import difflib
 from collections.abc import Iterator
@@ -32,7 +33,6 @@ from dataclasses import dataclass, field
 from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, InvalidInput, LimitExceeded
 from ..ipld.cid import CID, RAW
-from ..unixfs.exporter import read_file
 from ..unixfs.exporter_data import BlockGetter, get_node
 
 
@@ -98,7 +98,7 @@ def file_leaves(getter: BlockGetter, cid: CID) -> list[tuple[bytes, int, int]]:
         if node.kind != "file":
             raise InvalidInput(f"{c} is a {node.kind}, not a file")
         if node.data:
-            out.append((c.buffer + b"#", pos, len(node.data)))
+            out.append((b"#" + c.buffer, pos, len(node.data)))  # no CID starts with 0x23
         p = pos + len(node.data)
         kids = []
         sizes = node.meta.blocksizes if node.meta else ()
@@ -114,44 +114,57 @@ def file_leaves(getter: BlockGetter, cid: CID) -> list[tuple[bytes, int, int]]:
 # ------------------------------------------------------------------------------ regions
 
 
-class _Cached:
-    """A getter that keeps the blocks it read last (up to `max_bytes`): widening a stretch and
-    reading it afterwards touch the same leaves."""
-
-    def __init__(self, getter: BlockGetter, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self._getter, self._max = getter, max_bytes
-        self._blocks: dict[CID, bytes] = {}
-        self._bytes = 0
-
-    def get(self, cid: CID) -> bytes:
-        data = self._blocks.get(cid)
-        if data is None:
-            data = self._getter.get(cid)
-            self._blocks[cid] = data
-            self._bytes += len(data)
-            while self._bytes > self._max and len(self._blocks) > 1:
-                old = next(iter(self._blocks))
-                self._bytes -= len(self._blocks.pop(old))
-        return data
-
-
 class _File:
-    def __init__(self, getter: BlockGetter, cid: CID, stats: Stats) -> None:
-        getter = _Cached(getter)
+    """One version's bytes, read piece by piece from its leaf list (no walk from the root per
+    read), the pieces read last kept (up to `cache_bytes`): widening a stretch and reading it
+    afterwards touch the same leaves."""
+
+    def __init__(self, getter: BlockGetter, cid: CID, stats: Stats,
+                 cache_bytes: int = 32 * 1024 * 1024) -> None:
         self.getter, self.cid, self.stats = getter, cid, stats
         self.leaves = file_leaves(getter, cid)
         if self.leaves and self.leaves[0][2] == -1:  # a single raw leaf
-            self.size = len(b"".join(read_file(getter, cid)))
-            self.leaves = [(self.leaves[0][0], 0, self.size)]
-        else:
-            self.size = (self.leaves[-1][1] + self.leaves[-1][2]) if self.leaves else 0
+            size = len(self._piece(0))
+            self.leaves = [(self.leaves[0][0], 0, size)]
+        self.starts = [p for _, p, _ in self.leaves]
+        self.size = (self.leaves[-1][1] + self.leaves[-1][2]) if self.leaves else 0
+        self._cache: dict[int, bytes] = {}
+        self._cached = 0
+        self._max = cache_bytes
 
-    def read(self, start: int, end: int) -> bytes:
-        if end <= start:
-            return b""
-        data = b"".join(read_file(self.getter, self.cid, start, end - start))
+    def _piece(self, i: int) -> bytes:
+        key = self.leaves[i][0]
+        if key.startswith(b"#"):  # own data of a dag-pb node
+            data = get_node(self.getter, CID.from_bytes(key[1:])).data
+        else:
+            data = self.getter.get(CID.from_bytes(key))
+        if self.leaves[i][2] not in (-1, len(data)):
+            raise CodecError(f"{self.cid}: a piece holds {len(data)} bytes, its parent says {self.leaves[i][2]}")
         self.stats.bytes_read += len(data)
         return data
+
+    def piece(self, i: int) -> bytes:
+        data = self._cache.get(i)
+        if data is None:
+            data = self._cache[i] = self._piece(i)
+            self._cached += len(data)
+            while self._cached > self._max and len(self._cache) > 1:
+                old = next(iter(self._cache))
+                self._cached -= len(self._cache.pop(old))
+        return data
+
+    def read(self, start: int, end: int) -> bytes:
+        end = min(end, self.size)
+        if end <= start:
+            return b""
+        i = bisect.bisect_right(self.starts, start) - 1
+        parts = []
+        while i < len(self.leaves) and self.leaves[i][1] < end:
+            _, p, n = self.leaves[i]
+            data = self.piece(i)
+            parts.append(data[max(0, start - p): min(n, end - p)])
+            i += 1
+        return b"".join(parts)
 
     def newline_before(self, pos: int) -> int:
         """Offset just after the last newline before `pos` (0 if none)."""
@@ -275,20 +288,31 @@ def _lines(data: bytes, base: int) -> list[tuple[int, bytes]]:
     return out
 
 
-def _parse(lines: list[tuple[int, bytes]], delimiter: str) -> list[tuple[int, list[str], bytes]]:
-    """(offset, cells, raw bytes) per record; records spanning lines are joined."""
-    out: list[tuple[int, list[str], bytes]] = []
+Rec = tuple[int, bytes]  # (byte offset, the record's bytes without its line end)
+
+
+def _records(lines: list[tuple[int, bytes]]) -> list[Rec]:
+    """Records of consecutive lines (a quoted field may span lines), not parsed yet."""
+    out: list[Rec] = []
     i = 0
     while i < len(lines):
         off, raw = lines[i]
         j = i + 1
-        while raw.count(b'"') % 2 and j < len(lines):
-            raw += lines[j][1]
-            j += 1
-        cells = next(csv.reader([raw.decode("utf-8", "replace")], delimiter=delimiter, strict=False), [])
-        out.append((off, cells, raw.rstrip(b"\r\n")))
+        if raw.count(b'"') % 2:
+            parts = [raw]
+            quotes = raw.count(b'"')
+            while quotes % 2 and j < len(lines):
+                parts.append(lines[j][1])
+                quotes += lines[j][1].count(b'"')
+                j += 1
+            raw = b"".join(parts)
+        out.append((off, raw.rstrip(b"\r\n")))
         i = j
     return out
+
+
+def _parse(lines: list[tuple[int, bytes]], delimiter: str) -> list[tuple[int, list[str], bytes]]:
+    return [(off, _cells(raw, delimiter), raw) for off, raw in _records(lines)]
 
 
 # ------------------------------------------------------------------------------ the diff
@@ -330,45 +354,51 @@ def row_diff(getter: BlockGetter, a: CID, b: CID, *, delimiter: str = ",", key: 
     regions = _widen(fa, fb, _raw_regions(fa, fb), ha, hb, max_region_bytes)
     stats.regions = len(regions)
 
-    def stretch(r: tuple[int, int, int, int]) -> tuple[list[tuple[int, list[str], bytes]], ...]:
+    def stretch(r: tuple[int, int, int, int]) -> Iterator[tuple[list[Rec], list[Rec]]]:
+        """The records of one stretch that differ: (old, new) per non-equal block."""
         sa, ea, sb, eb = r
         da, db = fa.read(sa, ea), fb.read(sb, eb)
         pre, suf = _trim(da, db)
-        da2, db2 = da[pre: len(da) - suf], db[pre: len(db) - suf]
-        return (_parse(_lines(da2, sa + pre), delimiter), _parse(_lines(db2, sb + pre), delimiter))
+        ra = _records(_lines(da[pre: len(da) - suf], sa + pre))
+        rb = _records(_lines(db[pre: len(db) - suf], sb + pre))
+        sm = difflib.SequenceMatcher(None, [x[1] for x in ra], [x[1] for x in rb], autojunk=False)
+        for tag, i1, i2, j1, j2 in sm.get_opcodes():
+            if tag != "equal":
+                yield ra[i1:i2], rb[j1:j2]
 
     if key_col is None:
-        return RowDiff(header, header_b, _positional(regions, stretch), stats)
-    return RowDiff(header, header_b, _keyed(regions, stretch, key_col), stats)
+        return RowDiff(header, header_b, _positional(regions, stretch, delimiter), stats)
+    return RowDiff(header, header_b, _keyed(regions, stretch, key_col, delimiter), stats)
 
 
-def _positional(regions, stretch) -> Iterator[RowOp]:  # type: ignore[no-untyped-def]
+def _cells(raw: bytes, delimiter: str) -> list[str]:
+    return next(csv.reader([raw.decode("utf-8", "replace")], delimiter=delimiter, strict=False), [])
+
+
+def _positional(regions, stretch, delimiter: str) -> Iterator[RowOp]:  # type: ignore[no-untyped-def]
     for r in regions:
-        ra, rb = stretch(r)
-        sm = difflib.SequenceMatcher(None, [x[2] for x in ra], [x[2] for x in rb], autojunk=False)
-        for tag, i1, i2, j1, j2 in sm.get_opcodes():
-            if tag == "equal":
-                continue
-            pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+        for ra, rb in stretch(r):
+            pairs = min(len(ra), len(rb))
             for k in range(pairs):
-                oa, ca, _ = ra[i1 + k]
-                ob, cb, _ = rb[j1 + k]
-                yield RowOp("changed", ca, cb, oa, ob, cells=_changed_cells(ca, cb))
-            for oa, ca, _ in ra[i1 + pairs: i2]:
-                yield RowOp("removed", ca, None, oa, None)
-            for ob, cb, _ in rb[j1 + pairs: j2]:
-                yield RowOp("added", None, cb, None, ob)
+                ca, cb = _cells(ra[k][1], delimiter), _cells(rb[k][1], delimiter)
+                yield RowOp("changed", ca, cb, ra[k][0], rb[k][0], cells=_changed_cells(ca, cb))
+            for oa, raw in ra[pairs:]:
+                yield RowOp("removed", _cells(raw, delimiter), None, oa, None)
+            for ob, raw in rb[pairs:]:
+                yield RowOp("added", None, _cells(raw, delimiter), None, ob)
 
 
-def _keyed(regions, stretch, col: int) -> Iterator[RowOp]:  # type: ignore[no-untyped-def]
+def _keyed(regions, stretch, col: int, delimiter: str) -> Iterator[RowOp]:  # type: ignore[no-untyped-def]
     old: dict[str, tuple[int, list[str]]] = {}
     new: dict[str, tuple[int, list[str]]] = {}
     for r in regions:
-        ra, rb = stretch(r)
-        for off, cells, _ in ra:
-            old[cells[col] if col < len(cells) else ""] = (off, cells)
-        for off, cells, _ in rb:
-            new[cells[col] if col < len(cells) else ""] = (off, cells)
+        for ra, rb in stretch(r):
+            for off, raw in ra:
+                cells = _cells(raw, delimiter)
+                old[cells[col] if col < len(cells) else ""] = (off, cells)
+            for off, raw in rb:
+                cells = _cells(raw, delimiter)
+                new[cells[col] if col < len(cells) else ""] = (off, cells)
     ops = []
     for k, (ob, cb) in new.items():
         if k in old:

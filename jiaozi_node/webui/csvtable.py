@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import LimitExceeded
 
@@ -23,6 +23,7 @@ class RowsPage:
     start: int
     end: int  # byte offset just after the last row read
     eof: bool
+    row_ends: list[int] = field(default_factory=list)  # byte offset just after each row
 
 
 def delimiter_for(name: str) -> str | None:
@@ -41,6 +42,7 @@ class _Lines:
     def __init__(self, chunks: Iterator[bytes], start: int, max_bytes: int) -> None:
         self._chunks = chunks
         self._buf = b""
+        self._at = 0  # lines are handed out from _buf[_at:] (no copy of the rest per line)
         self._eof = False
         self.pos = start
         self._budget = max_bytes
@@ -50,24 +52,26 @@ class _Lines:
 
     def at_end(self) -> bool:
         """True when no byte follows what was handed out (reads at most one more chunk)."""
-        while not self._buf and not self._eof:
+        while self._at >= len(self._buf) and not self._eof:
             chunk = next(self._chunks, None)
             if chunk is None:
                 self._eof = True
             else:
-                self._buf = chunk
-        return not self._buf
+                self._buf, self._at = chunk, 0
+        return self._at >= len(self._buf)
 
     def __next__(self) -> str:
         while True:
-            i = self._buf.find(b"\n")
+            i = self._buf.find(b"\n", self._at)
             if i >= 0:
-                line, self._buf = self._buf[:i + 1], self._buf[i + 1:]
+                line = self._buf[self._at:i + 1]
+                self._at = i + 1
                 break
             if self._eof:
-                if not self._buf:
+                if self._at >= len(self._buf):
                     raise StopIteration
-                line, self._buf = self._buf, b""
+                line = self._buf[self._at:]
+                self._buf, self._at = b"", 0
                 break
             chunk = next(self._chunks, None)
             if chunk is None:
@@ -76,7 +80,7 @@ class _Lines:
             self._budget -= len(chunk)
             if self._budget < 0:
                 raise LimitExceeded("a CSV row is longer than the preview reads per page")
-            self._buf += chunk
+            self._buf, self._at = self._buf[self._at:] + chunk, 0
         self.pos += len(line)
         return line.decode("utf-8", "replace")
 
@@ -87,17 +91,19 @@ def read_rows(chunks: Iterator[bytes], *, start: int, delimiter: str, max_rows: 
     lines = _Lines(chunks, start, max_bytes)
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
     rows: list[list[str]] = []
+    ends: list[int] = []
     end = start
     try:
         for row in reader:
             rows.append(row)
             end = lines.pos
+            ends.append(end)
             if len(rows) >= max_rows:
                 break
     except csv.Error as exc:
         raise LimitExceeded(f"cannot parse CSV after byte {end}: {exc}") from None
     eof = len(rows) < max_rows or lines.at_end()
-    return RowsPage(rows, start, end, eof)
+    return RowsPage(rows, start, end, eof, ends)
 
 
 _INT = re.compile(r"^[+-]?\d+$")

@@ -1,20 +1,23 @@
 """History: the commit log of a branch or tag (paginated, merge graph, signature badges) and one
 commit's page (message, author, signer, parents, provenance with links to its input commits).
 
-Signature status comes from `versioning.verify.verify_history` — the code `jzfs verify` runs —
-limited to one commit (its parents are passed as already seen): "verified" (good signature by a
-trusted key), "untrusted" (good signature, key not in the trust list) or "invalid" (bad or
-missing signature, malformed object; the error is shown).
+Signature status comes from `versioning.signing.verify`, the per-object check of
+`versioning.verify.verify_history` (what `jzfs verify` runs), against the same trust list:
+"verified" (good signature by a trusted key), "untrusted" (good signature, key not in the trust
+list) or "invalid" (bad signature; the error is shown). Commits are decoded strictly on load,
+as `verify_history` decodes them, and kept by CID (immutable) so paging a long log stays fast.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..errors import JzfsError
 from ..ipld.cid import CID
-from ..versioning.verify import verify_history
+from ..versioning import history, signing
 from .app import Html, Query, Reply
 
 if TYPE_CHECKING:
@@ -31,19 +34,52 @@ class Badge:
     detail: str = ""
 
 
-def commit_status(vs: Any, cid: CID, parents: tuple[CID, ...], trusted: list[str]) -> Badge:
-    """This commit's signature status, by `verify_history` (what `jzfs verify` runs) over this
-    one commit: its parents are passed in `skip`, so only this object is loaded and checked."""
-    try:
-        report = verify_history(vs.blocks.get, cid, trusted=trusted, data=False, require_trusted=False,
-                                skip=set(parents), max_depth=vs.limits.max_history_depth,
-                                max_object_bytes=vs.limits.max_object_bytes)
-    except JzfsError as exc:
-        return Badge("invalid", None, str(exc))
-    signer = next(iter(report.signers), None)
-    if report.untrusted:
+def commit_status(commit: Any, trusted: list[str], known: dict[Any, Any] | None = None,
+                  cid: CID | None = None) -> Badge:
+    """This commit's signature status by `signing.verify` — the check `verify_history` (what
+    `jzfs verify` runs) applies to every object it walks — and the same trust list. The commit
+    was decoded strictly when it was loaded (`decode_commit`), as in `verify_history`. `known`
+    remembers the outcome by CID (a signature over immutable bytes does not change; trust does,
+    so it is checked every time)."""
+    outcome = known.get(cid) if known is not None and cid is not None else None
+    if outcome is None:
+        try:
+            outcome = ("ok", signing.verify(commit))
+        except JzfsError as exc:
+            outcome = ("bad", str(exc))
+        if known is not None and cid is not None:
+            known[cid] = outcome
+    if outcome[0] == "bad":
+        return Badge("invalid", None, outcome[1])
+    signer = outcome[1]
+    if signer not in trusted:
         return Badge("untrusted", signer, "good signature by a key not in the trust list")
     return Badge("verified", signer, "good signature by a trusted key")
+
+
+def _signatures(ui: WebUI) -> dict[Any, Any]:
+    known: dict[Any, Any] = ui.cache.setdefault("signatures", {})
+    if len(known) > ui.limits.commit_cache_entries:
+        known.clear()
+    return known
+
+
+def commit_loader(ui: WebUI) -> Any:
+    """`load(cid) -> Commit` through the versioning service, remembering decoded commits by CID
+    (content-addressed: a cached commit can never be stale). Bounded by WebUILimits."""
+    cache: OrderedDict[CID, Any] = ui.cache.setdefault("commits", OrderedDict())
+    load = ui.node.versioning.load_commit
+    limit = ui.limits.commit_cache_entries
+
+    def cached(cid: CID) -> Any:
+        hit = cache.get(cid)
+        if hit is None:
+            hit = cache[cid] = load(cid)
+            if len(cache) > limit:
+                cache.popitem(last=False)
+        return hit
+
+    return cached
 
 
 # ------------------------------------------------------------------------------ merge graph
@@ -117,14 +153,16 @@ def log_page(ui: WebUI, q: Query) -> Reply:
     per = ui.limits.log_page_commits
     page = q.int("page", 1, lo=1, hi=1 << 20)
     vs = ui.node.versioning
-    entries = vs.log(f"{repo}@{ref}", limit=page * per + 1)
+    head = vs.resolve(ref, repo=repo)
+    walk = history.walk(commit_loader(ui), [head], max_depth=vs.limits.max_history_depth)
+    entries = list(islice(walk, page * per + 1))  # the walk `jzfs log` takes, newest first
     more = len(entries) > page * per
     shown = entries[(page - 1) * per: page * per]
     trusted = vs.trusted_keys()
     rows = []
     for (cid, commit), g in zip(shown, graph([(c, cm.parents) for c, cm in shown]), strict=True):
         rows.append({"cid": cid, "commit": commit, "graph": g,
-                     "badge": commit_status(vs, cid, commit.parents, trusted)})
+                     "badge": commit_status(commit, trusted, _signatures(ui), cid)})
     return Html("log.html", {"repo": repo, "ref": ref, "rows": rows, "page": page, "more": more,
                              "branches": sorted(vs.branch_list(repo)), "tags": sorted(vs.tag_list(repo)),
                              "nav": "datasets", "row_h": ROW_H})
@@ -145,8 +183,8 @@ def commit_page(ui: WebUI, q: Query) -> Reply:
     ref = q.get("ref", "main") or "main"
     vs = ui.node.versioning
     cid = vs.resolve(ref, repo=repo)
-    commit = vs.load_commit(cid)
-    badge = commit_status(vs, cid, commit.parents, vs.trusted_keys())
+    commit = commit_loader(ui)(cid)
+    badge = commit_status(commit, vs.trusted_keys(), _signatures(ui), cid)
     inputs = []
     if commit.provenance is not None:
         inputs = [_input_link(repo, str(i), i.cid) for i in commit.provenance.inputs]

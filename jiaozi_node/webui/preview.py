@@ -20,7 +20,7 @@ from ..errors import InvalidInput
 from ..ipld.cid import CID
 from ..unixfs.exporter import read_file, stat
 from .app import Download, Query, Reply
-from .csvtable import delimiter_for, infer_types, read_rows, sort_key
+from .csvtable import RowsPage, delimiter_for, infer_types, read_rows, sort_key
 
 if TYPE_CHECKING:
     from .app import WebUI
@@ -93,10 +93,16 @@ def preview(ui: WebUI, q: Query, cid: CID, name: str, size: int, place: Place) -
 
 def csv_preview(ui: WebUI, q: Query, cid: CID, size: int, delim: str, place: Place) -> dict[str, Any]:
     lim = ui.limits
-    header_page = read_rows(read_file(ui.getter, cid, 0), start=0, delimiter=delim, max_rows=1,
-                            max_bytes=lim.preview_max_page_bytes)
+    first = None
+    if q.get("at") is None and q.get("sort") is None:  # the first page: header and rows in one read
+        first = read_rows(read_file(ui.getter, cid, 0), start=0, delimiter=delim,
+                          max_rows=lim.preview_rows + 1, max_bytes=lim.preview_max_page_bytes)
+        header_page = first
+    else:
+        header_page = read_rows(read_file(ui.getter, cid, 0), start=0, delimiter=delim, max_rows=1,
+                                max_bytes=lim.preview_max_page_bytes)
     header = header_page.rows[0] if header_page.rows else []
-    data_start = header_page.end
+    data_start = header_page.end if first is None else _after_first(first)
     sort_col = q.int("sort", -1, lo=-1, hi=max(0, len(header) - 1)) if header else -1
     desc = q.get("desc") == "1"
     base = place.segments
@@ -115,8 +121,11 @@ def csv_preview(ui: WebUI, q: Query, cid: CID, size: int, delim: str, place: Pla
     else:
         at = q.int("at", data_start, lo=data_start, hi=max(size, data_start))
         first_row = q.int("row", 1, lo=1)
-        pg = read_rows(read_file(ui.getter, cid, at), start=at, delimiter=delim,
-                       max_rows=lim.preview_rows, max_bytes=lim.preview_max_page_bytes)
+        if first is not None:
+            pg = RowsPage(first.rows[1:], data_start, first.end, first.eof)
+        else:
+            pg = read_rows(read_file(ui.getter, cid, at), start=at, delimiter=delim,
+                           max_rows=lim.preview_rows, max_bytes=lim.preview_max_page_bytes)
         rows = pg.rows
         types = infer_types(rows, len(header))
         if sort_col >= 0:
@@ -135,6 +144,11 @@ def csv_preview(ui: WebUI, q: Query, cid: CID, size: int, delim: str, place: Pla
     return {"kind": "csv", "header": header, "types": types, "rows": rows, "first_row": first_row,
             "next": nxt, "first": place.link(base), "sort_col": sort_col, "desc": desc,
             "sort_links": sort_links, "mode": mode, "width": width}
+
+
+def _after_first(page: RowsPage) -> int:
+    """Where the data rows start: just after the header record of a page read from byte 0."""
+    return page.row_ends[0] if page.row_ends else page.end
 
 
 def parquet_preview(ui: WebUI, cid: CID, size: int) -> dict[str, Any]:

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from ..car.traverse import dag_blocks
 from ..car.writer import write_car
 from ..errors import CodecError, InvalidInput, LimitExceeded
-from ..ipld.cid import CID, RAW
+from ..ipld.cid import CID, DAG_PB, RAW
+from ..unixfs import pb
 from ..unixfs.exporter import entry_type, read_file, stat
 from ..unixfs.exporter_data import get_node
 from ..unixfs.resolve import resolve
 from .app import Download, Html, Query, Reply
-from .listing import dir_entries
+from .listing import dir_entries, pb_links
 from .render import href
 from .tarstream import tar_stream
 
@@ -68,6 +69,17 @@ def entry_info(ui: WebUI, cid: CID, tsize: int) -> tuple[str, int | None]:
     return kind, None
 
 
+def _dir_kind(ui: WebUI, cid: CID) -> pb.DataType | None:
+    """Directory or HAMTShard for a UnixFS directory, else None (files, symlinks, other codecs)."""
+    if cid.codec != DAG_PB:
+        return None
+    _links, data = pb_links(ui.getter.get(cid))
+    if data is None:
+        return None
+    t = pb.decode(data).type
+    return t if t in (pb.DataType.Directory, pb.DataType.HAMTShard) else None
+
+
 class Place:
     """Where the browser is: a dataset ref or a bare CID, and a path below its root."""
 
@@ -94,10 +106,11 @@ class Place:
 
 def browse(ui: WebUI, q: Query, place: Place) -> Reply:
     target = resolve(ui.getter, place.root, place.segments) if place.segments else place.root
-    st = stat(ui.getter, target)
     name = place.segments[-1] if place.segments else (place.repo or str(target))
-    ctx: dict[str, Any] = {"place": place, "cid": target, "stat": st, "name": name, "nav": "datasets"}
-    if st.type == "directory":
+    ctx: dict[str, Any] = {"place": place, "cid": target, "name": name, "nav": "datasets"}
+    kind = _dir_kind(ui, target)
+    if kind is not None:  # a directory: its block is not decoded whole (10 000 links) just to stat it
+        ctx["sharded"] = kind == pb.DataType.HAMTShard
         listing = sorted_listing(ui, target)
         per = ui.limits.dir_page_entries
         pages = max(1, -(-len(listing) // per))
@@ -110,6 +123,8 @@ def browse(ui: WebUI, q: Query, place: Place) -> Reply:
                          "link": place.link(place.child(ename))})
         ctx.update(rows=rows, total=len(listing), page=page, pages=pages)
         return Html("tree.html", ctx)
+    st = stat(ui.getter, target)
+    ctx["stat"] = st
     if st.type == "symlink":
         ctx.update(target=st.target)
         return Html("symlink.html", ctx)

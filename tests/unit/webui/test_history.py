@@ -46,14 +46,20 @@ def test_signature_status_untrusted_and_invalid(demo):
     head = vs.load_commit(demo["commits"]["first"])
     other = Identity.generate()
     foreign = signing.sign(Commit(head.root, (), Author("eve", other.peer_id), "x", 1), other)
-    fcid = vs.store_object(foreign)
-    assert commit_status(vs, fcid, (), vs.trusted_keys()).status == "untrusted"
-    forged = foreign.with_signature(bytes(64))
-    block = forged.block()
-    demo["node"].blocks.put(block.cid, block.data)
-    bad = commit_status(vs, block.cid, (), vs.trusted_keys())
+    assert commit_status(foreign, vs.trusted_keys()).status == "untrusted"
+    bad = commit_status(foreign.with_signature(bytes(64)), vs.trusted_keys())
     assert bad.status == "invalid" and bad.detail
-    assert commit_status(vs, demo["commits"]["first"], (), vs.trusted_keys()).status == "verified"
+    assert commit_status(head, vs.trusted_keys()).status == "verified"
+    # and on the pages: a branch whose head is signed by an untrusted key, one with a bad signature
+    fcid = vs.store_object(foreign)
+    block = foreign.with_signature(bytes(64)).block()
+    demo["node"].blocks.put(block.cid, block.data)
+    vs.refs.update_ref("weather", "heads/eve", fcid, expected=None)
+    vs.refs.update_ref("weather", "heads/forged", block.cid, expected=None)
+    assert "⚠ untrusted signer" in demo["get"]("/webui/d/weather/log?ref=eve").text
+    assert "✘ invalid" in demo["get"]("/webui/d/weather/log?ref=forged").text
+    vs.refs.delete_ref("weather", "heads/eve")
+    vs.refs.delete_ref("weather", "heads/forged")
 
 
 def test_graph_lanes_for_a_merge():
