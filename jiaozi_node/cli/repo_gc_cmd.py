@@ -1,4 +1,4 @@
-"""`jzfs repo gc|stat|migrate`, like `ipfs repo gc` / `ipfs repo stat`; `migrate` moves the blocks
+"""`jzfs repo gc|verify|stat|migrate`, like `ipfs repo gc` / `ipfs repo verify` / `ipfs repo stat`; `migrate` moves the blocks
 to another blockstore engine (Kubo's `repo migrate` upgrades repo versions; ours has one)."""
 
 from __future__ import annotations
@@ -8,22 +8,67 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .common import add_json_flag, open_node, print_json
+from .common import add_json_flag, esc, open_node, print_json
 
 REPO_VERSION = "jzfs-repo@1"
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
+    import sys
+
     from ..store.gc import collect
+
+    def problem(cid: Any, root: Any, why: str) -> None:  # each unreadable block, as the mark finds it
+        if args.json:
+            print_json({"Error": why})  # Kubo's `repo gc --enc=json` error lines
+        else:
+            print(f"Error: {esc(why)}", file=sys.stderr)
 
     with open_node() as node:
         n = 0
-        for cid in collect(node.pins):
+        for cid in collect(node.pins, on_problem=problem):
             n += 1
             if args.json:
                 print_json({"Key": {"/": str(cid)}})  # Kubo's `repo gc --enc=json` lines
             elif not args.quiet:
                 print(f"removed {cid}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Kubo's `repo verify`: one line per corrupt block, a summary, rc 1 while corruption stays."""
+    import sys
+
+    from ..errors import RepoError
+    from ..store.verify import verify_blocks
+
+    live = sys.stdout.isatty() and not args.json
+    corrupt = removed = failed = 0
+    with open_node() as node:
+        n = 0
+        for n, (cid, problem, gone) in enumerate(verify_blocks(node.blocks, drop=args.drop), 1):
+            if problem is not None:
+                corrupt += 1
+                removed += gone
+                failed += args.drop and not gone
+                msg = f"block {cid} was corrupt ({problem})" + (", removed" if gone else "")
+                if args.json:
+                    print_json({"Msg": msg, "Progress": n})
+                else:
+                    print(esc(msg) + (" " * 20 if live else ""))
+            if live and n % 1000 == 0:
+                print(f"{n} blocks processed.", end="\r", flush=True)
+    if corrupt:
+        summary = f"verify complete, {corrupt} blocks corrupt" + (f", {removed} removed" if removed else "") \
+            + (f", {failed} failed to remove" if failed else "")
+        if not args.drop or failed:
+            raise RepoError(summary)
+    else:
+        summary = "verify complete, all blocks validated."
+    if args.json:
+        print_json({"Msg": summary, "Progress": n})
+    else:
+        print(summary + (" " * 20 if live else ""))
     return 0
 
 
@@ -93,13 +138,20 @@ def _human(n: int) -> str:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("repo", help="repository maintenance: gc, stat, migrate")
+    p = sub.add_parser("repo", help="repository maintenance: gc, verify, stat, migrate")
     rsub = p.add_subparsers(dest="repo_cmd", metavar="SUBCOMMAND", required=True)
 
     g = rsub.add_parser("gc", help="delete blocks not reachable from a pin or a versioning ref")
     g.add_argument("-q", "--quiet", action="store_true", help="do not print removed CIDs")
     add_json_flag(g)
     g.set_defaults(func=cmd_gc)
+
+    v = rsub.add_parser("verify", help="read every block and check it against its hash (Kubo's "
+                        "`repo verify`; read-only unless --drop)")
+    v.add_argument("--drop", action="store_true", help="remove corrupt blocks (a later fetch can "
+                   "bring them back)")
+    add_json_flag(v)
+    v.set_defaults(func=cmd_verify)
 
     s = rsub.add_parser("stat", help="number of blocks and repo size")
     s.add_argument("-s", "--size-only", action="store_true")

@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..config import STORE_LIMITS
-from ..errors import InvalidInput, NotFound, PinnedError
+from ..errors import InvalidInput, JzfsError, NotFound, PinnedError
 from ..ipld.cid import CID
 from ..repo import Repo
 from .base import Blockstore
+from .keys import check_stored
 from .lock import GcLock
 from .walk import reachable, walk
 
@@ -170,25 +171,29 @@ class PinStore:
             return INDIRECT
         raise NotFound(f"{cid} is not pinned")
 
-    def protected_keys(self) -> set[bytes]:
-        """Multihash keys GC must keep: recursive pins' DAGs, direct pins, and provider roots' DAGs."""
-        keys = reachable(self.blocks, [*self.roots(RECURSIVE), *self.extra_roots()])
+    def protected_keys(self, *, on_error: Callable[[CID, CID, Exception], None] | None = None
+                       ) -> set[bytes]:
+        """Multihash keys GC must keep: recursive pins' DAGs, direct pins, and provider roots' DAGs.
+        `on_error(cid, root, exc)`: see store/walk.walk (else the first unreadable block raises)."""
+        keys = reachable(self.blocks, [*self.roots(RECURSIVE), *self.extra_roots()], on_error=on_error)
         keys.update(c.multihash for c in self.roots(DIRECT))
         return keys
 
     def verify(self) -> list[tuple[CID, str]]:
-        """Check every recursive pin's DAG is complete and every block verifies; [(root, problem)]."""
+        """Check that everything GC keeps is complete and that every block of it verifies: each
+        recursive pin's DAG, each direct pin, and the DAGs of the extra roots (the versioning refs:
+        commits, tags and their trees). [(root, problem)], one entry per root with a problem."""
         problems: list[tuple[CID, str]] = []
-        for root in self.roots(RECURSIVE):
+        for root in [*self.roots(RECURSIVE), *self.extra_roots()]:
             try:
                 for c in walk(self.blocks, [root]):
-                    self.blocks.get(c)
-            except (NotFound, ValueError) as exc:
+                    check_stored(c, self.blocks.get(c))  # whatever the engine's read check is
+            except (JzfsError, ValueError) as exc:
                 problems.append((root, str(exc)))
         for root in self.roots(DIRECT):
             try:
-                self.blocks.get(root)
-            except (NotFound, ValueError) as exc:
+                check_stored(root, self.blocks.get(root))
+            except (JzfsError, ValueError) as exc:
                 problems.append((root, str(exc)))
         return problems
 

@@ -92,3 +92,44 @@ def test_migrate_refuses_while_a_daemon_runs(repo, capsys, monkeypatch):
     assert "stop it before" in capsys.readouterr().err and Client.closed
     with Node.open(repo[0]) as node:
         assert node.blocks.name == "pack"
+
+
+def _corrupt_commit(path):
+    from jiaozi_node.ipld.cid import CID
+
+    data = path.parent / "data"
+    data.mkdir(exist_ok=True)
+    (data / "a.txt").write_text("a\n")
+    with Node.open(path) as node:
+        node.versioning.create_repo("ds", now=1)
+        cid = node.versioning.commit("ds", data, branch="main", message="one", now=2).cid
+        good = node.blocks.get(cid)
+        node.blocks.delete(cid)
+        node.blocks.put(cid, good.replace(b"one", b"two"))
+    return CID(1, RAW, cid.multihash)
+
+
+def test_pin_verify_and_repo_verify_see_a_corrupt_commit(repo, capsys):
+    """`pin verify` used to say "all pins are complete and verify" over a corrupt commit."""
+    path, _, _ = repo
+    key = _corrupt_commit(path)
+    capsys.readouterr()
+    assert main(["pin", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "all pins" not in out and "hash" in out
+    assert main(["repo", "verify"]) == 1
+    cap = capsys.readouterr()
+    assert cap.out == f"block {key} was corrupt (its bytes do not match its hash)\n"
+    assert cap.err == "Error: verify complete, 1 blocks corrupt\n"
+    assert main(["repo", "verify", "--json"]) == 1
+    cap = capsys.readouterr()
+    lines = [json.loads(x) for x in cap.out.splitlines()]
+    assert [x["Msg"].split(" (")[0] for x in lines] == [f"block {key} was corrupt"]
+    assert "1 blocks corrupt" in cap.err
+    assert main(["repo", "gc"]) == 1  # reported, nothing removed
+    err = capsys.readouterr().err
+    assert str(key).replace("bafkrei", "bafyrei") in err and "removed nothing" in err
+    assert main(["repo", "verify", "--drop"]) == 0
+    assert capsys.readouterr().out.endswith("verify complete, 1 blocks corrupt, 1 removed\n")
+    assert main(["repo", "verify"]) == 0
+    assert capsys.readouterr().out == "verify complete, all blocks validated.\n"

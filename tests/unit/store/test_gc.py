@@ -11,7 +11,7 @@ from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import DAG_PB, RAW
 from jiaozi_node.ipld.dagpb import PBLink, PBNode, encode
 from jiaozi_node.node.core import Node
-from jiaozi_node.store.gc import collect
+from jiaozi_node.store.gc import GcIncomplete, collect
 from jiaozi_node.store.open import ENGINES
 from jiaozi_node.store.walk import reachable
 
@@ -61,9 +61,44 @@ def test_gc_refuses_to_run_on_incomplete_pinned_dag(node):
     node.blocks.put(loose.cid, loose.data)
     node.pins.add(root)
     node.blocks.delete(leaves[0])
-    with pytest.raises(NotFound, match=str(leaves[0])):
+    with pytest.raises(GcIncomplete, match=str(leaves[0])):
         list(collect(node.pins))
     assert node.blocks.has(loose.cid)  # nothing swept
+
+
+def corrupt(blocks, cid, data: bytes) -> None:
+    blocks.delete(cid)
+    blocks.put(cid, data)  # put does not re-hash: the same CID now holds other bytes
+
+
+def test_gc_reports_every_unreadable_block_and_removes_nothing(node):
+    """A corrupt node's links are unknown, so GC sweeps nothing; it names every problem (all of
+    them, not the first) and says what to do, instead of stopping at the first with a bare error."""
+    a_root, _ = put_dag(node.blocks, b"a")
+    b_root, b_leaves = put_dag(node.blocks, b"b")
+    loose = Block.create(b"loose", codec=RAW)
+    node.blocks.put(loose.cid, loose.data)
+    node.pins.add(a_root)
+    node.pins.add(b_root)
+    corrupt(node.blocks, a_root, b"\x12\x00garbage")
+    node.blocks.delete(b_leaves[1])
+    seen: list[str] = []
+    with pytest.raises(GcIncomplete) as e:
+        list(collect(node.pins, on_problem=lambda cid, root, why: seen.append(str(cid))))
+    assert sorted(seen) == sorted([str(a_root), str(b_leaves[1])])
+    assert len(e.value.problems) == 2 and "repo verify" in str(e.value)
+    assert node.blocks.has(loose.cid)
+
+
+def test_gc_runs_past_a_corrupt_raw_leaf(node):
+    """A raw leaf links nowhere: the mark never reads it, a corrupt one does not stop GC."""
+    root, leaves = put_dag(node.blocks, b"c")
+    loose = Block.create(b"loose", codec=RAW)
+    node.blocks.put(loose.cid, loose.data)
+    node.pins.add(root)
+    corrupt(node.blocks, leaves[0], b"not the leaf")
+    assert [c.multihash for c in collect(node.pins)] == [loose.cid.multihash]
+    assert node.blocks.has(leaves[0])
 
 
 def test_gc_holds_the_lock_exclusively(node):

@@ -123,6 +123,19 @@ def test_verify_reports_missing_and_corrupt(store):
     assert str(leaves[2]) in problems[0][1]
 
 
+def test_verify_covers_the_extra_roots_and_corrupt_bytes(store):
+    """What GC keeps for the versioning refs (commits, trees) is checked too, and a block whose
+    bytes changed under its CID is reported (`pin verify` said all was well with a corrupt commit)."""
+    root, leaves = dag(store.blocks)
+    store.add_root_provider(lambda: [root])
+    assert store.verify() == []
+    data = store.blocks.get(leaves[0])
+    store.blocks.delete(leaves[0])
+    store.blocks.put(leaves[0], data + b"!")
+    problems = store.verify()
+    assert [c for c, _ in problems] == [root] and "hash" in problems[0][1]
+
+
 def test_cid_versions_are_separate_pins(store):
     root, _ = dag(store.blocks)
     store.add(root)
