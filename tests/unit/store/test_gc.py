@@ -6,7 +6,6 @@ import textwrap
 
 import pytest
 
-from jiaozi_node.errors import NotFound
 from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import DAG_PB, RAW
 from jiaozi_node.ipld.dagpb import PBLink, PBNode, encode
