@@ -71,3 +71,4 @@ async def test_twenty_nodes_find_every_provider_in_log_hops(nursery):
     assert len(hops) >= n, hops
     assert max(hops) <= bound, (max(hops), bound)
     assert max(hops) >= 2, "with k=4 some lookups must hop"
+    print(f"{len(hops)} lookups, hops: max {max(hops)}, bound {bound}")
