@@ -287,6 +287,7 @@ class Bench:
             if row == "clone":
                 t = jz(repo, "clone", b.multiaddr, "ds")
             else:
+                jz(repo, "repo", "create", "ds")
                 jz(repo, "remote", "add", "b", b.multiaddr)
                 t = jz(repo, "pull", "b", "ds")
             out = self.path("checkout")
