@@ -20,6 +20,7 @@ Rows (A = the source peer):
   get-peer     no daemon: `jzfs get CID -o DEST --peer A`                       vs connect + Download
   add          `jzfs add -Q [--profile unixfs-v0-2015]` of --add-mib into a fresh repo vs Kubo AddFile
   clone, pull  `jzfs clone B NAME` / `jzfs pull b NAME` of a --sync-mib dataset from jzfs daemon B
+  clone-daemon the same clone with a daemon running on the cloning side (the command goes through it)
                vs Kubo -> Kubo connect + PinCID and Helia -> Helia dial + cat of the same bytes
   startup      `jzfs --help`, `jzfs version`, `jzfs cid format CID` (goal < 150 ms; vs `python -c pass`)
 Diagnostics printed next to them: the in-process fetcher (`bench_fetch.py --fetch`, timed from
@@ -49,7 +50,7 @@ sys.path.insert(0, str(ROOT / "interop"))
 
 MiB = 1024 * 1024
 MB = 1e6
-ROWS = ("startup", "get-daemon", "cat-daemon", "pin-daemon", "get-peer", "add", "clone", "pull")
+ROWS = ("startup", "get-daemon", "cat-daemon", "pin-daemon", "get-peer", "add", "clone", "pull", "clone-daemon")
 
 
 def jzfs_argv() -> list[str]:
@@ -280,12 +281,17 @@ class Bench:
     def sync_rows(self, b: Daemon, data: Path, cid: str, kubo_src: str, helia_src: str) -> None:
         size = data.stat().st_size
         want = set(self.args.only or ROWS)
-        for row in ("clone", "pull"):
+        for row in ("clone", "pull", "clone-daemon"):
             if row not in want:
                 continue
             repo = init_repo(self.path(f"sync-{row}"))
-            if row == "clone":
-                t = jz(repo, "clone", b.multiaddr, "ds")
+            d = Daemon(repo) if row == "clone-daemon" else None  # the command goes through it
+            if row != "pull":
+                try:
+                    t = jz(repo, "clone", b.multiaddr, "ds")
+                finally:
+                    if d is not None:
+                        d.stop()
             else:
                 jz(repo, "repo", "create", "ds")
                 jz(repo, "remote", "add", "b", b.multiaddr)
@@ -296,6 +302,8 @@ class Bench:
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(repo, ignore_errors=True)
             name = f"{row} {size // MiB} MiB dataset from a jzfs daemon"
+            if row == "clone-daemon":
+                name = f"clone {size // MiB} MiB dataset from a jzfs daemon, daemon running"
             self.record(name, "jzfs", t)
             self.record(name, "size", size)
             c, p = self.kubo_fetch(kubo_src, cid, pin=True)

@@ -111,12 +111,12 @@ async def get(ctx: ApiContext, req: Request, resp: Response) -> None:
     if fmt not in ("tar", tree_stream.FORMAT):
         raise InvalidInput(f"unknown get format {fmt!r} (tar | {tree_stream.FORMAT})")
     cid = await in_thread(_target, ctx, cp)
-    if fmt == tree_stream.FORMAT:
-        frames = tree_stream.encode_tree(tree_entries(ctx.getter, cid))
-        await send_stream(resp, frames, content_type=tree_stream.CONTENT_TYPE)
-        return
-    name = cp.segments[-1] if cp.segments else str(cp.cid)
-    async with ctx.prefetching(cid):  # fetching the DAG ahead; the tar writer only reads
+    async with ctx.prefetching(cid):  # the DAG is fetched ahead (many blocks in flight); the writers only read
+        if fmt == tree_stream.FORMAT:
+            frames = tree_stream.encode_tree(tree_entries(ctx.getter, cid))
+            await send_stream(resp, frames, content_type=tree_stream.CONTENT_TYPE)
+            return
+        name = cp.segments[-1] if cp.segments else str(cp.cid)
         await send_stream(resp, tar_stream(ctx.getter, cid, name), content_type="application/x-tar")
 
 

@@ -142,9 +142,14 @@ def cmd_get(args: argparse.Namespace) -> int:
         return 0
     with open_node() as node:
         _gateway_prefetch(node, args)
-        fetched = _fetch_from_peers(node, args)
-        if fetched is not None:
-            node.pins.add(fetched)  # fetched content is pinned, so `repo gc` keeps it
+        if args.peer:
+            # Fetched content is pinned, so `repo gc` keeps it. The GC lock is held from before
+            # the first block is stored until the pin is recorded; the fetch walked (and
+            # verified) every block of the DAG, so the pin needs no second walk.
+            with node.pins.lock.shared():
+                fetched = _fetch_from_peers(node, args)
+                if fetched is not None:
+                    node.pins.add(fetched, complete=True)
         reader = _reader(node, args)
         cid = reader.resolve(args.path)
         st = reader.stat(cid)

@@ -109,3 +109,9 @@ async def test_get_and_cat_fetch_ahead_of_the_reader(node: Node, tmp_path) -> No
     assert source.max_in_flight > 4
     tar = tarfile.open(fileobj=io.BytesIO(r.content))
     assert tar.extractfile(f"{root}/big.bin").read() == data  # type: ignore[union-attr]
+    source.max_in_flight = 0
+    with Node.open(tmp_path / "third") as other:  # the framed tree stream the jzfs CLI reads
+        async with _online_api(other, source) as http:
+            r = await http.post("/api/v0/get", params={"arg": str(root), "format": "jzfs-tree"})
+            assert r.status_code == 200, r.text
+    assert source.max_in_flight > 4
