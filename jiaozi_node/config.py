@@ -704,6 +704,11 @@ class RoutingLimits:
     mdns_redial_s: float = 60.0
     mdns_max_dials: int = 8
     mdns_addr_ttl_s: float = 600.0
+    # DHT routing-table peers (servers we queried) are copied into the peer store this often
+    # and at shutdown, kept like identify's addresses, and put back in the table at the next
+    # start, so a restarted node routes without its bootstrap peers.
+    peerstore_dht_snapshot_s: float = 300.0
+    peerstore_dht_ttl_s: float = 3 * 24 * 3600.0
     # Longest address string stored (a multiaddr of ip6 + dns + p2p is < 200 characters).
     peerstore_max_addr_len: int = 512
     # Providing: CIDs announced per batch (one `Router.provide` call), and batches in flight.

@@ -109,6 +109,17 @@ class PeerStore:
                                 (now,)).fetchall()
         return [r[0] for r in rows]
 
+    def by_source(self, source: str, *, now: float, limit: int) -> dict[str, list[str]]:
+        """Unexpired addresses learned from `source`, per peer (freshest peers first)."""
+        rows = self._db.execute(
+            "SELECT peer, addr FROM peer_addrs WHERE source = ? AND expires > ? AND peer IN "
+            "(SELECT peer FROM peer_addrs WHERE source = ? AND expires > ? GROUP BY peer "
+            "ORDER BY max(expires) DESC LIMIT ?)", (source, now, source, now, limit)).fetchall()
+        out: dict[str, list[str]] = {}
+        for peer, addr in rows:
+            out.setdefault(peer, []).append(addr)
+        return out
+
     def expire(self, *, now: float) -> int:
         with self._db:
             cur = self._db.execute("DELETE FROM peer_addrs WHERE expires <= ?", (now,))

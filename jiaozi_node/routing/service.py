@@ -110,15 +110,54 @@ class RoutingService:
                     await nursery.start(self.provider.run)
                 if self.mdns is not None:
                     await nursery.start(self.mdns.run)
+                if self.dht is not None:
+                    self._dht_seed()
+                    nursery.start_soon(self._dht_snapshots)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
+            if self.dht is not None:
+                self._dht_snapshot()
             self.peerstore.close()
             with trio.CancelScope(shield=True), trio.move_on_after(2):
                 for r in self.router.routers:  # delegated HTTP routers own an HTTP client
                     aclose = getattr(r, "aclose", None)
                     if aclose is not None:
                         await aclose()
+
+    # The DHT's table survives a restart through the peer store (routing/dht/ is the DHT's;
+    # these read its table and records through `state.table.peers()` and `_record`).
+
+    def _dht_seed(self) -> int:
+        add = getattr(self.dht, "add_peer", None)
+        if add is None:
+            return 0
+        known = self.peerstore.by_source("dht", now=time.time(), limit=self.limits.peerstore_max_peers)
+        for peer, addrs in known.items():
+            if peer != self.host.peer_id:
+                add(peer, addrs, server=True)
+        return len(known)
+
+    def _dht_snapshot(self) -> int:
+        table = getattr(getattr(self.dht, "state", None), "table", None)
+        record = getattr(self.dht, "_record", None)
+        if table is None or record is None:
+            return 0
+        n = 0
+        now = time.time()
+        try:
+            for peer in table.peers():
+                rec = record(peer)
+                n += bool(self.peerstore.add(peer, rec.addrs, ttl_s=self.limits.peerstore_dht_ttl_s,
+                                             now=now, source="dht"))
+        except Exception:  # noqa: BLE001 - a snapshot must never take the node down
+            logger.warning("routing: could not save the DHT table to the peer store", exc_info=True)
+        return n
+
+    async def _dht_snapshots(self) -> None:
+        while True:
+            await trio.sleep(self.limits.peerstore_dht_snapshot_s)
+            self._dht_snapshot()
 
     def _connected(self, peer: str) -> None:
         if self._nursery is not None:

@@ -145,3 +145,23 @@ async def test_clone_and_pull_a_commit_found_through_routing(nodes, tmp_path):
             with pytest.raises(SignatureError), trio.fail_after(30):
                 await client.fetch_commit(c3, "copy")
             assert b.versioning.branch_head("copy", "main") == c2
+
+
+async def test_dht_table_survives_restart_through_peer_store(nodes):
+    a, b = nodes
+    cid = a.add_bytes(b"found after a restart " * 1000)
+    async with a.online(listen=LOOP, services=SERVICES) as pa:
+        b.repo.set_config("Bootstrap", [pa.host.addrs()[0]])
+        async with b.online(listen=LOOP, services=SERVICES) as pb:
+            dht = pb.services["routing"].dht
+            with trio.fail_after(20):
+                while pa.peer_id not in dht.state.table:  # noqa: ASYNC110 - the DHT's own bootstrap task
+                    await trio.sleep(0.05)
+        # B restarts knowing nobody: its table comes back from the peer store
+        b.repo.set_config("Bootstrap", [])
+        async with b.online(listen=LOOP, services=SERVICES) as pb:
+            routing = pb.services["routing"]
+            assert pa.peer_id in routing.dht.state.table
+            with trio.fail_after(30):
+                await retrieval_for(pb).fetch_dag(cid)  # A is found (and dialled) through the DHT
+            assert pa.peer_id in pb.host.peers()

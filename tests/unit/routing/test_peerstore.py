@@ -54,3 +54,11 @@ def test_bounded_addrs_per_peer_and_peers(tmp_path):
         s.add(f"peer{i}", ["/ip4/127.0.0.1/tcp/1"], ttl_s=1000 + i, now=0, source="x")
     assert s.count(now=0) == 5
     assert s.peers(now=0) == sorted(f"peer{i}" for i in range(5, 10))  # closest to expiry went
+
+
+def test_by_source(tmp_path):
+    s = make(tmp_path)
+    s.add(P, ["/ip4/127.0.0.1/tcp/1"], ttl_s=100, now=0, source="dht")
+    s.add("other", ["/ip4/127.0.0.1/tcp/2"], ttl_s=100, now=0, source="identify")
+    s.add("old", ["/ip4/127.0.0.1/tcp/3"], ttl_s=1, now=0, source="dht")
+    assert s.by_source("dht", now=50, limit=10) == {P: ["/ip4/127.0.0.1/tcp/1"]}
