@@ -42,23 +42,16 @@ MB = 1e6
 
 
 def _use_stock_yamux() -> None:
-    """Undo patch 2 of net/_libp2p_patches.py: py-libp2p's own Yamux everywhere."""
+    """Register py-libp2p's own Yamux instead of ours (net/transport/libp2p_fixes.py fix 2 makes
+    py-libp2p construct whatever muxer is registered)."""
     from libp2p.custom_types import TProtocol
-    from libp2p.stream_muxer import muxer_multistream
     from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID, Mplex
     from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID, Yamux
 
-    from jiaozi_node.net import _libp2p_patches
+    from jiaozi_node.net.transport import libp2p_fixes
 
-    orig_apply = _libp2p_patches.apply
-
-    def apply(**kw):
-        orig_apply(**kw)
-        muxer_multistream.Yamux = Yamux
-
-    _libp2p_patches.apply = apply
-    _libp2p_patches.muxer_options = lambda: {TProtocol(PROTOCOL_ID): Yamux,
-                                             TProtocol(MPLEX_PROTOCOL_ID): Mplex}
+    libp2p_fixes.muxer_options = lambda limits: {TProtocol(PROTOCOL_ID): Yamux,
+                                                   TProtocol(MPLEX_PROTOCOL_ID): Mplex}
 
 
 # ------------------------------------------------------------------------------ py -> py

@@ -397,6 +397,8 @@ class NetLimits:
     yamux_max_streams: int = 512
     # Inbound streams opened by the peer but not yet picked up by a handler task.
     yamux_accept_backlog: int = 256
+    # Bytes of DATA queued for one connection's writer task before a stream's write() waits.
+    yamux_max_queued_out_bytes: int = 1 * MiB
     # Peering.Peers reconnection backoff (Kubo's peering service uses 5 s .. 10 min).
     peering_backoff_min_s: float = 1.0
     peering_backoff_max_s: float = 600.0

@@ -47,7 +47,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID
 
-from ..config import NET_LIMITS, NetLimits
+from ..config import AGENT_VERSION, NET_LIMITS, NetLimits
 from ..errors import (
     InvalidInput,
     LimitExceeded,
@@ -59,7 +59,8 @@ from ..errors import (
 )
 from ..identity import Identity
 from ..logs import route_libp2p_logging
-from . import _libp2p_patches, wire
+from . import wire
+from .transport import libp2p_fixes
 
 logger = logging.getLogger(__name__)
 route_libp2p_logging()  # importing libp2p reset its logger: send its records to ours again
@@ -340,7 +341,7 @@ class Libp2pHost:
 
     def __init__(self, identity: Identity, *, listen: Sequence[str] = (),
                  limits: NetLimits = NET_LIMITS, agent_version: str | None = None) -> None:
-        _libp2p_patches.apply(limits=limits, agent_version=agent_version)
+        libp2p_fixes.apply()
         self.limits = limits
         self._identity = identity
         self._listen = [parse_listen_addr(a) for a in listen]
@@ -359,7 +360,7 @@ class Libp2pHost:
         )
         host = new_host(
             key_pair=key_pair,
-            muxer_opt=_libp2p_patches.muxer_options(),
+            muxer_opt=libp2p_fixes.muxer_options(limits),
             connection_config=conn_config,
             listen_addrs=self._listen or None,
             enable_mDNS=False, enable_upnp=False, bootstrap=None,
@@ -367,12 +368,13 @@ class Libp2pHost:
         )
         # Fail fast on a refused dial: peering has its own backoff, a CLI user wants the error.
         host.get_network().retry_config = RetryConfig(max_retries=0)
-        # No resource manager (see _libp2p_patches, note 4): its per-stream bookkeeping costs
+        # No resource manager (see transport/libp2p_fixes, note 5): its per-stream bookkeeping costs
         # more than the stream; our limits (yamux streams per connection, connections) apply.
         host.get_network().set_resource_manager(None)
         # No auto-connector: it dials peers from the peerstore to reach a connection target; we
         # never dial anyone we were not asked to (loopback-only rule, Peering.Peers only).
         host.get_network().auto_connector.start = _no_auto_connect
+        host.jzfs_agent_version = agent_version or AGENT_VERSION  # sent in identify (libp2p_fixes 1)
         self._host = host
         self.peer_id: str = self._host.get_id().to_base58()
         if self.peer_id != identity.peer_id:  # would mean our key encoding drifted from libp2p's

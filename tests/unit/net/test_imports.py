@@ -1,7 +1,7 @@
 """Architecture rules, checked by scanning imports (ast, no execution).
 
 - `jiaozi_node/net/libp2p_host.py` is the only module that imports `libp2p`, apart from the
-  fixes to py-libp2p it applies (`net/_libp2p_patches.py`, `_patches/`).
+  fixes to py-libp2p it applies (`net/transport/`).
 - Pure cores (ipld, unixfs, car, the bitswap/versioning cores, gateway/http_common, config,
   errors) import neither trio nor libp2p.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import jiaozi_node
 
 PKG = Path(jiaozi_node.__file__).resolve().parent
-LIBP2P_ALLOWED = {"net/libp2p_host.py", "net/_libp2p_patches.py"}
+LIBP2P_ALLOWED = {"net/libp2p_host.py"}
 PURE = ["ipld/", "unixfs/", "car/", "config.py", "errors.py", "gateway/http_common.py",
         "bitswap/message.py", "bitswap/framing.py", "bitswap/wantlist.py", "bitswap/ledger.py",
         "bitswap/engine.py", "bitswap/client.py",
@@ -39,7 +39,7 @@ def _modules() -> list[tuple[str, Path]]:
 
 def test_only_the_host_adapter_imports_libp2p():
     offenders = [rel for rel, p in _modules() if "libp2p" in _imports(p)
-                 and rel not in LIBP2P_ALLOWED and not rel.startswith("_patches/")]
+                 and rel not in LIBP2P_ALLOWED and not rel.startswith("net/transport/")]
     assert offenders == [], f"modules importing libp2p outside net/libp2p_host.py: {offenders}"
     assert "libp2p" in _imports(PKG / "net/libp2p_host.py")
 

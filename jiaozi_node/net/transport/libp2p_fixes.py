@@ -1,15 +1,19 @@
 """Fixes we carry for py-libp2p 0.8.1 (pinned), applied by `libp2p_host` before a host is built.
 
-Each patch names the upstream file/function it changes and why. They are process-wide (py-libp2p
-reads these as module globals) and idempotent; only `libp2p_host` calls `apply()`.
+Each fix names the upstream file/function it changes and why. `apply()` is idempotent and carries
+no per-host value: what differs between hosts (muxer limits, agent version) lives on the host's
+own objects, so two hosts in one process keep their own settings.
+tests/unit/net/transport/test_upstream_pins.py fails when any function named here changes upstream.
 
 1. Agent version: libp2p/identity/identify/identify.py `_mk_identify_protobuf` sends the module
-   global AGENT_VERSION ("py-libp2p/<version>"); peers should see "jzfs/<version>".
+   global AGENT_VERSION ("py-libp2p/<version>"); we wrap it to send the host's own
+   `jzfs_agent_version` attribute (set by `libp2p_host`; hosts without one keep upstream's).
 2. Yamux: libp2p/stream_muxer/muxer_multistream.py `MuxerMultistream.new_conn` constructs the
-   module-global `Yamux` class whatever muxer class was registered; we point that global (and
-   our muxer options) at `jiaozi_node._patches.yamux.Yamux`, a lean implementation (see its
-   docstring for the measured reasons: per-read window updates, polling, per-frame logging,
-   one send per frame).
+   module-global `Yamux` class whatever muxer was registered for /yamux/1.0.0; we make it call
+   the registered muxer, as it does for every other protocol. Each host registers its own
+   factory (`muxer_options(limits)`) of our muxer, `net.transport.yamux` (see its docstring
+   for the measured reasons: per-read window updates, polling, per-frame logging, one send per
+   frame).
 3. Stream notifications: libp2p/network/swarm.py `Swarm._notify` opens a nursery and spawns
    one task per notifee for every stream opened and closed, although every notifee the host
    registers (identify's, the tag store's, ours) does nothing on stream events. We skip those
@@ -31,24 +35,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import AGENT_VERSION, NetLimits
+from ...config import NetLimits
 
 
-def apply(*, limits: NetLimits, agent_version: str | None = None) -> None:
-    """Apply every patch (idempotent; later calls update the settings)."""
-    from libp2p.identity.identify import identify
-    from libp2p.stream_muxer import muxer_multistream
-
-    from .._patches import yamux
-
-    identify.AGENT_VERSION = agent_version or AGENT_VERSION
-    yamux.YamuxSettings.window = limits.yamux_window_bytes
-    yamux.YamuxSettings.max_streams = limits.yamux_max_streams
-    yamux.YamuxSettings.accept_backlog = limits.yamux_accept_backlog
-    yamux.YamuxSettings.extra_window_budget = limits.yamux_extra_window_budget_bytes
-    muxer_multistream.Yamux = yamux.Yamux
+def apply() -> None:
+    """Apply every fix (idempotent; nothing host-specific)."""
+    _host_agent_version()
+    _registered_muxer()
     _skip_noop_stream_notifees()
     _no_close_sleep()
+
+
+def _host_agent_version() -> None:
+    from libp2p.identity.identify import identify
+
+    if getattr(identify._mk_identify_protobuf, "_jzfs_patched", False):
+        return
+    original = identify._mk_identify_protobuf
+
+    def _mk_identify_protobuf(host: Any, observed_multiaddr: Any) -> Any:
+        msg = original(host, observed_multiaddr)
+        agent = getattr(host, "jzfs_agent_version", None)
+        if agent:
+            msg.agent_version = agent
+        return msg
+
+    _mk_identify_protobuf._jzfs_patched = True  # type: ignore[attr-defined]
+    identify._mk_identify_protobuf = _mk_identify_protobuf
+
+
+def _registered_muxer() -> None:
+    from libp2p.stream_muxer.muxer_multistream import MuxerMultistream
+
+    if getattr(MuxerMultistream.new_conn, "_jzfs_patched", False):
+        return
+
+    async def new_conn(self: MuxerMultistream, conn: Any, peer_id: Any) -> Any:
+        protocol, transport_class = await self._selector.select(
+            conn, conn.is_initiator, self.negotiate_timeout)
+        return self._annotate_connection(transport_class(conn, peer_id), conn, protocol)
+
+    new_conn._jzfs_patched = True  # type: ignore[attr-defined]
+    MuxerMultistream.new_conn = new_conn  # type: ignore[method-assign]
 
 
 def _skip_noop_stream_notifees() -> None:
@@ -58,7 +86,7 @@ def _skip_noop_stream_notifees() -> None:
 
     if getattr(Swarm._notify, "_jzfs_patched", False):
         return
-    from .libp2p_host import _Notifee
+    from ..libp2p_host import _Notifee
 
     noop = (_IdentifyNotifee, TagStoreNotifee, _Notifee)
     original = Swarm._notify
@@ -106,11 +134,13 @@ def _no_close_sleep() -> None:
     SwarmConn._cleanup = _cleanup  # type: ignore[method-assign]
 
 
-def muxer_options() -> dict[Any, Any]:
-    """Muxers offered, in preference order: our Yamux, then py-libp2p's mplex."""
+def muxer_options(limits: NetLimits) -> dict[Any, Any]:
+    """One host's muxers, in preference order: our Yamux with that host's limits, then
+    py-libp2p's mplex."""
     from libp2p.custom_types import TProtocol
     from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID, Mplex
 
-    from .._patches import yamux
+    from . import yamux
 
-    return {TProtocol(yamux.PROTOCOL_ID): yamux.Yamux, TProtocol(MPLEX_PROTOCOL_ID): Mplex}
+    factory = yamux.yamux_factory(yamux.YamuxSettings.from_limits(limits))
+    return {TProtocol(yamux.PROTOCOL_ID): factory, TProtocol(MPLEX_PROTOCOL_ID): Mplex}

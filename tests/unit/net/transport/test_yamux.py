@@ -1,16 +1,18 @@
-"""jiaozi_node._patches.yamux over an in-memory byte pipe: muxer <-> muxer, and muxer <-> a raw
+"""jiaozi_node.net.transport.yamux over an in-memory byte pipe: muxer <-> muxer, and muxer <-> a raw
 peer written in the test (hostile frames). Interop with go-yamux is in interop/test_libp2p_kubo.py."""
 
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import pytest
 import trio
 import trio.testing
 from libp2p.stream_muxer.exceptions import MuxedStreamEOF, MuxedStreamReset
 
-from jiaozi_node._patches.yamux import (
+from jiaozi_node.net.transport.yamux import (
+    DEFAULT_SETTINGS,
     F_ACK,
     F_FIN,
     F_RST,
@@ -22,7 +24,6 @@ from jiaozi_node._patches.yamux import (
     TYPE_PING,
     TYPE_WINDOW_UPDATE,
     Yamux,
-    YamuxSettings,
 )
 
 HDR = struct.Struct("!BBHII")
@@ -109,7 +110,7 @@ async def test_window_blocks_writer_until_reader_consumes(muxers):
     ma, mb = muxers
     sa = await ma.open_stream()
     sb = await mb.accept_stream()
-    window = YamuxSettings.window
+    window = DEFAULT_SETTINGS.window
     done = trio.Event()
 
     async def writer():
@@ -198,7 +199,7 @@ async def test_inbound_syn_is_acked_on_accept_with_larger_window(raw):
     stream = await mux.accept_stream()
     typ, flags, sid, delta, _ = await peer.frame()
     assert (typ, flags, sid) == (TYPE_WINDOW_UPDATE, F_ACK, 1)
-    assert delta == YamuxSettings.window - INITIAL_WINDOW
+    assert delta == DEFAULT_SETTINGS.window - INITIAL_WINDOW
     assert await stream.read() == b"hello"
     await peer.send(TYPE_WINDOW_UPDATE, F_FIN, 1, 0)
     with pytest.raises(MuxedStreamEOF):
@@ -215,11 +216,11 @@ async def test_data_beyond_the_window_closes_the_connection(raw):
     mux, peer = raw
     await peer.send(TYPE_WINDOW_UPDATE, F_SYN, 1, 0)
     await mux.accept_stream()
-    await peer.frame()  # ACK: our window is now YamuxSettings.window
+    await peer.frame()  # ACK: our window is now DEFAULT_SETTINGS.window
     chunk = b"z" * MAX_FRAME_PAYLOAD
     with trio.fail_after(5):
         sent = 0
-        while not mux.is_closed and sent <= YamuxSettings.window + MAX_FRAME_PAYLOAD:
+        while not mux.is_closed and sent <= DEFAULT_SETTINGS.window + MAX_FRAME_PAYLOAD:
             await peer.send(TYPE_DATA, 0, 1, len(chunk), chunk)  # never reading: no credit back
             sent += len(chunk)
         await mux.event_closed.wait()
@@ -232,10 +233,10 @@ async def test_oversized_frame_and_bad_version_close_the_connection(raw):
         await mux.event_closed.wait()
 
 
-async def test_streams_over_the_limit_are_refused_with_rst(nursery, monkeypatch):
-    monkeypatch.setattr(YamuxSettings, "max_streams", 3)
+async def test_streams_over_the_limit_are_refused_with_rst(nursery):
     a, b = trio.testing.memory_stream_pair()
-    mux = Yamux(PipeConn(a, initiator=False), peer_id=None)
+    mux = Yamux(PipeConn(a, initiator=False), peer_id=None,
+                settings=replace(DEFAULT_SETTINGS, max_streams=3))
     nursery.start_soon(mux.start)
     await mux.event_started.wait()
     peer = RawPeer(b)
@@ -261,11 +262,11 @@ async def test_go_away_stops_new_outbound_streams(raw):
         await mux.open_stream()
 
 
-async def test_extra_window_budget_bounds_buffering(nursery, monkeypatch):
-    extra = YamuxSettings.window - INITIAL_WINDOW
-    monkeypatch.setattr(YamuxSettings, "extra_window_budget", extra)  # room for one big window
+async def test_extra_window_budget_bounds_buffering(nursery):
+    extra = DEFAULT_SETTINGS.window - INITIAL_WINDOW
     a, b = trio.testing.memory_stream_pair()
-    mux = Yamux(PipeConn(a, initiator=False), peer_id=None)
+    mux = Yamux(PipeConn(a, initiator=False), peer_id=None,  # room for one big window
+                settings=replace(DEFAULT_SETTINGS, extra_window_budget=extra))
     nursery.start_soon(mux.start)
     await mux.event_started.wait()
     peer = RawPeer(b)

@@ -1,5 +1,8 @@
-"""Plaintext I/O under the Yamux muxer (jiaozi_node._patches.yamux): whole Noise messages in,
-batches of frames out, bypassing py-libp2p's per-message layers. See `_NoiseIO`."""
+"""Plaintext I/O under our Yamux muxer (`net.transport.yamux`): whole Noise messages in,
+batches of frames out, bypassing py-libp2p's per-message layers. See `NoiseIO`.
+
+Relies on py-libp2p 0.8.1 internals (`NoiseTransportReadWriter.noise_state` / `.read_writer`,
+`SecureSession._drain`), pinned by tests/unit/net/transport/test_upstream_pins.py."""
 
 from __future__ import annotations
 
@@ -8,12 +11,10 @@ from typing import Any
 from libp2p.abc import ISecureConn
 from libp2p.security.noise.io import NoiseTransportReadWriter
 
-from ..config import NET_LIMITS
-
 NOISE_MAX_PLAINTEXT = 65535 - 16  # one Noise transport message (go-libp2p MaxPlaintextLength)
 
 
-class _GenericIO:
+class GenericIO:
     """Any ISecureConn (TLS, plaintext): plain read/write."""
 
     def __init__(self, conn: ISecureConn) -> None:
@@ -29,7 +30,7 @@ class _GenericIO:
         await self._conn.close()
 
 
-class _NoiseIO:
+class NoiseIO:
     """Noise over TCP without py-libp2p's per-message layers.
 
     Reads the socket in large chunks and decrypts every complete Noise message in them; writes a
@@ -39,8 +40,9 @@ class _NoiseIO:
     yamux frames behind the muxer negotiation) is returned first.
     """
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, *, socket_read_bytes: int) -> None:
         rw: NoiseTransportReadWriter = conn.conn
+        self._read_bytes = socket_read_bytes
         self._conn = conn
         self._state = rw.noise_state
         self._raw = rw.read_writer.read_write_closer
@@ -67,7 +69,7 @@ class _NoiseIO:
             self._buf = buf[pos:] if pos else buf
             if plain:
                 return plain[0] if len(plain) == 1 else b"".join(plain)
-            data = await self._raw.read(NET_LIMITS.noise_socket_read_bytes)
+            data = await self._raw.read(self._read_bytes)
             if not data:
                 return b""
             self._buf = self._buf + data if self._buf else data
@@ -85,8 +87,9 @@ class _NoiseIO:
         await self._conn.close()
 
 
-def _make_io(conn: ISecureConn) -> _GenericIO | _NoiseIO:
+def make_io(conn: ISecureConn, *, socket_read_bytes: int) -> GenericIO | NoiseIO:
+    """The fast Noise path for a Noise session, plain reads/writes for anything else."""
     inner = getattr(conn, "conn", None)
     if isinstance(inner, NoiseTransportReadWriter) and hasattr(inner, "read_writer"):
-        return _NoiseIO(conn)
-    return _GenericIO(conn)
+        return NoiseIO(conn, socket_read_bytes=socket_read_bytes)
+    return GenericIO(conn)

@@ -1,4 +1,4 @@
-"""A lean Yamux stream muxer that replaces py-libp2p 0.8.1's `libp2p.stream_muxer.yamux.yamux.Yamux`.
+"""Our Yamux stream muxer, used instead of py-libp2p 0.8.1's `libp2p.stream_muxer.yamux.yamux.Yamux`.
 
 Why: py-libp2p's Yamux (1,700 lines) spends most of a transfer's CPU outside the cipher —
 per-frame f-string debug logging, three trio locks per frame, a WINDOW_UPDATE frame for every
@@ -22,6 +22,9 @@ go-yamux's behaviour:
   task coalesces queued frames into Noise messages of up to 65,519 bytes and sends them with one
   `send()` per batch. DATA frames carry at most 65,507 bytes so each is exactly one Noise message.
 
+Settings: each host builds its muxer factory with `yamux_factory(YamuxSettings.from_limits(...))`
+and registers it as its muxer; nothing here is process-wide.
+
 Ownership: the connection owns its streams and its two tasks; `close()` (or the peer hanging up)
 resets every open stream and calls `on_close` once (SwarmConn's hook).
 """
@@ -32,6 +35,7 @@ import logging
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import multiaddr
@@ -47,7 +51,8 @@ from libp2p.stream_muxer.exceptions import (
     MuxedStreamReset,
 )
 
-from .secure_io import NOISE_MAX_PLAINTEXT, _GenericIO, _make_io, _NoiseIO
+from ...config import NET_LIMITS, NetLimits
+from .noise_io import NOISE_MAX_PLAINTEXT, GenericIO, NoiseIO, make_io
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +66,36 @@ INITIAL_WINDOW = 256 * 1024  # fixed by the spec
 MAX_FRAME_PAYLOAD = NOISE_MAX_PLAINTEXT - HEADER_SIZE
 
 
+@dataclass(frozen=True)
 class YamuxSettings:
-    """Set by `libp2p_host` from `config.NetLimits` (class attributes: py-libp2p constructs
-    muxers itself with a fixed signature)."""
+    """One host's muxer settings; every value comes from `config.NetLimits` (see there for why)."""
 
-    window: int = 1024 * 1024
-    max_streams: int = 1024
-    accept_backlog: int = 256
-    max_queued_out: int = 1024 * 1024  # bytes of DATA queued for the writer before write() waits
-    extra_window_budget: int = 32 * 1024 * 1024  # per connection, window beyond 256 KiB/stream
+    window: int
+    max_streams: int
+    accept_backlog: int
+    max_queued_out: int  # bytes of DATA queued for the writer before write() waits
+    extra_window_budget: int  # per connection, window beyond 256 KiB/stream
+    socket_read_bytes: int  # bytes asked of the socket per read under Noise
+
+    @classmethod
+    def from_limits(cls, limits: NetLimits = NET_LIMITS) -> YamuxSettings:
+        return cls(window=limits.yamux_window_bytes, max_streams=limits.yamux_max_streams,
+                   accept_backlog=limits.yamux_accept_backlog,
+                   max_queued_out=limits.yamux_max_queued_out_bytes,
+                   extra_window_budget=limits.yamux_extra_window_budget_bytes,
+                   socket_read_bytes=limits.noise_socket_read_bytes)
+
+
+DEFAULT_SETTINGS = YamuxSettings.from_limits(NET_LIMITS)
+
+
+def yamux_factory(settings: YamuxSettings) -> Callable[[ISecureConn, ID], Yamux]:
+    """The muxer "class" a host registers: py-libp2p calls it as `cls(secured_conn, peer_id)`."""
+
+    def make(secured_conn: ISecureConn, peer_id: ID) -> Yamux:
+        return Yamux(secured_conn, peer_id, settings=settings)
+
+    return make
 
 
 class YamuxProtocolError(Exception):
@@ -245,18 +271,20 @@ class YamuxStream(IMuxedStream):
 
 class Yamux(IMuxedConn):
     def __init__(self, secured_conn: ISecureConn, peer_id: ID, is_initiator: bool | None = None,
-                 on_close: Callable[[], Awaitable[Any]] | None = None) -> None:
+                 on_close: Callable[[], Awaitable[Any]] | None = None, *,
+                 settings: YamuxSettings = DEFAULT_SETTINGS) -> None:
+        self.settings = settings
         self.secured_conn = secured_conn
         self.peer_id = peer_id
         self.on_close = on_close
         self.is_initiator_value = secured_conn.is_initiator if is_initiator is None else is_initiator
         self._next_id = 1 if self.is_initiator_value else 2
-        self._window = max(INITIAL_WINDOW, YamuxSettings.window)
-        self._max_streams = YamuxSettings.max_streams
-        self._max_out = YamuxSettings.max_queued_out
+        self._window = max(INITIAL_WINDOW, settings.window)
+        self._max_streams = settings.max_streams
+        self._max_out = settings.max_queued_out
         self.streams: dict[int, YamuxStream] = {}
         self._accept_send, self._accept_recv = trio.open_memory_channel[YamuxStream](
-            YamuxSettings.accept_backlog)
+            settings.accept_backlog)
         self._out: list[bytes] = []
         self._out_data_bytes = 0
         self._out_ev = trio.Event()
@@ -264,10 +292,10 @@ class Yamux(IMuxedConn):
         self._idle_ev = trio.Event()
         self._ack_ev = trio.Event()
         self._unacked = 0
-        self._max_unacked = YamuxSettings.accept_backlog
-        self._extra_budget = YamuxSettings.extra_window_budget
+        self._max_unacked = settings.accept_backlog
+        self._extra_budget = settings.extra_window_budget
         self._extra_granted = 0
-        self._io: _GenericIO | _NoiseIO | None = None
+        self._io: GenericIO | NoiseIO | None = None
         self._closing = False
         self._remote_goaway = False
         self._on_close_called = False
@@ -307,7 +335,7 @@ class Yamux(IMuxedConn):
     async def start(self) -> None:
         if self.event_started.is_set():
             return
-        self._io = _make_io(self.secured_conn)
+        self._io = make_io(self.secured_conn, socket_read_bytes=self.settings.socket_read_bytes)
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
