@@ -114,7 +114,7 @@ async def test_inbound_streams_per_peer_are_bounded(nursery):
         for s in held:
             await s.close()
         for _ in range(100):
-            if not server._inbound:
+            if not server.transport._inbound:
                 break
             await trio.sleep(0.02)
         assert await _ping(client, server.peer_id)

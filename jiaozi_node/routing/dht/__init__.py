@@ -3,7 +3,8 @@
 Pure cores (no I/O, handed `now`): `message` (protobuf codec), `keys` (SHA-256 keyspace, XOR
 distance), `table` (k-buckets), `lookup` (iterative lookup state machine), `providers`
 (compact provider store), `records` (validated /pk/ and /ipns/ records), `server` (answers).
-The trio adapter on `Libp2pHost` is `service` (`DhtRouter`, `start_dht`).
+The trio adapter on `Libp2pHost` is `service` (`DhtRouter`, `start_dht`), with its wire I/O in
+`transport` and the provide paths in `announce`.
 
 Why our own and not py-libp2p's `libp2p.kad_dht`: see docs/routing.md.
 """

@@ -16,6 +16,8 @@ does; inbound streams are read request after request until the peer closes them 
 one stream. Malformed input resets the stream and counts against the peer; past
 `max_bad_messages` the peer leaves the table and is disconnected — others are served on.
 
+Wire I/O is `transport.DhtTransport`; announcing many keys is `announce`.
+
 Tasks: `run()` owns a nursery with the handlers' bookkeeping, the refresh loop, the
 identify-on-connect tasks and the lookups behind `find_providers` (each cancelled when its
 iterator is closed).
@@ -38,17 +40,17 @@ from ...config import DHT_LIMITS, DHT_PROTOCOL_LAN, DHT_PROTOCOL_WAN, DhtLimits
 from ...errors import (
     InvalidInput,
     JzfsError,
-    LimitExceeded,
     NetworkError,
     NotFound,
-    RemoteProtocolError,
 )
 from ..base import PeerRecord, RecordValidator
 from . import addrs as maddr
+from . import announce
 from . import message as m
-from .keys import kad_id, peer_bytes, peer_kad, peer_str, refresh_key
+from .keys import kad_id, peer_bytes, peer_str, refresh_key
 from .lookup import Lookup
-from .server import DhtState, handle
+from .server import DhtState
+from .transport import DhtTransport
 
 logger = logging.getLogger(__name__)
 
@@ -106,22 +108,20 @@ class DhtRouter:
             "requests_in": 0, "requests_out": 0, "bad_messages": 0, "refused_streams": 0,
             "failed_requests": 0, "dropped_peers": 0, "provided_keys": 0,
             "provider_records_sent": 0}
-        self._bad: dict[str, int] = {}
-        self._inbound: dict[str, int] = {}
-        self._inbound_total = 0
+        self.transport = DhtTransport(host, self.protocol, self.state, limits, clock, self.counters)
         self._nursery: trio.Nursery | None = None
-        self._provider_peer: bytes = b""
+        self.provider_peer: bytes = b""
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
-            self._nursery = nursery
+            self._nursery = self.transport.nursery = nursery
             self._refresh_local_addrs()
             if self.mode == "server":
                 # never removed: py-libp2p raises in its negotiation task when a handler goes
                 # away while a stream for it is being negotiated; a stopped DHT resets streams
-                self.host.set_stream_handler(self.protocol, self._handle_stream)
+                self.host.set_stream_handler(self.protocol, self.transport.handle_stream)
             self.host.on_connected(self._connected)
             for peer in self.host.peers():
                 self._connected(peer)
@@ -130,11 +130,11 @@ class DhtRouter:
             try:
                 await trio.sleep_forever()
             finally:
-                self._nursery = None
+                self._nursery = self.transport.nursery = None
 
     def _refresh_local_addrs(self) -> None:
         self.state.local_addrs = maddr.to_bytes(self.host.listen_addrs())
-        self._provider_peer = m.encode_peer(m.Peer(self.state.local_bytes, self.state.local_addrs))
+        self.provider_peer = m.encode_peer(m.Peer(self.state.local_bytes, self.state.local_addrs))
 
     def _connected(self, peer: str) -> None:
         if self._nursery is not None:
@@ -172,7 +172,7 @@ class DhtRouter:
             if peer not in self.state.table:  # identify did not list the protocol: ask it
                 self.state.addrs.add(peer, maddr.to_bytes(self.host.known_addrs(peer)), self.clock())
                 try:
-                    await self._request(peer, m.Message(m.FIND_NODE, key=self.state.local_bytes))
+                    await self.transport.request(peer, m.Message(m.FIND_NODE, key=self.state.local_bytes))
                     self.state.table.add(peer, self.clock())
                 except JzfsError as exc:
                     logger.info("dht: bootstrap peer %s does not answer: %s", peer, exc)
@@ -182,11 +182,11 @@ class DhtRouter:
     async def refresh(self, *, force: bool = False) -> None:
         """Self lookup, then a lookup into each bucket not refreshed for refresh_interval_s."""
         now = self.clock()
-        await self._lookup(self.state.local_bytes, m.FIND_NODE)
+        await self.lookup(self.state.local_bytes, m.FIND_NODE)
         interval = 0.0 if force else self.limits.refresh_interval_s
         for cpl in self.state.table.stale_buckets(now, interval):
             key = refresh_key(self.state.table.local, cpl, os.urandom(32))
-            await self._lookup(key, m.FIND_NODE)
+            await self.lookup(key, m.FIND_NODE)
             self.state.table.mark_refreshed(cpl, self.clock())
 
     async def _refresh_loop(self) -> None:
@@ -200,136 +200,7 @@ class DhtRouter:
             except JzfsError as exc:
                 logger.info("dht: refresh failed: %s", exc)
 
-    # ------------------------------------------------------------------ server side
-
-    async def _handle_stream(self, stream: Any) -> None:
-        peer = stream.remote_peer
-        lim = self.limits
-        if self._nursery is None:  # stopped
-            await stream.reset()
-            return
-        if (self._inbound.get(peer, 0) >= lim.max_inbound_streams_per_peer
-                or self._inbound_total >= lim.max_inbound_streams):
-            self.counters["refused_streams"] += 1
-            await stream.reset()
-            return
-        self._inbound[peer] = self._inbound.get(peer, 0) + 1
-        self._inbound_total += 1
-        reader = m.FrameReader(max_message_bytes=lim.max_message_bytes)
-        try:
-            while True:
-                with trio.move_on_after(lim.stream_idle_timeout_s):
-                    data = await stream.read()
-                    if not data:
-                        return
-                    out = []
-                    for raw in reader.feed(data):
-                        req = m.decode(raw, limits=lim)
-                        self.counters["requests_in"] += 1
-                        ans = handle(self.state, peer, req, self.clock())
-                        if ans is not None:
-                            out.append(m.frame(m.encode(ans)))
-                    if out:
-                        await stream.write(b"".join(out))
-                    continue
-                return  # idle
-        except (RemoteProtocolError, LimitExceeded) as exc:
-            await stream.reset()
-            self._misbehaved(peer, str(exc))
-        except InvalidInput as exc:  # a request we refuse (an invalid record): not garbage
-            logger.info("dht: refused request from %s: %s", peer, exc)
-            await stream.reset()
-        except JzfsError as exc:
-            logger.debug("dht: stream from %s ended: %s", peer, exc)
-        finally:
-            self._inbound_total -= 1
-            n = self._inbound[peer] - 1
-            if n:
-                self._inbound[peer] = n
-            else:
-                del self._inbound[peer]
-
-    def _misbehaved(self, peer: str, why: str) -> None:
-        self.counters["bad_messages"] += 1
-        n = self._bad[peer] = self._bad.get(peer, 0) + 1
-        logger.warning("dht: bad message from %s: %s", peer, why)
-        if n >= self.limits.max_bad_messages:
-            self.counters["dropped_peers"] += 1
-            self.state.table.remove(peer)
-            if self._nursery is not None:
-                self._nursery.start_soon(self._disconnect, peer)
-
-    async def _disconnect(self, peer: str) -> None:
-        try:
-            await self.host.disconnect(peer)
-        except JzfsError:
-            pass
-
-    # ------------------------------------------------------------------ client side
-
-    async def _ensure_connected(self, peer: str) -> None:
-        if self.host.is_connected(peer):
-            return
-        addrs = maddr.dialable(maddr.to_text(self.state.addrs.get(peer, self.clock()), peer_id=peer))
-        if not addrs:
-            raise NetworkError(f"no dialable address known for {peer}")
-        err: Exception | None = None
-        for a in addrs:
-            try:
-                await self.host.connect(f"{a}/p2p/{peer}")
-                return
-            except JzfsError as exc:
-                err = exc
-        raise NetworkError(f"cannot reach {peer}: {err}")
-
-    async def _open(self, peer: str) -> Any:
-        await self._ensure_connected(peer)
-        return await self.host.new_stream(peer, [self.protocol])
-
-    async def _request(self, peer: str, req: m.Message) -> m.Message:
-        """Send one request and read its answer (bounded by request_timeout_s)."""
-        self.counters["requests_out"] += 1
-        try:
-            with trio.fail_after(self.limits.request_timeout_s):
-                stream = await self._open(peer)
-                try:
-                    await stream.write(m.frame(m.encode(req)))
-                    reader = m.FrameReader(max_message_bytes=self.limits.max_message_bytes)
-                    while True:
-                        data = await stream.read()
-                        if not data:
-                            raise NetworkError(f"{peer} closed the DHT stream without answering")
-                        frames = reader.feed(data)
-                        if frames:
-                            ans = m.decode(frames[0], limits=self.limits)
-                            if ans.type != req.type:
-                                raise RemoteProtocolError(f"dht: asked {m.TYPE_NAMES[req.type]}, "
-                                                          f"got {m.TYPE_NAMES[ans.type]}")
-                            return ans
-                finally:
-                    await stream.close()
-        except trio.TooSlowError:
-            self.counters["failed_requests"] += 1
-            raise NetworkError(f"{peer} did not answer within {self.limits.request_timeout_s}s") from None
-        except (RemoteProtocolError, LimitExceeded) as exc:
-            self.counters["failed_requests"] += 1
-            self._misbehaved(peer, str(exc))
-            raise
-        except JzfsError:
-            self.counters["failed_requests"] += 1
-            raise
-
-    async def _send_frames(self, peer: str, frames: Sequence[bytes]) -> None:
-        """Write frames that have no answer (ADD_PROVIDER) on one stream, then close it."""
-        with trio.fail_after(self.limits.request_timeout_s + len(frames) / 1000):
-            stream = await self._open(peer)
-            try:
-                for i in range(0, len(frames), 512):
-                    await stream.write(b"".join(frames[i : i + 512]))
-            finally:
-                await stream.close()
-
-    async def _lookup(self, key: bytes, mtype: int,
+    async def lookup(self, key: bytes, mtype: int,
                       on_answer: Callable[[Lookup, str, m.Message], None] | None = None) -> Lookup:
         """Run one iterative lookup for `key` sending `mtype` requests; returns the finished state."""
         lim = self.limits
@@ -341,7 +212,7 @@ class DhtRouter:
 
         async def query(peer: str) -> None:
             try:
-                ans = await self._request(peer, m.Message(mtype, key=key))
+                ans = await self.transport.request(peer, m.Message(mtype, key=key))
             except JzfsError as exc:
                 logger.debug("dht: %s to %s failed: %s", m.TYPE_NAMES[mtype], peer, exc)
                 lk.on_failure(peer)
@@ -412,7 +283,7 @@ class DhtRouter:
                     emit(peer)
                 if len(seen) >= limit:
                     return
-                await self._lookup(key, m.GET_PROVIDERS, on_answer)
+                await self.lookup(key, m.GET_PROVIDERS, on_answer)
 
     async def provide(self, cids: Sequence[Any]) -> None:
         keys = list(dict.fromkeys(multihash_of(c) for c in cids))
@@ -423,7 +294,7 @@ class DhtRouter:
             return
         self._refresh_local_addrs()
         if len(keys) >= self.limits.provide_batch_threshold:
-            sent = await self._provide_bulk(keys)
+            sent = await announce.provide_bulk(self, keys)
         else:
             sent = 0
             limiter = trio.CapacityLimiter(self.limits.provide_concurrency)
@@ -431,7 +302,7 @@ class DhtRouter:
             async def one(key: bytes) -> None:
                 nonlocal sent
                 async with limiter:
-                    n = await self._provide_one(key)
+                    n = await announce.provide_one(self, key)
                 sent += n  # (not `sent += await …`: that reads `sent` before the await)
 
             async with trio.open_nursery() as nursery:
@@ -442,74 +313,6 @@ class DhtRouter:
         if sent == 0:
             raise NetworkError("no DHT peer took the provider records (the routing table is empty "
                                "or no peer answered); they are kept locally and served from here")
-
-    async def _provide_one(self, key: bytes) -> int:
-        lk = await self._lookup(key, m.FIND_NODE)
-        frame = m.add_provider_frame(key, self._provider_peer)
-        ok = 0
-
-        async def send(peer: str) -> None:
-            nonlocal ok
-            try:
-                await self._send_frames(peer, [frame])
-                ok += 1
-            except (JzfsError, trio.TooSlowError) as exc:
-                logger.debug("dht: ADD_PROVIDER to %s failed: %s", peer, exc)
-
-        async with trio.open_nursery() as nursery:
-            for peer in lk.closest():
-                nursery.start_soon(send, peer)
-        return ok
-
-    def _region_bits(self) -> int:
-        """Keyspace regions for a bulk announce: about k x 2 peers per region, estimated from
-        how many leading buckets of our table are full (bucket i covers 1/2**(i+1) of the
-        network, so d full buckets mean about k x 2**d peers)."""
-        full = 0
-        buckets = dict(self.state.table.buckets())
-        while len(buckets.get(full, ())) >= self.limits.k:
-            full += 1
-        return max(0, full - 1)
-
-    async def _provide_bulk(self, keys: list[bytes]) -> int:
-        """Announce many keys: one lookup per keyspace region, then every peer gets all of its
-        records on one stream (sweeping, as boxo's newer provider does, simplified)."""
-        bits = self._region_bits()
-        regions: dict[int, list[bytes]] = {}
-        for k in keys:
-            regions.setdefault(int.from_bytes(kad_id(k), "big") >> (256 - bits) if bits else 0, []).append(k)
-        per_peer: dict[str, list[bytes]] = {}
-        limiter = trio.CapacityLimiter(self.limits.provide_concurrency)
-
-        async def region(rkeys: list[bytes]) -> None:
-            async with limiter:
-                lk = await self._lookup(rkeys[0], m.FIND_NODE)
-            cands = lk.answered()
-            ints = [(int.from_bytes(peer_kad(p), "big"), p) for p in cands]
-            for k in rkeys:
-                t = int.from_bytes(kad_id(k), "big")
-                frame = m.add_provider_frame(k, self._provider_peer)
-                for _, p in sorted((d ^ t, p) for d, p in ints)[: self.limits.k]:
-                    per_peer.setdefault(p, []).append(frame)
-
-        async with trio.open_nursery() as nursery:
-            for rkeys in regions.values():
-                nursery.start_soon(region, rkeys)
-        sent = 0
-
-        async def deliver(peer: str, frames: list[bytes]) -> None:
-            nonlocal sent
-            async with limiter:
-                try:
-                    await self._send_frames(peer, frames)
-                    sent += len(frames)
-                except (JzfsError, trio.TooSlowError) as exc:
-                    logger.info("dht: announcing %d records to %s failed: %s", len(frames), peer, exc)
-
-        async with trio.open_nursery() as nursery:
-            for peer, frames in per_peer.items():
-                nursery.start_soon(deliver, peer, frames)
-        return sent
 
     async def find_peer(self, peer_id: str) -> PeerRecord:
         target = peer_bytes(peer_id)
@@ -522,7 +325,7 @@ class DhtRouter:
                 found.append(peer_id)
                 lk.stop()
 
-        await self._lookup(target, m.FIND_NODE, on_answer)
+        await self.lookup(target, m.FIND_NODE, on_answer)
         rec = self._record(peer_id)
         if not rec.addrs:
             raise NotFound(f"peer {peer_id} not found in the DHT")
@@ -548,7 +351,7 @@ class DhtRouter:
                 return
             values.append(rec.value)
 
-        await self._lookup(key, m.GET_VALUE, on_answer)
+        await self.lookup(key, m.GET_VALUE, on_answer)
         if not values:
             raise NotFound("no record for that key in the DHT")
         best = values[validators.select(key, values, now=self.clock())]
@@ -560,14 +363,14 @@ class DhtRouter:
 
     async def put_value(self, key: bytes, value: bytes) -> None:
         self.state.records.put(key, value, self.clock())  # validates (InvalidInput)
-        lk = await self._lookup(key, m.FIND_NODE)
+        lk = await self.lookup(key, m.FIND_NODE)
         req = m.Message(m.PUT_VALUE, key=key, record=m.Record(key, value))
         ok = 0
 
         async def put(peer: str) -> None:
             nonlocal ok
             try:
-                await self._request(peer, req)
+                await self.transport.request(peer, req)
                 ok += 1
             except JzfsError as exc:
                 logger.debug("dht: PUT_VALUE to %s failed: %s", peer, exc)
