@@ -196,22 +196,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_log_named(args: argparse.Namespace) -> int:
-    from .version_cmds import _print_commit, commit_json
+    from .version_cmds import print_history
 
     head = _resolve_head(args, data=False)
     with open_node() as node:
-        entries = node.versioning.log(str(head), limit=args.max_count)
-    if args.json:
-        print_json([commit_json(cid, c) for cid, c in entries])
-        return 0
-    for cid, c in entries:
-        _print_commit(cid, c, provenance=args.provenance)
+        entries = node.versioning.history(str(head), limit=args.max_count,
+                                          verify=not getattr(args, "no_verify", False))
+    print_history(entries, args)
     return 0
 
 
 def cmd_checkout_named(args: argparse.Namespace) -> int:
+    from .version_cmds import _sig_line
+
     head = _resolve_head(args, data=True)
     with open_node() as node:
-        cid, files = node.versioning.checkout(str(head), args.output)
+        vs = node.versioning
+        cid, files = vs.checkout(str(head), args.output, verify=not getattr(args, "no_verify", False))
+        sig = vs.signature(vs.load_commit(cid))
     print(f"checked out {cid} into {args.output} ({files} files)")
+    print(_sig_line(sig))
     return 0

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..ipld.cid import CID
     from ..versioning.diff import Change
     from ..versioning.objects import Commit, Provenance
+    from ..versioning.verify import Signature
 from .common import esc, open_node, print_json, subcommand_group
 
 
@@ -37,7 +38,7 @@ def _spec(text: str) -> str:
         return f"{text}@main"
 
 
-def commit_json(cid: CID, c: Commit) -> dict[str, Any]:
+def commit_json(cid: CID, c: Commit, sig: Signature | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "cid": str(cid),
         "parents": [str(p) for p in c.parents],
@@ -50,7 +51,15 @@ def commit_json(cid: CID, c: Commit) -> dict[str, Any]:
         prov = c.provenance
         out["provenance"] = {"inputs": [str(i) for i in prov.inputs], "command": prov.command,
                              "params": dict(prov.params)}
+    if sig is not None:
+        out.update(sig.to_json())  # "signature": verified | untrusted | invalid, "signer"
     return out
+
+
+def _sig_line(sig: Signature) -> str:
+    if sig.status == "verified":
+        return f"Signature: verified (trusted key {esc(sig.signer)})"
+    return f"Signature: {sig.status.upper()} ({esc(sig.detail)})"
 
 
 def _when(ts: int) -> str:
@@ -59,12 +68,14 @@ def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _print_commit(cid: CID, c: Commit, *, provenance: bool) -> None:
+def _print_commit(cid: CID, c: Commit, *, provenance: bool, sig: Signature | None = None) -> None:
     print(f"commit {cid}")
     if len(c.parents) > 1:
         print("Merge:  " + " ".join(str(p) for p in c.parents))
     print(f"Author: {esc(c.author)}")
     print(f"Date:   {_when(c.timestamp)}")
+    if sig is not None:
+        print(_sig_line(sig))
     print(f"Root:   {c.root}")
     if provenance and c.provenance is not None:
         p = c.provenance
@@ -177,49 +188,50 @@ def cmd_status(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------- history
 
 
+def print_history(entries: list[tuple[CID, Commit, Signature]], args: argparse.Namespace) -> None:
+    """`log` output: each commit with its signature status (text and --json)."""
+    if args.json:
+        print_json([commit_json(cid, c, sig) for cid, c, sig in entries])
+        return
+    for cid, c, sig in entries:
+        _print_commit(cid, c, provenance=args.provenance, sig=sig)
+
+
 def cmd_log(args: argparse.Namespace) -> int:
     with open_node() as node:
-        entries = node.versioning.log(_spec(args.spec), limit=args.max_count)
-    if args.json:
-        print_json([commit_json(cid, c) for cid, c in entries])
-        return 0
-    for cid, c in entries:
-        _print_commit(cid, c, provenance=args.provenance)
+        entries = node.versioning.history(_spec(args.spec), limit=args.max_count,
+                                          verify=not args.no_verify)
+    print_history(entries, args)
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ..ipld.cid import CID
-    from ..versioning import signing
     from ..versioning.objects import Tag
 
     with open_node() as node:
         vs = node.versioning
-        name, _, ref = args.spec.partition("@")
-        obj_cid = vs.resolve_ref(name, ref)[1] if ref else CID.decode(args.spec)
+        verify = not args.no_verify
+        obj_cid = vs.resolve_object(args.spec)
         obj = vs.load_object(obj_cid)
-        signer = signing.verify(obj)
-        trusted = signer in vs.trusted_keys()
         tag = obj if isinstance(obj, Tag) else None
-        cid = obj.target if tag else obj_cid
-        commit = vs.load_commit(cid)
-        commit_signer = signing.verify(commit)
-        commit_trusted = commit_signer in vs.trusted_keys()
+        tag_sig = vs.signature(tag) if tag else None
+        cid, commit, sig = vs.resolve_checked(args.spec, verify=verify)
     if args.json:
-        out = commit_json(cid, commit)
-        out["signature"] = {"valid": True, "signer": commit_signer, "trusted": commit_trusted}
+        out = commit_json(cid, commit, sig)
         if tag:
+            assert tag_sig is not None
             out["tag"] = {"cid": str(obj_cid), "name": tag.name, "message": tag.message,
-                          "tagger": tag.tagger.to_node(), "timestamp": tag.timestamp}
+                          "tagger": tag.tagger.to_node(), "timestamp": tag.timestamp, **tag_sig.to_json()}
         print_json(out)
         return 0
     if tag:
-        print(f"tag {esc(tag.name)} ({obj_cid})\nTagger: {esc(tag.tagger)}\nDate:   {_when(tag.timestamp)}\n")
+        assert tag_sig is not None
+        print(f"tag {esc(tag.name)} ({obj_cid})\nTagger: {esc(tag.tagger)}\nDate:   {_when(tag.timestamp)}")
+        print(f"{_sig_line(tag_sig)}\n")
         for line in tag.message.splitlines() or [""]:
             print(f"    {esc(line, keep=chr(9))}")
         print()
-    _print_commit(cid, commit, provenance=True)
-    print(f"good signature by {esc(signer)}{'' if trusted else ' (NOT a trusted key)'}")
+    _print_commit(cid, commit, provenance=True, sig=sig)
     return 0
 
 
@@ -235,7 +247,8 @@ def _cell_text(row: list[str] | None) -> str:
 def cmd_diff_rows(args: argparse.Namespace) -> int:
     """`jzfs diff A B --rows PATH [--key COL]`: row-level CSV/TSV diff (versioning/rowdiff.py)."""
     with open_node() as node:
-        result = node.versioning.row_diff(_spec(args.a), args.b, args.rows, key=args.key)
+        result = node.versioning.row_diff(_spec(args.a), args.b, args.rows, key=args.key,
+                                          verify=not args.no_verify)
         header = result.header
         counts = {"added": 0, "removed": 0, "changed": 0}
         if args.json:
@@ -273,7 +286,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if getattr(args, "key", None):
         raise InvalidInput("--key goes with --rows PATH")
     with open_node() as node:
-        changes = node.versioning.diff(_spec(args.a), args.b)
+        changes = node.versioning.diff(_spec(args.a), args.b, verify=not args.no_verify)
     _print_changes(changes, as_json=args.json, show_stat=args.stat)
     return 0
 
@@ -340,8 +353,11 @@ def cmd_tag_delete(args: argparse.Namespace) -> int:
 
 def cmd_checkout(args: argparse.Namespace) -> int:
     with open_node() as node:
-        cid, files = node.versioning.checkout(_spec(args.spec), args.output)
+        vs = node.versioning
+        cid, files = vs.checkout(_spec(args.spec), args.output, verify=not args.no_verify)
+        sig = vs.signature(vs.load_commit(cid))
     print(f"checked out {cid} into {args.output} ({files} files)")
+    print(_sig_line(sig))
     return 0
 
 
@@ -349,7 +365,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     with open_node() as node:
         try:
             out = node.versioning.merge(args.name, args.src, into=args.into, message=args.message,
-                                        now=_now(), strategy=args.strategy)
+                                        now=_now(), strategy=args.strategy, verify=not args.no_verify)
         except MergeConflict as exc:
             print(f"merge refused: {exc}", file=sys.stderr)
             return 1
@@ -419,6 +435,12 @@ def cmd_trust_rm(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------- registration
 
 
+def _no_verify_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-verify", action="store_true",
+                   help="go ahead with commits/tags whose signature is invalid or whose signer is "
+                        "not trusted (their status is still shown)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     repo = subcommand_group(sub, "repo", "repository commands")
     p = repo.add_parser("create", help="create a dataset repository (repo create NAME)")
@@ -455,11 +477,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--provenance", action="store_true")
     p.add_argument("-n", "--max-count", type=int, default=None)
+    _no_verify_flag(p)
     p.set_defaults(func=cmd_log)
 
     p = sub.add_parser("show", help="show a commit or tag and check its signature")
     p.add_argument("spec", metavar="NAME@REF|CID")
     p.add_argument("--json", action="store_true")
+    _no_verify_flag(p)
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("diff", help="paths added/removed/modified (diff NAME@A NAME@B --json)")
@@ -471,6 +495,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="row-level diff of the CSV/TSV file PATH (unchanged chunks are skipped)")
     p.add_argument("--key", metavar="COL", default=None,
                    help="with --rows: match rows by this column (name or index) instead of position")
+    _no_verify_flag(p)
     p.set_defaults(func=cmd_diff)
 
     branch = subcommand_group(sub, "branch", "create, list and delete branches")
@@ -508,6 +533,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("checkout", help="write a version into a directory (checkout NAME@REF -o DIR)")
     p.add_argument("spec", metavar="NAME@REF|CID")
     p.add_argument("-o", "--output", required=True)
+    _no_verify_flag(p)
     p.set_defaults(func=cmd_checkout)
 
     p = sub.add_parser("merge", help="merge SRC into DST (merge NAME SRC --into DST -m MSG)")
@@ -517,6 +543,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-m", "--message", default=None)
     p.add_argument("--strategy", choices=("ours", "theirs"), default=None)
     p.add_argument("--json", action="store_true")
+    _no_verify_flag(p)
     p.set_defaults(func=_merge_defaults)
 
     p = sub.add_parser("verify", help="check signatures and links back to the root commits (verify NAME@REF | verify CID)")

@@ -35,7 +35,7 @@ from .snapshot import BlockSink, SnapshotStats, build_dir, cache_key, snapshot
 from .statcache import FILE_NAME as STATCACHE_FILE
 from .statcache import StatCache, recorded
 from .tree import Link
-from .verify import Report, verify_history
+from .verify import Report, Signature, check_signature, require_verified, verify_history
 
 if TYPE_CHECKING:
     from ..node.core import Node
@@ -159,18 +159,47 @@ class Versioning:
             raise NotFound(f"no branch, tag or commit named {ref!r} in repository {repo!r}") from None
         return "", cid
 
-    def resolve(self, spec: str, *, repo: str | None = None) -> CID:
-        """`NAME@REF`, or a commit/tag CID (REF alone when `repo` is given) → commit CID."""
+    def resolve_object(self, spec: str, *, repo: str | None = None) -> CID:
+        """`NAME@REF`, or a commit/tag CID (REF alone when `repo` is given) → the CID it names
+        (a commit or an annotated tag)."""
         name, ref = split_spec(spec)
         name = name or repo
         if name is None:
             try:
-                cid = CID.decode(ref)
+                return CID.decode(ref)
             except InvalidInput:
                 raise InvalidInput(f"{spec!r} is neither NAME@REF nor a CID") from None
-        else:
-            _, cid = self.resolve_ref(name, ref)
-        return self.peel(cid)
+        return self.resolve_ref(name, ref)[1]
+
+    def resolve(self, spec: str, *, repo: str | None = None) -> CID:
+        """`NAME@REF`, or a commit/tag CID (REF alone when `repo` is given) → commit CID."""
+        return self.peel(self.resolve_object(spec, repo=repo))
+
+    # ------------------------------------------------------------------ signatures
+
+    def signature(self, obj: Commit | Tag, trusted: list[str] | None = None) -> Signature:
+        """The signature status of a commit or tag (versioning/verify.check_signature: the
+        one check `verify`, log, show, diff, checkout, merge and sync all make)."""
+        return check_signature(obj, self.trusted_keys() if trusted is None else trusted)
+
+    def resolve_checked(self, spec: str, *, repo: str | None = None,
+                        verify: bool = True) -> tuple[CID, Commit, Signature]:
+        """Resolve to a commit, checking the annotated tag on the way (if any) and the commit.
+        With `verify`, anything not signed by a trusted key raises SignatureError (the refusal
+        `--no-verify` overrides); either way the commit's status is returned."""
+        obj_cid = self.resolve_object(spec, repo=repo)
+        obj = self.load_object(obj_cid)
+        trusted = self.trusted_keys()
+        cid = obj_cid
+        if isinstance(obj, Tag):
+            if verify:
+                require_verified(self.signature(obj, trusted), "tag", obj_cid)
+            cid = obj.target
+        commit = self.load_commit(cid)
+        sig = self.signature(commit, trusted)
+        if verify:
+            require_verified(sig, "commit", cid)
+        return cid, commit, sig
 
     def branch_head(self, repo: str, branch: str) -> CID:
         return self.refs.get_ref(repo, f"heads/{check_ref_name(branch)}")
@@ -226,32 +255,43 @@ class Versioning:
 
     # ------------------------------------------------------------------ history
 
-    def log(self, spec: str, *, limit: int | None = None) -> list[tuple[CID, Commit]]:
-        head = self.resolve(spec)
+    def history(self, spec: str, *, limit: int | None = None,
+                verify: bool = True) -> list[tuple[CID, Commit, Signature]]:
+        """The log with each commit's signature status. With `verify`, the first commit not
+        signed by a trusted key stops it with SignatureError (`--no-verify` shows it instead)."""
+        head, _, _ = self.resolve_checked(spec, verify=verify)
+        trusted = self.trusted_keys()
         out = []
-        for item in history.walk(self.load_commit, [head], max_depth=self.limits.max_history_depth):
-            out.append(item)
+        for cid, commit in history.walk(self.load_commit, [head], max_depth=self.limits.max_history_depth):
+            sig = self.signature(commit, trusted)
+            if verify:
+                require_verified(sig, "commit", cid)
+            out.append((cid, commit, sig))
             if limit is not None and len(out) >= limit:
                 break
         return out
 
-    def diff(self, spec_a: str, spec_b: str) -> list[Change]:
+    def log(self, spec: str, *, limit: int | None = None, verify: bool = True) -> list[tuple[CID, Commit]]:
+        return [(cid, commit) for cid, commit, _ in self.history(spec, limit=limit, verify=verify)]
+
+    def diff(self, spec_a: str, spec_b: str, *, verify: bool = True) -> list[Change]:
+        """Changes from `spec_a` to `spec_b`; both commits are checked as `resolve_checked` does."""
         repo_a, _ = split_spec(spec_a)
-        a = self.load_commit(self.resolve(spec_a))
-        b = self.load_commit(self.resolve(spec_b, repo=repo_a))
+        _, a, _ = self.resolve_checked(spec_a, verify=verify)
+        _, b, _ = self.resolve_checked(spec_b, repo=repo_a, verify=verify)
         return diff_trees(self.blocks.get, a.root, b.root)
 
     def row_diff(self, spec_a: str, spec_b: str, path: str, *, key: str | None = None,
-                 delimiter: str | None = None) -> Any:
+                 delimiter: str | None = None, verify: bool = True) -> Any:
         """Row-level diff of the CSV/TSV file at `path` between two versions (`versioning.rowdiff`;
         `jzfs diff --rows` and the web UI call this). The delimiter follows the extension (tab
-        for .tsv/.tab) unless given."""
+        for .tsv/.tab) unless given. Both commits are checked as `diff` checks them."""
         from ..unixfs.resolve import resolve as resolve_path
         from .rowdiff import row_diff
 
         repo_a, _ = split_spec(spec_a)
-        a = self.load_commit(self.resolve(spec_a))
-        b = self.load_commit(self.resolve(spec_b, repo=repo_a))
+        _, a, _ = self.resolve_checked(spec_a, verify=verify)
+        _, b, _ = self.resolve_checked(spec_b, repo=repo_a, verify=verify)
         segs = [s for s in path.split("/") if s]
         if not segs:
             raise InvalidInput("--rows needs the path of a CSV/TSV file in the dataset")
@@ -259,6 +299,7 @@ class Versioning:
         if delimiter is None:
             delimiter = "\t" if path.lower().endswith((".tsv", ".tab")) else ","
         return row_diff(self.blocks, ca, cb, delimiter=delimiter, key=key)
+
 
     # ------------------------------------------------------------------ branches and tags
 
@@ -294,19 +335,20 @@ class Versioning:
 
     # ------------------------------------------------------------------ checkout
 
-    def checkout(self, spec: str, out_dir: str | os.PathLike[str]) -> tuple[CID, int]:
+    def checkout(self, spec: str, out_dir: str | os.PathLike[str], *,
+                 verify: bool = True) -> tuple[CID, int]:
         """Write the dataset of `spec` into `out_dir` (must not exist or be empty).
 
         Written by the one checked tree writer (`node/tree_writer.py`, as `jzfs get`): built in
         a temporary sibling and renamed into place, so a failure (missing block, hostile name,
-        too deep) leaves nothing behind. Returns (commit CID, files written).
+        too deep) leaves nothing behind. With `verify` (the default) a commit or tag not signed
+        by a trusted key is refused before anything is written. Returns (commit CID, files).
         """
         from ..node.tree_writer import TreeEntry, write_tree
         from ..unixfs.exporter import read_file, read_symlink
         from ..unixfs.walk import walk
 
-        commit_cid = self.resolve(spec)
-        commit = self.load_commit(commit_cid)
+        commit_cid, commit, _ = self.resolve_checked(spec, verify=verify)
         out = Path(out_dir).absolute()
         out.parent.mkdir(parents=True, exist_ok=True)
         written: list[tuple[str, Link]] = []
@@ -336,10 +378,14 @@ class Versioning:
     # ------------------------------------------------------------------ merge
 
     def merge(self, repo: str, src: str, *, into: str, message: str, now: int,
-              strategy: str | None = None) -> MergeOutcome:
+              strategy: str | None = None, verify: bool = True) -> MergeOutcome:
+        """Merge `src` into branch `into`. With `verify`, both heads must be signed by trusted
+        keys (a merge commit signed by us would vouch for them)."""
         dst_ref = f"heads/{check_ref_name(into)}"
         dst_head = self.refs.get_ref(repo, dst_ref)
-        src_head = self.resolve(src, repo=repo)
+        src_head, _, _ = self.resolve_checked(src, repo=repo, verify=verify)
+        if verify:
+            require_verified(self.signature(self.load_commit(dst_head)), "commit", dst_head)
         load = self.load_commit
         depth = self.limits.max_history_depth
         if history.is_ancestor(load, src_head, dst_head, max_depth=depth):

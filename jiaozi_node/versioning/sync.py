@@ -49,6 +49,7 @@ from .sync_core import (
     parse_request,
     parse_response,
 )
+from .verify import check_signature, require_verified
 
 logger = logging.getLogger(__name__)
 
@@ -150,11 +151,10 @@ class _Common:
             except (NotFound, Timeout) as exc:
                 raise NotFound(f"commit {cid} could not be fetched: {exc}") from None
             obj = decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
-            try:
-                signer = signing.verify(obj)
-                signing.check_trusted(signer, trusted)
-            except SignatureError as exc:
-                raise SignatureError(f"{'tag' if isinstance(obj, Tag) else 'commit'} {cid}: {exc}") from None
+            # the one check every history command makes (versioning/verify.py); no override here:
+            # nothing untrusted gets a ref
+            require_verified(check_signature(obj, trusted), "tag" if isinstance(obj, Tag) else "commit",
+                             cid, override=None)
             if isinstance(obj, Tag):
                 stack.append(obj.target)
                 continue

@@ -6,6 +6,11 @@ signature checked; with `data=True` every block of every dataset tree is fetched
 once, however many versions share it). Any missing, malformed, unsigned or badly signed object
 stops the walk with an error naming it. Trust is checked last: the report names every signer and
 which of them are trusted; `require_trusted` turns an untrusted signer into a SignatureError.
+
+`check_signature` is THE check of one commit or tag (signature, then signer against the trust
+list): `verify_history` uses it for every object it walks, and so does every command that shows or
+writes out history (log, show, diff, checkout, merge, fetch/pull/clone). `require_verified` turns
+a status other than "verified" into the one refusal those commands print unless `--no-verify`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,44 @@ from . import signing
 from .objects import Commit, Tag, decode_object
 
 Getter = Callable[[CID], bytes]
+
+VERIFIED = "verified"  # good signature by a trusted key
+UNTRUSTED = "untrusted"  # good signature by a key not in the trust list
+INVALID = "invalid"  # missing or bad signature, or a signer that is not an Ed25519 peer ID
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The signature status of one commit or tag."""
+
+    status: str  # VERIFIED | UNTRUSTED | INVALID
+    signer: str  # the peer the object names as its signer (author/tagger)
+    detail: str  # why, in words
+
+    def to_json(self) -> dict[str, str]:
+        return {"signature": self.status, "signer": self.signer}
+
+
+def check_signature(obj: Commit | Tag, trusted: Collection[str]) -> Signature:
+    """Check `obj`'s signature and whether its signer is trusted (never raises for a bad one)."""
+    try:
+        signer = signing.verify(obj)
+    except SignatureError as exc:
+        return Signature(INVALID, obj.signer, str(exc))
+    if signer not in trusted:
+        return Signature(UNTRUSTED, signer, f"signed by {signer}, which is not a trusted key "
+                                            f"(jzfs trust add {signer} if you trust it)")
+    return Signature(VERIFIED, signer, f"good signature by trusted key {signer}")
+
+
+def require_verified(sig: Signature, what: str, cid: CID, *, override: str | None = "--no-verify") -> None:
+    """Raise SignatureError unless `sig` is VERIFIED; the message names the object, the reason
+    and (when the command has one) the flag that overrides the refusal."""
+    if sig.status == VERIFIED:
+        return
+    kind = "an invalid signature" if sig.status == INVALID else "an untrusted signer"
+    hint = f"; {override} to go ahead anyway" if override else ""
+    raise SignatureError(f"{what} {cid} has {kind}: {sig.detail}{hint}")
 
 
 @dataclass
@@ -64,7 +107,7 @@ def verify_history(get: Getter, head: CID, *, trusted: Collection[str], data: bo
     obj = _load(get, head, "object", max_object_bytes)
     start = head
     if isinstance(obj, Tag):
-        _check_sig(obj, head, "tag", report)
+        _check_sig(obj, head, "tag", report, trusted)
         report.tag = obj
         start = obj.target
     seen: set[CID] = set()
@@ -80,14 +123,14 @@ def verify_history(get: Getter, head: CID, *, trusted: Collection[str], data: bo
         commit = _load(get, cid, "commit", max_object_bytes)
         if not isinstance(commit, Commit):
             raise SignatureError(f"commit {cid}: a parent link points at a tag")
-        _check_sig(commit, cid, "commit", report)
+        _check_sig(commit, cid, "commit", report, trusted)
         report.commits += 1
         if not commit.parents:
             report.roots.append(cid)
         stack.extend(commit.parents)
         if data:
             report.data_blocks += _walk_data(get, commit.root, data_seen, cid)
-    report.untrusted = sorted(s for s in report.signers if s not in trusted)
+    report.untrusted.sort()
     if require_trusted and report.untrusted:
         raise SignatureError(
             f"signed by untrusted key(s) {', '.join(report.untrusted)} "
@@ -95,12 +138,13 @@ def verify_history(get: Getter, head: CID, *, trusted: Collection[str], data: bo
     return report
 
 
-def _check_sig(obj: Commit | Tag, cid: CID, what: str, report: Report) -> None:
-    try:
-        signer = signing.verify(obj)
-    except SignatureError as exc:
-        raise SignatureError(f"{what} {cid}: {exc}") from None
-    report.signers[signer] = report.signers.get(signer, 0) + 1
+def _check_sig(obj: Commit | Tag, cid: CID, what: str, report: Report, trusted: Collection[str]) -> None:
+    sig = check_signature(obj, trusted)
+    if sig.status == INVALID:
+        raise SignatureError(f"{what} {cid}: {sig.detail}")
+    report.signers[sig.signer] = report.signers.get(sig.signer, 0) + 1
+    if sig.status == UNTRUSTED and sig.signer not in report.untrusted:
+        report.untrusted.append(sig.signer)
 
 
 def _walk_data(get: Getter, root: CID, seen: set[bytes], commit: CID) -> int:

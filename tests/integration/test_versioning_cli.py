@@ -159,7 +159,7 @@ def test_tags_show_and_trust(jz, tmp_path):
     tags = json.loads(jz("tag", "list", "ds", "--json"))
     assert tags["light"] == c1 and tags["v1"] != c1
     show = json.loads(jz("show", "ds@v1", "--json"))
-    assert show["cid"] == c1 and show["tag"]["name"] == "v1" and show["signature"]["valid"]
+    assert show["cid"] == c1 and show["tag"]["name"] == "v1" and show["signature"] == "verified" and show["tag"]["signature"] == "verified"
     assert "verified 1 commits" in jz("verify", "ds@v1")
     assert json.loads(jz("log", "ds@v1", "--json"))[0]["cid"] == c1
     assert json.loads(jz("branch", "list", "ds", "--json")) == {"main": c1}

@@ -94,3 +94,28 @@ def test_missing_data_block():
     with pytest.raises(NotFound, match="dataset of commit"):
         verify_history(s.get, cids[0], trusted={A.peer_id})
     assert verify_history(s.get, cids[0], trusted={A.peer_id}, data=False).commits == 1
+
+
+def test_check_signature_the_one_status_function():
+    import os
+
+    from jiaozi_node.ipld.cid import CID
+    from jiaozi_node.versioning.verify import check_signature, require_verified
+
+    root = CID.decode("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+    good = signing.sign(Commit(root, (), Author("a", A.peer_id), "m", 1), A)
+    assert check_signature(good, [A.peer_id]).status == "verified"
+    untrusted = check_signature(good, [B.peer_id])
+    assert untrusted.status == "untrusted" and untrusted.signer == A.peer_id
+    forged = Commit(root, (), Author("a", A.peer_id), "m", 1).with_signature(os.urandom(64))
+    bad = check_signature(forged, [A.peer_id])  # names a trusted key, signature random
+    assert bad.status == "invalid" and bad.to_json() == {"signature": "invalid", "signer": A.peer_id}
+    unsigned = check_signature(Commit(root, (), Author("a", A.peer_id), "m", 1), [A.peer_id])
+    assert unsigned.status == "invalid"
+    cid = good.block().cid
+    require_verified(check_signature(good, [A.peer_id]), "commit", cid)
+    with pytest.raises(SignatureError, match="invalid signature.*--no-verify"):
+        require_verified(bad, "commit", cid)
+    with pytest.raises(SignatureError, match=f"untrusted signer.*trust add {A.peer_id}") as info:
+        require_verified(untrusted, "commit", cid, override=None)
+    assert "--no-verify" not in str(info.value)
