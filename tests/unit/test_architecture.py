@@ -32,6 +32,8 @@ PURE_CORES = (
     + [f"jiaozi_node.ipns.{m}" for m in ("crypto", "name", "record", "validator", "dnslink", "dataset",
                                          "inspect")]
     + [f"jiaozi_node.routing.http.{m}" for m in ("records", "filters", "paths", "maddr")]
+    + [f"jiaozi_node.routing.dht.{m}" for m in ("message", "keys", "table", "lookup", "providers",
+                                                "records", "server")]
 )
 # Top-level packages no pure core may reach, directly or through another jiaozi_node module.
 FORBIDDEN = {"trio", "libp2p", "socket", "sqlite3", "psycopg", "lmdb", "asyncio", "anyio", "httpx", "httpcore",
