@@ -215,4 +215,10 @@ ROUTES: dict[str, Handler] = {
     "routing/put": put_value,
     "stats/provide": stats_provide,
     "stats/dht": stats_dht,
+    # Kubo 0.22 still serves the old `ipfs dht …` names (deprecated); ipfshttpclient uses them.
+    "dht/findprovs": findprovs,
+    "dht/findpeer": findpeer,
+    "dht/provide": provide,
+    "dht/get": get_value,
+    "dht/put": put_value,
 }

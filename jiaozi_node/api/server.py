@@ -38,7 +38,7 @@ ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTE
                               **h_name.ROUTES, **h_routing.ROUTES, **h_sync.ROUTES}
 # Commands whose request carries a (multipart) body.
 BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import", "key/import", "name/inspect",
-                           "routing/put"})
+                           "routing/put", "dht/put"})
 
 
 # Commands whose `arg`s are content paths: `/ipns/NAME/…` there is resolved (ipns/paths.py's
