@@ -185,13 +185,27 @@ async def fetch_named(client: Any, on: Any, name_path: str, repo: str, *, refs: 
                       clone: bool = False) -> NamedFetch:
     """Fetch the refs of a published dataset into `repo` (history checked); set
     `remotes/NAME/BRANCH` (and, for a clone, the local branches and tags). Refs that point
-    backwards are reported in `refused` and not applied."""
+    backwards are reported in `refused` and not applied. A clone trusts the publisher only if it
+    completes."""
+    vs = on.node.versioning
+    name = name_path[len("/ipns/"):]
+    trusted_before = set(vs.trusted_keys())
+    cid, manifest = await load_manifest(client, on, name_path, trust_publisher=clone)
+    try:
+        return await _fetch_named(client, on, name_path, repo, name, cid, manifest, refs=refs,
+                                  clone=clone)
+    except BaseException:
+        if clone and manifest.publisher not in trusted_before:
+            vs.trust_discard(manifest.publisher)  # a failed clone trusts nobody new
+        raise
+
+
+async def _fetch_named(client: Any, on: Any, name_path: str, repo: str, name: str, cid: CID,
+                       manifest: Any, *, refs: list[str] | None, clone: bool) -> NamedFetch:
     from ..versioning import history
 
     node = on.node
     vs = node.versioning
-    name = name_path[len("/ipns/"):]
-    cid, manifest = await load_manifest(client, on, name_path, trust_publisher=clone)
     wanted = dict(manifest.refs)
     if refs:
         picked = dict(ds.pick_ref(manifest.refs, r) for r in refs)

@@ -18,6 +18,7 @@ import getpass
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -438,6 +439,26 @@ class Versioning:
         if peer not in keys:
             keys.append(peer)
             self.repo.set_config("Trust.Keys", keys)
+
+    def trust_discard(self, peer: str) -> None:
+        """Remove `peer` from Trust.Keys if it is there (no error otherwise)."""
+        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        if peer in keys:
+            self.repo.set_config("Trust.Keys", [k for k in keys if k != peer])
+
+    @contextmanager
+    def trust_while(self, peer: str) -> Iterator[None]:
+        """Trust `peer` for an operation the user asked to trust it for (clone trusts the remote it
+        names): kept when the block completes, removed again when it fails or is interrupted —
+        unless it was trusted before. Only what the user accepted and what completed stays."""
+        before = peer in (self.repo.get_config_default("Trust.Keys", []) or [])
+        self.trust_add(peer)
+        try:
+            yield
+        except BaseException:
+            if not before:
+                self.trust_discard(peer)
+            raise
 
     def trust_rm(self, peer: str) -> None:
         keys = list(self.repo.get_config_default("Trust.Keys", []) or [])

@@ -313,18 +313,18 @@ class SyncClient(_Common):
         peer = await self.connect(multiaddr)
         if self.vs.refs.has_repo(repo):
             raise InvalidInput(f"repository {repo!r} already exists here")
-        self.vs.trust_add(peer)
-        adv = await self.list_refs(peer, repo)  # before creating anything: the peer must have it
-        del adv
-        self.vs.create_repo(repo, now=now)
-        try:
-            result = await self.fetch(peer, repo, remote="origin")
-        except BaseException:
-            self.vs.delete_repo(repo)  # nothing half-applied
-            raise
-        for ref, cid in result.refs.items():
-            if ref.startswith("heads/"):
-                self.vs.refs.update_ref(repo, ref, self.vs.peel(cid), expected=None)
+        with self.vs.trust_while(peer):  # trusted only if the clone completes
+            adv = await self.list_refs(peer, repo)  # before creating anything: the peer must have it
+            del adv
+            self.vs.create_repo(repo, now=now)
+            try:
+                result = await self.fetch(peer, repo, remote="origin")
+            except BaseException:
+                self.vs.delete_repo(repo)  # nothing half-applied
+                raise
+            for ref, cid in result.refs.items():
+                if ref.startswith("heads/"):
+                    self.vs.refs.update_ref(repo, ref, self.vs.peel(cid), expected=None)
         remotes = dict(self.node.repo.get_config_default("Remotes", {}) or {})
         remotes.setdefault("origin", {"Addr": multiaddr})
         self.node.repo.set_config("Remotes", remotes)
@@ -361,14 +361,14 @@ class SyncClient(_Common):
             raise NotFound(f"commit {cid} could not be fetched: {exc}") from None
         obj = decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
         signer = signing.verify(obj)
-        self.vs.trust_add(signer)
-        self.vs.create_repo(repo, now=now)
-        try:
-            result = await self.fetch_commit(cid, repo)
-            self.vs.refs.update_ref(repo, "heads/main", self.vs.peel(cid), expected=None)
-        except BaseException:
-            self.vs.delete_repo(repo)  # nothing half-applied
-            raise
+        with self.vs.trust_while(signer):  # trusted only if the clone completes
+            self.vs.create_repo(repo, now=now)
+            try:
+                result = await self.fetch_commit(cid, repo)
+                self.vs.refs.update_ref(repo, "heads/main", self.vs.peel(cid), expected=None)
+            except BaseException:
+                self.vs.delete_repo(repo)  # nothing half-applied
+                raise
         result.peer = signer
         return result
 

@@ -112,6 +112,7 @@ async def test_untrusted_commits_are_not_pulled(nodes, tmp_path):
         with pytest.raises(SignatureError, match="not a trusted key"):
             await client.clone(oa.host.addrs()[0], "ds", now=20)
         assert "ds" not in b.versioning.list_repos()  # nothing half-applied
+        assert a.repo.peer_id not in b.versioning.trusted_keys()  # a failed clone trusts nobody
         b.versioning.trust_add(mallory.peer_id)
         await client.clone(oa.host.addrs()[0], "ds", now=21)
         assert b.versioning.branch_head("ds", "main") == evil_cid
@@ -126,6 +127,12 @@ async def test_missing_repo_and_lying_peers(nodes, tmp_path):
         with pytest.raises(RemoteProtocolError, match="no repository named 'nope'"):
             await client.clone(oa.host.addrs()[0], "nope", now=1)
         assert "nope" not in b.versioning.list_repos()
+        assert peer not in b.versioning.trusted_keys()  # the failed clone left no trust behind
+        b.versioning.trust_add(peer)  # a key trusted before a failed clone stays trusted
+        with pytest.raises(RemoteProtocolError):
+            await client.clone(oa.host.addrs()[0], "nope", now=1)
+        assert peer in b.versioning.trusted_keys()
+        b.versioning.trust_rm(peer)
         adv = await client.list_refs(peer)
         assert adv.repos == {"ds": {}} and adv.peer == peer
 

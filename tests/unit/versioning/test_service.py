@@ -43,3 +43,25 @@ def test_resolution_order_and_errors(tmp_path):
         node.repo.set_config("Versioning.Chunker", "buzhash")
         assert vs.profile.chunker == "buzhash"
         assert set(vs.gc_roots()) == {c1, c2}
+
+
+def test_trust_while_keeps_only_what_completed(tmp_path):
+    from jiaozi_node.identity import Identity
+
+    with Node.open(tmp_path / "r") as node:
+        vs = node.versioning
+        peer, other = Identity.generate().peer_id, Identity.generate().peer_id
+        with pytest.raises(RuntimeError), vs.trust_while(peer):
+            assert peer in vs.trusted_keys()  # trusted while the operation runs
+            raise RuntimeError("clone failed")
+        assert peer not in vs.trusted_keys()
+        vs.trust_add(other)
+        with pytest.raises(KeyboardInterrupt), vs.trust_while(other):
+            raise KeyboardInterrupt
+        assert other in vs.trusted_keys()  # trusted before: stays
+        with vs.trust_while(peer):
+            pass
+        assert peer in vs.trusted_keys()
+        vs.trust_discard(peer)
+        vs.trust_discard(peer)  # absent: no error
+        assert peer not in vs.trusted_keys()
