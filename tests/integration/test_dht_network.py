@@ -72,3 +72,26 @@ async def test_twenty_nodes_find_every_provider_in_log_hops(nursery):
     assert max(hops) <= bound, (max(hops), bound)
     assert max(hops) >= 2, "with k=4 some lookups must hop"
     print(f"{len(hops)} lookups, hops: max {max(hops)}, bound {bound}")
+
+
+async def test_readers_that_stop_early_do_not_hurt_the_dht(nursery):
+    """Many finds closed after their first record while answers are still arriving."""
+    limits = replace(DHT_LIMITS, k=4, request_timeout_s=5.0)
+    with trio.fail_after(60):
+        nodes = await _network(nursery, 6, limits)
+        cid = CID.of(b"many providers")
+        for d in nodes[1:4]:
+            await d.provide([cid])
+        finder = nodes[5]
+
+        async def one() -> None:
+            async with aclosing(finder.find_providers(cid, limit=3)) as found:
+                async for _ in found:
+                    break
+
+        async with trio.open_nursery() as n:
+            for _ in range(30):
+                n.start_soon(one)
+        async with aclosing(finder.find_providers(cid, limit=3)) as found:
+            assert len([r async for r in found]) == 3
+        assert (await finder.find_peer(nodes[0].peer_id)).addrs

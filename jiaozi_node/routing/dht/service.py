@@ -148,6 +148,9 @@ class DhtRouter:
         except (JzfsError, trio.TooSlowError) as exc:
             logger.debug("dht: identify of %s failed: %s", peer, exc)
             return
+        except Exception:  # noqa: BLE001 - py-libp2p raises assorted types; never crash the DHT
+            logger.debug("dht: identify of %s failed", peer, exc_info=True)
+            return
         if self.protocol in info.get("Protocols", ()):
             now = self.clock()
             self.state.addrs.add(peer, maddr.to_bytes(info.get("Addresses") or []), now)
@@ -199,6 +202,8 @@ class DhtRouter:
                 await self.refresh()
             except JzfsError as exc:
                 logger.info("dht: refresh failed: %s", exc)
+            except Exception:  # a bug in one refresh must not stop the DHT
+                logger.exception("dht: refresh failed")
 
     async def lookup(self, key: bytes, mtype: int,
                       on_answer: Callable[[Lookup, str, m.Message], None] | None = None) -> Lookup:
@@ -265,25 +270,32 @@ class DhtRouter:
                               scope: trio.CancelScope) -> None:
         seen: set[str] = set()
 
-        def emit(peer: str) -> None:
+        def emit(peer: str) -> bool:
+            """Hand a provider to the reader; False once it stopped reading."""
             if peer != self.peer_id and peer not in seen and len(seen) < limit:
                 seen.add(peer)
-                send.send_nowait(self._record(peer))
+                try:
+                    send.send_nowait(self._record(peer))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return False  # the iterator was closed: its cancel is on the way
+            return len(seen) < limit
 
         def on_answer(lk: Lookup, _from: str, ans: m.Message) -> None:
             now = self.clock()
             for pid in self.state.learn(ans.provider_peers, now):
-                emit(pid)
-            if len(seen) >= limit:
-                lk.stop()
+                if not emit(pid):
+                    lk.stop()
+                    return
 
         with scope:
             async with send:
-                for peer in self.state.providers.get(key, self.clock(), limit=limit + 1):
-                    emit(peer)
-                if len(seen) >= limit:
-                    return
-                await self.lookup(key, m.GET_PROVIDERS, on_answer)
+                try:
+                    for peer in self.state.providers.get(key, self.clock(), limit=limit + 1):
+                        if not emit(peer):
+                            return
+                    await self.lookup(key, m.GET_PROVIDERS, on_answer)
+                except Exception:  # a bug here must not take the DHT (and the node) down
+                    logger.exception("dht: provider lookup failed")
 
     async def provide(self, cids: Sequence[Any]) -> None:
         keys = list(dict.fromkeys(multihash_of(c) for c in cids))
