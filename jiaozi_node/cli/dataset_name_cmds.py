@@ -52,26 +52,11 @@ def _with_publish(func: Any) -> Any:
 
 
 def _named(online_op: Any) -> Any:
-    """Run `online_op(SyncClient, node)` on a short-lived node with routing (as the sync
-    commands' `_online`; the manifest's providers are connected once the name is resolved)."""
-    import trio
+    """Run `online_op(SyncClient, node)` on a short-lived node with its own routing (the sync
+    commands' `_online`): the name is resolved and the manifest's providers found through it."""
+    from .version_sync_cmds import _online
 
-    from ..versioning.sync import SyncClient
-    from .version_sync_cmds import _SYNC_LISTEN, _SYNC_SERVICES, _leaves
-
-    async def run() -> Any:
-        with open_node() as node:
-            async with node.online(listen=_SYNC_LISTEN, peering=True, bootstrap=True,
-                                   services=(*_SYNC_SERVICES, "jiaozi_node.routing.service")) as on:
-                return await online_op(SyncClient(on), node)
-
-    try:
-        return trio.run(run)
-    except BaseExceptionGroup as group:  # the node's nursery wraps our error: show it plainly
-        leaves = _leaves(group)
-        if len(leaves) == 1:
-            raise leaves[0] from None
-        raise
+    return _online(online_op, routed=True)
 
 
 def _report(res: Any) -> int:

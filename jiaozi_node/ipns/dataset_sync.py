@@ -159,12 +159,10 @@ async def resolve_manifest_cid(on: Any, name_path: str) -> CID:
 
 
 async def load_manifest(client: Any, on: Any, name_path: str, *, trust_publisher: bool) -> tuple[CID, ds.Manifest]:
-    from ..cli.version_sync_cmds import _connect_providers
     from ..versioning.sync import _retrieval
 
     cid = await resolve_manifest_cid(on, name_path)
-    await _connect_providers(on, cid)
-    data = await _retrieval(on).get(cid)  # hash-checked by the retrieval path
+    data = await _retrieval(on).get(cid)  # hash-checked; providers found through routing
     manifest = ds.Manifest.decode(data, max_bytes=on.node.defaults.versioning.max_object_bytes)
     vs = on.node.versioning
     if trust_publisher and manifest.publisher not in vs.trusted_keys():
