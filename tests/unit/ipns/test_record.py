@@ -24,6 +24,14 @@ from jiaozi_node.ipns.record import (
 )
 
 NOW = time.time()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    """Every test builds and checks its records against one `now` taken when it starts (a
+    module-level value taken at collection goes stale in a long run)."""
+    global NOW
+    NOW = time.time()
 VALUE = b"/ipfs/bafkqaddwgevxmmraojswg33smq"
 HOUR = 3600 * NS
 
