@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -37,6 +37,7 @@ from ..unixfs import pb
 from ..unixfs.chunker import parse_chunker
 from ..unixfs.importer import FileImporter
 from ..unixfs.tree import TreeBuilder
+from ..unixfs.tree_plan import run_nested
 
 ProgressFn = Callable[[int], None]
 
@@ -272,7 +273,7 @@ def _plan(top: str, *, recursive: bool, hidden: bool) -> list[_Item]:
         raise InvalidInput(f"{top} is a directory, use the '-r' flag to specify directories")
     items: list[_Item] = [_Item("", top, "directory", 0)]
 
-    def walk(d: str, rel: str) -> None:
+    def walk(d: str, rel: str) -> Generator[Any, None, None]:  # run_nested: `yield` = descend
         _check_readable(d, True)
         try:
             names = os.listdir(d)
@@ -296,11 +297,11 @@ def _plan(top: str, *, recursive: bool, hidden: bool) -> list[_Item]:
                 items.append(_Item(r, p, "file", cst.st_size))
             elif stat.S_ISDIR(cst.st_mode):
                 items.append(_Item(r, p, "directory", 0))
-                walk(p, r)
+                yield walk(p, r)
             else:
                 raise InvalidInput(f"{p}: unsupported file type (not a file, directory or symlink)")
 
-    walk(top, "")
+    run_nested(walk(top, ""))  # no Python recursion: a deep tree gets a clear limit, not a crash
     return items
 
 

@@ -14,11 +14,15 @@ name order there (output lines only; the CIDs do not depend on it).
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 from ..config import ImportProfile
 from ..errors import InvalidInput
 from ..ipld.block import Block
 from ..ipld.cid import CID
 from .directory import DirEntry, build_directory
+from .tree_plan import run_nested
 
 
 class _Dir:
@@ -69,13 +73,13 @@ class TreeBuilder:
         dirs: list[tuple[str, CID, int]] = []
         blocks: list[Block] = []
 
-        def build(d: _Dir, path: str) -> tuple[CID, int]:
+        def build(d: _Dir, path: str) -> Generator[Any, tuple[CID, int], tuple[CID, int]]:
             entries: list[DirEntry] = []
             for name in sorted(d.children, key=lambda n: n.encode("utf-8")):
                 child = d.children[name]
                 if isinstance(child, _Dir):
                     sub = f"{path}/{name}" if path else name
-                    cid, tsize = build(child, sub)
+                    cid, tsize = yield build(child, sub)  # run_nested: no recursion
                     dirs.append((sub, cid, tsize))
                     entries.append(DirEntry(name, cid, tsize))
                 else:
@@ -84,6 +88,6 @@ class TreeBuilder:
             blocks.extend(new)
             return cid, tsize
 
-        cid, tsize = build(self.root, "")
+        cid, tsize = run_nested(build(self.root, ""))
         dirs.append(("", cid, tsize))
         return dirs, blocks

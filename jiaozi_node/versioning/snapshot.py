@@ -18,10 +18,11 @@ import os
 import struct
 import time
 from array import array
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from stat import S_ISDIR, S_ISLNK, S_ISREG
+from typing import Any
 
 from ..config import VERSIONING_LIMITS, ImportProfile
 from ..errors import InvalidInput, NotFound
@@ -30,6 +31,7 @@ from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_PB
 from ..store.base import Blockstore
 from ..unixfs import pb
+from ..unixfs.tree_plan import run_nested
 from .statcache import (
     RACY_WINDOW_NS,
     Recorded,
@@ -217,7 +219,7 @@ def snapshot(root_dir: str, *, profile: ImportProfile, sink: BlockSink, cache: S
         raise NotFound(f"{root_dir} is not a directory")
     with ThreadPoolExecutor(max_workers=VERSIONING_LIMITS.snapshot_hash_threads) as pool:
         walker = _Walker(profile, sink, cache, stats, pool)
-        root = walker.visit(os.path.abspath(root_dir))
+        root = run_nested(walker.visit(os.path.abspath(root_dir)))  # no recursion: any depth
     sink.flush()
     return root
 
@@ -230,7 +232,8 @@ class _Walker:
         if cache is not None:
             cache.preload(self.key)
 
-    def visit(self, path: str) -> Link:
+    def visit(self, path: str) -> Generator[Any, Link, Link]:
+        """One directory's link; a generator run by `run_nested` (`yield` = visit a subdirectory)."""
         prefix = path if path.endswith("/") else path + "/"
         # One pass over the directory through a descriptor: list the names, then one fstatat by
         # name each (no path walk per file, no DirEntry objects); the stat gives the kind. Names
@@ -261,7 +264,7 @@ class _Walker:
         parts: list[tuple[str, str, str | bytes]] = []
         for kind, name, target in other:
             if kind == "D":
-                subdirs[name] = sub = self.visit(prefix + name)
+                subdirs[name] = sub = yield self.visit(prefix + name)
                 parts.append((kind, name, sub.cid.buffer))
             else:
                 links[name] = target

@@ -149,3 +149,38 @@ def test_cli_diff_of_1200_deep_commits(tmp_path: Path) -> None:
     r = _jzfs({**os.environ, "JZFS_PATH": str(repo)}, "diff", str(cids[0]), str(cids[1]), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [{"path": "d/" * 1199 + "leaf.txt", "change": "modified"}]
+
+
+def test_commit_add_checkout_of_a_1200_deep_local_directory(tmp_path: Path) -> None:
+    # Local input, not a peer's, but a crash is a crash: snapshot, add's planner and the tree
+    # builder walk without Python recursion (unixfs/tree_plan.run_nested).
+    from jiaozi_node.node.tree_writer import remove_entry
+
+    top = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.mkdir("t", dir_fd=top)
+        fd = os.open("t", os.O_RDONLY | os.O_DIRECTORY, dir_fd=top)
+        for _ in range(1200):
+            os.mkdir("d", dir_fd=fd)
+            nfd = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        leaf = os.open("leaf.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(leaf, b"deep")
+        os.close(leaf)
+        os.close(fd)
+        env = {**os.environ, "JZFS_PATH": str(tmp_path / "repo")}
+        assert _jzfs(env, "repo", "create", "ds").returncode == 0
+        for args in (("commit", "ds", str(tmp_path / "t"), "-b", "main", "-m", "deep"),
+                     ("add", "-r", "-Q", str(tmp_path / "t")),
+                     ("checkout", "ds@main", "-o", str(tmp_path / "co"))):
+            r = _jzfs(env, *args)
+            assert r.returncode == 0 and b"Traceback" not in r.stderr, (args, r.stderr)
+        r = _jzfs(env, "status", "ds", str(tmp_path / "co"))
+        assert r.returncode == 0 and b"clean" in r.stdout, r.stdout
+    finally:
+        try:  # pytest's cleanup (shutil.rmtree) recurses per level on Python 3.11
+            for name in ("t", "co"):
+                remove_entry(top, name)
+        finally:
+            os.close(top)

@@ -117,3 +117,30 @@ def test_accepted_sequences_have_unique_safe_paths(entries: list) -> None:
         assert all(name_problem(n) is None for n in path)
         assert path == () or accepted.get(path[:-1]) == "directory"
         accepted[path] = kind
+
+
+def test_run_nested_has_no_recursion_limit_but_the_tree_limit() -> None:
+    from jiaozi_node.unixfs.tree_plan import run_nested
+
+    def depth_of(n: int):
+        if n == 0:
+            return 0
+        below = yield depth_of(n - 1)
+        return below + 1
+
+    assert run_nested(depth_of(5000), max_depth=6000) == 5000  # far past sys.getrecursionlimit()
+    with pytest.raises(LimitExceeded, match="TreeLimits.max_tree_depth"):
+        run_nested(depth_of(100), max_depth=50)
+    closed = []
+
+    def failing(n: int):
+        try:
+            if n == 0:
+                raise InvalidInput("bottom")
+            yield failing(n - 1)
+        finally:
+            closed.append(n)
+
+    with pytest.raises(InvalidInput, match="bottom"):
+        run_nested(failing(10))
+    assert sorted(closed) == list(range(11))  # every suspended level cleaned up
