@@ -29,10 +29,12 @@ import csv
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, InvalidInput, LimitExceeded
-from ..ipld.cid import CID, RAW
+from ..ipld.cid import CID, DAG_PB, RAW
+from ..unixfs import pb
 from ..unixfs.exporter_data import BlockGetter, get_node
 
 
@@ -81,32 +83,51 @@ class RowDiff:
 # ------------------------------------------------------------------------------ leaves
 
 
+def _is_raw(h: bytes) -> bool:
+    if len(h) > 2 and h[0] == 0x01 and h[1] < 0x80:
+        return h[1] == RAW
+    return CID.from_bytes(h).codec == RAW
+
+
 def file_leaves(getter: BlockGetter, cid: CID) -> list[tuple[bytes, int, int]]:
-    """(identity, start, size) of every piece of a file's bytes, in order: raw leaves by CID
-    (never fetched: their sizes come from the parents' blocksizes), the own data of dag-pb
-    nodes by their CID. A raw root is one piece of size -1 (unknown until read)."""
+    """(identity, start, size) of every piece of a file's bytes, in order: raw leaves by their
+    CID bytes (never fetched: their sizes come from the parents' blocksizes), the own data of
+    dag-pb nodes as b"#" + CID bytes (no CID starts with 0x23). A raw root is one piece of size
+    -1 (unknown until read). Interior nodes are parsed with the web UI's lean dag-pb reader
+    (strict, no CID object per link)."""
+    from ..webui.listing import pb_links
+
     if cid.codec == RAW:
         return [(cid.buffer, 0, -1)]
     out: list[tuple[bytes, int, int]] = []
-    stack: list[tuple[CID, int, int]] = [(cid, 0, -1)]
+    stack: list[tuple[bytes, int, int]] = [(cid.buffer, 0, -1)]
     while stack:
-        c, pos, size = stack.pop()
-        if c.codec == RAW:
-            out.append((c.buffer, pos, size))
+        h, pos, size = stack.pop()
+        if _is_raw(h):
+            out.append((h, pos, size))
             continue
-        node = get_node(getter, c)
-        if node.kind != "file":
-            raise InvalidInput(f"{c} is a {node.kind}, not a file")
-        if node.data:
-            out.append((b"#" + c.buffer, pos, len(node.data)))  # no CID starts with 0x23
-        p = pos + len(node.data)
+        c = CID.from_bytes(h)
+        if c.codec != DAG_PB:
+            raise CodecError(f"{c}: a file links to a {c.codec_name} block")
+        links, data = pb_links(getter.get(c))
+        if data is None:
+            raise CodecError(f"{c}: dag-pb node without UnixFS data")
+        meta = pb.decode(data)
+        if meta.type not in (pb.DataType.File, pb.DataType.Raw):
+            raise InvalidInput(f"{c} is a {meta.type.name.lower()}, not a file")
+        own = meta.data or b""
+        if own:
+            out.append((b"#" + h, pos, len(own)))
+        p = pos + len(own)
+        sizes = meta.blocksizes
+        if len(sizes) != len(links):
+            raise CodecError(f"{c}: {len(links)} links but {len(sizes)} blocksizes")
         kids = []
-        sizes = node.meta.blocksizes if node.meta else ()
-        if len(sizes) != len(node.links):
-            raise CodecError(f"{c}: {len(node.links)} links but {len(sizes)} blocksizes")
-        for link, bsize in zip(node.links, sizes, strict=True):
-            kids.append((link.cid, p, bsize))
+        for (lh, _name, _tsize), bsize in zip(links, sizes, strict=True):
+            kids.append((lh, p, bsize))
             p += bsize
+        if size >= 0 and p - pos != size:
+            raise CodecError(f"{c}: holds {p - pos} bytes, its parent says {size}")
         stack.extend(reversed(kids))
     return out
 
@@ -311,6 +332,19 @@ def _records(lines: list[tuple[int, bytes]]) -> list[Rec]:
     return out
 
 
+def _split_records(data: bytes, base: int) -> list[Rec]:
+    """`_records(_lines(data, base))`, at C speed when no quote can join lines."""
+    if b'"' in data or b"\r" in data:
+        return _records(_lines(data, base))
+    if not data:
+        return []
+    parts = data.split(b"\n")
+    if parts[-1] == b"":
+        parts.pop()
+    offsets = accumulate((len(x) + 1 for x in parts[:-1]), initial=base)
+    return list(zip(offsets, parts, strict=True))
+
+
 def _parse(lines: list[tuple[int, bytes]], delimiter: str) -> list[tuple[int, list[str], bytes]]:
     return [(off, _cells(raw, delimiter), raw) for off, raw in _records(lines)]
 
@@ -359,8 +393,8 @@ def row_diff(getter: BlockGetter, a: CID, b: CID, *, delimiter: str = ",", key: 
         sa, ea, sb, eb = r
         da, db = fa.read(sa, ea), fb.read(sb, eb)
         pre, suf = _trim(da, db)
-        ra = _records(_lines(da[pre: len(da) - suf], sa + pre))
-        rb = _records(_lines(db[pre: len(db) - suf], sb + pre))
+        ra = _split_records(da[pre: len(da) - suf], sa + pre)
+        rb = _split_records(db[pre: len(db) - suf], sb + pre)
         sm = difflib.SequenceMatcher(None, [x[1] for x in ra], [x[1] for x in rb], autojunk=False)
         for tag, i1, i2, j1, j2 in sm.get_opcodes():
             if tag != "equal":

@@ -125,3 +125,38 @@ def test_file_leaves_are_not_fetched():
     leaves = file_leaves(s, cid)
     assert len(leaves) > 50 and s.reads <= 2
     assert [p for _, p, _ in leaves] == sorted(p for _, p, _ in leaves)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_edits_match_a_naive_diff(seed):
+    from collections import Counter
+
+    rnd = random.Random(seed)
+    s = Store()
+    rows = table(4000, seed)
+    new = [list(r) for r in rows]
+    for _ in range(rnd.randint(1, 30)):
+        k = rnd.randint(1, len(new) - 1)
+        action = rnd.choice("mdi")
+        if action == "m":
+            new[k][2] = f"{rnd.random():.3f}"
+        elif action == "d":
+            del new[k]
+        else:
+            new.insert(k, [f"n{rnd.randint(0, 10**9)}", "new", "1"])
+    a, b = s.add(csv_bytes(rows)), s.add(csv_bytes(new))
+    # keyed: exactly the naive dictionary diff
+    old_by, new_by = {r[0]: r for r in rows[1:]}, {r[0]: r for r in new[1:]}
+    want = {("changed", k) for k in old_by.keys() & new_by.keys() if old_by[k] != new_by[k]}
+    want |= {("removed", k) for k in old_by.keys() - new_by.keys()}
+    want |= {("added", k) for k in new_by.keys() - old_by.keys()}
+    assert {(o.op, o.key) for o in row_diff(s, a, b, key="id").ops} == want
+    # positional: what went away and what came in are the multiset differences
+    gone, came = Counter(), Counter()
+    for o in row_diff(s, a, b).ops:
+        if o.old is not None:
+            gone[tuple(o.old)] += 1
+        if o.new is not None:
+            came[tuple(o.new)] += 1
+    old_c, new_c = Counter(map(tuple, rows[1:])), Counter(map(tuple, new[1:]))
+    assert gone - came == old_c - new_c and came - gone == new_c - old_c
