@@ -1,5 +1,5 @@
-"""CID inspector: paste a CID or an `/ipfs/CID/path` (or `/ipns/NAME` when the node has a name
-resolver): version, codec, multihash, block size, links, and a DAG explorer that walks DAG-PB
+"""CID inspector: paste a CID, an `/ipfs/CID/path` or an `/ipns/NAME[/path]` (resolved by the
+node's IPNS service, as `jzfs name resolve`): version, codec, multihash, block size, links, and a DAG explorer that walks DAG-PB
 (UnixFS data, links), DAG-CBOR/DAG-JSON (jzfs commits and tags explained, CIDs as links) and raw
 blocks (hex of the first bytes). Blocks come through the node's getter (local, else the network
 when the daemon is online), verified like every other block.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, JzfsError
+from ..errors import JzfsError
 from ..ipld import codecs, multihash
 from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
 from ..unixfs.exporter_data import load_block
@@ -22,13 +22,9 @@ if TYPE_CHECKING:
 
 
 def parse_target(ui: WebUI, text: str) -> CID:
+    """A CID, `CID/path` or `/ipfs/CID/path` (an `/ipns/` name is resolved before, in
+    `inspect_page`) → the CID it names."""
     text = text.strip()
-    if text.startswith("/ipns/"):
-        names = ui.ctx.online.services.get("ipns") if ui.ctx.online is not None else None
-        resolve = getattr(names, "resolve", None)
-        if resolve is None:
-            raise InvalidInput("this node has no IPNS resolver running")
-        raise InvalidInput("IPNS names are resolved with `jzfs name resolve`; paste the /ipfs/ path")
     if text.startswith("/ipfs/") or "/" in text:
         from ..gateway.http_common import parse_arg_path
         from ..unixfs.resolve import resolve
@@ -121,15 +117,23 @@ def describe(ui: WebUI, cid: CID) -> dict[str, Any]:
     return info
 
 
-def inspect_page(ui: WebUI, q: Query) -> Reply:
-    text = q.get("cid")
+async def inspect_page(ui: WebUI, q: Query) -> Reply:
+    import trio
+
+    text = (q.get("cid") or "").strip()
     if not text:
         return Html("inspect.html", {"info": None, "query": "", "nav": "inspect"})
+    resolved = None
     try:
-        cid = parse_target(ui, text)
+        if text.startswith(("/ipns/", "ipns://")):
+            from ..api.h_name import ipns_service  # the resolver `jzfs name resolve` uses
+
+            resolved = await ipns_service(ui.ctx).resolve(text)
+        cid = await trio.to_thread.run_sync(parse_target, ui, resolved or text, abandon_on_cancel=True)
     except JzfsError as exc:
         return Html("inspect.html", {"info": None, "query": text, "error": str(exc), "nav": "inspect"}, 400)
-    return Html("inspect.html", {"info": describe(ui, cid), "query": text, "nav": "inspect"})
+    info = await trio.to_thread.run_sync(describe, ui, cid, abandon_on_cancel=True)
+    return Html("inspect.html", {"info": info, "query": text, "resolved": resolved, "nav": "inspect"})
 
 
 ROUTES = [("GET", r"/inspect", inspect_page)]

@@ -22,3 +22,20 @@ def test_bad_input(demo):
     r = demo["get"]("/webui/inspect?cid=nonsense")
     assert r.status == 400 and 'class="error"' in r.text
     assert demo["get"]("/webui/inspect").status == 200
+
+
+def test_ipns_name_is_resolved_by_the_node(demo):
+    r = demo["get"]("/webui/inspect?cid=/ipns/k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8")
+    assert r.status == 400 and 'class="error"' in r.text  # not published anywhere: a clear error
+
+
+def test_published_ipns_name_resolves_to_its_block(demo):
+    import trio
+
+    from jiaozi_node.api.h_name import ipns_service
+
+    root = demo["node"].versioning.load_commit(demo["commits"]["first"]).root
+    svc = ipns_service(demo["app"].webui.ctx if demo["app"].webui else demo["app"].ctx)
+    name, _ = trio.run(lambda: svc.publish(f"/ipfs/{root}", allow_offline=True))
+    html = demo["get"](f"/webui/inspect?cid=/ipns/{name}/sub").text
+    assert 'id="resolved"' in html and "dag-pb" in html and "inner.txt" in html
