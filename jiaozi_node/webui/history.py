@@ -1,11 +1,11 @@
 """History: the commit log of a branch or tag (paginated, merge graph, signature badges) and one
 commit's page (message, author, signer, parents, provenance with links to its input commits).
 
-Signature status comes from `versioning.signing.verify`, the per-object check of
-`versioning.verify.verify_history` (what `jzfs verify` runs), against the same trust list:
-"verified" (good signature by a trusted key), "untrusted" (good signature, key not in the trust
-list) or "invalid" (bad signature; the error is shown). Commits are decoded strictly on load,
-as `verify_history` decodes them, and kept by CID (immutable) so paging a long log stays fast.
+Signature status comes from `versioning.verify.check_signature`, the one signature+trust check
+`jzfs verify`, `jzfs log` and sync make: "verified" (good signature by a trusted key),
+"untrusted" (good signature, key not in the trust list) or "invalid" (bad signature; the reason
+is shown). Unlike `jzfs log`, the page does not stop at an unverified commit: it shows it with its
+badge. Commits are decoded strictly on load and kept by CID (immutable) so paging stays fast.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JzfsError
 from ..ipld.cid import CID
-from ..versioning import history, signing
+from ..versioning import history
+from ..versioning.verify import Signature, check_signature
 from .app import Html, Query, Reply
 
 if TYPE_CHECKING:
@@ -27,34 +27,18 @@ LANE_W = 14
 ROW_H = 40
 
 
-@dataclass
-class Badge:
-    status: str  # "verified" | "untrusted" | "invalid"
-    signer: str | None
-    detail: str = ""
-
-
 def commit_status(commit: Any, trusted: list[str], known: dict[Any, Any] | None = None,
-                  cid: CID | None = None) -> Badge:
-    """This commit's signature status by `signing.verify` — the check `verify_history` (what
-    `jzfs verify` runs) applies to every object it walks — and the same trust list. The commit
-    was decoded strictly when it was loaded (`decode_commit`), as in `verify_history`. `known`
-    remembers the outcome by CID (a signature over immutable bytes does not change; trust does,
-    so it is checked every time)."""
-    outcome = known.get(cid) if known is not None and cid is not None else None
-    if outcome is None:
-        try:
-            outcome = ("ok", signing.verify(commit))
-        except JzfsError as exc:
-            outcome = ("bad", str(exc))
-        if known is not None and cid is not None:
-            known[cid] = outcome
-    if outcome[0] == "bad":
-        return Badge("invalid", None, outcome[1])
-    signer = outcome[1]
-    if signer not in trusted:
-        return Badge("untrusted", signer, "good signature by a key not in the trust list")
-    return Badge("verified", signer, "good signature by a trusted key")
+                  cid: CID | None = None) -> Signature:
+    """This commit's signature status by `versioning.verify.check_signature` — the one
+    signature+trust check `jzfs verify`, log, show, diff and sync make. `known` remembers the
+    outcome by (CID, trust list): the signed bytes never change, the trust list may."""
+    key = (cid, tuple(trusted)) if cid is not None else None
+    hit = known.get(key) if known is not None and key is not None else None
+    if hit is None:
+        hit = check_signature(commit, trusted)
+        if known is not None and key is not None:
+            known[key] = hit
+    return hit
 
 
 def _signatures(ui: WebUI) -> dict[Any, Any]:

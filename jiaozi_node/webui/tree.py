@@ -86,6 +86,7 @@ class Place:
     def __init__(self, root: CID, segments: list[str], *, repo: str | None = None,
                  ref: str | None = None, commit: CID | None = None) -> None:
         self.root, self.segments, self.repo, self.ref, self.commit = root, segments, repo, ref, commit
+        self.sig: Any = None  # the commit's signature status (datasets only)
 
     def link(self, segments: list[str] | tuple[str, ...], **kw: Any) -> str:
         path = "/".join(segments)
@@ -138,9 +139,12 @@ def tree_page(ui: WebUI, q: Query) -> Reply:
     repo = q.params["repo"]
     ref = q.get("ref", "main") or "main"
     vs = ui.node.versioning
+    from .history import _signatures, commit_loader, commit_status
+
     commit_cid = vs.resolve(ref, repo=repo)
-    commit = vs.load_commit(commit_cid)
+    commit = commit_loader(ui)(commit_cid)
     place = Place(commit.root, split_path(q.get("path")), repo=repo, ref=ref, commit=commit_cid)
+    place.sig = commit_status(commit, vs.trusted_keys(), _signatures(ui), commit_cid)
     return browse(ui, q, place)
 
 

@@ -58,6 +58,10 @@ def test_signature_status_untrusted_and_invalid(demo):
     vs.refs.update_ref("weather", "heads/forged", block.cid, expected=None)
     assert "⚠ untrusted signer" in demo["get"]("/webui/d/weather/log?ref=eve").text
     assert "✘ invalid" in demo["get"]("/webui/d/weather/log?ref=forged").text
+    # the diff and tree pages show such commits with their badge (`jzfs diff` would refuse)
+    d = demo["get"]("/webui/d/weather/diff?a=main&b=eve")
+    assert d.status == 200 and "✔ verified" in d.text and "⚠ untrusted signer" in d.text
+    assert "⚠ untrusted signer" in demo["get"]("/webui/d/weather/tree?ref=eve").text
     vs.refs.delete_ref("weather", "heads/eve")
     vs.refs.delete_ref("weather", "heads/forged")
 
