@@ -24,7 +24,7 @@ import trio
 from ..config import ADD_TUNING, IO_TUNING, PROFILES, ImportProfile
 from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
-from ..node.files import BlockSink, import_stream, resolve_profile, symlink_block
+from ..node.files import BlockBatcher, import_stream, resolve_profile, symlink_block
 from ..unixfs.tree import TreeBuilder, split_path
 from .common import ApiContext, Handler, json_bytes, param_bool, param_int
 from .multipart import PartInfo, iter_parts
@@ -92,7 +92,7 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
     """The whole import, in one worker thread."""
     node = ctx.node
     only_hash, pin, wrap, progress = opts["only_hash"], opts["pin"], opts["wrap"], opts["progress"]
-    sink = BlockSink(None if only_hash else node.blocks)
+    sink = BlockBatcher(None if only_hash else node.blocks)
     trees: dict[str, TreeBuilder] = {}
     tops: list[tuple[str, Any, int]] = []  # (name, cid, size) of top-level files, in order
     with ExitStack() as stack:

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import partial
 
 from ..config import BITSWAP_LIMITS, IPLD_LIMITS
 from ..errors import LimitExceeded, RemoteProtocolError
+from ..ipld import varint
 from ..ipld.varint import encode as _uvarint  # protobuf and multiformats varints encode alike
 
 WANT_BLOCK = 0
@@ -94,21 +96,8 @@ def _int32(value: int) -> bytes:
     return _uvarint(value & 0xFFFFFFFFFFFFFFFF if value < 0 else value)
 
 
-def read_uvarint(buf: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
-    """Protobuf varint (up to 10 bytes). Raises RemoteProtocolError on truncation/overflow."""
-    value = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise RemoteProtocolError("bitswap: truncated varint")
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, pos
-        shift += 7
-        if shift >= 70:
-            raise RemoteProtocolError("bitswap: varint longer than 10 bytes")
+# Protobuf varint (up to 10 bytes): (value, new pos). RemoteProtocolError on truncation/overflow.
+read_uvarint = partial(varint.decode_protobuf, error=RemoteProtocolError, what="bitswap")
 
 
 def _to_int32(v: int) -> int:

@@ -33,10 +33,10 @@ import trio
 from ..config import BITSWAP_LIMITS, BitswapLimits
 from ..errors import JzfsError, LimitExceeded, RemoteProtocolError
 from ..ipld.cid import CID
+from ..ipld.framing import FrameDecoder, encode_frame
 from . import message as bsmsg
 from .client import Client
 from .engine import BlockReader, Engine
-from .framing import FrameDecoder, encode_frame
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class BitswapService:
         self.stats["streams_in"] += 1
         if peer not in self._out:
             self._peer_connected(peer)
-        decoder = FrameDecoder(max_message_bytes=self.limits.max_message_bytes)
+        decoder = FrameDecoder(max_message_bytes=self.limits.max_message_bytes, what="bitswap")
         try:
             while True:
                 data = await stream.read()

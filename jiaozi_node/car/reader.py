@@ -27,8 +27,7 @@ from ..errors import CodecError, HashMismatch, InvalidInput, LimitExceeded
 from ..ipld import dagcbor
 from ..ipld.block import Block, verify
 from ..ipld.cid import CID
-from ..ipld.varint import MAX_VARINT_BYTES
-from ..ipld.varint import decode as varint_decode
+from ..ipld.varint import decode_partial as _varint
 
 CARV2_PRAGMA = bytes.fromhex("0aa16776657273696f6e02")
 CARV2_HEADER_BYTES = 40
@@ -42,17 +41,6 @@ class CarHeader:
     roots: tuple[CID, ...]
     data_offset: int = 0  # CARv2 only: where the v1 payload starts
     data_size: int = 0  # CARv2 only: its length
-
-
-def _varint(buf: bytearray, pos: int) -> tuple[int, int] | None:
-    """Decode a varint at `pos`, or None if the buffer ends inside it (more data needed)."""
-    end = min(len(buf), pos + MAX_VARINT_BYTES)
-    for i in range(pos, end):
-        if buf[i] < 0x80:
-            return varint_decode(buf, pos)
-    if end - pos >= MAX_VARINT_BYTES:
-        raise CodecError("CAR: varint too long")
-    return None
 
 
 def parse_header(raw: bytes, *, limits: CarLimits = CAR_LIMITS) -> tuple[int, tuple[CID, ...]]:

@@ -14,16 +14,17 @@ then the text, ending in "\\n". identify (github.com/libp2p/specs/blob/master/id
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from ..config import NET_LIMITS
 from ..errors import LimitExceeded, RemoteProtocolError
 from ..ipld import varint
+from ..ipld.framing import encode_frame, split_frame
 
 MSS_LINE = b"/multistream/1.0.0\n"
 
 
-def mss_message(line: bytes) -> bytes:
-    return varint.encode(len(line)) + line
+mss_message = encode_frame
 
 
 def split_mss_message(buf: bytes) -> tuple[bytes | None, bytes]:
@@ -32,16 +33,13 @@ def split_mss_message(buf: bytes) -> tuple[bytes | None, bytes]:
     Raises RemoteProtocolError for a message announced longer than NetLimits.max_mss_message_bytes.
     """
     try:
-        n, pos = varint.decode(buf, 0)
-    except Exception:  # noqa: BLE001 - truncated varint: need more bytes
-        if len(buf) > 9:
-            raise RemoteProtocolError("malformed multistream-select length") from None
-        return None, buf
-    if n > NET_LIMITS.max_mss_message_bytes:
-        raise RemoteProtocolError(f"multistream-select message of {n} bytes")
-    if len(buf) < pos + n:
-        return None, buf
-    return buf[pos : pos + n], buf[pos + n :]
+        msg, used = split_frame(buf, max_bytes=NET_LIMITS.max_mss_message_bytes, what="multistream-select")
+    except LimitExceeded as exc:
+        raise RemoteProtocolError(str(exc)) from None
+    return (None, buf) if msg is None else (msg, buf[used:])
+
+
+_field_varint = partial(varint.decode_protobuf, error=RemoteProtocolError, what="identify")
 
 
 @dataclass
@@ -59,31 +57,21 @@ def decode_identify(frame: bytes, *, max_bytes: int) -> IdentifyMsg:
 
     Raises LimitExceeded past `max_bytes`, RemoteProtocolError for malformed input.
     """
-    try:
-        n, pos = varint.decode(frame, 0)
-    except Exception:  # noqa: BLE001
-        raise RemoteProtocolError("identify: malformed length prefix") from None
-    if n > max_bytes:
-        raise LimitExceeded(f"identify message of {n} bytes (> {max_bytes})")
-    end = pos + n
-    if end > len(frame):
+    body, _ = split_frame(frame, max_bytes=max_bytes, what="identify")
+    if body is None:
         raise RemoteProtocolError("identify: truncated message")
+    frame, pos, end = body, 0, len(body)
     msg = IdentifyMsg()
     entries = 0
     while pos < end:
-        try:
-            key, pos = varint.decode(frame, pos)
-            field_no, wire = key >> 3, key & 7
-            if wire == 0:
-                _, pos = varint.decode(frame, pos)
-                continue
-            if wire != 2:
-                raise RemoteProtocolError(f"identify: unexpected wire type {wire}")
-            size, pos = varint.decode(frame, pos)
-        except RemoteProtocolError:
-            raise
-        except Exception:  # noqa: BLE001 - CodecError from varint
-            raise RemoteProtocolError("identify: malformed field") from None
+        key, pos = _field_varint(frame, pos, end)
+        field_no, wire = key >> 3, key & 7
+        if wire == 0:
+            _, pos = _field_varint(frame, pos, end)
+            continue
+        if wire != 2:
+            raise RemoteProtocolError(f"identify: unexpected wire type {wire}")
+        size, pos = _field_varint(frame, pos, end)
         if pos + size > end:
             raise RemoteProtocolError("identify: field past the end")
         value = frame[pos : pos + size]

@@ -55,7 +55,7 @@ class AddEvent:
         return {"Name": self.path, "Hash": str(self.cid), "Size": str(self.size)}
 
 
-class BlockSink:
+class BlockBatcher:
     """Batches blocks into `store.put_many` (or discards them when `store` is None).
 
     With `writer` (a single-thread executor owned by the caller) batches are written in the
@@ -125,7 +125,7 @@ def resolve_profile(node: Any, profile: ImportProfile | None) -> ImportProfile:
 # ------------------------------------------------------------------ streams
 
 
-def import_stream(f: BinaryIO, profile: ImportProfile, sink: BlockSink, *,
+def import_stream(f: BinaryIO, profile: ImportProfile, sink: BlockBatcher, *,
                   executor: ThreadPoolExecutor | None = None, tuning: AddTuning = ADD_TUNING,
                   progress: ProgressFn | None = None) -> tuple[CID, int]:
     """Import one byte stream; returns (root CID, cumulative size). With `sink.store` None
@@ -180,7 +180,7 @@ def _readinto_full(f: BinaryIO, buf: bytearray) -> int:
     return got
 
 
-def _import_fixed(f: BinaryIO, size: int, profile: ImportProfile, sink: BlockSink, *,
+def _import_fixed(f: BinaryIO, size: int, profile: ImportProfile, sink: BlockBatcher, *,
                   executor: ThreadPoolExecutor | None, tuning: AddTuning,
                   progress: ProgressFn | None, only_hash: bool) -> tuple[CID, int]:
     """Fixed-size chunks, already cut by the reads, hashed `group` chunks per thread task.
@@ -320,7 +320,7 @@ class _Adder:
         self.tuning = tuning
         self.progress = progress
         self._stack = ExitStack()
-        self.sink = BlockSink(None if only_hash else node.blocks, batch_bytes=tuning.put_batch_bytes,
+        self.sink = BlockBatcher(None if only_hash else node.blocks, batch_bytes=tuning.put_batch_bytes,
                               max_batches_in_flight=tuning.max_batches_in_flight)
         self.executor: ThreadPoolExecutor | None = None
 

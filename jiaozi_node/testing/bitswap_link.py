@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from ..bitswap import message as bsmsg
 from ..bitswap.client import Client
 from ..bitswap.engine import Engine
-from ..bitswap.framing import FrameDecoder, encode_frame
 from ..config import BITSWAP_LIMITS, BitswapLimits
 from ..errors import LimitExceeded, RemoteProtocolError
 from ..ipld.block import verify
 from ..ipld.cid import CID
+from ..ipld.framing import FrameDecoder, encode_frame
 from ..store.base import MemoryBlockstore
 
 
@@ -85,7 +85,8 @@ class BitswapLink:
         node = self.nodes[dst]
         self.wire_bytes += len(wire)
         try:
-            frames = FrameDecoder(max_message_bytes=node.limits.max_message_bytes).feed(wire)
+            frames = FrameDecoder(max_message_bytes=node.limits.max_message_bytes,
+                                  what="bitswap").feed(wire)
             for frame in frames:
                 msg = bsmsg.decode(frame, max_message_bytes=node.limits.max_message_bytes,
                                    max_block_bytes=node.limits.max_block_bytes,

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import partial
 
 from ..errors import CodecError
+from ..ipld import varint
 from ..ipld.varint import encode as _uvarint  # protobuf and multiformats varints encode alike
 
 __all__ = [
@@ -108,27 +110,7 @@ class UnixFSData:
 # ------------------------------------------------------------------------ varints (uint64)
 
 
-
-
-def _read_uvarint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
-    value = 0
-    shift = 0
-    start = pos
-    while True:
-        if pos >= end:
-            raise CodecError("unixfs: truncated varint")
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            if b == 0 and pos - start > 1:
-                raise CodecError("unixfs: non-minimal varint")
-            if value > _MAX_U64:
-                raise CodecError("unixfs: varint overflows uint64")
-            return value, pos
-        shift += 7
-        if pos - start >= 10:
-            raise CodecError("unixfs: varint too long")
+_read_uvarint = partial(varint.decode_protobuf, what="unixfs", minimal=True)
 
 
 def _read_len(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:

@@ -32,7 +32,7 @@ from . import history, signing
 from .diff import Change, diff_trees
 from .merge import merge_trees
 from .objects import Author, Commit, Provenance, Tag, decode_commit, decode_object
-from .snapshot import BlockSink, SnapshotStats, build_dir, cache_key, snapshot
+from .snapshot import SnapshotSink, SnapshotStats, build_dir, cache_key, snapshot
 from .statcache import FILE_NAME as STATCACHE_FILE
 from .statcache import StatCache, recorded
 from .tree import Link
@@ -230,7 +230,7 @@ class Versioning:
         profile = self.profile
         stats = SnapshotStats()
         with self.node.pins.lock.shared():  # GC cannot sweep our blocks before the ref holds them
-            sink = BlockSink(self.blocks, stats)
+            sink = SnapshotSink(self.blocks, stats)
             root = snapshot(str(directory), profile=profile, sink=sink, cache=self.statcache, stats=stats)
             unsigned = Commit(root.cid, (parent,) if parent else (), self.author(), message, now,
                               provenance if provenance and not provenance.is_empty() else None)
@@ -248,7 +248,7 @@ class Versioning:
         """Changes in `directory` against the branch head (nothing is stored)."""
         head = self.load_commit(self.branch_head(repo, branch))
         stats = SnapshotStats()
-        sink = BlockSink(self.blocks, stats, write=False)
+        sink = SnapshotSink(self.blocks, stats, write=False)
         root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats)
         self.statcache.record(stats.recorded, cache_key(self.profile), now_ns=time.time_ns(),
                              dirs=stats.recorded_dirs)
@@ -402,7 +402,7 @@ class Versioning:
         ours, theirs = load(dst_head), load(src_head)
         pending: list[Block] = []
         stats = SnapshotStats()
-        sink = BlockSink(self.blocks, stats, write=False)
+        sink = SnapshotSink(self.blocks, stats, write=False)
 
         def build(entries: dict[str, Link]) -> Link:
             link = build_dir(entries, self.profile, sink)

@@ -3,7 +3,7 @@
 Files whose size/mtime/inode are unchanged since they were last committed or checked out keep
 their recorded CID without being read (`StatCache`); every other file goes through the importer
 (`unixfs.importer.FileImporter`), and directories are built from the entries with the importer's
-`build_directory` (plain or HAMT, as the profile decides). Blocks go to a `BlockSink`: the
+`build_directory` (plain or HAMT, as the profile decides). Blocks go to a `SnapshotSink`: the
 blockstore for `commit` (counting the bytes that were really new), or an in-memory overlay for
 `status`, which stores nothing.
 
@@ -57,7 +57,7 @@ class SnapshotStats:
     recorded_dirs: list[RecordedDir] = field(default_factory=list)
 
 
-class BlockSink:
+class SnapshotSink:
     """Where snapshot blocks go: written through to `store`, or (`write=False`, for status) kept
     in memory only, with reads falling back to `store`."""
 
@@ -140,7 +140,7 @@ def cache_key(profile: ImportProfile) -> str:
     return f"{profile.name}/{profile.chunker}/{profile.layout}/{profile.cid_version}/{profile.raw_leaves}"
 
 
-def import_file(path: str, profile: ImportProfile, sink: BlockSink, stats: SnapshotStats,
+def import_file(path: str, profile: ImportProfile, sink: SnapshotSink, stats: SnapshotStats,
                 executor: Executor | None = None) -> Link:
     from ..unixfs.importer import FileImporter
 
@@ -156,7 +156,7 @@ def import_file(path: str, profile: ImportProfile, sink: BlockSink, stats: Snaps
     return Link(root, imp.tsize)
 
 
-def build_dir(entries: dict[str, Link], profile: ImportProfile, sink: BlockSink) -> Link:
+def build_dir(entries: dict[str, Link], profile: ImportProfile, sink: SnapshotSink) -> Link:
     from ..unixfs.directory import DirEntry, build_directory
 
     cid, tsize, blocks = build_directory(
@@ -203,14 +203,14 @@ def _first(item: tuple[bytes, bytes, int]) -> bytes:
     return item[0]
 
 
-def symlink_node(target: str, sink: BlockSink, profile: ImportProfile) -> Link:
+def symlink_node(target: str, sink: SnapshotSink, profile: ImportProfile) -> Link:
     data = dagpb.encode(dagpb.PBNode((), pb.symlink(os.fsencode(target))))
     block = Block.create(data, codec=DAG_PB, version=profile.cid_version)
     sink.put([block])
     return Link(block.cid, len(data))
 
 
-def snapshot(root_dir: str, *, profile: ImportProfile, sink: BlockSink, cache: StatCache | None,
+def snapshot(root_dir: str, *, profile: ImportProfile, sink: SnapshotSink, cache: StatCache | None,
              stats: SnapshotStats) -> Link:
     """Snapshot `root_dir`; returns the root directory's link. Blocks go to `sink`.
 
@@ -225,7 +225,7 @@ def snapshot(root_dir: str, *, profile: ImportProfile, sink: BlockSink, cache: S
 
 
 class _Walker:
-    def __init__(self, profile: ImportProfile, sink: BlockSink, cache: StatCache | None,
+    def __init__(self, profile: ImportProfile, sink: SnapshotSink, cache: StatCache | None,
                  stats: SnapshotStats, pool: Executor) -> None:
         self.profile, self.sink, self.cache, self.stats, self.pool = profile, sink, cache, stats, pool
         self.key = cache_key(profile)

@@ -7,14 +7,16 @@ so the adapter (`sync.py`) only moves bytes and calls the service.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, InvalidInput, LimitExceeded, RemoteProtocolError, SignatureError
 from ..identity import Identity, public_key_from_peer_id, verify_signature
-from ..ipld import dagcbor, varint
+from ..ipld import dagcbor
 from ..ipld.cid import CID, DAG_CBOR
+from ..ipld.framing import FrameDecoder, encode_frame
 from .names import check_ref_name, check_repo_name
 
 PROTOCOL_ID = "/jzfs/refs/1.0.0"
@@ -27,38 +29,33 @@ NONCE_BYTES = 16
 
 
 def frame(message: dict[str, Any]) -> bytes:
-    body = dagcbor.encode(message)
-    return varint.encode(len(body)) + body
+    return encode_frame(dagcbor.encode(message))
 
 
 class FrameReader:
-    """Reassemble one length-prefixed message; the length is checked before the body is buffered."""
+    """Reassemble length-prefixed dag-cbor messages (`ipld.framing`); the length is checked
+    before the body is buffered, and bytes not yet taken by `next_message` stay bounded."""
 
     def __init__(self, *, max_bytes: int = VERSIONING_LIMITS.max_sync_message_bytes) -> None:
         self.max_bytes = max_bytes
-        self._buf = bytearray()
+        self._decoder = FrameDecoder(max_message_bytes=max_bytes, what="refs")
+        self._frames: deque[bytes] = deque()
+        self._held = 0  # bytes of complete frames not taken yet (+1 each: empty frames count)
 
     def receive_data(self, data: bytes) -> None:
-        self._buf += data
-        if len(self._buf) > self.max_bytes + 10:
+        """Raises LimitExceeded / RemoteProtocolError for a bad or oversized length prefix."""
+        for f in self._decoder.feed(data):
+            self._frames.append(f)
+            self._held += len(f) + 1
+        if self._held + self._decoder.buffered > self.max_bytes + 10:
             raise LimitExceeded(f"refs message over {self.max_bytes} bytes")
 
     def next_message(self) -> dict[str, Any] | None:
         """The message once complete; None while more bytes are needed (not a 'missing' value)."""
-        if not self._buf:
+        if not self._frames:
             return None
-        try:
-            length, pos = varint.decode(bytes(self._buf[:10]), 0)
-        except CodecError as exc:
-            if "truncated" in str(exc):
-                return None
-            raise RemoteProtocolError(f"bad length prefix on refs stream: {exc}") from None
-        if length > self.max_bytes:
-            raise LimitExceeded(f"refs message of {length} bytes, over the {self.max_bytes} limit")
-        if len(self._buf) < pos + length:
-            return None
-        body = bytes(self._buf[pos:pos + length])
-        del self._buf[:pos + length]
+        body = self._frames.popleft()
+        self._held -= len(body) + 1
         try:
             msg = dagcbor.decode(body)
         except CodecError as exc:

@@ -11,8 +11,10 @@ the rows of the page shown.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from ..errors import CodecError
+from ..ipld import varint
 from ..ipld.cid import CID, DAG_PB
 from ..unixfs import pb
 
@@ -20,17 +22,7 @@ Getter = Callable[[CID], bytes]
 Entry = tuple[str, bytes, int]  # name, CID bytes, link Tsize
 
 
-def _varint(buf: bytes, i: int, end: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if i >= end or shift > 63:
-            raise CodecError("dag-pb: truncated or overlong varint")
-        b = buf[i]
-        i += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, i
-        shift += 7
+_varint = partial(varint.decode_protobuf, what="dag-pb")
 
 
 def pb_links(data: bytes) -> tuple[list[tuple[bytes, str, int]], bytes | None]:

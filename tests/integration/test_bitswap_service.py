@@ -10,13 +10,13 @@ import pytest
 import trio
 
 from jiaozi_node.bitswap import message as bsmsg
-from jiaozi_node.bitswap.framing import encode_frame
 from jiaozi_node.bitswap.service import BitswapService
 from jiaozi_node.config import UNIXFS_V0_2015, UNIXFS_V1_2025
 from jiaozi_node.errors import NetworkError, Timeout
 from jiaozi_node.identity import Identity
 from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import RAW
+from jiaozi_node.ipld.framing import encode_frame
 from jiaozi_node.net.libp2p_host import Libp2pHost
 from jiaozi_node.node.retrieval import Retrieval
 from jiaozi_node.store.base import MemoryBlockstore

@@ -125,11 +125,11 @@ def test_status_uses_the_stat_cache(jz, tmp_path):
     jz("commit", "ds", str(data), "-b", "main", "-m", "one", "-Q")
     assert "clean" in jz("status", "ds", str(data))
     with Node.open() as node:
-        from jiaozi_node.versioning.snapshot import BlockSink, SnapshotStats, snapshot
+        from jiaozi_node.versioning.snapshot import SnapshotSink, SnapshotStats, snapshot
 
         stats = SnapshotStats()
         snapshot(str(data), profile=node.versioning.profile,
-                 sink=BlockSink(node.blocks, stats, write=False), cache=node.versioning.statcache, stats=stats)
+                 sink=SnapshotSink(node.blocks, stats, write=False), cache=node.versioning.statcache, stats=stats)
         assert stats.files == 30
         # files written just before the commit are "racily clean" and re-read once; never more
         assert stats.hashed_files <= 30
@@ -142,7 +142,7 @@ def test_status_uses_the_stat_cache(jz, tmp_path):
         # after a re-commit with old mtimes the cache is trusted: nothing is re-read
         node.versioning.commit("ds", data, branch="main", message="two", now=2)
         snapshot(str(data), profile=node.versioning.profile,
-                 sink=BlockSink(node.blocks, stats2, write=False), cache=node.versioning.statcache, stats=stats2)
+                 sink=SnapshotSink(node.blocks, stats2, write=False), cache=node.versioning.statcache, stats=stats2)
         assert stats2.files == 30 and stats2.hashed_files == 0
     (data / "f4.txt").write_text("edited\n")
     (data / "f0.txt").unlink()

@@ -20,12 +20,13 @@ import jiaozi_node
 ROOT = Path(jiaozi_node.__file__).parent
 
 PURE_CORES = (
-    [f"jiaozi_node.ipld.{m}" for m in ("block", "cid", "codecs", "dagcbor", "dagjson", "dagpb", "multihash", "varint")]
+    [f"jiaozi_node.ipld.{m}" for m in ("block", "cid", "codecs", "dagcbor", "dagjson", "dagpb", "multihash", "varint",
+                                          "framing")]
     + [f"jiaozi_node.unixfs.{m}" for m in ("chunker", "buzhash", "rabin", "directory", "exporter", "exporter_data",
                                            "exporter_hamt", "hamt", "importer", "layout_balanced", "layout_trickle",
                                            "nodes", "pb", "resolve", "tree", "walk")]
     + [f"jiaozi_node.car.{m}" for m in ("reader", "writer", "traverse")]
-    + [f"jiaozi_node.bitswap.{m}" for m in ("message", "framing", "wantlist", "ledger", "engine", "client")]
+    + [f"jiaozi_node.bitswap.{m}" for m in ("message", "wantlist", "ledger", "engine", "client")]
     + [f"jiaozi_node.versioning.{m}" for m in ("objects", "signing", "diff", "merge", "history", "tree", "verify",
                                                "sync_core")]
     + ["jiaozi_node.gateway.http_common", "jiaozi_node.gateway.content"]

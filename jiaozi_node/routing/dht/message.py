@@ -21,9 +21,12 @@ Each message travels as uvarint(length) + protobuf (`frame`, `split_frame`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from ...config import DHT_LIMITS, DhtLimits
 from ...errors import LimitExceeded, RemoteProtocolError
+from ...ipld import varint
+from ...ipld.framing import FrameDecoder, encode_frame
 from ...ipld.varint import encode as _uvarint
 
 PUT_VALUE = 0
@@ -74,20 +77,7 @@ def _err(what: str) -> RemoteProtocolError:
     return RemoteProtocolError(f"dht: {what}")
 
 
-def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
-    value = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise _err("truncated varint")
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, pos
-        shift += 7
-        if shift >= 70:
-            raise _err("varint longer than 10 bytes")
+_varint = partial(varint.decode_protobuf, error=RemoteProtocolError, what="dht")
 
 
 def _bytes_field(buf: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -245,59 +235,15 @@ def encode(msg: Message) -> bytes:
     return bytes(out)
 
 
-def frame(payload: bytes) -> bytes:
-    """uvarint(len) + payload: how every DHT message travels on a stream."""
-    return _uvarint(len(payload)) + payload
+frame = encode_frame  # uvarint(len) + payload: how every DHT message travels on a stream
 
 
 def add_provider_frame(key: bytes, provider: bytes) -> bytes:
     """A framed ADD_PROVIDER for `key`, `provider` being `encode_peer(ourselves)` (precomputed:
     a bulk announce frames thousands of these)."""
-    body = b"\x08\x02" + _ld(0x12, key) + _ld(0x4A, provider)
-    return _uvarint(len(body)) + body
+    return encode_frame(b"\x08\x02" + _ld(0x12, key) + _ld(0x4A, provider))
 
 
-class FrameReader:
-    """Incremental splitter of uvarint-prefixed frames for one stream direction (h11 style).
-
-    `feed(data)` returns every frame now complete. The length prefix is checked against the
-    limit as soon as it is read, before any of the frame is buffered.
-    """
-
-    def __init__(self, *, max_message_bytes: int = DHT_LIMITS.max_message_bytes) -> None:
-        self._max = max_message_bytes
-        self._buf = bytearray()
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buf)
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buf += data
-        frames: list[bytes] = []
-        pos = 0
-        buf = self._buf
-        while pos < len(buf):
-            n = 0
-            shift = 0
-            p = pos
-            complete = False
-            while p < len(buf):
-                b = buf[p]
-                p += 1
-                n |= (b & 0x7F) << shift
-                if b < 0x80:
-                    complete = True
-                    break
-                shift += 7
-                if shift > 35:
-                    raise _err("length prefix too long")
-            if n > self._max:
-                raise LimitExceeded(f"dht: message of {n} bytes announced (> {self._max})")
-            if not complete or p + n > len(buf):
-                break
-            frames.append(bytes(buf[p : p + n]))
-            pos = p + n
-        if pos:
-            del self._buf[:pos]
-        return frames
+def FrameReader(*, max_message_bytes: int = DHT_LIMITS.max_message_bytes) -> FrameDecoder:  # noqa: N802
+    """The incremental splitter of DHT frames for one stream direction (`ipld.framing`)."""
+    return FrameDecoder(max_message_bytes=max_message_bytes, what="dht")

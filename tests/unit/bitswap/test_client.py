@@ -4,10 +4,10 @@ import os
 from dataclasses import replace
 
 from jiaozi_node.bitswap import message as m
-from jiaozi_node.bitswap.framing import encode_frame
 from jiaozi_node.config import BITSWAP_LIMITS
 from jiaozi_node.ipld.block import Block
 from jiaozi_node.ipld.cid import RAW
+from jiaozi_node.ipld.framing import encode_frame
 from jiaozi_node.testing.bitswap_link import BitswapLink, CoreNode
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import jiaozi_node.bitswap as pkg
 
-PURE = ["message", "framing", "wantlist", "ledger", "engine", "client"]
+PURE = ["message", "wantlist", "ledger", "engine", "client"]
 
 
 @pytest.mark.parametrize("name", PURE)

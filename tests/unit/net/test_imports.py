@@ -16,7 +16,7 @@ import jiaozi_node
 PKG = Path(jiaozi_node.__file__).resolve().parent
 LIBP2P_ALLOWED = {"net/libp2p_host.py"}
 PURE = ["ipld/", "unixfs/", "car/", "config.py", "errors.py", "gateway/http_common.py",
-        "bitswap/message.py", "bitswap/framing.py", "bitswap/wantlist.py", "bitswap/ledger.py",
+        "bitswap/message.py", "ipld/framing.py", "bitswap/wantlist.py", "bitswap/ledger.py",
         "bitswap/engine.py", "bitswap/client.py",
         "versioning/objects.py", "versioning/signing.py", "versioning/diff.py",
         "versioning/merge.py", "net/wire.py"]

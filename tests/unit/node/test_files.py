@@ -15,7 +15,7 @@ from jiaozi_node.config import UNIXFS_V0_2015, UNIXFS_V1_2025, AddTuning
 from jiaozi_node.errors import InvalidInput, NotFound
 from jiaozi_node.ipld import dagpb
 from jiaozi_node.node import Node
-from jiaozi_node.node.files import BlockSink, add_bytes, add_file, add_path, add_stream
+from jiaozi_node.node.files import BlockBatcher, add_bytes, add_file, add_path, add_stream
 from jiaozi_node.unixfs import pb
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors"
@@ -176,7 +176,7 @@ def test_block_sink_batches() -> None:
     from jiaozi_node.ipld.cid import CID
 
     s = Store()
-    sink = BlockSink(s, batch_bytes=10)
+    sink = BlockBatcher(s, batch_bytes=10)
     sink.put(Block(CID.of(bytes([i]) * 4), bytes([i]) * 4) for i in range(7))
     sink.flush()
     assert s.calls == [3, 3, 1] and sink.blocks == 7 and sink.bytes == 28

@@ -13,7 +13,7 @@ from jiaozi_node.store.base import MemoryBlockstore
 from jiaozi_node.unixfs.directory import DirEntry, build_directory, needs_sharding
 from jiaozi_node.unixfs.importer import import_bytes
 from jiaozi_node.versioning.snapshot import (
-    BlockSink,
+    SnapshotSink,
     SnapshotStats,
     cache_key,
     dir_fingerprint,
@@ -40,7 +40,7 @@ def test_snapshot_matches_the_importer(tmp_path):
     d = tree(tmp_path)
     store = MemoryBlockstore()
     stats = SnapshotStats()
-    root = snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(store, stats), cache=None, stats=stats)
+    root = snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(store, stats), cache=None, stats=stats)
     entries = list_dir(store.get, root.cid)
     assert set(entries) == {"a.txt", ".hidden", "sub", "empty", "link"}  # the FIFO is skipped
     assert entries["a.txt"].cid == import_bytes(b"hello", UNIXFS_V1_2025)[0]
@@ -50,7 +50,7 @@ def test_snapshot_matches_the_importer(tmp_path):
     assert stats.new_blocks == len(store) and stats.new_bytes == sum(len(store.get(c)) for c in store.cids())
     # same tree again: nothing new
     stats2 = SnapshotStats()
-    again = snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(store, stats2), cache=None, stats=stats2)
+    again = snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(store, stats2), cache=None, stats=stats2)
     assert again == root and stats2.new_blocks == 0
 
 
@@ -58,7 +58,7 @@ def test_status_mode_stores_nothing(tmp_path):
     d = tree(tmp_path)
     store = MemoryBlockstore()
     stats = SnapshotStats()
-    sink = BlockSink(store, stats, write=False)
+    sink = SnapshotSink(store, stats, write=False)
     root = snapshot(str(d), profile=UNIXFS_V0_2015, sink=sink, cache=None, stats=stats)
     assert len(store) == 0 and root.cid.version == 0
     assert set(list_dir(sink.get, root.cid)) >= {"a.txt", "sub"}
@@ -72,13 +72,13 @@ def test_cache_avoids_reading_unchanged_files(tmp_path):
     store = MemoryBlockstore()
     cache = StatCache(tmp_path / "c.db")
     stats = SnapshotStats()
-    first = snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(store, stats), cache=cache, stats=stats)
+    first = snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(store, stats), cache=cache, stats=stats)
     cache.record(stats.recorded, cache_key(UNIXFS_V1_2025), now_ns=2_000_000_000_000_000_000,
                  dirs=stats.recorded_dirs)
     (d / "a.txt").write_bytes(b"HELLO")
     os.utime(d / "a.txt", ns=(0, 2_000_000_000))  # same size: only the mtime tells
     stats2 = SnapshotStats()
-    second = snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(store, stats2), cache=cache, stats=stats2)
+    second = snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(store, stats2), cache=cache, stats=stats2)
     assert second != first
     assert stats2.hashed_files == 1 and stats2.files == 3  # sub/big was not read again
     cache.close()
@@ -94,12 +94,12 @@ def test_non_utf8_names_are_a_clear_error(tmp_path):
     (d / os.fsdecode(b"bad\xffname")).write_bytes(b"x")
     stats = SnapshotStats()
     with pytest.raises(InvalidInput, match="UTF-8"):
-        snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), stats), cache=None, stats=stats)
+        snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(MemoryBlockstore(), stats), cache=None, stats=stats)
 
 
 def _commit(d, store, cache, *, now_ns):
     stats = SnapshotStats()
-    root = snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(store, stats), cache=cache, stats=stats)
+    root = snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(store, stats), cache=cache, stats=stats)
     cache.record(stats.recorded, cache_key(UNIXFS_V1_2025), now_ns=now_ns, dirs=stats.recorded_dirs)
     return root, stats
 
@@ -125,7 +125,7 @@ def test_unchanged_directories_are_taken_whole_and_a_deep_change_still_shows(tmp
     # the change rebuilt its directory and every ancestor (their fingerprints hold the new CID),
     # and nothing beside them
     assert {r.path for r in stats.recorded_dirs} == {str(d), str(d / "sub"), str(d / "sub" / "deeper")}
-    assert changed == snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
+    assert changed == snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(MemoryBlockstore(), SnapshotStats()),
                                cache=None, stats=SnapshotStats())
     cache.close()
 
@@ -176,7 +176,7 @@ def test_a_directory_listed_in_another_order_gives_the_same_tree(tmp_path):
         d.mkdir()
         for i in order:
             (d / f"f{i:02d}").write_bytes(str(i).encode())
-    links = [snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
+    links = [snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(MemoryBlockstore(), SnapshotStats()),
                       cache=None, stats=SnapshotStats()) for d in (a, b)]
     assert links[0] == links[1]
 
@@ -243,7 +243,7 @@ def test_a_directory_is_rebuilt_from_its_recorded_links(tmp_path):
     os.utime(d / "f03", ns=(0, 2_000_000_000))
     second, stats = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
     assert stats.hashed_files == 1 and second != first
-    assert second == snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
+    assert second == snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(MemoryBlockstore(), SnapshotStats()),
                               cache=None, stats=SnapshotStats())
     # the recorded node is gone (GC): its links are not trusted, every file is read again
     store.delete(second.cid)
@@ -306,7 +306,7 @@ def test_random_edits_give_the_tree_of_a_fresh_snapshot(tmp_path):
             elif op == 6:
                 (rng.choice(dirs) / f"s{rng.randrange(1000)}").mkdir(exist_ok=True)
         got, _ = _commit(d, store, cache, now_ns=2_000_000_000_000_000_000)
-        want = snapshot(str(d), profile=UNIXFS_V1_2025, sink=BlockSink(MemoryBlockstore(), SnapshotStats()),
+        want = snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(MemoryBlockstore(), SnapshotStats()),
                         cache=None, stats=SnapshotStats())
         assert got == want
     cache.close()

@@ -39,16 +39,14 @@ def test_framing_roundtrip_in_pieces():
 
 def test_framing_limits_before_buffering():
     r = FrameReader(max_bytes=100)
-    r.receive_data(varint.encode(1000))
     with pytest.raises(LimitExceeded):
-        r.next_message()
+        r.receive_data(varint.encode(1000))
     r = FrameReader(max_bytes=100)
     with pytest.raises(LimitExceeded):
         r.receive_data(b"\x00" * 200)
     r = FrameReader()
-    r.receive_data(b"\x80\x00")  # non-minimal varint
     with pytest.raises(RemoteProtocolError):
-        r.next_message()
+        r.receive_data(b"\x80\x00")  # non-minimal varint
     r = FrameReader()
     r.receive_data(b"\x02\xff\xff")
     with pytest.raises(RemoteProtocolError, match="malformed"):

@@ -100,8 +100,10 @@ def test_frame_reader_splits_and_bounds():
     assert r.buffered == 0
     with pytest.raises(LimitExceeded):
         m.FrameReader(max_message_bytes=10).feed(b"\x0b")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(LimitExceeded):  # longer than the limit's own prefix: refused unfinished
         m.FrameReader().feed(b"\xff" * 8)
+    with pytest.raises(RemoteProtocolError):
+        m.FrameReader(max_message_bytes=2**70).feed(b"\xff" * 9)
 
 
 def test_fuzz_never_crashes():

@@ -1,27 +1,56 @@
-"""Length-prefixed framing of bitswap messages (uvarint length, then the protobuf). Pure: no I/O.
+"""Length-prefixed messages: an unsigned varint (multiformats) length, then the payload. Pure.
 
-h11 style: the adapter feeds whatever bytes the stream produced into `FrameDecoder.feed()` and gets
-back the complete frames. The length prefix is checked against the limit as soon as it is read, so
-a peer announcing a 2**60-byte message is refused before we buffer a single byte of it.
+The one framing of every stream protocol here: bitswap, kad-dht, the refs sync protocol
+(/jzfs/refs), multistream-select lines and identify. The length prefix is read with
+`ipld.varint` and checked against the caller's limit as soon as it is read, so a peer announcing
+a 2**60-byte message is refused before we buffer a single byte of it.
+
+- `encode_frame(payload)`: prefix + payload.
+- `split_frame(buf, ...)`: the first frame of a buffer, for one-message exchanges.
+- `FrameDecoder`: h11 style; the adapter feeds whatever bytes the stream produced into `feed()` and
+  gets back the complete frames.
 """
 
 from __future__ import annotations
 
-from ..config import BITSWAP_LIMITS
-from ..errors import LimitExceeded, RemoteProtocolError
+from ..errors import CodecError, LimitExceeded, RemoteProtocolError
+from . import varint
 
-# A uvarint for any size up to 2**63 needs at most 9 bytes; a 4 MiB limit needs 4.
-_MAX_PREFIX_BYTES = 9
+_MAX_PREFIX_BYTES = varint.MAX_VARINT_BYTES
 
 
 def encode_frame(payload: bytes | bytearray) -> bytes:
-    n = len(payload)
-    prefix = bytearray()
-    while n >= 0x80:
-        prefix.append((n & 0x7F) | 0x80)
-        n >>= 7
-    prefix.append(n)
-    return bytes(prefix) + payload  # one copy of the payload (a message is up to ~1 MiB)
+    return varint.encode(len(payload)) + payload  # one copy of the payload (up to ~1 MiB)
+
+
+def _prefix(buf: bytes | bytearray | memoryview, pos: int, max_bytes: int,
+            what: str) -> tuple[int, int] | None:
+    """(length, payload start) of the frame at `pos`, None while the prefix is incomplete."""
+    try:
+        got = varint.decode_partial(buf, pos)
+    except CodecError as exc:
+        raise RemoteProtocolError(f"{what}: bad length prefix ({exc})") from None
+    if got is None:  # incomplete: already longer than the limit's (minimal) encoding = too big
+        if len(buf) - pos >= len(varint.encode(max_bytes)):
+            raise LimitExceeded(f"{what}: message length prefix over the {max_bytes}-byte limit")
+        return None
+    if got[0] > max_bytes:
+        raise LimitExceeded(f"{what}: message of {got[0]} bytes over the {max_bytes}-byte limit")
+    return got
+
+
+def split_frame(buf: bytes | bytearray, *, max_bytes: int,
+                what: str) -> tuple[bytes | None, int]:
+    """(first complete frame, bytes it took from `buf`), or (None, 0) while incomplete.
+
+    Raises LimitExceeded for a frame announced over `max_bytes`, RemoteProtocolError for a
+    malformed prefix.
+    """
+    got = _prefix(buf, 0, max_bytes, what)
+    if got is None or len(buf) < got[1] + got[0]:
+        return None, 0
+    n, pos = got
+    return bytes(buf[pos : pos + n]), pos + n
 
 
 class FrameDecoder:
@@ -33,10 +62,12 @@ class FrameDecoder:
 
     Args:
         max_message_bytes: frames announcing more than this raise LimitExceeded.
+        what: the protocol, named in errors ("bitswap", "dht", ...).
     """
 
-    def __init__(self, *, max_message_bytes: int = BITSWAP_LIMITS.max_message_bytes) -> None:
+    def __init__(self, *, max_message_bytes: int, what: str) -> None:
         self._max = max_message_bytes
+        self._what = what
         self._chunks: list[bytes] = []
         self._off = 0  # read position inside _chunks[0]
         self._have = 0  # unread bytes over all chunks
@@ -64,27 +95,11 @@ class FrameDecoder:
             first = b"".join([first[self._off:], *self._chunks[1:]])  # rare: prefix split
             self._chunks = [first]
             self._off = 0
-        value = 0
-        shift = 0
-        p = self._off
-        end = len(first)
-        while True:
-            if p >= end:
-                if p - self._off >= _MAX_PREFIX_BYTES:
-                    raise RemoteProtocolError("bitswap: length prefix too long")
-                return False
-            b = first[p]
-            p += 1
-            value |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if p - self._off >= _MAX_PREFIX_BYTES or value > self._max:
-                raise LimitExceeded(f"bitswap: message length prefix over the {self._max}-byte limit")
-        if value > self._max:
-            raise LimitExceeded(f"bitswap: message of {value} bytes over the {self._max}-byte limit")
-        self._need = value
-        self._advance(p - self._off)
+        got = _prefix(first, self._off, self._max, self._what)
+        if got is None:
+            return False
+        self._need = got[0]
+        self._advance(got[1] - self._off)
         return True
 
     def _take(self, n: int) -> bytes:
