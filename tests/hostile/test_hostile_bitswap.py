@@ -11,13 +11,13 @@ import os
 import trio
 
 from jiaozi_node.bitswap import message as bsmsg
-from jiaozi_node.bitswap.framing import encode_frame
 from jiaozi_node.bitswap.service import BitswapService
 from jiaozi_node.config import UNIXFS_V1_2025
 from jiaozi_node.errors import NetworkError
 from jiaozi_node.identity import Identity
 from jiaozi_node.ipld import varint
 from jiaozi_node.ipld.cid import CID
+from jiaozi_node.ipld.framing import encode_frame
 from jiaozi_node.net.libp2p_host import Libp2pHost
 from jiaozi_node.node.retrieval import Retrieval
 from jiaozi_node.store.base import MemoryBlockstore
