@@ -99,3 +99,8 @@ def test_untrusted_publisher_refused_for_fetch(jzfs_daemon_factory, tmp_path: Pa
     assert r.returncode == 1 and "untrusted" in r.stderr.decode()
     r = jz(eb, "log", f"/ipns/{name}@main", check=False)
     assert r.returncode == 1 and "untrusted" in r.stderr.decode()
+    # a clone that fails (the repo exists here) leaves no new trusted key behind
+    trusted = json.loads(out(eb, "trust", "list", "--json"))
+    r = jz(eb, "clone", f"/ipns/{name}", "mine", check=False)
+    assert r.returncode == 1 and "already exists" in r.stderr.decode()
+    assert json.loads(out(eb, "trust", "list", "--json")) == trusted
