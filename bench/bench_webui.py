@@ -13,7 +13,7 @@ commands a user would type instead, timed whole), and the first page of a 10 KiB
 one should cost the same).
 
 Row diff: two versions of a 1 000 000-row CSV with 100 changed rows, committed with a
-content-defined chunker (`--chunker`, default buzhash): `jzfs diff ds@v1 ds@v2 --rows data.csv`
+content-defined chunker (`--chunker`, default rabin with 16 KiB average chunks): `jzfs diff ds@v1 ds@v2 --rows data.csv`
 (positional, and `--key id`) as a subprocess timed whole with its peak RSS (GNU time), against GNU
 `diff` of the same two files on disk, rounds alternating. Goal: faster than diff, RSS < 200 MB.
 """
@@ -53,16 +53,27 @@ def csv_rows(start: int, n: int, rnd: random.Random) -> str:
                    for i in range(start, start + n))
 
 
-def write_big_csv(path: Path, size: int) -> None:
+def write_big_csv(path: Path, size: int, *, unique: bool = False) -> None:
+    """A CSV of exactly `size` bytes. By default 16 MiB of generated rows repeated (the file's DAG
+    has the same shape as any other of its size: 1 MiB leaves under the same interior nodes;
+    repeated leaves are stored once, which only makes building it quicker); `unique` generates
+    every row (slow: minutes for 1 GiB on this machine)."""
     rnd = random.Random(7)
+    block = 16 << 20
     with open(path, "w") as f:
         f.write("id,city,temp,date\n")
-        i, written = 0, 0
-        while written < size:
+        i, written, first = 0, 0, []
+        while written < (size if unique else min(size, block)):
             chunk = csv_rows(i, 50_000, rnd)
             f.write(chunk)
+            first.append(chunk)
             written += len(chunk)
             i += 50_000
+        if not unique:
+            body = "".join(first)
+            while written < size:
+                f.write(body)
+                written += len(body)
     with open(path, "r+b") as f:
         f.truncate(size)  # exactly `size` bytes (the last row may be cut: a preview never gets there)
 
@@ -85,7 +96,7 @@ def build(base: Path, args: argparse.Namespace) -> dict:
     (d / "many").mkdir(parents=True)
     for i in range(args.files):
         (d / "many" / f"f{i:05d}.csv").write_text(f"id\n{i}\n")
-    write_big_csv(d / "big.csv", args.csv_mib << 20)
+    write_big_csv(d / "big.csv", args.csv_mib << 20, unique=args.unique_csv)
     write_big_csv(d / "small.csv", 10 << 10)
     vs.create_repo("pages", now=now)
     head = vs.commit("pages", d, branch="main", message="pages", now=now).cid
@@ -191,7 +202,10 @@ def main() -> None:
     ap.add_argument("--csv-mib", type=int, default=1024)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--changed", type=int, default=100)
-    ap.add_argument("--chunker", default="buzhash")
+    ap.add_argument("--chunker", default="rabin-4096-16384-65536",
+                    help="Versioning.Chunker of the row-diff dataset (content-defined; small chunks "
+                         "keep the bytes read per change small)")
+    ap.add_argument("--unique-csv", action="store_true", help="generate every row of the big CSV")
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--diff-rounds", type=int, default=3)
     args = ap.parse_args()

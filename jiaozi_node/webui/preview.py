@@ -186,8 +186,10 @@ def parquet_preview(ui: WebUI, cid: CID, size: int) -> dict[str, Any]:
             return len(data)
 
     try:
-        pf = pq.ParquetFile(io.BufferedReader(_Ranged(), 1 << 20))
-        batch = next(pf.iter_batches(batch_size=ui.limits.preview_rows), None)
+        pf = pq.ParquetFile(_Ranged(), pre_buffer=False)
+        groups = [0] if pf.metadata.num_row_groups else []  # only the first row group is read
+        batch = next(pf.iter_batches(batch_size=ui.limits.preview_rows, row_groups=groups,
+                                     use_threads=False), None)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises its own error types
         return {"kind": "none", "reason": f"cannot read Parquet: {exc}"}
     header = [f.name for f in pf.schema_arrow]

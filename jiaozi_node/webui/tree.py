@@ -11,6 +11,7 @@ listings are cached by directory CID (content-addressed, so the cache can never 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..car.traverse import dag_blocks
@@ -69,15 +70,34 @@ def entry_info(ui: WebUI, cid: CID, tsize: int) -> tuple[str, int | None]:
     return kind, None
 
 
-def _dir_kind(ui: WebUI, cid: CID) -> pb.DataType | None:
-    """Directory or HAMTShard for a UnixFS directory, else None (files, symlinks, other codecs)."""
+@dataclass
+class Quick:
+    """What the browser needs of a node, from one lean parse of its block (no CID per link)."""
+
+    type: str  # "directory" | "file" | "symlink"
+    size: int = 0
+    sharded: bool = False
+    target: str | None = None
+
+
+def quick_stat(ui: WebUI, cid: CID) -> Quick:
+    if cid.codec == RAW:
+        return Quick("file", len(ui.getter.get(cid)))
     if cid.codec != DAG_PB:
-        return None
+        return Quick(stat(ui.getter, cid).type)  # the exporter names the problem
     _links, data = pb_links(ui.getter.get(cid))
     if data is None:
-        return None
-    t = pb.decode(data).type
-    return t if t in (pb.DataType.Directory, pb.DataType.HAMTShard) else None
+        raise CodecError(f"{cid}: dag-pb node without UnixFS data")
+    meta = pb.decode(data)
+    t = meta.type
+    if t in (pb.DataType.Directory, pb.DataType.HAMTShard):
+        return Quick("directory", 0, t == pb.DataType.HAMTShard)
+    if t == pb.DataType.Symlink:
+        st = stat(ui.getter, cid)
+        return Quick("symlink", st.size, target=st.target)
+    if t in (pb.DataType.File, pb.DataType.Raw):
+        return Quick("file", len(meta.data or b"") + sum(meta.blocksizes))
+    raise CodecError(f"{cid}: unsupported UnixFS type {t.name}")
 
 
 class Place:
@@ -109,9 +129,10 @@ def browse(ui: WebUI, q: Query, place: Place) -> Reply:
     target = resolve(ui.getter, place.root, place.segments) if place.segments else place.root
     name = place.segments[-1] if place.segments else (place.repo or str(target))
     ctx: dict[str, Any] = {"place": place, "cid": target, "name": name, "nav": "datasets"}
-    kind = _dir_kind(ui, target)
-    if kind is not None:  # a directory: its block is not decoded whole (10 000 links) just to stat it
-        ctx["sharded"] = kind == pb.DataType.HAMTShard
+    st = quick_stat(ui, target)  # no full decode of a 10 000-link directory or 1 024-link file root
+    ctx["stat"] = st
+    if st.type == "directory":
+        ctx["sharded"] = st.sharded
         listing = sorted_listing(ui, target)
         per = ui.limits.dir_page_entries
         pages = max(1, -(-len(listing) // per))
@@ -124,8 +145,6 @@ def browse(ui: WebUI, q: Query, place: Place) -> Reply:
                          "link": place.link(place.child(ename))})
         ctx.update(rows=rows, total=len(listing), page=page, pages=pages)
         return Html("tree.html", ctx)
-    st = stat(ui.getter, target)
-    ctx["stat"] = st
     if st.type == "symlink":
         ctx.update(target=st.target)
         return Html("symlink.html", ctx)
