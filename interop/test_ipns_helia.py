@@ -191,3 +191,12 @@ def test_kubo_rpc_client_name_and_key(jzfs_daemon_factory):
     assert out["cat"] == "hello ipns via kubo-rpc-client"
     assert out["renamed"]["was"] == "site" and out["renamed"]["now"] == "site2"
     assert out["rm"]["name"] == "site2" and out["rm"]["id"] == name
+
+
+def test_jzfs_resolves_a_helia_name_from_the_dht(jzfs_daemon_factory):
+    """@helia/ipns + kad-dht publishes to the DHT knowing only C (jzfs DHT server); B (jzfs),
+    knowing only C too, resolves it."""
+    c = jzfs_daemon_factory("c", {"Routing.Type": "dhtserver"})
+    b = jzfs_daemon_factory("b", {"Routing.Type": "dhtserver", "Bootstrap": [_swarm_addr(c)]})
+    name = tool("publish-dht", _swarm_addr(c), "/ipfs/bafkqaaa")["name"]
+    assert jz(b["env"], "name", "resolve", f"/ipns/{name}") == "/ipfs/bafkqaaa"

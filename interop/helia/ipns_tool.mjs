@@ -14,6 +14,9 @@
 //   node ipns_tool.mjs resolve-dht BOOTSTRAP_MULTIADDR NAME
 //        @helia/ipns resolving NAME over the Amino DHT protocol (@libp2p/kad-dht, client mode,
 //        /ipfs/kad/1.0.0, loopback peers kept) knowing only BOOTSTRAP -> {"value", "ms"}
+//   node ipns_tool.mjs publish-dht BOOTSTRAP_MULTIADDR VALUE
+//        @helia/ipns publishing VALUE under a fresh key to the DHT (PUT to the closest peers),
+//        knowing only BOOTSTRAP -> {"name": k51…}
 //   node ipns_tool.mjs fetch GATEWAY ROUTER_URL IPNS_PATH
 //        @helia/verified-fetch of ipns://IPNS_PATH: the name through ROUTER_URL, the blocks
 //        from the trustless GATEWAY (every block verified) -> {"status", "sha256", "body_b64"}
@@ -176,6 +179,14 @@ try {
       value = typeof v === 'string' ? v : new TextDecoder().decode(v)
     }
     out.write(JSON.stringify({ value, ms: performance.now() - t0 }) + '\n')
+    await helia.stop()
+  } else if (mode === 'publish-dht') {
+    const helia = await dhtHelia()
+    await helia.libp2p.dial(multiaddr(args[0]), { signal: AbortSignal.timeout(TIMEOUT_MS) })
+    const dht = helia.libp2p.services.dht
+    for (let i = 0; i < 200 && dht.routingTable.size === 0; i++) await new Promise(r => setTimeout(r, 25))
+    const res = await ipns(helia).publish('interop-dht-key', args[1], { signal: AbortSignal.timeout(TIMEOUT_MS) })
+    out.write(JSON.stringify({ name: nameOf(res.publicKey) }) + '\n')
     await helia.stop()
   } else if (mode === 'fetch') {
     const [gateway, router, path] = args

@@ -62,6 +62,12 @@ def test_publish_gateway_and_remote_resolve(jzfs_daemon_factory, tree, tmp_path)
     assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.ipfs.ipns-record"
     rec = validate_record(IpnsName.parse(name), r.content, now=time.time())
     assert rec.value == f"/ipfs/{root}".encode() and rec.sequence == 0
+    (tmp_path / "r.ipns-record").write_bytes(r.content)
+    shown = out(env_a, "name", "inspect", "--verify", name, str(tmp_path / "r.ipns-record"))
+    assert f"Value:         /ipfs/{root}" in shown and "Valid:     true" in shown
+    bad = jz(env_a, "name", "inspect", "--verify", "k51qzi5uqu5dlzz0lj92rvrl6e53mg1bkjjafhko5ri3kimptfluai3xhtmrt9",
+             str(tmp_path / "r.ipns-record"), check=False)
+    assert bad.returncode == 1 and b"Valid:     false" in bad.stdout
     r = httpx.get(f"{gw}/ipns/{name}/sub", params={"format": "car"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.ipld.car")
     assert httpx.get(f"{gw}/ipns/k51qzi5uqu5dlzz0lj92rvrl6e53mg1bkjjafhko5ri3kimptfluai3xhtmrt9").status_code in (404, 504)
