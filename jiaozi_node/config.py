@@ -33,7 +33,10 @@ class IpldLimits:
     max_block_bytes: int = 2 * MiB
     # Identity multihashes inline data in the CID itself; Kubo caps them at 128 bytes.
     max_identity_digest: int = 128
-    # DAG-CBOR/DAG-JSON nesting depth accepted when decoding foreign data (stack safety).
+    # DAG-CBOR/DAG-JSON nesting depth accepted when decoding (and written when encoding): the
+    # json module and the dag-cbor library decode by recursion, so deeper input is refused by
+    # ipld/depth.py's scan before they see it (1000 nested arrays were a RecursionError). Real
+    # IPLD data nests a few levels; 256 leaves room and stays far below Python's stack limit.
     max_decode_depth: int = 256
     # `dag put` input read from stdin/a file: the encoded block must fit max_block_bytes, and its
     # DAG-JSON text (base64 bytes, escapes, whitespace) can be a few times larger; nothing bigger

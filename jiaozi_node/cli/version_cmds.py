@@ -324,7 +324,8 @@ def cmd_tag_create(args: argparse.Namespace) -> int:
         raise InvalidInput("an annotated tag (-a) needs a message (-m)")
     message = args.message if (args.annotate or args.message is not None) else None
     with open_node() as node:
-        obj = node.versioning.tag_create(args.name, args.tag, ref=args.from_ref, message=message, now=_now())
+        obj = node.versioning.tag_create(args.name, args.tag, ref=args.from_ref, message=message, now=_now(),
+                                         verify=not args.no_verify)
     kind = "annotated tag" if message is not None else "tag"
     print(f"created {kind} {args.tag} ({obj})")
     return 0
@@ -520,6 +521,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="from_ref", default="main", metavar="REF")
     p.add_argument("-a", "--annotate", action="store_true", help="a signed tag object")
     p.add_argument("-m", "--message", default=None)
+    _no_verify_flag(p)
     p.set_defaults(func=cmd_tag_create)
     p = tag.add_parser("list")
     p.add_argument("name")

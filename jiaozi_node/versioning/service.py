@@ -316,9 +316,12 @@ class Versioning:
     def branch_delete(self, repo: str, branch: str) -> None:
         self.refs.delete_ref(repo, f"heads/{check_ref_name(branch)}")
 
-    def tag_create(self, repo: str, name: str, *, ref: str, message: str | None, now: int) -> CID:
-        target = self.resolve(ref, repo=repo)
-        self.load_commit(target)
+    def tag_create(self, repo: str, name: str, *, ref: str, message: str | None, now: int,
+                   verify: bool = True) -> CID:
+        """A lightweight tag, or with `message` an annotated tag signed by this node. Signing
+        vouches for the target, so with `verify` an annotated tag of a commit not signed by a
+        trusted key is refused (as `checkout` refuses it)."""
+        target, _, _ = self.resolve_checked(ref, repo=repo, verify=verify and message is not None)
         full = f"tags/{check_ref_name(name)}"
         obj = target
         with self.node.pins.lock.shared():  # GC must not sweep the tag before its ref exists

@@ -66,7 +66,8 @@ def test_forged_own_key_refused_everywhere(forged: dict) -> None:
     repo, tmp = forged["repo"], forged["tmp"]
     for args in (("checkout", "ds@own", "-o", str(tmp / "out")), ("checkout", forged["own"], "-o", str(tmp / "out")),
                  ("log", "ds@own"), ("log", "ds@ontop"), ("show", "ds@own"), ("diff", "ds@main", "ds@own"),
-                 ("diff", "ds@own", "main"), ("merge", "ds", "own", "--into", "main"), ("verify", "ds@own")):
+                 ("diff", "ds@own", "main"), ("merge", "ds", "own", "--into", "main"), ("verify", "ds@own"),
+                 ("tag", "create", "ds", "v1", "--from", "own", "-a", "-m", "vouch")):
         r = _jzfs(repo, tmp, *args)
         _refused(r, "signature")
         if args[0] != "verify":
