@@ -27,6 +27,9 @@ def expand_cli_paths(args: Any) -> None:
             todo.append(value)
     if not todo:
         return
+    if getattr(args, "output", "") is None and is_ipns_path(getattr(args, "path", None)):
+        # `get /ipns/NAME/a/b` writes `b` (and `get /ipns/NAME` writes NAME), as Kubo does
+        args.output = [seg for seg in args.path.split("/") if seg][-1]
     resolved = resolve_paths(todo, args)
     for attr in args.ipns_paths:
         value = getattr(args, attr, None)

@@ -90,6 +90,9 @@ def test_publish_gateway_and_remote_resolve(jzfs_daemon_factory, tree, tmp_path)
     assert "a.txt" in out(env_b, "ls", f"/ipns/{name}/sub")
     out(env_b, "get", f"/ipns/{name}", "-o", str(tmp_path / "got"))
     assert (tmp_path / "got" / "sub" / "a.txt").read_text() == "hello ipns\n"
+    subprocess.run([sys.executable, "-m", "jiaozi_node.cli.main", "get", f"/ipns/{name}/sub"],
+                   env=env_b, cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    assert (tmp_path / "sub" / "a.txt").read_text() == "hello ipns\n"  # named as Kubo names it
     assert "Links" in out(env_b, "dag", "get", f"/ipns/{name}")
     assert "pinned" in out(env_b, "pin", "add", f"/ipns/{name}/sub")
 
