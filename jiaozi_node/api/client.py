@@ -206,6 +206,26 @@ class ApiClient:
             resp.close()
 
 
+def multipart_body(parts: Iterable[tuple[str, str, Iterable[bytes]]], boundary: str) -> Iterator[bytes]:
+    """Kubo's multipart request body: (percent-encoded file path, content type, data chunks)."""
+    for name, ctype, chunks in parts:
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+               f"filename=\"{name}\"\r\nContent-Type: {ctype}\r\n\r\n").encode()
+        yield from chunks
+        yield b"\r\n"
+    yield f"--{boundary}--\r\n".encode()
+
+
+def multipart_request(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, Any]:
+    """Keyword arguments of `ApiClient.json/ndjson/stream` that send `parts` as Kubo's multipart
+    body (streamed, with a fresh boundary)."""
+    import secrets
+
+    boundary = "jzfs-" + secrets.token_hex(12)
+    return {"content": multipart_body(parts, boundary),
+            "headers": {"Content-Type": f"multipart/form-data; boundary={boundary}"}}
+
+
 def ls_entries(client: ApiClient, path: str, *, resolve_type: bool = True) -> list[Any]:
     """`ls` through the daemon as exporter Entry values (so the CLI prints them the same way)."""
     from ..ipld.cid import CID

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        from ..api.cli_bridge import route  # a running daemon serves data commands, as with `ipfs`
+        from .daemon_bridge import route  # a running daemon serves data commands, as with `ipfs`
 
         if getattr(args, "ipns_paths", None):  # `/ipns/NAME/…` arguments -> `/ipfs/CID/…`
             from ..ipns.paths import expand_cli_paths

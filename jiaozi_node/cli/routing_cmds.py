@@ -70,7 +70,7 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_put(args: argparse.Namespace) -> int:
-    from ..api.cli_bridge import _post_parts
+    from ..api.client import multipart_request
 
     if args.file == "-":
         data = sys.stdin.buffer.read()
@@ -79,7 +79,7 @@ def cmd_put(args: argparse.Namespace) -> int:
             data = f.read()
     with _client(args, "routing put") as client:
         for ev in client.ndjson("routing/put", [args.key],
-                                **_post_parts([("value-file", "application/octet-stream", [data])])):
+                                **multipart_request([("value-file", "application/octet-stream", [data])])):
             if args.json:
                 print_json(ev)
             elif ev.get("Type") == 5 and ev.get("ID"):

@@ -242,7 +242,7 @@ def symlink_block(target: bytes, profile: ImportProfile) -> Block:
 
 
 @dataclass(frozen=True)
-class _Item:
+class PlannedItem:
     rel: str  # path inside the added tree ("" for a top-level file)
     abspath: str
     kind: str  # "file" | "directory" | "symlink"
@@ -254,7 +254,7 @@ def _check_readable(path: str, is_dir: bool) -> None:
         raise InvalidInput(f"{path}: permission denied")
 
 
-def _plan(top: str, *, recursive: bool, hidden: bool) -> list[_Item]:
+def plan_add(top: str, *, recursive: bool, hidden: bool) -> list[PlannedItem]:
     """Every entry under `top` in Kubo's walk order (depth first, names sorted), checked."""
     try:
         st = os.lstat(top)
@@ -263,15 +263,15 @@ def _plan(top: str, *, recursive: bool, hidden: bool) -> list[_Item]:
     except OSError as exc:
         raise InvalidInput(f"{top}: {exc.strerror}") from None
     if stat.S_ISLNK(st.st_mode):
-        return [_Item("", top, "symlink", 0)]
+        return [PlannedItem("", top, "symlink", 0)]
     if stat.S_ISREG(st.st_mode):
         _check_readable(top, False)
-        return [_Item("", top, "file", st.st_size)]
+        return [PlannedItem("", top, "file", st.st_size)]
     if not stat.S_ISDIR(st.st_mode):
         raise InvalidInput(f"{top}: unsupported file type (not a file, directory or symlink)")
     if not recursive:
         raise InvalidInput(f"{top} is a directory, use the '-r' flag to specify directories")
-    items: list[_Item] = [_Item("", top, "directory", 0)]
+    items: list[PlannedItem] = [PlannedItem("", top, "directory", 0)]
 
     def walk(d: str, rel: str) -> Generator[Any, None, None]:  # run_nested: `yield` = descend
         _check_readable(d, True)
@@ -291,12 +291,12 @@ def _plan(top: str, *, recursive: bool, hidden: bool) -> list[_Item]:
             r = f"{rel}/{name}" if rel else name
             cst = os.lstat(p)
             if stat.S_ISLNK(cst.st_mode):
-                items.append(_Item(r, p, "symlink", 0))
+                items.append(PlannedItem(r, p, "symlink", 0))
             elif stat.S_ISREG(cst.st_mode):
                 _check_readable(p, False)
-                items.append(_Item(r, p, "file", cst.st_size))
+                items.append(PlannedItem(r, p, "file", cst.st_size))
             elif stat.S_ISDIR(cst.st_mode):
-                items.append(_Item(r, p, "directory", 0))
+                items.append(PlannedItem(r, p, "directory", 0))
                 yield walk(p, r)
             else:
                 raise InvalidInput(f"{p}: unsupported file type (not a file, directory or symlink)")
@@ -343,7 +343,7 @@ class _Adder:
         return import_stream(f, self.profile, self.sink, executor=self.executor, tuning=self.tuning,
                              progress=self.progress)
 
-    def item(self, it: _Item) -> tuple[CID, int]:
+    def item(self, it: PlannedItem) -> tuple[CID, int]:
         if it.kind == "symlink":
             block = symlink_block(os.fsencode(os.readlink(it.abspath)), self.profile)
             self.sink.put([block])
@@ -392,7 +392,7 @@ def iter_add_path(node: Any, paths: Iterable[str | os.PathLike[str]], *, recursi
     tops = [os.fspath(p) for p in paths]
     if not tops:
         raise InvalidInput("expected a file argument")
-    plans = [_plan(top, recursive=recursive, hidden=hidden) for top in tops]
+    plans = [plan_add(top, recursive=recursive, hidden=hidden) for top in tops]
     # Kubo (go-ipfs-cmds) names an argument by the base name of its cleaned path, "." by the cwd.
     names = [os.path.basename(os.path.abspath(top)) or top for top in tops]
     if wrap and len(set(names)) != len(names):

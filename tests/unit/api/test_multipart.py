@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from jiaozi_node.api.cli_bridge import multipart_body
+from jiaozi_node.api.client import multipart_body
 from jiaozi_node.api.multipart import MAX_PART_HEADER_BYTES, PartInfo, first_part, iter_parts
 from jiaozi_node.errors import InvalidInput, LimitExceeded
 from jiaozi_node.gateway.asgi import Request

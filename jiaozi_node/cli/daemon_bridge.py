@@ -17,27 +17,17 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..cli.common import esc
 from ..errors import InvalidInput, JzfsError, NotFound
+from .common import esc
 
 if TYPE_CHECKING:  # not at run time: every `jzfs` start imports this module, httpx is slow to load
-    from .client import ApiClient
+    from ..api.client import ApiClient
 
 Bridge = Callable[["ApiClient", argparse.Namespace], int]
 
 
 
-# ------------------------------------------------------------------------------ multipart out
-
-
-def multipart_body(parts: Iterable[tuple[str, str, Iterable[bytes]]], boundary: str) -> Iterator[bytes]:
-    """Kubo's multipart request body: (percent-encoded file path, content type, data chunks)."""
-    for name, ctype, chunks in parts:
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-               f"filename=\"{name}\"\r\nContent-Type: {ctype}\r\n\r\n").encode()
-        yield from chunks
-        yield b"\r\n"
-    yield f"--{boundary}--\r\n".encode()
+# ------------------------------------------------------------------------------ file chunks
 
 
 def _file_chunks(path: str) -> Iterator[bytes]:
@@ -51,18 +41,16 @@ def _stream_chunks(f: Any) -> Iterator[bytes]:
         yield chunk
 
 
+def _multipart(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, Any]:
+    from ..api.client import multipart_request  # loaded when a bridge runs
+
+    return multipart_request(parts)
+
+
 def _read_bytes() -> int:
     from ..config import IO_TUNING  # loaded when a bridge runs, not at every `jzfs` start
 
     return IO_TUNING.read_bytes
-
-
-def _post_parts(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, Any]:
-    import secrets
-
-    boundary = "jzfs-" + secrets.token_hex(12)
-    return {"content": multipart_body(parts, boundary),
-            "headers": {"Content-Type": f"multipart/form-data; boundary={boundary}"}}
 
 
 # ------------------------------------------------------------------------------ add
@@ -71,11 +59,11 @@ def _post_parts(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, 
 def _add_parts(args: argparse.Namespace, paths: list[str]) -> Iterator[tuple[str, str, Iterable[bytes]]]:
     from urllib.parse import quote
 
-    from ..node.files import _plan  # the same walk (order, hidden files, symlinks) as `jzfs add`
+    from ..node.files import plan_add  # the same walk (order, hidden files, symlinks) as `jzfs add`
 
     for top in paths:
         name = os.path.basename(os.path.normpath(top)) or top
-        for it in _plan(top, recursive=args.recursive, hidden=args.hidden):
+        for it in plan_add(top, recursive=args.recursive, hidden=args.hidden):
             rel = f"{name}/{it.rel}" if it.rel else name
             enc = quote(rel, safe="")
             if it.kind == "directory":
@@ -105,7 +93,7 @@ def add(client: ApiClient, args: argparse.Namespace) -> int:
               "cid-version": args.cid_version, "raw-leaves": args.raw_leaves, "chunker": args.chunker,
               "trickle": args.trickle or None, "hash": args.hash}
     last = None
-    for ev in client.ndjson("add", [], params, **_post_parts(parts)):
+    for ev in client.ndjson("add", [], params, **_multipart(parts)):
         if "Hash" not in ev:
             continue  # progress lines
         last = ev
@@ -140,7 +128,7 @@ def block_put(client: ApiClient, args: argparse.Namespace) -> int:
         chunks = _stream_chunks(sys.stdin.buffer) if src == "-" else _file_chunks(src)
         res = client.json("block/put", [], {"cid-codec": args.cid_codec, "mhtype": args.mhtype,
                                             "cid-version": args.cid_version, "pin": args.pin or None},
-                          **_post_parts([("data", "application/octet-stream", chunks)]))
+                          **_multipart([("data", "application/octet-stream", chunks)]))
         out.append((CID.decode(res["Key"]), res.get("Size")))
     for cid, size in out:
         if getattr(args, "json", False):
@@ -227,7 +215,7 @@ def dag_put(client: ApiClient, args: argparse.Namespace) -> int:
         chunks = _stream_chunks(sys.stdin.buffer) if src in ("-", None) else _file_chunks(src)
         res = client.json("dag/put", [], {"input-codec": args.input_codec, "store-codec": args.store_codec,
                                           "hash": args.hash, "pin": args.pin or None},
-                          **_post_parts([("data", "application/octet-stream", chunks)]))
+                          **_multipart([("data", "application/octet-stream", chunks)]))
         cids.append(res["Cid"]["/"])
     for cid in cids:
         print(_json({"Cid": {"/": cid}}) if getattr(args, "json", False) else cid)
@@ -278,7 +266,7 @@ def dag_import(client: ApiClient, args: argparse.Namespace) -> int:
                       _stream_chunks(sys.stdin.buffer) if src == "-" else _file_chunks(src)))
     failed = 0
     for ev in client.ndjson("dag/import", [], {"pin-roots": args.pin_roots, "stats": args.stats or None},
-                            **_post_parts(parts)):
+                            **_multipart(parts)):
         if getattr(args, "json", False):
             print(_json(ev))
             failed += bool(ev.get("Root", {}).get("PinErrorMsg"))
@@ -323,7 +311,7 @@ def route(args: argparse.Namespace) -> Callable[[argparse.Namespace], int] | Non
         return None
     if getattr(args, "only_hash", False):
         return None  # nothing to store: hashing locally needs no daemon (Kubo does the same work)
-    from ..cli.common import daemon_client
+    from .common import daemon_client
 
     client = daemon_client(args)
     if client is None:
