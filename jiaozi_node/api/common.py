@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -73,33 +73,10 @@ class ApiContext:
             for cid in links:
                 nursery.start_soon(one, cid)
 
-    @asynccontextmanager
-    async def prefetching(self, root: CID) -> AsyncIterator[None]:
+    def prefetching(self, root: CID) -> AbstractAsyncContextManager[None]:
         """While the body streams `root` through the (one block at a time) getter, fetch its DAG
-        ahead in the background so the reader mostly finds its next block local. A prefetch
-        failure is only logged: the reader fetches what it still needs and reports its own error."""
-        if self.retrieval is None or not self.retrieval.sources:
-            yield
-            return
-        retrieval = self.retrieval
-
-        async def ahead() -> None:
-            try:
-                await retrieval.fetch_dag(root)
-            except Exception as exc:  # the reader's own get raises the error the user sees
-                log.info("prefetch of %s stopped: %s", root, exc)
-
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(ahead)
-                try:
-                    yield
-                finally:
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:  # only the body can fail (`ahead` never raises):
-            if len(group.exceptions) == 1:    # its error as itself, as without a prefetch
-                raise group.exceptions[0] from None
-            raise
+        ahead in the background (see `prefetching`)."""
+        return prefetching(self.retrieval, root)
 
     @property
     def getter(self) -> _Getter:
@@ -112,6 +89,36 @@ class ApiContext:
 
 
 Handler = Callable[[ApiContext, Request, Response], Awaitable[None]]
+
+
+@asynccontextmanager
+async def prefetching(retrieval: Retrieval | None, root: CID) -> AsyncIterator[None]:
+    """While the body streams `root` through a (one block at a time) getter, fetch its DAG ahead
+    in the background with many blocks in flight (`Retrieval.fetch_dag`), so the reader mostly
+    finds its next block local. A prefetch failure is only logged: the reader fetches what it
+    still needs and reports its own error. No-op without a retrieval path or sources."""
+    if retrieval is None or not retrieval.sources:
+        yield
+        return
+
+    async def ahead() -> None:
+        try:
+            await retrieval.fetch_dag(root)
+        except Exception as exc:  # the reader's own get raises the error the user sees
+            log.info("prefetch of %s stopped: %s", root, exc)
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ahead)
+            try:
+                yield
+            finally:
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:  # only the body can fail (`ahead` never raises):
+        if len(group.exceptions) == 1:    # its error as itself, as without a prefetch
+            raise group.exceptions[0] from None
+        raise
+
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True", ""}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}

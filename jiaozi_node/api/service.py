@@ -23,7 +23,7 @@ from ..gateway.client import GatewayBlockSource, configured_gateways
 from ..gateway.http_common import is_loopback_host, multiaddr_to_host_port
 from ..gateway.server import Fetch, GatewayApp
 from ..ipld.cid import CID
-from .common import ApiContext
+from .common import ApiContext, prefetching
 from .server import RpcApp
 
 if TYPE_CHECKING:
@@ -93,7 +93,9 @@ async def start_online(online: OnlineNode) -> None:
             from ..routing.http.server import routing_api_for
 
             routing = routing_api_for(online, node.defaults.delegated_routing)
+        retrieval = retrieval_for(online) if from_peers else None
         gw = GatewayApp(node.blocks, fetch=fetch if from_peers else None, limits=node.defaults.http,
-                        ipns=lambda: online.services.get("ipns"), routing=routing)
+                        ipns=lambda: online.services.get("ipns"), routing=routing,
+                        prefetch=(lambda cid: prefetching(retrieval, cid)) if from_peers else None)
         online.gateway_addr = await online.nursery.start(serve_app, gw, gw_addr)
         online.services["gateway"] = gw

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 import trio
@@ -82,8 +83,12 @@ class GatewayApp:
 
     def __init__(self, blocks: Any, *, fetch: Fetch | None = None,
                  limits: HttpLimits = HTTP_LIMITS, ipns: Callable[[], Any] | None = None,
-                 routing: RoutingHandler | None = None) -> None:
+                 routing: RoutingHandler | None = None,
+                 prefetch: Callable[[CID], AbstractAsyncContextManager[None]] | None = None) -> None:
         self.getter = _Getter(blocks, fetch)
+        # `prefetch(cid)`: while a whole DAG is streamed, fetch it ahead (many blocks in flight;
+        # api/common.prefetching over the node's retrieval path) instead of block by block.
+        self._prefetch = prefetch
         self.limits = limits
         self._ipns = ipns or (lambda: None)  # the node's IpnsService (ipns/service.py), if any
         # /routing/v1 (routing/http/server.py); None when Gateway.ExposeRoutingAPI is false.
@@ -268,7 +273,9 @@ class GatewayApp:
             for cid, data in car_blocks(self.getter, resolved, fmt.dag_scope, fmt.entity_bytes):
                 yield encode_section(cid, data)
 
-        await self._stream(resp, sections())
+        whole = fmt.dag_scope == "all" and not fmt.entity_bytes
+        async with self._ahead(resolved.cid if whole else None):
+            await self._stream(resp, sections())
 
     # ---------------------------------------------------------------- deserialized
 
@@ -311,7 +318,14 @@ class GatewayApp:
         if resp.head_only or length == 0:
             await resp.end()
             return
-        await self._stream(resp, exporter.read_file(self.getter, cid, start, length))
+        async with self._ahead(cid if length == size else None):
+            await self._stream(resp, exporter.read_file(self.getter, cid, start, length))
+
+    def _ahead(self, root: CID | None) -> AbstractAsyncContextManager[None]:
+        """Fetch `root`'s whole DAG ahead of the stream (None, or no prefetch: nothing)."""
+        if root is None or self._prefetch is None:
+            return nullcontext()
+        return self._prefetch(root)
 
     async def _directory(self, req: Request, resp: Response, cpath: hc.ContentPath,
                          resolved: Resolved, fmt: hc.ResponseFormat) -> None:

@@ -243,3 +243,49 @@ async def test_only_if_cached(dag: DagBuilder) -> None:
     async with client(GatewayApp(dag.store)) as http:
         r = await http.get(f"/ipfs/{c['hello']}", headers={"Cache-Control": "only-if-cached"})
         assert r.status_code == 200
+
+
+async def test_whole_file_and_car_are_fetched_ahead_with_many_blocks_in_flight(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A file or a full CAR of a DAG the node does not have: with `prefetch` (the daemon passes
+    api/common.prefetching over its retrieval path) the DAG is fetched ahead, many blocks in
+    flight, instead of one block per getter call."""
+    import hashlib
+
+    import httpx
+    import trio
+
+    from jiaozi_node.api.common import prefetching
+    from jiaozi_node.gateway.server import GatewayApp
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.retrieval import Retrieval
+    from jiaozi_node.unixfs.exporter_testing import DagBuilder
+
+    data = hashlib.shake_128(b"gw-ahead").digest(40 * 5000)
+    dag = DagBuilder()
+    big = dag.chunked(data, chunk=5000, width=8)
+    blocks = {c.multihash: dag.store.get(c) for c in dag.store.cids()}
+    state = {"now": 0, "max": 0}
+
+    class Slow:
+        name = "slow"
+
+        async def fetch(self, cid):  # type: ignore[no-untyped-def]
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+            try:
+                await trio.sleep(0.002)
+                return blocks[cid.multihash]
+            finally:
+                state["now"] -= 1
+
+    for i, url in enumerate((f"/ipfs/{big}", f"/ipfs/{big}?format=car")):
+        state["max"] = 0
+        with Node.open(tmp_path / f"n{i}") as node:
+            r = Retrieval(node.blocks, [Slow()])
+            app = GatewayApp(node.blocks, fetch=r.get, prefetch=lambda cid, r=r: prefetching(r, cid))
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+                resp = await http.get(url)
+        assert resp.status_code == 200
+        if i == 0:
+            assert resp.content == data
+        assert state["max"] > 4, url
