@@ -12,12 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jiaozi_node.bitswap import framing
 from jiaozi_node.bitswap import message as bsmsg
 from jiaozi_node.car.reader import CarDecoder
 from jiaozi_node.car.writer import encode_header, encode_section
 from jiaozi_node.errors import HashMismatch, JzfsError
-from jiaozi_node.ipld import dagcbor, dagjson, dagpb, multihash, varint
+from jiaozi_node.ipld import dagcbor, dagjson, dagpb, framing, multihash, varint
 from jiaozi_node.ipld.cid import CID, DAG_CBOR, DAG_PB
 from jiaozi_node.unixfs import pb as unixfs_pb
 from jiaozi_node.versioning.objects import decode_object
@@ -204,7 +203,7 @@ def test_bitswap_frames_and_messages_garbage(data) -> None:  # type: ignore[no-u
     valid = bsmsg.encode(msg)
     raw = data.draw(st.binary(max_size=300) | mutated(valid))
     only_jzfs_errors(bsmsg.decode, raw)
-    dec = framing.FrameDecoder(max_message_bytes=1 << 16)
+    dec = framing.FrameDecoder(max_message_bytes=1 << 16, what="bitswap")
     for frame in only_jzfs_errors(dec.feed, raw) or []:
         only_jzfs_errors(bsmsg.decode, frame)
 
