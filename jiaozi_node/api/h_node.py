@@ -27,7 +27,7 @@ async def version(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 
 async def id_(ctx: ApiContext, req: Request, resp: Response) -> None:
-    from ..node import online as net
+    from . import swarm as net
 
     peer = req.args()[0] if req.args() else None
     if ctx.online is None:
@@ -40,7 +40,7 @@ async def id_(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 def _swarm(fn_name: str, *, with_args: bool = False) -> Handler:
     async def handler(ctx: ApiContext, req: Request, resp: Response) -> None:
-        from ..node import online as net
+        from . import swarm as net
 
         on = ctx.require_online()
         fn = getattr(net, fn_name)

@@ -78,7 +78,7 @@ def _pins(ui: WebUI) -> tuple[list[tuple[CID, str]], int]:
 
 
 async def node_page(ui: WebUI, q: Query) -> Reply:
-    from ..node import online as net
+    from ..api import swarm as net
 
     on = ui.ctx.online
     peers: list[dict[str, Any]] = []

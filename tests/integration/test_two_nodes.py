@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import trio
 
+from jiaozi_node.api import swarm
 from jiaozi_node.errors import NotFound
 from jiaozi_node.node import Node
-from jiaozi_node.node import online as ol
 
 LOOP = ["/ip4/127.0.0.1/tcp/0"]
 
@@ -24,30 +24,30 @@ async def test_online_connect_identify_ping_disconnect(nodes):
     a, b = nodes
     async with a.online(listen=LOOP, services=()) as pa, b.online(listen=LOOP, services=()) as pb:
         assert pa.peer_id == a.repo.peer_id and pb.peer_id == b.repo.peer_id
-        me = await ol.id_info(pa)
+        me = await swarm.id_info(pa)
         assert me["ID"] == a.repo.peer_id and me["Addresses"] == pa.host.addrs()
         assert me["AgentVersion"].startswith("jzfs/")
-        local = await ol.local_addrs(pb, with_id=True)
-        out = await ol.connect(pa, local["Strings"])
+        local = await swarm.local_addrs(pb, with_id=True)
+        out = await swarm.connect(pa, local["Strings"])
         assert out == {"Strings": [f"connect {pb.peer_id} success"]}
-        peers = await ol.peers(pa, verbose=True)
+        peers = await swarm.peers(pa, verbose=True)
         assert [(p["Peer"], p["Muxer"]) for p in peers["Peers"]] == [(pb.peer_id, "/yamux/1.0.0")]
-        remote = await ol.id_info(pa, pb.peer_id)
+        remote = await swarm.id_info(pa, pb.peer_id)
         assert remote["ID"] == pb.peer_id and remote["AgentVersion"].startswith("jzfs/")
         assert remote["Addresses"] == pb.host.addrs()
-        pings = await ol.ping(pa, pb.peer_id, count=2)
+        pings = await swarm.ping(pa, pb.peer_id, count=2)
         assert [p["Success"] for p in pings] == [True, True, True] and pings[0]["Time"] > 0
-        addrs = await ol.addrs(pa)
+        addrs = await swarm.addrs(pa)
         assert pb.host.listen_addrs()[0] in addrs["Addrs"][pb.peer_id]
 
         gone = trio.Event()
         pb.host.on_disconnected(lambda p: gone.set() if p == pa.peer_id else None)
-        assert await ol.disconnect(pa, [pb.peer_id]) == {"Strings": [f"disconnect {pb.peer_id} success"]}
+        assert await swarm.disconnect(pa, [pb.peer_id]) == {"Strings": [f"disconnect {pb.peer_id} success"]}
         with trio.fail_after(5):
             await gone.wait()
-        assert (await ol.peers(pa))["Peers"] == []
+        assert (await swarm.peers(pa))["Peers"] == []
         with pytest.raises(NotFound):
-            await ol.disconnect(pa, [pb.peer_id])
+            await swarm.disconnect(pa, [pb.peer_id])
 
 
 async def test_custom_protocol_between_online_nodes(nodes):

@@ -33,3 +33,11 @@ def test_api_never_imports_the_cli_nor_prints():
             bad.append(f"{path.name} prints")
     assert bad == []
 
+
+
+def test_the_node_layer_builds_no_kubo_json():
+    """id/swarm answers are shaped in api/swarm.py, not in node/ (which hands out the host)."""
+    keys = ('"AgentVersion"', '"Peers"', '"Strings"', '"PublicKey"', '"Addresses"')
+    bad = [f"{p.relative_to(ROOT)}: {k}" for p in sorted((ROOT / "node").glob("*.py"))
+           for k in keys if k in p.read_text()]
+    assert bad == []

@@ -7,6 +7,7 @@ import base64
 
 import pytest
 
+from jiaozi_node.api import swarm
 from jiaozi_node.config import AGENT_VERSION
 from jiaozi_node.node import Node
 from jiaozi_node.node import online as ol
@@ -14,7 +15,7 @@ from jiaozi_node.node import online as ol
 
 def test_id_info_offline(tmp_path):
     with Node.open(tmp_path / "r") as node:
-        info = ol.id_info_offline(node)
+        info = swarm.id_info_offline(node)
     assert info == {
         "ID": node.repo.peer_id,
         "PublicKey": base64.b64encode(node.repo.identity.public_key_protobuf).decode(),
