@@ -62,6 +62,25 @@ def dataset_key(node: Any, repo: str) -> str:
     return name
 
 
+def _previous_manifest(node: Any, key_name: str) -> CID | None:
+    """The manifest the dataset's name pointed at before (our last published record)."""
+    from .record import IpnsEntry, parse_data
+    from .store import IpnsStore
+
+    store = IpnsStore.for_repo(node.repo)
+    try:
+        name = Keystore.for_repo(node.repo).info(key_name).id
+        pub = store.published(name)
+        if pub is None:
+            return None
+        value = parse_data(IpnsEntry.decode(pub.record).data or b"")[0].decode()
+        return CID.decode(value[len("/ipfs/"):]) if value.startswith("/ipfs/") else None
+    except (JzfsError, ValueError):
+        return None
+    finally:
+        store.close()
+
+
 @dataclass
 class Published:
     name: str
@@ -76,7 +95,13 @@ def publish_dataset(node: Any, repo: str, branches: list[str] | None = None, *,
     if not node.versioning.refs.has_repo(repo):
         raise NotFound(f"no repository named {repo!r}")
     key = dataset_key(node, repo)
+    previous = _previous_manifest(node, key)
     cid, manifest = build_manifest(node, repo, branches, now=int(time.time()))
+    if previous is not None and previous != cid:
+        try:
+            node.pins.rm(previous, recursive=False)  # the superseded manifest may be collected
+        except JzfsError:
+            pass
     value = f"/ipfs/{cid}"
     note = ""
     if client is not None:

@@ -60,6 +60,8 @@ def test_publish_clone_pull_log_checkout(jzfs_daemon_factory, tmp_path: Path):
     (data / "t.csv").write_text("day,temp\n1,20\n2,21\n")
     c2 = jz(ea, "commit", "weather", str(data), "-b", "main", "-m", "second", "-Q", "--publish")
     c2 = c2.stdout.decode().strip()
+    direct = out(ea, "pin", "ls", "--type", "direct").splitlines()
+    assert len(direct) == 1, direct  # only the current manifest stays pinned
     pulled = json.loads(out(eb, "pull", f"/ipns/{name}", "w2", "--json"))
     assert pulled["Branches"]["main"] == {"Result": "fast-forward", "Cid": c2}
     assert out(eb, "pull", "origin", "w2").endswith(f"main: up-to-date ({c2})")  # saved by clone
