@@ -169,6 +169,18 @@ def time_page(client, url: str, rounds: int, must: str) -> tuple[float, list[flo
 
 
 TIME = shutil.which("time") or "/usr/bin/time"
+INPROC = """
+import statistics, sys, time
+from jiaozi_node.node import Node
+node = Node.open(sys.argv[1])
+xs = []
+for _ in range(5):
+    t = time.perf_counter()
+    r = node.versioning.row_diff("ds@v1", "ds@main", "data.csv")
+    n = sum(1 for _ in r.ops)
+    xs.append(time.perf_counter() - t)
+print(statistics.median(xs), n)
+"""
 
 
 def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
@@ -263,6 +275,10 @@ def main() -> None:
         print(f"  jzfs diff --rows vs GNU diff: {g / o:.2f}x (keyed {g / k:.2f}x); goal > 1x: "
               f"{'met' if g / o > 1 and g / k > 1 else 'NOT met'}; RSS < 200 MB: "
               f"{'met' if max(rss + rss_key) < 200e6 else 'NOT met'}")
+        inproc = subprocess.run([PY, "-c", INPROC, str(info["repo"])], capture_output=True, text=True,
+                                check=True).stdout.split()
+        print(f"  diagnostic, in-process (no start-up): Versioning.row_diff {float(inproc[0]) * 1e3:.0f} ms "
+              f"(median of 5), `jzfs --offline version` start-up alone: see above")
         env = {**os.environ, "JZFS_PATH": str(info["repo"])}
         out = subprocess.run([*JZFS, "--offline", "diff", "ds@v1", "ds@main", "--rows", "data.csv", "--json"],
                              env=env, capture_output=True, text=True, check=True).stdout
