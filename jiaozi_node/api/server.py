@@ -26,7 +26,7 @@ from ..errors import InvalidInput, JzfsError, LimitExceeded
 from ..gateway.asgi import ClientGone, Receive, Request, Response, Scope, Send, cancel_on_disconnect
 from ..gateway.http_common import HttpError
 from ..gateway.server import _lifespan
-from . import h_add, h_blocks, h_files, h_name, h_node, h_routing, h_sync
+from . import h_add, h_blocks, h_diff, h_files, h_name, h_node, h_routing, h_sync
 from .access import AUTH_DENIED, ApiAccess
 from .common import ApiContext, Handler
 
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/v0/"
 WEBUI_PREFIX = "/webui"
 ROUTES: dict[str, Handler] = {**h_add.ROUTES, **h_files.ROUTES, **h_blocks.ROUTES, **h_node.ROUTES,
-                              **h_name.ROUTES, **h_routing.ROUTES, **h_sync.ROUTES}
+                              **h_name.ROUTES, **h_routing.ROUTES, **h_sync.ROUTES,
+                              **h_diff.ROUTES}
 # Commands whose request carries a (multipart) body.
 BODY_COMMANDS = frozenset({"add", "block/put", "dag/put", "dag/import", "key/import", "name/inspect",
                            "routing/put", "dht/put"})

@@ -245,36 +245,40 @@ def _cell_text(row: list[str] | None) -> str:
 
 
 def cmd_diff_rows(args: argparse.Namespace) -> int:
-    """`jzfs diff A B --rows PATH [--key COL]`: row-level CSV/TSV diff (versioning/rowdiff.py)."""
-    with open_node() as node:
-        result = node.versioning.row_diff(_spec(args.a), args.b, args.rows, key=args.key,
-                                          verify=not args.no_verify)
-        header = result.header
-        counts = {"added": 0, "removed": 0, "changed": 0}
-        if args.json:
-            ops = []
-            for op in result.ops:
-                counts[op.op] += 1
-                ops.append(op.to_json(header))
-            print_json({"path": args.rows, "header": header, "key": args.key, "changes": ops,
-                        "counts": counts, "stats": result.stats.__dict__})
-            return 0
-        if header != result.header_b:
-            print(f"header: {_cell_text(header)} -> {_cell_text(result.header_b)}")
-        for op in result.ops:
-            counts[op.op] += 1
-            where = f"{args.key}={op.key}" if args.key else (
-                f"@{op.offset_a}" if op.offset_b is None else f"@{op.offset_b}")
-            if op.op == "added":
-                print(f"+ {where}: {_cell_text(op.new)}")
-            elif op.op == "removed":
-                print(f"- {where}: {_cell_text(op.old)}")
-            else:
-                cells = "; ".join(
-                    f"{header[i] if i < len(header) else i}: "
-                    f"{(op.old or [])[i] if i < len(op.old or []) else ''!r} -> "
-                    f"{(op.new or [])[i] if i < len(op.new or []) else ''!r}" for i in op.cells)
-                print(f"~ {where}: {cells}")
+    """`jzfs diff A B --rows PATH [--key COL]`: row-level CSV/TSV diff (versioning/rowdiff.py),
+    in the running daemon when there is one (RPC `jzfs/diff/rows`, the same code), else here."""
+    from .common import daemon_client
+
+    spec_a = _spec(args.a)
+    client = daemon_client(args)
+    if client is not None:
+        with client:
+            out = client.json("jzfs/diff/rows", [spec_a, args.b, args.rows],
+                              {"key": args.key, "no-verify": bool(args.no_verify)})
+    else:
+        from ..versioning.rowdiff import result_json
+
+        with open_node() as node:
+            result = node.versioning.row_diff(spec_a, args.b, args.rows, key=args.key,
+                                              verify=not args.no_verify)
+            out = result_json(result, path=args.rows, key=args.key)
+    if args.json:
+        print_json(out)
+        return 0
+    header, counts = out["header"], out["counts"]
+    if header != out["headerB"]:
+        print(f"header: {_cell_text(header)} -> {_cell_text(out['headerB'])}")
+    for op in out["changes"]:
+        where = f"{args.key}={op['key']}" if args.key else (
+            f"@{op['offsetA']}" if op["offsetB"] is None else f"@{op['offsetB']}")
+        if op["op"] == "added":
+            print(f"+ {where}: {_cell_text(op['new'])}")
+        elif op["op"] == "removed":
+            print(f"- {where}: {_cell_text(op['old'])}")
+        else:
+            cells = "; ".join(f"{name}: {old if old is not None else ''!r} -> {new if new is not None else ''!r}"
+                              for name, (old, new) in op["cells"].items())
+            print(f"~ {where}: {cells}")
     print(f"{sum(counts.values())} rows: {counts['added']} added, {counts['removed']} removed, "
           f"{counts['changed']} changed", file=sys.stderr)
     return 0

@@ -445,3 +445,15 @@ def _keyed(regions, stretch, col: int, delimiter: str) -> Iterator[RowOp]:  # ty
         ops.append(RowOp("removed", ca, None, oa, None, key=k))
     ops.sort(key=lambda o: (o.offset_b if o.offset_b is not None else o.offset_a or 0, o.op))
     yield from ops
+
+
+def result_json(result: RowDiff, *, path: str, key: str | None) -> dict[str, object]:
+    """The whole diff as the JSON value `jzfs diff --rows --json` prints (and the RPC API's
+    `jzfs/diff/rows` answers): consumes `result.ops`."""
+    counts = {"added": 0, "removed": 0, "changed": 0}
+    ops = []
+    for op in result.ops:
+        counts[op.op] += 1
+        ops.append(op.to_json(result.header))
+    return {"path": path, "header": result.header, "headerB": result.header_b, "key": key,
+            "changes": ops, "counts": counts, "stats": result.stats.__dict__}

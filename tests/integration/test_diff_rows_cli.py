@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -54,3 +55,23 @@ def test_diff_rows_by_position_and_key(tmp_path):
 
     r = _run(repo, "diff", "ds@v1", "ds@main", "--rows", "t.csv", "--key", "nope")
     assert r.returncode == 1 and r.stderr.startswith("Error: no column named 'nope'")
+
+    # with a daemon running, the same command runs in it (RPC jzfs/diff/rows) and prints the same
+    for key, value in (("Addresses.API", "/ip4/127.0.0.1/tcp/0"), ("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")):
+        assert _run(repo, "config", key, value).returncode == 0
+    assert _run(repo, "config", "--json", "Addresses.Swarm", '["/ip4/127.0.0.1/tcp/0"]').returncode == 0
+    env = dict(os.environ, JZFS_PATH=str(repo))
+    daemon = subprocess.Popen([*JZFS, "daemon"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in daemon.stdout:
+            if "Daemon is ready" in line:
+                break
+        offline = _run(repo, "--offline", "diff", "ds@v1", "ds@main", "--rows", "t.csv", "--key", "id", "--json")
+        online = _run(repo, "diff", "ds@v1", "ds@main", "--rows", "t.csv", "--key", "id", "--json")
+        assert online.returncode == 0, online.stderr
+        assert json.loads(online.stdout) == json.loads(offline.stdout)
+        text = _run(repo, "diff", "ds@v1", "ds@main", "--rows", "t.csv")
+        assert "price: '30000.0' -> '0.0'" in text.stdout and "3 rows:" in text.stderr
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
