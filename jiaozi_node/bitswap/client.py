@@ -4,7 +4,7 @@
     client.add_peer("QmA", now)
     client.want([cid_bytes, ...], now)             # queued; at most session_max_in_flight asked at once
     for peer, msg in client.outgoing(): ...        # the adapter sends these
-    blocks = client.receive_message("QmA", msg, now)   # [(cid_bytes, data)] wanted AND hash-matched
+    blocks = client.receive_message("QmA", msg, now)   # [VerifiedBlock] wanted AND hash-matched
     client.tick(now)                                # at client.next_deadline(): stalls, rebroadcast
 
 Strategy (after boxo's session, simplified):
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 from ..config import BITSWAP_LIMITS, BitswapLimits
 from ..errors import RemoteProtocolError
-from .message import DONT_HAVE, HAVE, WANT_BLOCK, WANT_HAVE, Entry, Message, block_cid
+from ..ipld.block import VerifiedBlock
+from .message import DONT_HAVE, HAVE, WANT_BLOCK, WANT_HAVE, Entry, Message, received_block
 
 logger = logging.getLogger(__name__)
 
@@ -192,15 +193,16 @@ class Client:
 
     # ------------------------------------------------------------------ input
 
-    def receive_message(self, peer: str, msg: Message, now: float) -> list[tuple[bytes, bytes]]:
-        """Apply a peer's message; returns the blocks accepted, as (cid_bytes, data)."""
+    def receive_message(self, peer: str, msg: Message, now: float) -> list[VerifiedBlock]:
+        """Apply a peer's message; returns the blocks accepted (their CIDs computed by hashing)."""
         self.add_peer(peer, now)
         ps = self._peers[peer]
         ps.last_heard = now
-        accepted: list[tuple[bytes, bytes]] = []
+        accepted: list[VerifiedBlock] = []
         for prefix, data in msg.blocks:
             try:
-                cid = block_cid(prefix, data)
+                block = received_block(prefix, data)
+                cid = block.cid_bytes
             except RemoteProtocolError as exc:
                 self.stats["unwanted"] += 1
                 self.penalise(peer, self.limits.penalty_unwanted_block, str(exc))
@@ -227,7 +229,7 @@ class Client:
             ps.delivered += 1
             self.stats["blocks"] += 1
             self.stats["bytes"] += len(data)
-            accepted.append((cid, data))
+            accepted.append(block)
         for cid, kind in msg.presences:
             w = self._wants.get(cid)
             if w is None:

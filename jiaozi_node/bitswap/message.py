@@ -28,13 +28,13 @@ count is bounded: a 4 MiB message could otherwise carry ~100 000 wants.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import partial
 
 from ..config import BITSWAP_LIMITS, IPLD_LIMITS
-from ..errors import LimitExceeded, RemoteProtocolError
+from ..errors import CodecError, LimitExceeded, RemoteProtocolError
 from ..ipld import varint
+from ..ipld.block import VerifiedBlock, hash_block
 from ..ipld.varint import encode as _uvarint  # protobuf and multiformats varints encode alike
 
 WANT_BLOCK = 0
@@ -350,34 +350,16 @@ def encode_bytearray(msg: Message, *, protocol: str = PROTOCOL_120) -> bytearray
 
 # ------------------------------------------------------------------------------ received blocks
 
-_HASHES = {0x12: hashlib.sha256, 0x13: hashlib.sha512}
-
-
 def block_cid(prefix: bytes, data: bytes) -> bytes:
-    """The binary CID that `data` hashes to under `prefix` (`b""` = 1.0.0, CIDv0).
+    """The binary CID that `data` hashes to under `prefix` (`b""` = 1.0.0, CIDv0), computed by
+    `ipld.block.hash_block`. Hashing IS the integrity check: the result can only equal a wanted
+    CID if the bytes match it. Raises RemoteProtocolError for prefixes we cannot compute."""
+    return received_block(prefix, data).cid_bytes
 
-    Hashing here IS the integrity check: the result can only equal a wanted CID if the bytes
-    match it. Raises RemoteProtocolError for prefixes we cannot compute (unknown hash, odd length).
-    """
-    if not prefix:
-        return b"\x12\x20" + hashlib.sha256(data).digest()
-    end = len(prefix)
-    version, pos = read_uvarint(prefix, 0, end)
-    codec, pos2 = read_uvarint(prefix, pos, end)
-    code, pos3 = read_uvarint(prefix, pos2, end)
-    length, pos4 = read_uvarint(prefix, pos3, end)
-    if pos4 != end:
-        raise RemoteProtocolError("bitswap: trailing bytes in CID prefix")
-    h = _HASHES.get(code)
-    if h is None:
-        raise RemoteProtocolError(f"bitswap: block with unsupported hash function 0x{code:x}")
-    digest = h(data).digest()
-    if length != len(digest):
-        raise RemoteProtocolError("bitswap: truncated digests are not supported")
-    if version == 0:
-        if codec != 0x70 or code != 0x12:
-            raise RemoteProtocolError("bitswap: CIDv0 prefix must be dag-pb/sha2-256")
-        return b"\x12\x20" + digest
-    if version != 1:
-        raise RemoteProtocolError(f"bitswap: unsupported CID version {version}")
-    return b"\x01" + prefix[pos:] + digest
+
+def received_block(prefix: bytes, data: bytes) -> VerifiedBlock:
+    """A received (prefix, data) pair as a VerifiedBlock (its CID computed by hashing `data`)."""
+    try:
+        return hash_block(prefix, data)
+    except CodecError as exc:
+        raise RemoteProtocolError(f"bitswap: {exc}") from None

@@ -2,8 +2,8 @@
 
     svc = BitswapService(host, node.blocks)
     await nursery.start(svc.run)
-    data = await svc.fetch(cid)        # BlockSource: bytes of a block some peer sent (the caller
-                                       # verifies with ipld.block.verify, stores, then calls
+    block = await svc.fetch(cid)       # BlockSource: a VerifiedBlock some peer sent (its CID
+                                       # computed from its bytes); the caller stores it, then calls
     svc.notify_new_blocks([cid])       # this, so peers waiting for it are served)
 
 Wire behaviour (measured against Kubo 0.22 and Helia 7, see interop/README.md): inbound streams are read message after message until the peer closes
@@ -32,6 +32,7 @@ import trio
 
 from ..config import BITSWAP_LIMITS, BitswapLimits
 from ..errors import JzfsError, LimitExceeded, RemoteProtocolError
+from ..ipld.block import VerifiedBlock
 from ..ipld.cid import CID
 from ..ipld.framing import FrameDecoder, encode_frame
 from . import message as bsmsg
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _Waiter:
     event: trio.Event = field(default_factory=trio.Event)
-    data: bytes = b""
+    block: VerifiedBlock | None = None
     count: int = 0
 
 
@@ -60,10 +61,6 @@ class _PeerOut:
 
 class BitswapService:
     name = "bitswap"
-    # `fetch` returns only bytes the client matched to the wanted CID by hashing them with the
-    # CID's own hash function (`message.block_cid`, exact CID bytes): Retrieval does not hash
-    # them a second time.
-    hash_checked = True
 
     def __init__(self, host: Any, store: BlockReader, *, limits: BitswapLimits = BITSWAP_LIMITS) -> None:
         self.host = host
@@ -138,8 +135,9 @@ class BitswapService:
 
     # ------------------------------------------------------------------ BlockSource
 
-    async def fetch(self, cid: CID) -> bytes:
-        """Bytes some peer sent for `cid` (hash-matched, not yet verified by the caller).
+    async def fetch(self, cid: CID) -> VerifiedBlock:
+        """The block some peer sent for `cid`: the client computed its CID by hashing the bytes
+        (`ipld.block.hash_block`), so Retrieval takes it without hashing it again.
 
         Waits until a peer delivers; the caller bounds the wait (`trio.fail_after`). Cancelling
         withdraws the want from every peer once no other caller waits for the same CID.
@@ -153,7 +151,9 @@ class BitswapService:
         w.count += 1
         try:
             await w.event.wait()
-            return w.data
+            if w.block is None:  # the event is set only with a block
+                raise RemoteProtocolError(f"bitswap: no block for {cid}")
+            return w.block
         finally:
             w.count -= 1
             if w.count == 0 and not w.event.is_set() and self._waiters.get(key) is w:
@@ -211,10 +211,10 @@ class BitswapService:
             self.engine.receive_message(peer, msg)
             self._dispatch_wake.set()
         if msg.blocks or msg.presences:
-            for cid, data in self.client.receive_message(peer, msg, self._now()):
-                w = self._waiters.pop(cid, None)
+            for block in self.client.receive_message(peer, msg, self._now()):
+                w = self._waiters.pop(block.cid_bytes, None)
                 if w is not None:
-                    w.data = data
+                    w.block = block
                     w.event.set()
             self._flush_client()
         self._check_penalty(peer)

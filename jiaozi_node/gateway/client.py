@@ -3,9 +3,9 @@
 Two ways in:
 
 - `GatewayBlockSource` (async, a `BlockSource` for `node/retrieval.py`): one raw block per request
-  (`?format=raw`), raced with bitswap by the retrieval path. The retrieval path verifies; this
-  source verifies too (the same `ipld.block.verify`) only to decide that a gateway lies, drop it
-  and try the next one.
+  (`?format=raw`), raced with bitswap by the retrieval path. It verifies each answer with
+  `ipld.block.verify_block` (to know which gateway lies, drop it and try the next one) and hands
+  the retrieval path the resulting `VerifiedBlock`, which is not hashed again.
 - `GatewayFetcher.fetch_dag(root, store)` (sync, used by `jzfs get/cat --gateway`): one CAR
   request (`?format=car&dag-scope=all`, `dups=n`) streamed through the CAR decoder, which verifies
   every block; only blocks the DAG walk expects (the root, then links of blocks already received)
@@ -38,7 +38,7 @@ from ..errors import (
     RemoteProtocolError,
 )
 from ..ipld import codecs
-from ..ipld.block import Block, verify
+from ..ipld.block import Block, VerifiedBlock, verify_block
 from ..ipld.cid import CID
 from .http_common import CAR_MEDIA, RAW_MEDIA
 
@@ -95,7 +95,9 @@ class GatewayBlockSource:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def fetch(self, cid: CID) -> bytes:
+    async def fetch(self, cid: CID) -> VerifiedBlock:
+        """`cid`'s block from the first gateway that serves it correctly; a gateway that sends
+        wrong or oversized bytes is dropped for the rest of this source's life."""
         errors = []
         for gw in self.gateways:
             if gw in self.dropped:
@@ -108,8 +110,7 @@ class GatewayBlockSource:
                         errors.append(f"{gw}: HTTP {resp.status_code}")
                         continue
                     data = await _read_bounded_async(resp, self.max_block_bytes)
-                verify(cid, data)
-                return data
+                return verify_block(cid, data, max_block_bytes=self.max_block_bytes)
             except (HashMismatch, LimitExceeded) as exc:
                 log.warning("gateway %s lied about %s (%s): dropped", gw, cid, exc)
                 self.dropped.add(gw)

@@ -5,9 +5,11 @@
     n = await r.fetch_dag(root)             # the whole DAG into the store, many blocks in flight
     getter = r.thread_getter()              # sync `get(cid)` for the UnixFS exporter in a thread
 
-Every block that comes from a source is checked with `ipld.block.verify` (inside the race, so a
-source returning wrong bytes cannot win it) before it is stored or returned, except from a source
-marked `hash_checked` (bitswap: it hashed the bytes to find the CID they answer; see `_verified`). Sources only fetch
+Every block that comes from a source is checked (inside the race, so a source returning wrong bytes
+cannot win it) before it is stored or returned: raw bytes with `ipld.block.verify`; a
+`VerifiedBlock` (made only by `ipld.block`, by hashing: bitswap computes a block's CID from its
+bytes, the gateway client verifies per gateway) is taken as it is if it is `cid`'s block. "Checked"
+travels in the type, not in a flag a source could set; see `_verified`. Sources only fetch
 (`BlockSource.fetch`); they never store. After storing, `on_stored` tells the node (bitswap's
 engine serves peers that were waiting for those blocks).
 
@@ -28,7 +30,7 @@ import trio
 from ..config import BITSWAP_LIMITS, IPLD_LIMITS
 from ..errors import HashMismatch, InvalidInput, JzfsError, LimitExceeded, NotFound, Timeout
 from ..ipld import codecs
-from ..ipld.block import Block, verify
+from ..ipld.block import Block, VerifiedBlock, verify
 from ..ipld.cid import CID
 
 logger = logging.getLogger(__name__)
@@ -61,13 +63,13 @@ def _first_jzfs(exc: BaseException) -> JzfsError | None:
 
 
 class BlockSource(Protocol):
-    """`name`; optional `hash_checked = True` when `fetch` only ever returns bytes that it
-    matched to the CID by hashing them (bitswap): `verify` is then not repeated."""
+    """`name`, and `fetch`: `cid`'s block as raw bytes (Retrieval verifies them) or as a
+    `VerifiedBlock` (checked by `ipld.block` already; Retrieval only checks it is `cid`'s)."""
 
     name: str
 
-    async def fetch(self, cid: CID) -> bytes:
-        """Bytes claimed to be `cid`'s block (the caller verifies). May wait; cancel to stop."""
+    async def fetch(self, cid: CID) -> bytes | VerifiedBlock:
+        """`cid`'s block. May wait; cancel to stop."""
         ...
 
 
@@ -207,12 +209,16 @@ class Retrieval:
 
     async def _verified(self, src: BlockSource, cid: CID) -> bytes:
         data = await src.fetch(cid)
-        if getattr(src, "hash_checked", False) and len(data) <= IPLD_LIMITS.max_block_bytes:
-            # The source found these bytes by hashing them: it returns only bytes whose CID,
-            # computed with the hash function the CID names, IS `cid` (bitswap must hash a block
-            # to learn which want it answers). Hashing again cost ~0.9 ms per MB, ~15% of a
-            # fetch's CPU.
-            return data
+        if isinstance(data, VerifiedBlock):
+            # Hashed by ipld.block already (bitswap must hash a block to learn which want it
+            # answers); hashing again cost ~0.9 ms per MB, ~15% of a fetch's CPU.
+            if not data.is_block_of(cid):
+                logger.warning("retrieval: %s answered %s with another block; dropped", src.name, cid)
+                raise HashMismatch(f"block {cid}: {src.name} sent the block of another CID")
+            if len(data.data) > IPLD_LIMITS.max_block_bytes:
+                raise LimitExceeded(f"block {cid} is {len(data.data)} bytes, over the "
+                                    f"{IPLD_LIMITS.max_block_bytes} limit")
+            return data.data
         try:
             verify(cid, data)  # THE hash check for everything from outside
         except HashMismatch:

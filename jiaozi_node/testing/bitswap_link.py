@@ -93,7 +93,8 @@ class BitswapLink:
                                    max_entries=node.limits.max_wantlist_entries_per_message)
                 self.delivered += 1
                 node.engine.receive_message(src, msg)
-                for cid_bytes, data in node.client.receive_message(src, msg, self.now):
+                for block in node.client.receive_message(src, msg, self.now):
+                    cid_bytes, data = block.cid_bytes, block.data
                     node.accept(cid_bytes, data)
         except (RemoteProtocolError, LimitExceeded) as exc:
             node.errors.append(str(exc))

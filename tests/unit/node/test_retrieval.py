@@ -10,7 +10,7 @@ import trio
 
 from jiaozi_node.config import UNIXFS_V0_2015
 from jiaozi_node.errors import HashMismatch, NotFound, Timeout
-from jiaozi_node.ipld.block import Block
+from jiaozi_node.ipld.block import Block, VerifiedBlock, verify_block
 from jiaozi_node.ipld.cid import CID, RAW
 from jiaozi_node.node.retrieval import Retrieval
 from jiaozi_node.store.base import MemoryBlockstore
@@ -167,14 +167,49 @@ async def test_fetch_dag_writes_in_background_large_batches_bounded_memory():
     assert not r._pending and r._pending_bytes == 0
 
 
-async def test_hash_checked_source_is_not_hashed_again(monkeypatch):
+class VerifiedSource(Source):
+    """Hands over `VerifiedBlock`s, as bitswap and the gateway source do."""
+
+    async def fetch(self, cid: CID) -> VerifiedBlock:  # type: ignore[override]
+        return verify_block(cid, await super().fetch(cid))
+
+
+async def test_verified_block_is_not_hashed_again(monkeypatch):
     import jiaozi_node.node.retrieval as retrieval_mod
 
     calls: list[CID] = []
     real = retrieval_mod.verify
     monkeypatch.setattr(retrieval_mod, "verify", lambda cid, data: (calls.append(cid), real(cid, data)))
-    src = Source("checked", {BLK.cid: BLK.data})
-    src.hash_checked = True  # type: ignore[attr-defined]
+    src = VerifiedSource("checked", {BLK.cid: BLK.data})
     assert await Retrieval(MemoryBlockstore(), [src]).get(BLK.cid) == BLK.data and calls == []
     assert await Retrieval(MemoryBlockstore(), [Source("plain", {BLK.cid: BLK.data})]).get(BLK.cid)
     assert calls == [BLK.cid]
+
+
+async def test_a_flag_on_a_source_no_longer_skips_the_check():
+    """The old `hash_checked = True` flag (or any attribute) cannot make raw bytes trusted."""
+    src = Source("claims", {BLK.cid: BLK.data}, lie=True)
+    src.hash_checked = True  # type: ignore[attr-defined]
+    with pytest.raises(HashMismatch):
+        await Retrieval(MemoryBlockstore(), [src]).get(BLK.cid)
+
+
+async def test_a_verified_block_of_another_cid_is_refused():
+    other = Block.create(b"other", codec=RAW)
+
+    class Swapper(Source):
+        async def fetch(self, cid: CID) -> VerifiedBlock:  # type: ignore[override]
+            return verify_block(other.cid, other.data)
+
+    with pytest.raises(HashMismatch, match="another CID"):
+        await Retrieval(MemoryBlockstore(), [Swapper("swap", {})]).get(BLK.cid)
+
+
+def test_only_ipld_block_makes_a_verified_block():
+    with pytest.raises(TypeError):
+        VerifiedBlock(BLK.cid.buffer, b"forged")  # type: ignore[call-arg]
+    vb = verify_block(BLK.cid, BLK.data)
+    with pytest.raises(AttributeError):
+        vb.data = b"changed"  # type: ignore[misc]
+    with pytest.raises(HashMismatch):
+        verify_block(BLK.cid, b"forged")
