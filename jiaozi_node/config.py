@@ -317,10 +317,10 @@ class BitswapLimits:
     max_block_bytes: int = 2 * MiB
     # Entries accepted in one wantlist message; boxo's MaxWantlistEntriesPerMessage is 1024.
     max_wantlist_entries_per_message: int = 1024
-    # Total wants remembered per peer: bounds memory a single peer can make us hold.
+    # Total wants remembered per peer: bounds memory a single peer can make us hold. The engine
+    # queues answers as CIDs and loads a block only when it packs a message (target_message_bytes),
+    # so this is also what bounds the work queued for one peer (no separate byte budget).
     max_wants_per_peer: int = 4096
-    # Bytes of blocks queued for one peer before we stop reading its wants (fairness/backpressure).
-    max_queued_bytes_per_peer: int = 16 * MiB
     # Inbound bitswap streams one peer may have open at once (Kubo opens one per reply).
     max_inbound_streams_per_peer: int = 256
     # Misbehaviour score at which a peer is disconnected.

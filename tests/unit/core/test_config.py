@@ -90,3 +90,19 @@ def test_no_module_hard_codes_a_limit():
     allowed = {k: NOT_LIMITS.get(k, set()) | PENDING.get(k, set()) for k in set(NOT_LIMITS) | set(PENDING)}
     extra = {k: sorted(v - allowed.get(k, set())) for k, v in found.items() if v - allowed.get(k, set())}
     assert extra == {}, f"limits outside jiaozi_node/config.py: {extra}"
+
+
+def test_every_limit_field_is_used():
+    """A field of a config dataclass that no module reads is a promise nobody keeps."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    import jiaozi_node.config as c
+
+    root = Path(c.__file__).parent
+    src = "\n".join(p.read_text() for p in root.rglob("*.py") if p.name != "config.py")
+    unused = [f"{name}.{f.name}" for name, obj in vars(c).items()
+              if isinstance(obj, type) and dataclasses.is_dataclass(obj)
+              for f in dataclasses.fields(obj) if not re.search(rf"\b{re.escape(f.name)}\b", src)]
+    assert unused == []
