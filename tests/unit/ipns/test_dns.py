@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jiaozi_node.config import IPNS_LIMITS
 from jiaozi_node.errors import InvalidInput, NotFound, Timeout
@@ -55,3 +57,13 @@ async def test_hostile_dns(mode, err):
         client = DnsClient({".": dns.url}, limits=replace(IPNS_LIMITS, dns_timeout_s=0.5))
         with pytest.raises(err):
             await client.dnslink("example.org")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_answer_bytes_give_a_clear_error_or_txts(data):
+    try:
+        out = dnslink.parse_answer(data, qid=None, domain="example.org", max_records=8)
+    except (InvalidInput, NotFound):
+        return
+    assert isinstance(out, list) and len(out) <= 8
