@@ -46,7 +46,11 @@ async def _peer_row(ui: WebUI, on: Any, peer: str, out: dict[str, dict[str, Any]
 def _service_stats(on: Any) -> dict[str, dict[str, Any]]:
     """Counters of the running services that keep them (`stats` mappings)."""
     out: dict[str, dict[str, Any]] = {}
-    for name, svc in sorted(on.services.items()):
+    found = [(name, svc) for name, svc in sorted(on.services.items())]
+    provider = getattr(on.services.get("routing"), "provider", None)
+    if provider is not None:
+        found.append(("provide", provider))  # what `jzfs stats provide` shows
+    for name, svc in found:
         stats = getattr(svc, "stats", None)
         if callable(stats):
             try:
@@ -54,7 +58,14 @@ def _service_stats(on: Any) -> dict[str, dict[str, Any]]:
             except Exception:  # noqa: BLE001 - a statistics call must not break the page
                 stats = None
         if isinstance(stats, dict) and stats:
-            out[name] = {str(k): v for k, v in stats.items() if isinstance(v, (int, float, str))}
+            flat: dict[str, Any] = {}
+            for k, v in stats.items():
+                if isinstance(v, (int, float, str)):
+                    flat[str(k)] = v
+                elif isinstance(v, dict):  # one level of nesting (e.g. the DHT's counters)
+                    flat.update({f"{k}.{k2}": v2 for k2, v2 in v.items() if isinstance(v2, (int, float, str))})
+            if flat:
+                out[name] = flat
     bitswap = on.services.get("bitswap")
     engine = getattr(bitswap, "engine", None)
     if engine is not None:

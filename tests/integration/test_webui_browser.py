@@ -266,6 +266,7 @@ def test_node_page_pin_gc_bandwidth(page, site):
     ident = page.table("#identity")
     assert ident[0][0].startswith("12D3KooW") and "jzfs/" in ident[1][0]
     assert "/ip4/127.0.0.1/tcp/" in ident[2][0]
+    assert {"bitswap", "dht", "provide"} <= set(page.texts("h2"))  # service statistics
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(page.d, 20).until(lambda d: "blocks" in d.find_element("id", "repo-size").text)
