@@ -154,7 +154,8 @@ class IpnsService:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
-        await trio.sleep(self.limits.republish_initial_delay_s)
+        # Kubo waits 1 min before the first pass; a shorter configured period comes first
+        await trio.sleep(min(self.limits.republish_initial_delay_s, self.limits.republish_period_s))
         while True:
             await self.republish_all()
             await trio.sleep(self.limits.republish_period_s)

@@ -230,3 +230,24 @@ def test_publish_and_resolve_over_the_dht(jzfs_daemon_factory, tree):
     name = json.loads(r.stdout)["Name"]
     assert out(b["env"], "name", "resolve", f"/ipns/{name}") == f"/ipfs/{root}"
     assert out(c["env"], "name", "resolve", "--nocache", f"/ipns/{name}") == f"/ipfs/{root}"
+
+
+def test_daemon_republishes_with_a_fresh_eol(jzfs_daemon_factory, tree):
+    """Ipns.RepublishPeriod: the daemon re-signs its records (same value and sequence, later EOL)."""
+    a = jzfs_daemon_factory("a", {"Ipns.RepublishPeriod": "1s", "Ipns.RecordLifetime": "1h"})
+    root = out(a["env"], "--offline", "add", "-r", "-Q", str(tree))
+    name = out(a["env"], "name", "publish", "--allow-offline", "-Q", root)
+
+    def current():
+        r = httpx.get(f"{a['gateway']}/ipns/{name}", params={"format": "ipns-record"})
+        return validate_record(IpnsName.parse(name), r.content, now=time.time())
+
+    first = current()
+    deadline = time.time() + 20
+    while True:
+        time.sleep(0.5)
+        again = current()
+        if again.validity_ns > first.validity_ns or time.time() > deadline:
+            break
+    assert again.validity_ns > first.validity_ns and again.sequence == first.sequence
+    assert again.value == first.value
