@@ -6,7 +6,7 @@
 What is measured:
 
 * provide: one jzfs node announces a dataset of --blocks CIDs to --servers jzfs DHT servers
-  (bulk path: one lookup per keyspace region, each server's records batched on one stream), and
+  (bulk path: a keyspace sweep, each server's records batched on one stream), and
   a small batch through the per-key path (one lookup + k ADD_PROVIDER streams per CID).
   Figures: keys announced per second, provider records delivered per second (a key goes to up
   to k = 20 servers), and the time until every server has stored its records.
@@ -125,6 +125,7 @@ async def bench_provide(blocks: int, servers: int) -> None:
         print(f"  bulk: {blocks:,} keys announced in {t_sent:.2f} s = {blocks / t_sent:,.0f} keys/s "
               f"({sent:,} provider records sent = {sent / t_sent:,.0f} records/s); all "
               f"{stored:,} records stored by the servers after {t_stored:.2f} s "
+              f"({prov.counters.get('provide_lookups', 0)} lookups) "
               f"({blocks / t_stored:,.0f} keys/s end to end)")
         small = cids[:40]
         before = prov.counters["provider_records_sent"]

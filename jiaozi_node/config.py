@@ -485,8 +485,9 @@ class DhtLimits:
     max_lookup_queries: int = 256
     # Keys announced at once by `provide` (each a lookup + k ADD_PROVIDERs).
     provide_concurrency: int = 8
-    # Keys above which `provide` announces by keyspace region (one lookup per region, then the
-    # records to each peer batched on one stream) instead of one lookup per key.
+    # Keys from which `provide` announces by a keyspace sweep (routing/dht/sweep.py: one lookup
+    # per half k-neighbourhood, the records to each peer batched on one stream) instead of one
+    # lookup + k streams per key.
     provide_batch_threshold: int = 64
     # Routing-table refresh (self lookup + a random lookup per stale bucket), go: 10 min.
     refresh_interval_s: float = 600.0

@@ -34,7 +34,7 @@ PURE_CORES = (
                                          "inspect")]
     + [f"jiaozi_node.routing.http.{m}" for m in ("records", "filters", "paths", "maddr")]
     + [f"jiaozi_node.routing.dht.{m}" for m in ("message", "keys", "table", "lookup", "providers",
-                                                "records", "server")]
+                                                "records", "server", "sweep")]
 )
 # Top-level packages no pure core may reach, directly or through another jiaozi_node module.
 FORBIDDEN = {"trio", "libp2p", "socket", "sqlite3", "psycopg", "lmdb", "asyncio", "anyio", "httpx", "httpcore",

@@ -1,5 +1,6 @@
-"""Announcing provider records: per key (a lookup, then k ADD_PROVIDER streams) or in bulk by
-keyspace region (one lookup per region, then each peer's records batched on one stream). The
+"""Announcing provider records: per key (a lookup, then k ADD_PROVIDER streams) or in bulk by a
+keyspace sweep (sweep.py: a lookup per k-peer neighbourhood, each peer's records batched on one
+stream). The
 DHT's `provide` picks the path (`DhtLimits.provide_batch_threshold`).
 """
 
@@ -12,7 +13,8 @@ import trio
 
 from ...errors import JzfsError
 from . import message as m
-from .keys import kad_id, peer_kad
+from .keys import kad_int
+from .sweep import Sweep
 
 if TYPE_CHECKING:
     from .service import DhtRouter
@@ -40,42 +42,32 @@ async def provide_one(dht: DhtRouter, key: bytes) -> int:
     return ok
 
 
-def region_bits(dht: DhtRouter) -> int:
-    """Keyspace regions for a bulk announce: about k x 2 peers per region, estimated from
-    how many leading buckets of our table are full (bucket i covers 1/2**(i+1) of the
-    network, so d full buckets mean about k x 2**d peers)."""
-    full = 0
-    buckets = dict(dht.state.table.buckets())
-    while len(buckets.get(full, ())) >= dht.limits.k:
-        full += 1
-    return max(0, full - 1)
-
-
 async def provide_bulk(dht: DhtRouter, keys: list[bytes]) -> int:
-    """Announce many keys: one lookup per keyspace region, then every peer gets all of its
-    records on one stream (sweeping, as boxo's newer provider does, simplified)."""
-    bits = region_bits(dht)
-    regions: dict[int, list[bytes]] = {}
-    for k in keys:
-        regions.setdefault(int.from_bytes(kad_id(k), "big") >> (256 - bits) if bits else 0, []).append(k)
-    per_peer: dict[str, list[bytes]] = {}
-    limiter = trio.CapacityLimiter(dht.limits.provide_concurrency)
+    """Announce many keys: a keyspace sweep (sweep.py) finds every key's k closest peers with
+    about one lookup per k-peer neighbourhood, then each peer gets all of its records on one
+    stream. The keys are split into `provide_concurrency` contiguous slices swept at once."""
+    keys = sorted(keys, key=kad_int)
+    n = max(1, dht.limits.provide_concurrency)
+    size = -(-len(keys) // n)
+    sweeps = [Sweep(keys[i : i + size], k=dht.limits.k) for i in range(0, len(keys), size)]
 
-    async def region(rkeys: list[bytes]) -> None:
-        async with limiter:
-            lk = await dht.lookup(rkeys[0], m.FIND_NODE)
-        cands = lk.answered()
-        ints = [(int.from_bytes(peer_kad(p), "big"), p) for p in cands]
-        for k in rkeys:
-            t = int.from_bytes(kad_id(k), "big")
-            frame = m.add_provider_frame(k, dht.provider_peer)
-            for _, p in sorted((d ^ t, p) for d, p in ints)[: dht.limits.k]:
-                per_peer.setdefault(p, []).append(frame)
+    async def run(sw: Sweep) -> None:
+        while (key := sw.step()) is not None:
+            lk = await dht.lookup(key, m.FIND_NODE, k=sw.lookup_k)
+            sw.on_lookup(key, lk.answered())
 
     async with trio.open_nursery() as nursery:
-        for rkeys in regions.values():
-            nursery.start_soon(region, rkeys)
+        for sw in sweeps:
+            nursery.start_soon(run, sw)
+    dht.counters["provide_lookups"] = dht.counters.get("provide_lookups", 0) + sum(
+        sw.lookups for sw in sweeps)
+    per_peer: dict[str, list[bytes]] = {}
+    for sw in sweeps:
+        for peer, pkeys in sw.assigned.items():
+            per_peer.setdefault(peer, []).extend(
+                m.add_provider_frame(k, dht.provider_peer) for k in pkeys)
     sent = 0
+    limiter = trio.CapacityLimiter(n)
 
     async def deliver(peer: str, frames: list[bytes]) -> None:
         nonlocal sent

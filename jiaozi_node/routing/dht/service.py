@@ -206,12 +206,15 @@ class DhtRouter:
                 logger.exception("dht: refresh failed")
 
     async def lookup(self, key: bytes, mtype: int,
-                      on_answer: Callable[[Lookup, str, m.Message], None] | None = None) -> Lookup:
-        """Run one iterative lookup for `key` sending `mtype` requests; returns the finished state."""
+                     on_answer: Callable[[Lookup, str, m.Message], None] | None = None,
+                     *, k: int | None = None) -> Lookup:
+        """Run one iterative lookup for `key` sending `mtype` requests; returns the finished state.
+        `k`: how many nearest peers must have answered before it ends (default DhtLimits.k)."""
         lim = self.limits
+        k = k or lim.k
         t0 = time.monotonic()
         target = kad_id(key)
-        lk = Lookup(target, self.state.table.closest(target, lim.k), k=lim.k, alpha=lim.alpha,
+        lk = Lookup(target, self.state.table.closest(target, k), k=k, alpha=lim.alpha,
                     max_queries=lim.max_lookup_queries, local_peer=self.peer_id)
         done_send, done_recv = trio.open_memory_channel[None](math.inf)
 

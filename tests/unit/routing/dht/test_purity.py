@@ -7,7 +7,7 @@ import pytest
 
 import jiaozi_node.routing.dht as pkg
 
-PURE = ["message", "keys", "table", "lookup", "providers", "records", "server", "addrs"]
+PURE = ["message", "keys", "table", "lookup", "providers", "records", "server", "addrs", "sweep"]
 
 
 @pytest.mark.parametrize("name", PURE)
