@@ -27,6 +27,7 @@ import trio
 
 from ..config import WEBUI_LIMITS, WebUILimits
 from ..errors import InvalidInput, JzfsError, LimitExceeded, NotFound
+from ..gateway.asgi import ClientGone
 from .render import PREFIX, render
 
 if TYPE_CHECKING:
@@ -177,10 +178,15 @@ class WebUI:
         params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
         q = Query(params, dict(req.query), method=method)
         if method == "POST":
-            body = await req.body(self.limits.max_form_bytes)
+            try:
+                body = await req.body(self.limits.max_form_bytes)
+            except LimitExceeded as exc:
+                await self._send_html(resp, 400, "error.html", {"status": 400, "message": str(exc)})
+                return
             q.form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             token = q.form.get("csrf", "")
-            if not self._same_origin(req) or not hmac.compare_digest(token, self.csrf_token()):
+            if not self._same_origin(req) or not hmac.compare_digest(
+                    token.encode("utf-8", "surrogatepass"), self.csrf_token().encode()):
                 await self._send_html(resp, 403, "error.html", {
                     "status": 403, "message": "refused: a state change needs this page's token "
                     "and must come from the same origin"})
@@ -197,6 +203,13 @@ class WebUI:
             status = 404 if isinstance(exc, NotFound) else 400 if isinstance(
                 exc, (InvalidInput, LimitExceeded)) else 500
             await self._send_html(resp, status, "error.html", {"status": status, "message": str(exc)})
+        except (ClientGone, trio.Cancelled):
+            raise
+        except Exception:  # a bug or a hostile input we did not foresee: logged, a page, no traceback
+            log.exception("webui: internal error on %s", req.path)
+            if resp.started:
+                raise
+            await self._send_html(resp, 500, "error.html", {"status": 500, "message": "internal error (logged)"})
 
     def _headers(self, content_type: str) -> list[tuple[str, str]]:
         h = [("Content-Type", content_type), ("X-Content-Type-Options", "nosniff"),

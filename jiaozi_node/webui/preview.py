@@ -86,6 +86,9 @@ def preview(ui: WebUI, q: Query, cid: CID, name: str, size: int, place: Place) -
             return {"kind": "json", "text": json.dumps(json.loads(text), indent=2, ensure_ascii=False)}
         except ValueError as exc:
             return {"kind": "text", "text": text, "note": f"not valid JSON: {exc}", "truncated": False}
+        except RecursionError:  # nested deeper than Python's parser goes: shown as it is
+            return {"kind": "text", "text": text, "note": "JSON nested too deeply to pretty-print",
+                    "truncated": False}
     if low.endswith((".md", ".markdown")):
         return {"kind": "markdown", "html": _markdown(text), "truncated": truncated}
     return {"kind": "text", "text": text, "truncated": truncated, "note": None}
