@@ -155,11 +155,15 @@ class DhtTransport:
             raise
 
     async def send_frames(self, peer: str, frames: Sequence[bytes]) -> None:
-        """Write frames that have no answer (ADD_PROVIDER) on one stream, then close it."""
-        with trio.fail_after(self.limits.request_timeout_s + len(frames) / 1000):
+        """Write frames that have no answer (ADD_PROVIDER) on one stream, then close it. Each
+        step (open, every 512 frames) gets request_timeout_s: a stalled peer fails, a big batch
+        to a slow-but-live peer does not."""
+        t = self.limits.request_timeout_s
+        with trio.fail_after(t):
             stream = await self.open(peer)
-            try:
-                for i in range(0, len(frames), 512):
+        try:
+            for i in range(0, len(frames), 512):
+                with trio.fail_after(t):
                     await stream.write(b"".join(frames[i : i + 512]))
-            finally:
-                await stream.close()
+        finally:
+            await stream.close()
