@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jiaozi_node.config import TreeLimits
 from jiaozi_node.ipld import dagpb
@@ -242,3 +245,60 @@ def test_checkout_of_a_1200_deep_tree(tmp_path: Path) -> None:
             remove_entry(top, "deep")
         finally:
             os.close(top)
+
+
+# ------------------------------------------------------------------ generated hostile trees
+
+
+_NAMES = st.sampled_from(["a", "b", "a", "..", ".", "", "x/y", "c\0", "é", "l"])
+_TARGETS = st.sampled_from(["/etc", "../../x", "a", ".", "../outside", "b/../.."])
+
+
+def _node(draw_tree: dict, dag: DagBuilder) -> CID:
+    kind = draw_tree["kind"]
+    if kind == "file":
+        return dag.raw(draw_tree["data"])
+    if kind == "symlink":
+        return dag.symlink(draw_tree["target"])
+    return _dir(dag, [(name, _node(child, dag)) for name, child in draw_tree["children"]])
+
+
+_trees = st.recursive(
+    st.one_of(st.fixed_dictionaries({"kind": st.just("file"), "data": st.binary(max_size=20)}),
+              st.fixed_dictionaries({"kind": st.just("symlink"), "target": _TARGETS})),
+    lambda inner: st.fixed_dictionaries({"kind": st.just("dir"),
+                                         "children": st.lists(st.tuples(_NAMES, inner), max_size=4)}),
+    max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_trees)
+def test_generated_trees_written_alike_or_refused_alike(tmp_path: Path, tree: dict) -> None:
+    from jiaozi_node.errors import JzfsError
+    from jiaozi_node.node.files_read import FilesReader
+    from jiaozi_node.node.tree_writer import remove_entry
+
+    dag = DagBuilder()
+    root = _node(tree, dag)
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    outside = work / "outside"
+    outside.mkdir()
+    outcome = {}
+    for mode, run in (("offline", lambda d: FilesReader(dag.store).get(root, d, limits=SMALL)),
+                      ("daemon", lambda d: _daemon_path(dag.store, root, d))):
+        dest = work / mode
+        try:
+            run(dest)
+            outcome[mode] = ("ok", _snapshot(dest))
+        except JzfsError as exc:
+            assert not dest.exists() and not dest.is_symlink()
+            outcome[mode] = ("refused", str(exc))
+        assert list(outside.iterdir()) == []
+        assert {p.name for p in work.iterdir()} <= {"outside", "offline", "daemon"}  # no temp dirs
+    assert outcome["daemon"] == outcome["offline"]
+    fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in ("offline", "daemon", "outside"):
+            remove_entry(fd, name)
+    finally:
+        os.close(fd)
