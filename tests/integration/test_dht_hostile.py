@@ -118,3 +118,30 @@ async def test_inbound_streams_per_peer_are_bounded(nursery):
                 break
             await trio.sleep(0.02)
         assert await _ping(client, server.peer_id)
+
+
+async def test_a_lying_server_is_dropped_and_lookups_go_on(nursery):
+    """A peer that answers every request with garbage: each answer counts against it, it
+    leaves the table, and lookups still find what honest peers know."""
+    good = await _node(nursery)
+    liar = Libp2pHost(Identity.generate(), listen=["/ip4/127.0.0.1/tcp/0"])
+    await nursery.start(liar.run)
+
+    async def lie(stream):
+        await stream.read()
+        await stream.write(m.frame(b"\x08\x04\x42\x02\x12\x00"))  # a peer entry without an ID
+
+    liar.set_stream_handler(PROTO, lie)
+    client = await _node(nursery)
+    with trio.fail_after(30):
+        await client.bootstrap([good.host.addrs()[0]])
+        client.add_peer(liar.peer_id, liar.listen_addrs())
+        ident = Identity.generate()
+        key = b"/pk/" + peer_bytes(ident.peer_id)
+        good.state.records.put(key, ident.public_key_protobuf, good.clock())
+        for _ in range(3):
+            client.state.records._recs.clear()  # ask the network each time
+            assert await client.get_value(key) == ident.public_key_protobuf
+        assert client.counters["bad_messages"] >= 3
+        assert client.counters["dropped_peers"] == 1
+        assert liar.peer_id not in client.state.table
