@@ -86,7 +86,9 @@ def write_tree(entries: Iterable[TreeEntry], dest: Path | str, *, replace_empty_
 
 def _check_dest(dest: Path, replace_empty_dir: bool) -> None:
     if replace_empty_dir and dest.is_dir() and not dest.is_symlink():
-        if any(True for _ in os.scandir(dest)):
+        with os.scandir(dest) as listing:
+            empty = next(listing, None) is None
+        if not empty:
             raise InvalidInput(f"{dest} exists and is not an empty directory")
         return
     if dest.exists() or dest.is_symlink():
