@@ -27,6 +27,7 @@ from .errors import InvalidInput, RepoError
 
 if TYPE_CHECKING:  # the crypto library loads only when a key is made or used (start-up time)
     from .identity import Identity
+    from .user_config import UserConfig
 
 
 def default_path() -> Path:
@@ -85,6 +86,7 @@ class Repo:
     def __init__(self, path: Path, config: dict[str, Any]) -> None:
         self.path = path
         self.config = config
+        self._settings: UserConfig | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -136,7 +138,18 @@ class Repo:
 
     # ------------------------------------------------------------------ config
 
+    @property
+    def settings(self) -> UserConfig:
+        """The config file parsed into typed sections (`user_config.UserConfig`), once; a wrong
+        type raises InvalidInput naming the key. Re-parsed after `set_config`."""
+        if self._settings is None:
+            from .user_config import UserConfig
+
+            self._settings = UserConfig.parse(self.config)
+        return self._settings
+
     def get_config(self, key: str) -> Any:
+        """A raw value (the `jzfs config` command); the node itself reads `settings`."""
         node: Any = self.config
         for part in _split_key(key):
             if not isinstance(node, dict) or part not in node:
@@ -161,6 +174,7 @@ class Repo:
                 raise InvalidInput(f"config key {key!r}: {part!r} is not a map")
             node = nxt
         node[parts[-1]] = value
+        self._settings = None
         self.save()
 
     # ------------------------------------------------------------------ identity

@@ -37,10 +37,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from .. import user_config
 
 AUTH_DENIED = ("jzfs RPC Access Denied: Please provide a valid authorization token as defined "
                "in the API.Authorizations configuration.")
@@ -133,6 +136,14 @@ class ApiAccess:
     allowed_origins: frozenset[str] = frozenset()  # empty: Kubo's localhost defaults
     allowed_hosts: frozenset[str] = frozenset()
     listen_host: str | None = None  # the configured API address's host
+
+    @classmethod
+    def from_settings(cls, api: user_config.Api, *, listen_host: str | None = None,
+                      allowed_origins: list[str] | None = None) -> ApiAccess:
+        """From the typed `API` section (`Node.settings.api`; types checked when parsed)."""
+        origins = list(api.allowed_origins or ()) if allowed_origins is None else allowed_origins
+        return cls(parse_authorizations(api.authorizations), frozenset(map(str, origins)),
+                   frozenset(host_name(h) if h != "*" else "*" for h in api.allowed_hosts), listen_host)
 
     @classmethod
     def from_config(cls, get: Callable[[str, Any], Any], *, listen_host: str | None = None,

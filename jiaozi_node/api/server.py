@@ -75,8 +75,8 @@ class RpcApp:
     def __init__(self, ctx: ApiContext, *, allowed_origins: list[str] | None = None,
                  listen_host: str | None = None) -> None:
         self.ctx = ctx
-        self.access = ApiAccess.from_config(ctx.node.repo.get_config_default,
-                                            listen_host=listen_host, allowed_origins=allowed_origins)
+        self.access = ApiAccess.from_settings(ctx.node.settings.api,
+                                              listen_host=listen_host, allowed_origins=allowed_origins)
         self.webui: Any = None  # built on the first /webui request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..config import DEFAULT_API_ADDR, DEFAULT_GATEWAY_ADDR
 from ..errors import NotFound
 from ..gateway.asgi import serve_app
 from ..gateway.client import GatewayBlockSource, configured_gateways
@@ -73,9 +72,9 @@ def retrieval_fetch(online: OnlineNode) -> Fetch:
 
 async def start_online(online: OnlineNode) -> None:
     node = online.node
-    repo = node.repo
     fetch = retrieval_fetch(online)
-    api_addr = repo.get_config_default("Addresses.API", DEFAULT_API_ADDR)
+    settings = node.settings
+    api_addr = settings.addresses.api
     if api_addr:
         host, _ = multiaddr_to_host_port(api_addr)
         app = RpcApp(ApiContext(node, online=online, fetch=fetch, limits=node.defaults.http,
@@ -85,11 +84,11 @@ async def start_online(online: OnlineNode) -> None:
                         "anyone who can reach it controls this node", api_addr)
         online.api_addr = await online.nursery.start(serve_app, app, api_addr)
         online.services["api"] = app
-    gw_addr = repo.get_config_default("Addresses.Gateway", DEFAULT_GATEWAY_ADDR)
+    gw_addr = settings.addresses.gateway
     if gw_addr:
-        from_peers = bool(repo.get_config_default("Gateway.FetchFromPeers", True))
+        from_peers = settings.gateway.fetch_from_peers
         routing = None
-        if bool(repo.get_config_default("Gateway.ExposeRoutingAPI", True)):  # Kubo's key
+        if settings.gateway.expose_routing_api:  # Kubo's key
             from ..routing.http.server import routing_api_for
 
             routing = routing_api_for(online, node.defaults.delegated_routing)

@@ -61,20 +61,17 @@ def running_daemon(repo: Repo) -> dict[str, Any]:
 def check_addresses(repo: Repo, listen: list[str] | None) -> None:
     """Every address the daemon will listen on parses, before anything starts (one-line error
     naming the flag or config key otherwise)."""
-    from ..config import DEFAULT_API_ADDR, DEFAULT_GATEWAY_ADDR, DEFAULT_SWARM_ADDRS
     from ..gateway.http_common import multiaddr_to_host_port
     from ..net.libp2p_host import parse_listen_addr
 
-    swarm = listen or repo.get_config_default("Addresses.Swarm", list(DEFAULT_SWARM_ADDRS)) or []
-    if not isinstance(swarm, list):
-        raise InvalidInput(f"config Addresses.Swarm must be a list of multiaddrs, not {swarm!r}")
+    swarm = listen or list(repo.settings.addresses.swarm)  # types checked by UserConfig.parse
     for addr in swarm:
         try:
             parse_listen_addr(str(addr))
         except InvalidInput as exc:
             raise InvalidInput(f"{'--listen' if listen else 'config Addresses.Swarm'}: {exc}") from None
-    for key, default in (("Addresses.API", DEFAULT_API_ADDR), ("Addresses.Gateway", DEFAULT_GATEWAY_ADDR)):
-        addr = repo.get_config_default(key, default)
+    addresses = repo.settings.addresses
+    for key, addr in (("Addresses.API", addresses.api), ("Addresses.Gateway", addresses.gateway)):
         if addr:
             try:
                 multiaddr_to_host_port(str(addr))

@@ -143,7 +143,7 @@ def _front(original: Any, attr: str, named: Any) -> Any:
             return int(named(args) or 0)
         if attr == "remote" and isinstance(value, str) and not value.startswith("/"):
             with open_node() as node:  # a remote saved by `clone /ipns/…`
-                addr = (node.repo.get_config_default("Remotes", {}) or {}).get(value, {}).get("Addr", "")
+                addr = node.settings.remotes.get(value, {}).get("Addr", "")
             if isinstance(addr, str) and addr.startswith("/ipns/"):
                 return int(named(args, addr) or 0)
         return int(original(args) or 0)

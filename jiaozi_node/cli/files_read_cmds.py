@@ -30,7 +30,7 @@ def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
 def _gateway_prefetch(node: Any, args: argparse.Namespace) -> None:
     """`--gateway URL` (or config `Gateway.Fetch`): make the path's DAG local from trustless
     gateways first. The HTTP client is loaded only when there is a gateway to ask."""
-    if not (args.gateway or node.repo.get_config_default("Gateway.Fetch", [])):
+    if not (args.gateway or node.settings.gateway.fetch):
         return
     from ..gateway.client import configured_gateways, prefetch_path
 

@@ -224,7 +224,7 @@ def _check_peer_addr(addr: str) -> str:
 def cmd_bootstrap_list(args: Any) -> int:
     from ..repo import Repo
 
-    peers = list(Repo.open().get_config_default("Bootstrap", []) or [])
+    peers = list(Repo.open().settings.bootstrap)
     if args.json:
         print_json({"Peers": peers})  # Kubo's `bootstrap list --enc=json`
         return 0
@@ -239,7 +239,7 @@ def cmd_bootstrap_add(args: Any) -> int:
     if not args.addrs and not args.default:
         raise InvalidInput("give multiaddrs to add, or --default for the public bootstrap peers")
     repo = Repo.open()
-    current = list(repo.get_config_default("Bootstrap", []) or [])
+    current = list(repo.settings.bootstrap)
     new = [_check_peer_addr(a) for a in args.addrs] + (_public_bootstrap_peers() if args.default else [])
     added = [a for a in dict.fromkeys(new) if a not in current]
     repo.set_config("Bootstrap", current + added)
@@ -254,7 +254,7 @@ def cmd_bootstrap_rm(args: Any) -> int:
     if not args.addrs and not args.all:
         raise InvalidInput("give multiaddrs to remove, or --all")
     repo = Repo.open()
-    current = list(repo.get_config_default("Bootstrap", []) or [])
+    current = list(repo.settings.bootstrap)
     gone = current if args.all else [a for a in current if a in set(args.addrs)]
     missing = [] if args.all else [a for a in args.addrs if a not in current]
     if missing:

@@ -88,8 +88,7 @@ def cmd_stat(args: argparse.Namespace) -> int:
 
     with open_node() as node:
         size = _disk_usage(node.repo.path)
-        stat: dict[str, Any] = {"RepoSize": size, "StorageMax": node.repo.get_config_default(
-            "Datastore.StorageMax", None) or 0}
+        stat: dict[str, Any] = {"RepoSize": size, "StorageMax": node.settings.datastore.storage_max or 0}
         if not args.size_only:
             blocks = node.blocks
             stat["NumObjects"] = len(blocks) if hasattr(blocks, "__len__") else sum(1 for _ in blocks.cids())

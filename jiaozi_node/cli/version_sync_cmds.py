@@ -55,7 +55,7 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
 
     peer, _ = parse_peer_multiaddr(args.addr)
     with open_node() as node:
-        remotes = dict(node.repo.get_config_default("Remotes", {}) or {})
+        remotes = {k: dict(v) for k, v in node.settings.remotes.items()}
         if args.name in remotes:
             raise InvalidInput(f"remote {args.name!r} exists already")
         remotes[args.name] = {"Addr": args.addr}
@@ -68,7 +68,7 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
 
 def cmd_remote_list(args: argparse.Namespace) -> int:
     with open_node() as node:
-        remotes = node.repo.get_config_default("Remotes", {}) or {}
+        remotes = {k: dict(v) for k, v in node.settings.remotes.items()}
     if args.json:
         print_json(remotes)
     else:
@@ -79,7 +79,7 @@ def cmd_remote_list(args: argparse.Namespace) -> int:
 
 def cmd_remote_rm(args: argparse.Namespace) -> int:
     with open_node() as node:
-        remotes = dict(node.repo.get_config_default("Remotes", {}) or {})
+        remotes = {k: dict(v) for k, v in node.settings.remotes.items()}
         if args.name not in remotes:
             raise InvalidInput(f"no remote named {args.name!r}")
         del remotes[args.name]

@@ -20,8 +20,8 @@ def url_for(repo_path: str | None = None) -> tuple[str, bool]:
         client = ApiClient.for_path(path)
     except NotFound:
         repo = Repo.open(path)
-        addr = repo.get_config_default("Addresses.API", DEFAULT_API_ADDR)
-        return f"{api_url(str(addr))}/webui/", False
+        addr = repo.settings.addresses.api or DEFAULT_API_ADDR
+        return f"{api_url(addr)}/webui/", False
     with client:
         return f"{client.base_url}/webui/", True
 

@@ -306,8 +306,7 @@ def configured_gateways(node: object, explicit: Sequence[str] | None) -> list[st
     """`--gateway URL` values if given, else config `Gateway.Fetch` (empty by default)."""
     if explicit:
         return list(explicit)
-    conf = node.repo.get_config_default("Gateway.Fetch", [])  # type: ignore[attr-defined]
-    return [str(g) for g in conf or []]
+    return list(node.settings.gateway.fetch)  # type: ignore[attr-defined]
 
 
 def prefetch_path(node: object, path: str, gateways: Sequence[str]) -> FetchStats | None:

@@ -282,7 +282,7 @@ async def _fetch_named(client: Any, on: Any, name_path: str, repo: str, name: st
             vs.delete_repo(repo)  # nothing half-applied
         raise
     if clone:
-        remotes = dict(node.repo.get_config_default("Remotes", {}) or {})
+        remotes = {k: dict(v) for k, v in node.settings.remotes.items()}
         remotes.setdefault("origin", {"Addr": name_path})
         node.repo.set_config("Remotes", remotes)
     return result

@@ -26,10 +26,8 @@ class DnsClient:
 
     @classmethod
     def from_config(cls, repo: object, *, limits: IpnsLimits = IPNS_LIMITS) -> DnsClient:
-        resolvers = repo.get_config_default("DNS.Resolvers", {}) or {}  # type: ignore[attr-defined]
-        if not isinstance(resolvers, dict):
-            raise InvalidInput("config DNS.Resolvers must be a map of domain suffix to URL")
-        return cls(resolvers, limits=limits)
+        """From the repo's `DNS.Resolvers` (type-checked by `UserConfig.parse`)."""
+        return cls(repo.settings.dns.resolvers, limits=limits)  # type: ignore[attr-defined]
 
     async def txt(self, domain: str) -> list[str]:
         url = dnslink.resolver_for(domain, self.resolvers)

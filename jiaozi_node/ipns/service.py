@@ -46,16 +46,14 @@ def limits_from_config(node: Any) -> IpnsLimits:
     """node.defaults.ipns with Kubo's config keys applied (`Ipns.RepublishPeriod`,
     `Ipns.RecordLifetime`, `Ipns.ResolveCacheSize`)."""
     limits: IpnsLimits = node.defaults.ipns
-    repo = node.repo
+    conf = node.settings.ipns
     changes: dict[str, Any] = {}
-    for key, attr in (("Ipns.RepublishPeriod", "republish_period_s"),
-                      ("Ipns.RecordLifetime", "record_lifetime_s")):
-        v = repo.get_config_default(key, None)
+    for v, attr in ((conf.republish_period, "republish_period_s"),
+                    (conf.record_lifetime, "record_lifetime_s")):
         if v:
-            changes[attr] = parse_duration(str(v))
-    size = repo.get_config_default("Ipns.ResolveCacheSize", None)
-    if isinstance(size, int) and size > 0:
-        changes["cache_entries"] = size
+            changes[attr] = parse_duration(v)
+    if conf.resolve_cache_size:
+        changes["cache_entries"] = conf.resolve_cache_size
     return replace(limits, **changes) if changes else limits
 
 

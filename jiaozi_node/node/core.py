@@ -18,6 +18,7 @@ from typing import Any
 
 from ..config import Defaults
 from ..repo import Repo
+from ..user_config import UserConfig
 
 
 class Node:
@@ -28,6 +29,12 @@ class Node:
     @classmethod
     def open(cls, path: Path | str | None = None, *, create: bool = True, **kw: Any) -> Node:
         return cls(Repo.open(path, create=create), **kw)
+
+    @property
+    def settings(self) -> UserConfig:
+        """The user's config file, typed and parsed once (`user_config.UserConfig`); limits are
+        in `defaults`."""
+        return self.repo.settings
 
     @cached_property
     def blocks(self) -> Any:

@@ -111,7 +111,7 @@ def resolve_profile(node: Any, profile: ImportProfile | None) -> ImportProfile:
 
     name = None
     try:
-        name = node.repo.get_config_default("Import.Profile", None)
+        name = node.settings.import_profile
     except AttributeError:
         pass
     if name:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ..config import AGENT_VERSION, DEFAULT_SWARM_ADDRS
+from ..config import AGENT_VERSION
 from ..errors import JzfsError
 from ..net.libp2p_host import Libp2pHost
 from ..net.peering import PeeringService, parse_peering_config
@@ -78,21 +78,20 @@ async def online(node: Node, *, listen: Sequence[str] | None = None,
         peering: keep config `Peering.Peers` connected.
         bootstrap: dial config `Bootstrap` once at start (empty unless the user opted in).
     """
-    addrs = list(listen) if listen else list(
-        node.repo.get_config_default("Addresses.Swarm", list(DEFAULT_SWARM_ADDRS)))
+    addrs = list(listen) if listen else list(node.settings.addresses.swarm)
     host = Libp2pHost(node.repo.identity, listen=addrs, limits=node.defaults.net,
                       agent_version=AGENT_VERSION)
     async with trio.open_nursery() as nursery:
         await nursery.start(host.run)
         on = OnlineNode(node=node, host=host, nursery=nursery)
         if peering:
-            peers = parse_peering_config(node.repo.get_config_default("Peering.Peers", []))
+            peers = parse_peering_config(list(node.settings.peering_peers))
             if peers:
                 svc = PeeringService(host, peers, limits=node.defaults.net)
                 on.services["peering"] = svc
                 await nursery.start(svc.run)
         if bootstrap:
-            for addr in node.repo.get_config_default("Bootstrap", []) or []:
+            for addr in node.settings.bootstrap:
                 nursery.start_soon(_dial_quietly, host, addr)
         for name in (SERVICE_MODULES if services is None else services):
             await importlib.import_module(name).start_online(on)

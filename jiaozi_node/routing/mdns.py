@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def mdns_enabled(node: Any) -> bool:
-    return bool(node.repo.get_config_default("Discovery.MDNS.Enabled", False))
+    return node.settings.discovery.mdns_enabled
 
 
 class MdnsDiscovery:

@@ -35,12 +35,10 @@ from typing import Any
 import trio
 
 from ..config import (
-    DEFAULT_REPROVIDER_STRATEGY,
-    REPROVIDER_STRATEGIES,
     ROUTING_LIMITS,
     RoutingLimits,
 )
-from ..errors import InvalidInput, JzfsError
+from ..errors import JzfsError
 from ..ipld.cid import CID
 from .base import Router
 from .peerstore import ROUTING_DB_FILE, open_routing_db
@@ -49,15 +47,12 @@ logger = logging.getLogger(__name__)
 
 
 def strategy_of(node: Any) -> str:
-    s = node.repo.get_config_default("Reprovider.Strategy", DEFAULT_REPROVIDER_STRATEGY)
-    s = s or DEFAULT_REPROVIDER_STRATEGY
-    if s not in REPROVIDER_STRATEGIES:
-        raise InvalidInput(f"Reprovider.Strategy {s!r} is not one of {', '.join(REPROVIDER_STRATEGIES)}")
+    s = node.settings.reprovider.strategy  # checked against REPROVIDER_STRATEGIES when parsed
     return str(s)
 
 
 def providing_enabled(node: Any) -> bool:
-    return node.repo.get_config_default("Routing.Type", "auto") != "none"
+    return node.settings.routing.type != "none"
 
 
 class ProvideQueue:

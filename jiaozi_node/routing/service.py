@@ -38,8 +38,7 @@ from typing import Any
 
 import trio
 
-from ..config import DEFAULT_ROUTING_TYPE, ROUTING_TYPES
-from ..errors import InvalidInput, JzfsError
+from ..errors import JzfsError
 from ..net.peering import parse_peering_config
 from .base import Router
 from .finder import Dialer, ProviderFinder
@@ -54,17 +53,11 @@ _DHT_MODES = {"auto": "auto", "dht": "auto", "dhtclient": "client", "dhtserver":
 
 
 def routing_type(node: Any) -> str:
-    rtype = node.repo.get_config_default("Routing.Type", DEFAULT_ROUTING_TYPE) or DEFAULT_ROUTING_TYPE
-    if rtype not in ROUTING_TYPES:
-        raise InvalidInput(f"Routing.Type {rtype!r} is not one of {', '.join(ROUTING_TYPES)}")
-    return str(rtype)
+    return str(node.settings.routing.type)  # checked against ROUTING_TYPES by UserConfig.parse
 
 
 def delegated_urls(node: Any) -> list[str]:
-    urls = node.repo.get_config_default("Routing.DelegatedRouters", []) or []
-    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-        raise InvalidInput("Routing.DelegatedRouters must be a list of URLs")
-    return list(urls)
+    return list(node.settings.routing.delegated_routers)
 
 
 def _optional(module: str, attr: str) -> Any:
@@ -182,7 +175,7 @@ async def _build_routers(online: Any, rtype: str, peerstore: PeerStore) -> tuple
     dht: Router | None = None
     if rtype == "none":
         return routers, None
-    peering = parse_peering_config(node.repo.get_config_default("Peering.Peers", []))
+    peering = parse_peering_config(list(node.settings.peering_peers))
     routers.append(StaticRouter(online.host, peering, peerstore=peerstore))
     if rtype in _DHT_MODES:
         start_dht = _optional("jiaozi_node.routing.dht.service", "start_dht")

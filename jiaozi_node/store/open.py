@@ -53,7 +53,7 @@ ENGINES: dict[str, Callable[..., Blockstore]] = {"pack": _pack, "lmdb": _lmdb, "
 
 
 def engine_name(repo: Repo) -> str:
-    name = repo.get_config_default("Datastore.Engine", "default")
+    name = repo.settings.datastore.engine
     if name in (None, "", "default"):
         blocks = repo.path / BLOCKS_DIR
         if (blocks / PREVIOUS_DEFAULT).is_dir() and not (blocks / DEFAULT_ENGINE).is_dir():

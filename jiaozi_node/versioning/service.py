@@ -75,7 +75,7 @@ class Versioning:
 
     @cached_property
     def refs(self) -> RefStore:
-        return open_refstore(str(self.repo.get_config_default("Refs.Database", "sqlite")), self.repo.path)
+        return open_refstore(self.repo.settings.refs_database, self.repo.path)
 
     @cached_property
     def statcache(self) -> StatCache:
@@ -89,11 +89,11 @@ class Versioning:
     def profile(self) -> Any:
         from ..config import PROFILES
 
-        name = self.repo.get_config_default("Import.Profile", self.node.defaults.profile.name)
+        name = self.repo.settings.import_profile or self.node.defaults.profile.name
         profile = PROFILES.get(name, self.node.defaults.profile)
         # Datasets that change by insertion (CSV, logs) dedup far better with content-defined
         # chunks: config `Versioning.Chunker` = "rabin[-min-avg-max]" | "buzhash" | "size-N".
-        chunker = self.repo.get_config_default("Versioning.Chunker", None)
+        chunker = self.repo.settings.versioning.chunker
         return profile.with_overrides(chunker=chunker) if chunker else profile
 
     @property
@@ -108,8 +108,8 @@ class Versioning:
 
     def author(self) -> Author:
         ident = self.repo.identity
-        name = self.repo.get_config_default("Versioning.Author.Name", None) or getpass.getuser()
-        email = self.repo.get_config_default("Versioning.Author.Email", None)
+        name = self.repo.settings.versioning.author_name or getpass.getuser()
+        email = self.repo.settings.versioning.author_email
         return Author(str(name), ident.peer_id, email)
 
     def gc_roots(self) -> list[CID]:
@@ -431,21 +431,21 @@ class Versioning:
     # ------------------------------------------------------------------ verify and trust
 
     def trusted_keys(self) -> list[str]:
-        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        keys = list(self.repo.settings.trust_keys)
         return sorted(set(keys) | {self.repo.peer_id})
 
     def trust_add(self, peer: str) -> None:
         from ..identity import public_key_from_peer_id
 
         public_key_from_peer_id(peer)  # InvalidInput unless an Ed25519 peer ID
-        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        keys = list(self.repo.settings.trust_keys)
         if peer not in keys:
             keys.append(peer)
             self.repo.set_config("Trust.Keys", keys)
 
     def trust_discard(self, peer: str) -> None:
         """Remove `peer` from Trust.Keys if it is there (no error otherwise)."""
-        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        keys = list(self.repo.settings.trust_keys)
         if peer in keys:
             self.repo.set_config("Trust.Keys", [k for k in keys if k != peer])
 
@@ -454,7 +454,7 @@ class Versioning:
         """Trust `peer` for an operation the user asked to trust it for (clone trusts the remote it
         names): kept when the block completes, removed again when it fails or is interrupted —
         unless it was trusted before. Only what the user accepted and what completed stays."""
-        before = peer in (self.repo.get_config_default("Trust.Keys", []) or [])
+        before = peer in self.repo.settings.trust_keys
         self.trust_add(peer)
         try:
             yield
@@ -464,7 +464,7 @@ class Versioning:
             raise
 
     def trust_rm(self, peer: str) -> None:
-        keys = list(self.repo.get_config_default("Trust.Keys", []) or [])
+        keys = list(self.repo.settings.trust_keys)
         if peer not in keys:
             raise NotFound(f"{peer} is not in the trust list")
         keys.remove(peer)

@@ -325,7 +325,7 @@ class SyncClient(_Common):
             for ref, cid in result.refs.items():
                 if ref.startswith("heads/"):
                     self.vs.refs.update_ref(repo, ref, self.vs.peel(cid), expected=None)
-        remotes = dict(self.node.repo.get_config_default("Remotes", {}) or {})
+        remotes = {k: dict(v) for k, v in self.node.settings.remotes.items()}
         remotes.setdefault("origin", {"Addr": multiaddr})
         self.node.repo.set_config("Remotes", remotes)
         return result

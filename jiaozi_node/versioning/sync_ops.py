@@ -15,7 +15,7 @@ from .sync import FetchResult, SyncClient
 
 def remote_addr(node: Any, name: str) -> str:
     """The multiaddr of remote `name` (config `Remotes`), or `name` itself when it is one."""
-    remotes = node.repo.get_config_default("Remotes", {}) or {}
+    remotes = node.settings.remotes
     if name not in remotes:
         if name.startswith("/"):
             return name  # a multiaddr given directly

@@ -114,7 +114,7 @@ class WebUI:
         self.limits = limits
         self._secret = secrets.token_bytes(32)
         if csp is None:
-            csp = bool(ctx.node.repo.get_config_default("WebUI.ContentSecurityPolicy", True))
+            csp = ctx.node.settings.webui.content_security_policy
         self.csp = csp
         self.cache: dict[Any, Any] = {}  # immutable-by-CID results (listings), bounded in tree.py
         self.routes: list[Route] = []

@@ -425,7 +425,7 @@ async def start_dht(online: Any, *, mode: str = "auto", protocol: str | None = N
     by default) are dialled by node.online(); the DHT bootstraps from whoever is connected.
     """
     node = online.node
-    proto = protocol or node.repo.get_config_default("Routing.DHT.Protocol", None) or "wan"
+    proto = protocol or node.settings.routing.dht_protocol or "wan"
     try:
         from ..validators import default_validators
 
@@ -441,7 +441,7 @@ async def start_dht(online: Any, *, mode: str = "auto", protocol: str | None = N
 
 
 async def _initial_bootstrap(dht: DhtRouter, node: Any) -> None:
-    addrs = [a for a in node.repo.get_config_default("Bootstrap", []) or [] if isinstance(a, str)]
+    addrs = list(node.settings.bootstrap)
     try:
         await dht.bootstrap(addrs)
     except JzfsError as exc:
