@@ -1,4 +1,5 @@
-"""File previews, all streamed from the start of the file (or a page's byte offset): CSV/TSV as
+"""File previews, all streamed from the start of the file or a page's byte offset (`stream.read_from`:
+the exporter reading child by child under a leanly parsed root): CSV/TSV as
 a paginated, typed, sortable table; JSON pretty-printed; Markdown rendered safely (markdown-it
 with raw HTML off: tags are shown as text and only http(s)/mailto/relative links survive); other
 text as text; PNG/JPEG/GIF/WebP images inline (type sniffed from the bytes, never SVG, which can
@@ -21,6 +22,7 @@ from ..ipld.cid import CID
 from ..unixfs.exporter import read_file, stat
 from .app import Download, Query, Reply
 from .csvtable import RowsPage, delimiter_for, infer_types, read_rows, sort_key
+from .stream import read_from
 
 if TYPE_CHECKING:
     from .app import WebUI
@@ -42,7 +44,13 @@ def sniff_image(head: bytes) -> str | None:
 
 
 def _head(ui: WebUI, cid: CID, n: int) -> bytes:
-    return b"".join(read_file(ui.getter, cid, 0, n))
+    parts, got = [], 0
+    for chunk in read_from(ui.getter, cid, 0):
+        parts.append(chunk[: n - got])
+        got += len(parts[-1])
+        if got >= n:
+            break
+    return b"".join(parts)
 
 
 def _markdown(text: str) -> Markup:
@@ -98,11 +106,11 @@ def csv_preview(ui: WebUI, q: Query, cid: CID, size: int, delim: str, place: Pla
     lim = ui.limits
     first = None
     if q.get("at") is None and q.get("sort") is None:  # the first page: header and rows in one read
-        first = read_rows(read_file(ui.getter, cid, 0), start=0, delimiter=delim,
+        first = read_rows(read_from(ui.getter, cid, 0), start=0, delimiter=delim,
                           max_rows=lim.preview_rows + 1, max_bytes=lim.preview_max_page_bytes)
         header_page = first
     else:
-        header_page = read_rows(read_file(ui.getter, cid, 0), start=0, delimiter=delim, max_rows=1,
+        header_page = read_rows(read_from(ui.getter, cid, 0), start=0, delimiter=delim, max_rows=1,
                                 max_bytes=lim.preview_max_page_bytes)
     header = header_page.rows[0] if header_page.rows else []
     data_start = header_page.end if first is None else _after_first(first)
@@ -110,7 +118,7 @@ def csv_preview(ui: WebUI, q: Query, cid: CID, size: int, delim: str, place: Pla
     desc = q.get("desc") == "1"
     base = place.segments
     if sort_col >= 0 and size <= lim.preview_full_sort_bytes:
-        allrows = read_rows(read_file(ui.getter, cid, data_start), start=data_start, delimiter=delim,
+        allrows = read_rows(read_from(ui.getter, cid, data_start), start=data_start, delimiter=delim,
                             max_rows=1 << 40, max_bytes=lim.preview_full_sort_bytes).rows
         types = infer_types(allrows[:1000], len(header))
         allrows.sort(key=sort_key(types[sort_col], sort_col), reverse=desc)
@@ -127,7 +135,7 @@ def csv_preview(ui: WebUI, q: Query, cid: CID, size: int, delim: str, place: Pla
         if first is not None:
             pg = RowsPage(first.rows[1:], data_start, first.end, first.eof)
         else:
-            pg = read_rows(read_file(ui.getter, cid, at), start=at, delimiter=delim,
+            pg = read_rows(read_from(ui.getter, cid, at), start=at, delimiter=delim,
                            max_rows=lim.preview_rows, max_bytes=lim.preview_max_page_bytes)
         rows = pg.rows
         types = infer_types(rows, len(header))
