@@ -17,6 +17,7 @@ incomplete body, as the trustless-gateway spec prescribes.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -42,9 +43,27 @@ RoutingHandler = Callable[[Request, Response, Receive], Awaitable[None]]
 
 
 
+class NeedBlock(BaseException):
+    """Raised out of a deferring look-up (see `_Getter.get`) for a block to fetch first.
+    A BaseException, so no `except Exception` on the way turns it into another error."""
+
+    def __init__(self, cid: CID) -> None:
+        super().__init__(str(cid))
+        self.cid = cid
+
+
+_DEFER = threading.local()  # .fetched: dict[CID, bytes] while a deferring look-up runs here
+
+
 class _Getter:
     """SYNC block getter for worker threads: local store first, then the async fetch via
-    `trio.from_thread` (which verifies and stores)."""
+    `trio.from_thread` (which verifies and stores).
+
+    Inside `deferring(...)` a missing block is not waited for in the thread: NeedBlock is raised
+    and the async caller fetches it without holding a worker thread, then runs the (pure,
+    repeatable) look-up again with the block at hand. A thread blocked on a fetch that never
+    ends is a thread taken from every other request: trio's 40 worker threads went to 40
+    requests for CIDs nobody has, and the gateway stopped answering."""
 
     def __init__(self, blocks: Any, fetch: Fetch | None) -> None:
         self._blocks = blocks
@@ -59,7 +78,21 @@ class _Getter:
         except NotFound:
             if self._fetch is None:
                 raise
+        fetched = getattr(_DEFER, "fetched", None)
+        if fetched is not None:
+            if cid in fetched:
+                return fetched[cid]
+            raise NeedBlock(cid)
         return trio.from_thread.run(self._fetch, cid)
+
+
+def deferring(fetched: dict[CID, bytes], fn: Callable[..., Any], *args: Any) -> Any:
+    """Run `fn(*args)` in this worker thread with missing blocks raising NeedBlock."""
+    _DEFER.fetched = fetched
+    try:
+        return fn(*args)
+    finally:
+        _DEFER.fetched = None
 
 
 def _batched(chunks: Iterator[bytes], size: int) -> Callable[[], bytes]:
@@ -163,9 +196,16 @@ class GatewayApp:
         return await trio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
 
     async def _lookup(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a look-up in a thread, bounded by the gateway timeout (504 when it expires)."""
+        """Run a look-up in a thread, bounded by the gateway timeout (504 when it expires). A
+        block to fetch is fetched here, outside the thread, and the look-up runs again."""
+        fetched: dict[CID, bytes] = {}
         with trio.move_on_after(self.limits.gateway_timeout_s) as scope:
-            return await self._in_thread(fn, *args)
+            while True:
+                try:
+                    return await self._in_thread(deferring, fetched, fn, *args)
+                except NeedBlock as need:
+                    assert self.getter._fetch is not None  # NeedBlock only when there is a fetch
+                    fetched[need.cid] = await self.getter._fetch(need.cid)
         assert scope.cancelled_caught
         raise Timeout(f"content not found within {self.limits.gateway_timeout_s:g} s")
 

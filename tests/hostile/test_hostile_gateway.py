@@ -130,3 +130,35 @@ async def test_abuse_does_not_stop_an_honest_request(serve, raw_http, tree) -> N
     finally:
         for s in idle:
             await s.aclose()
+
+
+async def test_requests_for_content_nobody_has_do_not_block_others(serve, tree) -> None:
+    """Dozens of requests for CIDs that never arrive (the fetch hangs) hold no lock and no worker
+    the honest request needs; clients that give up stop the server's work."""
+    dag, c = tree
+    started = 0
+
+    async def hanging(cid: CID) -> bytes:
+        nonlocal started
+        started += 1
+        await trio.sleep_forever()
+        raise AssertionError
+
+    host, port = await serve(GatewayApp(dag.store, fetch=hanging))
+    base = f"http://{host}:{port}"
+
+    async def stuck(i: int) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=3) as http:
+            try:
+                await http.get(f"/ipfs/{CID.of(str(i).encode())}")
+            except httpx.TimeoutException:
+                pass
+
+    async with trio.open_nursery() as n:
+        for i in range(40):
+            n.start_soon(stuck, i)
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            while started < 40:  # noqa: ASYNC110 - a counter, no event
+                await trio.sleep(0.02)
+            r = await http.get(f"/ipfs/{c['root']}/big.bin")
+            assert r.status_code == 200 and r.content == DATA
