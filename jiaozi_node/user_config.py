@@ -59,7 +59,7 @@ class Gateway:
 class Routing:
     type: str = DEFAULT_ROUTING_TYPE
     delegated_routers: tuple[str, ...] = ()
-    dht_protocol: str | None = None  # Routing.DHT.Protocol: wan / lan / a protocol ID
+    dht_protocol: str | None = None  # Routing.DHT.Protocol: wan / lan / dual / a protocol ID
 
 
 @dataclass(frozen=True)

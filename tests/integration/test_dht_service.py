@@ -70,3 +70,37 @@ async def test_bootstrap_then_providers_and_ipns_records(nodes):
                                     eol_ns=int((time.time() + 600) * NS), ttl_ns=60 * NS)
                 await db.put_value(name.routing_key, raw)  # the node's IPNS validator accepts it
                 assert await da.get_value(name.routing_key) == raw
+
+
+async def test_dual_dht_serves_both_protocols_and_finds_through_either(nodes, tmp_path):
+    a, b = nodes
+    c = Node.open(tmp_path / "c")
+    try:
+        a.repo.set_config("Routing.DHT.Protocol", "dual")
+        b.repo.set_config("Routing.DHT.Protocol", "lan")
+        c.repo.set_config("Routing.DHT.Protocol", "wan")
+        cid = b.add_bytes(b"found over the LAN DHT " * 100)
+        async with a.online(listen=LOOP, services=SERVICES) as pa:
+            dual = pa.services["dht"]
+            assert DHT_PROTOCOL_WAN in pa.host.protocols() and DHT_PROTOCOL_LAN in pa.host.protocols()
+            assert "Lan" in dual.stats() and dual.state is dual.wan.state
+            b.repo.set_config("Bootstrap", [pa.host.addrs()[0]])
+            c.repo.set_config("Bootstrap", [pa.host.addrs()[0]])
+            async with b.online(listen=LOOP, services=SERVICES) as pb, \
+                    c.online(listen=LOOP, services=SERVICES) as pc:
+                with trio.fail_after(20):
+                    for _ in range(200):
+                        if pa.peer_id in pb.services["dht"].state.table and \
+                                pa.peer_id in pc.services["dht"].state.table:
+                            break
+                        await trio.sleep(0.02)
+                    await pb.services["dht"].provide([cid])  # into A's LAN DHT
+                    assert pb.peer_id in dual.lan.state.table  # B serves the LAN protocol
+                    async with aclosing(dual.find_providers(cid, limit=1)) as found:
+                        assert [r.peer_id async for r in found] == [pb.peer_id]
+                    # C speaks only the WAN protocol: A's WAN DHT answers it from the same node
+                    await dual.provide([cid])
+                    async with aclosing(pc.services["dht"].find_providers(cid, limit=2)) as found:
+                        assert pa.peer_id in [r.peer_id async for r in found]
+    finally:
+        c.close()

@@ -416,13 +416,14 @@ class DhtRouter:
         }
 
 
-async def start_dht(online: Any, *, mode: str = "auto", protocol: str | None = None) -> DhtRouter:
+async def start_dht(online: Any, *, mode: str = "auto", protocol: str | None = None) -> Any:
     """Start the node's DHT inside `online`'s nursery (routing/service.py calls this).
 
-    Protocol: `protocol`, else config `Routing.DHT.Protocol` (`wan` = /ipfs/kad/1.0.0, the
-    default; `lan` = /ipfs/lan/kad/1.0.0 as Kubo's LAN DHT; or a private protocol ID). Records
-    are validated with routing/validators.py's set (/pk/ and /ipns/). `Bootstrap` peers (empty
-    by default) are dialled by node.online(); the DHT bootstraps from whoever is connected.
+    Protocol: `protocol`, else config `Routing.DHT.Protocol`: `wan` = /ipfs/kad/1.0.0 (the
+    default), `lan` = /ipfs/lan/kad/1.0.0 as Kubo's LAN DHT, `dual` = both, each with its own
+    table (dual.py, as Kubo runs them), or a private protocol ID. Records are validated with
+    routing/validators.py's set (/pk/ and /ipns/). `Bootstrap` peers (empty by default) are
+    dialled by node.online(); the DHT bootstraps from them and whoever connects.
     """
     node = online.node
     proto = protocol or node.settings.routing.dht_protocol or "wan"
@@ -433,14 +434,22 @@ async def start_dht(online: Any, *, mode: str = "auto", protocol: str | None = N
     except ImportError:  # pragma: no cover - the IPNS module not installed
         validators = None
     limits = getattr(node.defaults, "dht", DHT_LIMITS)
-    dht = DhtRouter(online.host, mode=mode, protocol=proto, limits=limits, validators=validators)
+    routers = [DhtRouter(online.host, mode=mode, protocol=p, limits=limits, validators=validators)
+               for p in (("wan", "lan") if proto == "dual" else (proto,))]
+    for r in routers:
+        await online.nursery.start(r.run)
+    if len(routers) == 2:
+        from .dual import DualDht
+
+        dht: Any = DualDht(routers[0], routers[1])
+    else:
+        dht = routers[0]
     online.services["dht"] = dht
-    await online.nursery.start(dht.run)
     online.nursery.start_soon(_initial_bootstrap, dht, node)
     return dht
 
 
-async def _initial_bootstrap(dht: DhtRouter, node: Any) -> None:
+async def _initial_bootstrap(dht: Any, node: Any) -> None:
     addrs = list(node.settings.bootstrap)
     try:
         await dht.bootstrap(addrs)
