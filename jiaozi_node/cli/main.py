@@ -69,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "extras_ok", False) or any(e.startswith("-") and len(e) > 1 for e in extras):
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
         args.extras = extras
-    from .. import logs
+    # Without --debug the logging defaults are right: logging loads only when something logs.
+    if args.debug or "jiaozi_node.logs" in sys.modules:
+        from .. import logs
 
-    logs.configure(args.debug)
+        logs.configure(args.debug)
     if args.repo_dir:
         os.environ["JZFS_PATH"] = args.repo_dir
     if args.api_auth:
