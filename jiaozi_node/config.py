@@ -493,6 +493,12 @@ class DhtLimits:
     refresh_interval_s: float = 600.0
     # Malformed messages from one peer before it is dropped from the table and disconnected.
     max_bad_messages: int = 3
+    # A batch of ADD_PROVIDERs is written this many frames at a time (~60 KiB), each write
+    # bounded by request_timeout_s: big writes, while a stalled peer is still noticed.
+    provide_frames_per_write: int = 512
+    # Provider-record expiry runs in steps of this many keys, yielding to the event loop in
+    # between (a full pass over 1 000 000 records takes about a second).
+    expire_step_keys: int = 10_000
 
 
 DHT_LIMITS = DhtLimits()

@@ -197,7 +197,8 @@ class DhtRouter:
             await trio.sleep(self.limits.refresh_interval_s)
             try:
                 self._refresh_local_addrs()
-                for _ in self.state.providers.expire_steps(self.clock()):
+                for _ in self.state.providers.expire_steps(self.clock(),
+                                                           chunk=self.limits.expire_step_keys):
                     await trio.lowlevel.checkpoint()
                 await self.refresh()
             except JzfsError as exc:

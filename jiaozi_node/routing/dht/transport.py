@@ -156,14 +156,15 @@ class DhtTransport:
 
     async def send_frames(self, peer: str, frames: Sequence[bytes]) -> None:
         """Write frames that have no answer (ADD_PROVIDER) on one stream, then close it. Each
-        step (open, every 512 frames) gets request_timeout_s: a stalled peer fails, a big batch
-        to a slow-but-live peer does not."""
+        step (open, every provide_frames_per_write frames) gets request_timeout_s: a stalled
+        peer fails, a big batch to a slow-but-live peer does not."""
         t = self.limits.request_timeout_s
+        step = max(1, self.limits.provide_frames_per_write)
         with trio.fail_after(t):
             stream = await self.open(peer)
         try:
-            for i in range(0, len(frames), 512):
+            for i in range(0, len(frames), step):
                 with trio.fail_after(t):
-                    await stream.write(b"".join(frames[i : i + 512]))
+                    await stream.write(b"".join(frames[i : i + step]))
         finally:
             await stream.close()
