@@ -17,8 +17,8 @@ from __future__ import annotations
 import getpass
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -39,7 +39,9 @@ from .tree import Link
 from .verify import Report, Signature, check_signature, require_verified, verify_history
 
 if TYPE_CHECKING:
-    from ..node.core import Node
+    from ..config import Defaults
+    from ..repo import Repo
+    from ..store.base import Blockstore
 
 
 @dataclass
@@ -59,17 +61,38 @@ class MergeOutcome:
 def split_spec(spec: str) -> tuple[str | None, str]:
     """`NAME@REF` → (NAME, REF); a bare CID → (None, CID)."""
     if "@" in spec:
-        repo, _, ref = spec.partition("@")
-        if not repo or not ref:
+        dataset, _, ref = spec.partition("@")
+        if not dataset or not ref:
             raise InvalidInput(f"expected NAME@REF, got {spec!r}")
-        return repo, ref
+        return dataset, ref
     return None, spec
 
 
+GcGuard = Callable[[], AbstractContextManager[object]]
+
+
 class Versioning:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        self.repo = node.repo
+    """Versioned datasets. Its parts are handed in (Helia-style components, apart from options):
+
+    - `repo`: the node's on-disk repo (path for the refs DB and stat cache, identity, settings,
+      and the `Trust.Keys` it writes);
+    - `blocks`: the blockstore commits and trees are read from and written to;
+    - `gc_guard()`: held while new blocks are not yet reachable from a ref (the pin store's
+      shared GC lock), so GC cannot sweep them;
+    - `announce(cids)`: queue CIDs to be provided to routing;
+    - `defaults`: limits and the default import profile.
+
+    A "dataset" is a named set of branches and tags (`jzfs repo create NAME` on the CLI);
+    "repo" here always means the node's on-disk repo.
+    """
+
+    def __init__(self, *, repo: Repo, blocks: Blockstore, gc_guard: GcGuard,
+                 announce: Callable[[list[CID]], None], defaults: Defaults) -> None:
+        self.repo = repo
+        self.blocks = blocks
+        self.gc_guard = gc_guard
+        self.announce = announce
+        self.defaults = defaults
 
     # ------------------------------------------------------------------ plumbing
 
@@ -82,15 +105,11 @@ class Versioning:
         return StatCache(self.repo.path / STATCACHE_FILE)
 
     @property
-    def blocks(self) -> Any:
-        return self.node.blocks
-
-    @property
     def profile(self) -> Any:
         from ..config import PROFILES
 
-        name = self.repo.settings.import_profile or self.node.defaults.profile.name
-        profile = PROFILES.get(name, self.node.defaults.profile)
+        name = self.repo.settings.import_profile or self.defaults.profile.name
+        profile = PROFILES.get(name, self.defaults.profile)
         # Datasets that change by insertion (CSV, logs) dedup far better with content-defined
         # chunks: config `Versioning.Chunker` = "rabin[-min-avg-max]" | "buzhash" | "size-N".
         chunker = self.repo.settings.versioning.chunker
@@ -98,7 +117,7 @@ class Versioning:
 
     @property
     def limits(self) -> Any:
-        return self.node.defaults.versioning
+        return self.defaults.versioning
 
     def close(self) -> None:
         for name in ("refs", "statcache"):
@@ -144,11 +163,11 @@ class Versioning:
         obj = self.load_object(cid)
         return obj.target if isinstance(obj, Tag) else cid
 
-    def resolve_ref(self, repo: str, ref: str) -> tuple[str, CID]:
+    def resolve_ref(self, dataset: str, ref: str) -> tuple[str, CID]:
         """(full ref name or '', object CID) for a branch, tag, remote ref, full ref or CID."""
         for full in (f"heads/{ref}", f"tags/{ref}", f"remotes/{ref}", ref):
             try:
-                return full, self.refs.get_ref(repo, full)
+                return full, self.refs.get_ref(dataset, full)
             except NotFound:
                 continue
             except InvalidInput:
@@ -156,15 +175,15 @@ class Versioning:
         try:
             cid = CID.decode(ref)
         except InvalidInput:
-            self.refs.list_refs(repo)  # NotFound for a missing repo
-            raise NotFound(f"no branch, tag or commit named {ref!r} in repository {repo!r}") from None
+            self.refs.list_refs(dataset)  # NotFound for a missing dataset
+            raise NotFound(f"no branch, tag or commit named {ref!r} in repository {dataset!r}") from None
         return "", cid
 
-    def resolve_object(self, spec: str, *, repo: str | None = None) -> CID:
-        """`NAME@REF`, or a commit/tag CID (REF alone when `repo` is given) → the CID it names
+    def resolve_object(self, spec: str, *, dataset: str | None = None) -> CID:
+        """`NAME@REF`, or a commit/tag CID (REF alone when `dataset` is given) → the CID it names
         (a commit or an annotated tag)."""
         name, ref = split_spec(spec)
-        name = name or repo
+        name = name or dataset
         if name is None:
             try:
                 return CID.decode(ref)
@@ -172,9 +191,9 @@ class Versioning:
                 raise InvalidInput(f"{spec!r} is neither NAME@REF nor a CID") from None
         return self.resolve_ref(name, ref)[1]
 
-    def resolve(self, spec: str, *, repo: str | None = None) -> CID:
-        """`NAME@REF`, or a commit/tag CID (REF alone when `repo` is given) → commit CID."""
-        return self.peel(self.resolve_object(spec, repo=repo))
+    def resolve(self, spec: str, *, dataset: str | None = None) -> CID:
+        """`NAME@REF`, or a commit/tag CID (REF alone when `dataset` is given) → commit CID."""
+        return self.peel(self.resolve_object(spec, dataset=dataset))
 
     # ------------------------------------------------------------------ signatures
 
@@ -183,12 +202,12 @@ class Versioning:
         one check `verify`, log, show, diff, checkout, merge and sync all make)."""
         return check_signature(obj, self.trusted_keys() if trusted is None else trusted)
 
-    def resolve_checked(self, spec: str, *, repo: str | None = None,
+    def resolve_checked(self, spec: str, *, dataset: str | None = None,
                         verify: bool = True) -> tuple[CID, Commit, Signature]:
         """Resolve to a commit, checking the annotated tag on the way (if any) and the commit.
         With `verify`, anything not signed by a trusted key raises SignatureError (the refusal
         `--no-verify` overrides); either way the commit's status is returned."""
-        obj_cid = self.resolve_object(spec, repo=repo)
+        obj_cid = self.resolve_object(spec, dataset=dataset)
         obj = self.load_object(obj_cid)
         trusted = self.trusted_keys()
         cid = obj_cid
@@ -202,8 +221,8 @@ class Versioning:
             require_verified(sig, "commit", cid)
         return cid, commit, sig
 
-    def branch_head(self, repo: str, branch: str) -> CID:
-        return self.refs.get_ref(repo, f"heads/{check_ref_name(branch)}")
+    def branch_head(self, dataset: str, branch: str) -> CID:
+        return self.refs.get_ref(dataset, f"heads/{check_ref_name(branch)}")
 
     # ------------------------------------------------------------------ repositories
 
@@ -218,18 +237,18 @@ class Versioning:
 
     # ------------------------------------------------------------------ commit / status
 
-    def commit(self, repo: str, directory: str | os.PathLike[str], *, branch: str, message: str,
+    def commit(self, dataset: str, directory: str | os.PathLike[str], *, branch: str, message: str,
                now: int, provenance: Provenance | None = None) -> CommitResult:
         ref = f"heads/{check_ref_name(branch)}"
-        if not self.refs.has_repo(repo):
-            raise NotFound(f"no repository named {repo!r} (jzfs repo create {repo})")
+        if not self.refs.has_repo(dataset):
+            raise NotFound(f"no repository named {dataset!r} (jzfs repo create {dataset})")
         try:
-            parent: CID | None = self.refs.get_ref(repo, ref)
+            parent: CID | None = self.refs.get_ref(dataset, ref)
         except NotFound:
             parent = None
         profile = self.profile
         stats = SnapshotStats()
-        with self.node.pins.lock.shared():  # GC cannot sweep our blocks before the ref holds them
+        with self.gc_guard():  # GC cannot sweep our blocks before the ref holds them
             sink = SnapshotSink(self.blocks, stats)
             root = snapshot(str(directory), profile=profile, sink=sink, cache=self.statcache, stats=stats)
             unsigned = Commit(root.cid, (parent,) if parent else (), self.author(), message, now,
@@ -238,15 +257,15 @@ class Versioning:
             block = commit.block()
             sink.put([block])
             sink.flush()
-            self.refs.update_ref(repo, ref, block.cid, expected=parent)
-        self.node.announce([block.cid, root.cid])  # commits and dataset roots are provided
+            self.refs.update_ref(dataset, ref, block.cid, expected=parent)
+        self.announce([block.cid, root.cid])  # commits and dataset roots are provided
         self.statcache.record(stats.recorded, cache_key(profile), now_ns=time.time_ns(),
                              dirs=stats.recorded_dirs)
         return CommitResult(block.cid, commit, stats)
 
-    def status(self, repo: str, directory: str | os.PathLike[str], *, branch: str) -> list[Change]:
+    def status(self, dataset: str, directory: str | os.PathLike[str], *, branch: str) -> list[Change]:
         """Changes in `directory` against the branch head (nothing is stored)."""
-        head = self.load_commit(self.branch_head(repo, branch))
+        head = self.load_commit(self.branch_head(dataset, branch))
         stats = SnapshotStats()
         sink = SnapshotSink(self.blocks, stats, write=False)
         root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats)
@@ -277,9 +296,9 @@ class Versioning:
 
     def diff(self, spec_a: str, spec_b: str, *, verify: bool = True) -> list[Change]:
         """Changes from `spec_a` to `spec_b`; both commits are checked as `resolve_checked` does."""
-        repo_a, _ = split_spec(spec_a)
+        dataset_a, _ = split_spec(spec_a)
         _, a, _ = self.resolve_checked(spec_a, verify=verify)
-        _, b, _ = self.resolve_checked(spec_b, repo=repo_a, verify=verify)
+        _, b, _ = self.resolve_checked(spec_b, dataset=dataset_a, verify=verify)
         return diff_trees(self.blocks.get, a.root, b.root)
 
     def row_diff(self, spec_a: str, spec_b: str, path: str, *, key: str | None = None,
@@ -290,9 +309,9 @@ class Versioning:
         from ..unixfs.resolve import resolve as resolve_path
         from .rowdiff import row_diff
 
-        repo_a, _ = split_spec(spec_a)
+        dataset_a, _ = split_spec(spec_a)
         _, a, _ = self.resolve_checked(spec_a, verify=verify)
-        _, b, _ = self.resolve_checked(spec_b, repo=repo_a, verify=verify)
+        _, b, _ = self.resolve_checked(spec_b, dataset=dataset_a, verify=verify)
         segs = [s for s in path.split("/") if s]
         if not segs:
             raise InvalidInput("--rows needs the path of a CSV/TSV file in the dataset")
@@ -304,38 +323,38 @@ class Versioning:
 
     # ------------------------------------------------------------------ branches and tags
 
-    def branch_create(self, repo: str, branch: str, *, from_ref: str) -> CID:
-        target = self.resolve(from_ref, repo=repo)
+    def branch_create(self, dataset: str, branch: str, *, from_ref: str) -> CID:
+        target = self.resolve(from_ref, dataset=dataset)
         self.load_commit(target)  # must be a commit we hold
-        self.refs.update_ref(repo, f"heads/{check_ref_name(branch)}", target, expected=None)
+        self.refs.update_ref(dataset, f"heads/{check_ref_name(branch)}", target, expected=None)
         return target
 
-    def branch_list(self, repo: str) -> dict[str, CID]:
-        return {r[len("heads/"):]: c for r, c in self.refs.list_refs(repo, "heads/").items()}
+    def branch_list(self, dataset: str) -> dict[str, CID]:
+        return {r[len("heads/"):]: c for r, c in self.refs.list_refs(dataset, "heads/").items()}
 
-    def branch_delete(self, repo: str, branch: str) -> None:
-        self.refs.delete_ref(repo, f"heads/{check_ref_name(branch)}")
+    def branch_delete(self, dataset: str, branch: str) -> None:
+        self.refs.delete_ref(dataset, f"heads/{check_ref_name(branch)}")
 
-    def tag_create(self, repo: str, name: str, *, ref: str, message: str | None, now: int,
+    def tag_create(self, dataset: str, name: str, *, ref: str, message: str | None, now: int,
                    verify: bool = True) -> CID:
         """A lightweight tag, or with `message` an annotated tag signed by this node. Signing
         vouches for the target, so with `verify` an annotated tag of a commit not signed by a
         trusted key is refused (as `checkout` refuses it)."""
-        target, _, _ = self.resolve_checked(ref, repo=repo, verify=verify and message is not None)
+        target, _, _ = self.resolve_checked(ref, dataset=dataset, verify=verify and message is not None)
         full = f"tags/{check_ref_name(name)}"
         obj = target
-        with self.node.pins.lock.shared():  # GC must not sweep the tag before its ref exists
+        with self.gc_guard():  # GC must not sweep the tag before its ref exists
             if message is not None:
                 tag = signing.sign(Tag(target, name, self.author(), message, now), self.repo.identity)
                 obj = self.store_object(tag)
-            self.refs.update_ref(repo, full, obj, expected=None)
+            self.refs.update_ref(dataset, full, obj, expected=None)
         return obj
 
-    def tag_list(self, repo: str) -> dict[str, CID]:
-        return {r[len("tags/"):]: c for r, c in self.refs.list_refs(repo, "tags/").items()}
+    def tag_list(self, dataset: str) -> dict[str, CID]:
+        return {r[len("tags/"):]: c for r, c in self.refs.list_refs(dataset, "tags/").items()}
 
-    def tag_delete(self, repo: str, name: str) -> None:
-        self.refs.delete_ref(repo, f"tags/{check_ref_name(name)}")
+    def tag_delete(self, dataset: str, name: str) -> None:
+        self.refs.delete_ref(dataset, f"tags/{check_ref_name(name)}")
 
     # ------------------------------------------------------------------ checkout
 
@@ -381,13 +400,13 @@ class Versioning:
 
     # ------------------------------------------------------------------ merge
 
-    def merge(self, repo: str, src: str, *, into: str, message: str, now: int,
+    def merge(self, dataset: str, src: str, *, into: str, message: str, now: int,
               strategy: str | None = None, verify: bool = True) -> MergeOutcome:
         """Merge `src` into branch `into`. With `verify`, both heads must be signed by trusted
         keys (a merge commit signed by us would vouch for them)."""
         dst_ref = f"heads/{check_ref_name(into)}"
-        dst_head = self.refs.get_ref(repo, dst_ref)
-        src_head, _, _ = self.resolve_checked(src, repo=repo, verify=verify)
+        dst_head = self.refs.get_ref(dataset, dst_ref)
+        src_head, _, _ = self.resolve_checked(src, dataset=dataset, verify=verify)
         if verify:
             require_verified(self.signature(self.load_commit(dst_head)), "commit", dst_head)
         load = self.load_commit
@@ -395,7 +414,7 @@ class Versioning:
         if history.is_ancestor(load, src_head, dst_head, max_depth=depth):
             return MergeOutcome("up-to-date", dst_head, [])
         if history.is_ancestor(load, dst_head, src_head, max_depth=depth):
-            self.refs.update_ref(repo, dst_ref, src_head, expected=dst_head)
+            self.refs.update_ref(dataset, dst_ref, src_head, expected=dst_head)
             return MergeOutcome("fast-forward", src_head, [])
         try:
             base_cid = history.merge_base(load, dst_head, src_head, max_depth=depth)
@@ -419,13 +438,13 @@ class Versioning:
                 f"{' …' if len(result.conflicts) > 20 else ''}; {describe(dst_ref)} left at {dst_head} "
                 "(use --strategy ours|theirs to pick a side)")
         pending = [Block(c, d) for c, d in sink.overlay.items()]
-        with self.node.pins.lock.shared():
+        with self.gc_guard():
             self.blocks.put_many(pending)
             commit = signing.sign(Commit(result.root.cid, (dst_head, src_head), self.author(), message, now),
                                   self.repo.identity)
             cid = self.store_object(commit)
-            self.refs.update_ref(repo, dst_ref, cid, expected=dst_head)
-        self.node.announce([cid, result.root.cid])  # commits and dataset roots are provided
+            self.refs.update_ref(dataset, dst_ref, cid, expected=dst_head)
+        self.announce([cid, result.root.cid])  # commits and dataset roots are provided
         return MergeOutcome("merge", cid, result.conflicts)
 
     # ------------------------------------------------------------------ verify and trust

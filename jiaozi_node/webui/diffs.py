@@ -39,7 +39,7 @@ def _refs(ui: WebUI, q: Query) -> tuple[str, str, str]:
     a = q.get("a")
     b = q.get("b", "main") or "main"
     if a is None:  # default: the first parent of b
-        commit = vs.load_commit(vs.resolve(b, repo=repo))
+        commit = vs.load_commit(vs.resolve(b, dataset=repo))
         a = str(commit.parents[0]) if commit.parents else b
     return repo, a, b
 
@@ -48,7 +48,7 @@ def diff_page(ui: WebUI, q: Query) -> Reply:
     repo, a, b = _refs(ui, q)
     vs = ui.node.versioning
     # Shown whatever the signatures (the page says what they are); `jzfs diff` refuses instead.
-    sigs = [vs.resolve_checked(spec, repo=repo, verify=False)[2] for spec in (a, b)]
+    sigs = [vs.resolve_checked(spec, dataset=repo, verify=False)[2] for spec in (a, b)]
     changes = vs.diff(f"{repo}@{a}", b, verify=False)
     counts = {"added": 0, "removed": 0, "modified": 0}
     rows = []
@@ -78,7 +78,7 @@ def file_diff_page(ui: WebUI, q: Query) -> Reply:
     from ..unixfs.resolve import resolve
 
     segs = [s for s in path.split("/") if s]
-    roots = [vs.load_commit(vs.resolve(r, repo=repo)).root for r in (a, b)]
+    roots = [vs.load_commit(vs.resolve(r, dataset=repo)).root for r in (a, b)]
     cids: list[CID | None] = []
     for root in roots:
         try:

@@ -137,7 +137,7 @@ def log_page(ui: WebUI, q: Query) -> Reply:
     per = ui.limits.log_page_commits
     page = q.int("page", 1, lo=1, hi=1 << 20)
     vs = ui.node.versioning
-    head = vs.resolve(ref, repo=repo)
+    head = vs.resolve(ref, dataset=repo)
     walk = history.walk(commit_loader(ui), [head], max_depth=vs.limits.max_history_depth)
     entries = list(islice(walk, page * per + 1))  # the walk `jzfs log` takes, newest first
     more = len(entries) > page * per
@@ -166,7 +166,7 @@ def commit_page(ui: WebUI, q: Query) -> Reply:
     repo = q.params["repo"]
     ref = q.get("ref", "main") or "main"
     vs = ui.node.versioning
-    cid = vs.resolve(ref, repo=repo)
+    cid = vs.resolve(ref, dataset=repo)
     commit = commit_loader(ui)(cid)
     badge = commit_status(commit, vs.trusted_keys(), _signatures(ui), cid)
     inputs = []

@@ -160,7 +160,7 @@ def tree_page(ui: WebUI, q: Query) -> Reply:
     vs = ui.node.versioning
     from .history import _signatures, commit_loader, commit_status
 
-    commit_cid = vs.resolve(ref, repo=repo)
+    commit_cid = vs.resolve(ref, dataset=repo)
     commit = commit_loader(ui)(commit_cid)
     place = Place(commit.root, split_path(q.get("path")), repo=repo, ref=ref, commit=commit_cid)
     place.sig = commit_status(commit, vs.trusted_keys(), _signatures(ui), commit_cid)

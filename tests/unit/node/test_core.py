@@ -23,3 +23,43 @@ def test_notebook_round_trip(tmp_path):
         assert node.dag_get(c) == {"dataset": root, "rows": 1}
         assert node.dag_get(c, "rows") == 1
         assert node.add_bytes(b"hello") == CID.decode(str(node.add_bytes(b"hello")))
+
+
+def test_node_parts_are_typed():
+    """No part of Node is handed out as `Any` (the wiring is as readable as the cores)."""
+    from jiaozi_node.node.core import Node
+
+    want = {"blocks": "Blockstore", "pins": "PinStore", "versioning": "Versioning", "files": "FilesReader"}
+    for name, type_name in want.items():
+        assert getattr(Node, name).func.__annotations__["return"] == type_name, name
+    assert Node.settings.fget.__annotations__["return"] == "UserConfig"
+
+
+def test_versioning_is_built_from_explicit_parts(tmp_path):
+    """The versioning service gets its parts handed in: no Node needed, nothing reached through one."""
+    import contextlib
+    import inspect
+
+    from jiaozi_node.config import Defaults
+    from jiaozi_node.repo import Repo
+    from jiaozi_node.store.base import MemoryBlockstore
+    from jiaozi_node.versioning import service
+
+    assert "self.node" not in inspect.getsource(service)
+    guarded: list[int] = []
+
+    @contextlib.contextmanager
+    def guard():
+        guarded.append(1)
+        yield
+
+    announced: list = []
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_bytes(b"hello")
+    vs = service.Versioning(repo=Repo.init(tmp_path / "r"), blocks=MemoryBlockstore(), gc_guard=guard,
+                            announce=announced.extend, defaults=Defaults())
+    vs.refs.create_repo("ds", now=1)
+    res = vs.commit("ds", tmp_path / "d", branch="main", message="m", now=1)
+    assert guarded == [1] and res.cid in announced
+    assert vs.resolve("main", dataset="ds") == res.cid
+    vs.close()

@@ -32,7 +32,7 @@ def test_resolution_order_and_errors(tmp_path):
         assert vs.resolve("ds@dev") == c2
         assert vs.resolve("ds@tags/dev") == c1
         assert vs.resolve(f"ds@{c1}") == c1 and vs.resolve(str(c1)) == c1
-        assert vs.resolve("main", repo="ds") == c1
+        assert vs.resolve("main", dataset="ds") == c1
         with pytest.raises(InvalidInput, match="neither"):
             vs.resolve("main")
         with pytest.raises(NotFound, match="no repository"):
