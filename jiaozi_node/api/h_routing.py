@@ -107,7 +107,7 @@ async def provide(ctx: ApiContext, req: Request, resp: Response) -> None:
     for c in cids:
         if not await in_thread(blocks.has, c):
             raise NotFound(f"block {c} not found locally, cannot provide")
-    if not svc.host.peers() and not svc.router.routers:
+    if not svc.host.peers():  # Kubo's check and message
         raise JzfsError("cannot provide, no connected peers")
     recursive = param_bool(req, "recursive", False)
     if recursive:

@@ -31,7 +31,7 @@ def cmd_findprovs(args: argparse.Namespace) -> int:
                 print_json(ev)
             elif ev.get("Type") == 4:
                 for r in ev.get("Responses") or []:
-                    print(esc(r["ID"]), flush=True)
+                    print(f"{'provider: ' if args.verbose else ''}{esc(r['ID'])}", flush=True)
                     if args.verbose:
                         for a in r.get("Addrs") or []:
                             print(f"\t{esc(a)}")
