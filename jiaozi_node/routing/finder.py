@@ -21,6 +21,7 @@ peers that served the session keep serving it while new providers are only asked
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import aclosing
@@ -52,8 +53,11 @@ class Dialer:
     def remember(self, rec: PeerRecord) -> None:
         """Keep a routing answer's addresses in the peer store (second-hand: short TTL)."""
         if self.peerstore is not None and rec.addrs and rec.peer_id != self.host.peer_id:
-            self.peerstore.add(rec.peer_id, rec.addrs, ttl_s=self.limits.peerstore_routing_ttl_s,
-                               now=self.clock(), source="routing")
+            try:
+                self.peerstore.add(rec.peer_id, rec.addrs, ttl_s=self.limits.peerstore_routing_ttl_s,
+                                   now=self.clock(), source="routing")
+            except sqlite3.Error as exc:  # the peer store is a cache: never fail a lookup on it
+                logger.warning("routing: peer store write failed: %s", exc)
 
     async def connect(self, rec: PeerRecord) -> str:
         """Connect to `rec.peer_id`; returns it. Raises NotFound (no address) or NetworkError."""
@@ -104,7 +108,10 @@ class ProviderFinder:
             # providers: give the session's peers the chance to deliver first
             await trio.sleep(self.limits.provider_search_delay_s)
         while True:
-            await self.search(cid)
+            try:
+                await self.search(cid)
+            except Exception:  # noqa: BLE001 - a search problem must never fail the retrieval
+                logger.warning("routing: provider search for %s failed", cid, exc_info=True)
             await trio.sleep(self.limits.provider_search_cooldown_s)
 
     def _searched_recently(self) -> bool:

@@ -13,6 +13,7 @@ multicast on every interface.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -62,8 +63,11 @@ class MdnsDiscovery:
         if len(self.seen) > self.limits.peerstore_max_peers:  # bounded, like the peer store
             self.seen.clear()
         if self.peerstore is not None:
-            self.peerstore.add(peer_id, addrs, ttl_s=self.limits.mdns_addr_ttl_s, now=time.time(),
-                               source="mdns")
+            try:
+                self.peerstore.add(peer_id, addrs, ttl_s=self.limits.mdns_addr_ttl_s,
+                                   now=time.time(), source="mdns")
+            except sqlite3.Error as exc:  # a cache: the sighting is still used
+                logger.warning("mdns: peer store write failed: %s", exc)
         if self.host.is_connected(peer_id) or self._nursery is None:
             return
         now = trio.current_time()

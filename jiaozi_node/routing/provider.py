@@ -391,7 +391,12 @@ class Provider:
     async def _queue_loop(self) -> None:
         while True:
             self._wake = trio.Event()
-            await self.drain()
+            try:
+                await self.drain()
+            except Exception:  # noqa: BLE001 - providing must never take the daemon down
+                logger.warning("provide: draining the queue failed; retrying later", exc_info=True)
+                await trio.sleep(self.limits.provide_retry_min_s)  # not a hot loop of failures
+                continue
             nxt = self.queue.next_due()
             wait = self.limits.provide_queue_poll_s if nxt is None else max(0.0, min(self.limits.provide_queue_poll_s, nxt - time.time()))
             with trio.move_on_after(wait):
@@ -406,8 +411,8 @@ class Provider:
                 await trio.sleep(due)
             try:
                 await self.reprovide()
-            except JzfsError as exc:
-                logger.warning("reprovide failed: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - never take the daemon down
+                logger.warning("reprovide failed: %s", exc, exc_info=not isinstance(exc, JzfsError))
                 await trio.sleep(self.limits.provide_retry_max_s)
 
     def stats(self) -> dict[str, Any]:

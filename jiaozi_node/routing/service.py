@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -165,8 +166,12 @@ class RoutingService:
         except JzfsError as exc:
             logger.debug("routing: identify of %s failed: %s", peer, exc)
             return
-        self.peerstore.add(peer, info.get("Addresses") or [], ttl_s=self.limits.peerstore_identify_ttl_s,
-                           now=time.time(), source="identify")
+        try:
+            self.peerstore.add(peer, info.get("Addresses") or [],
+                               ttl_s=self.limits.peerstore_identify_ttl_s, now=time.time(),
+                               source="identify")
+        except sqlite3.Error as exc:  # a cache: never take the node down
+            logger.warning("routing: peer store write failed: %s", exc)
 
 
 async def _build_routers(online: Any, rtype: str, peerstore: PeerStore) -> tuple[list[Router], Router | None]:

@@ -154,3 +154,20 @@ async def test_dialer_uses_peer_store_then_find_peer(tmp_path):
     with pytest.raises(NotFound):
         await dialer.connect(PeerRecord("SELF"))
     store.close()
+
+
+async def test_peer_store_failure_does_not_fail_the_search(autojump_clock):
+    import sqlite3
+
+    class BrokenStore:
+        def add(self, *a, **kw):
+            raise sqlite3.OperationalError("database is locked")
+
+        def addrs(self, *a, **kw):
+            return []
+
+    host = Host({"/ip4/127.0.0.1/tcp/1/p2p/P1"})
+    router = Router([PeerRecord("P1", ("/ip4/127.0.0.1/tcp/1",))])
+    finder = ProviderFinder(router, Dialer(host, router, BrokenStore()), Bitswap())
+    await run_fetch(finder, C1, 2)
+    assert finder.bitswap.added == ["P1"]

@@ -219,3 +219,26 @@ async def test_enqueue_from_a_worker_thread_of_the_daemon(node, autojump_clock):
         await trio.sleep(0.1)
         assert router.provided == [root]
         nursery.cancel_scope.cancel()
+
+
+async def test_a_router_bug_does_not_stop_the_provider(node, autojump_clock):
+    class Buggy(FakeRouter):
+        broken = True
+
+        async def provide(self, cids):
+            if self.broken:
+                raise RuntimeError("a bug in some router")
+            await super().provide(cids)
+
+    router = Buggy()
+    lim = replace(ROUTING_LIMITS, reprovide_initial_delay_s=1e6)
+    p = Provider(node, router, ProvideQueue.open(node.repo.path, limits=lim), strategy="roots", limits=lim)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(p.run)
+        root = node.add_bytes(b"announce despite a bug")
+        await trio.sleep(1)
+        assert router.provided == [] and len(p.queue) == 1  # logged, still queued
+        router.broken = False
+        await trio.sleep(lim.provide_retry_min_s + lim.provide_queue_poll_s + 1)
+        assert router.provided == [root]
+        nursery.cancel_scope.cancel()
