@@ -30,9 +30,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
-
-import trio
+from typing import TYPE_CHECKING, Any
 
 from ..config import (
     ROUTING_LIMITS,
@@ -40,8 +38,12 @@ from ..config import (
 )
 from ..errors import JzfsError
 from ..ipld.cid import CID
-from .base import Router
 from .peerstore import ROUTING_DB_FILE, open_routing_db
+
+if TYPE_CHECKING:  # trio and Router load when a provider runs, not when `jzfs add` queues a CID
+    import trio
+
+    from .base import Router
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +172,8 @@ class Provider:
 
     def __init__(self, node: Any, router: Router, queue: ProvideQueue, *, strategy: str,
                  limits: RoutingLimits = ROUTING_LIMITS) -> None:
+        import trio
+
         self.node = node
         self.router = router
         self.queue = queue
@@ -191,6 +195,8 @@ class Provider:
     def wake(self) -> None:
         """Callable from the trio thread and from worker threads (the RPC API and the web UI run
         `pins.add` in `trio.to_thread`; `trio.Event.set` there raised RuntimeError)."""
+        import trio
+
         try:
             trio.lowlevel.current_task()
         except RuntimeError:
@@ -209,6 +215,8 @@ class Provider:
         """Queue and wake from the daemon's trio thread or from one of its worker threads (the
         RPC API pins in worker threads): the queue's connection and the wake-up event belong to
         the trio thread."""
+        import trio
+
         try:
             in_trio = trio.lowlevel.current_trio_token() is self._token
         except RuntimeError:
@@ -225,6 +233,8 @@ class Provider:
             self._nursery.start_soon(self._retry_soon)
 
     async def _retry_soon(self) -> None:
+        import trio
+
         await trio.sleep(self.limits.provide_retry_on_connect_s)
         self._retry_pending = False
         if self.queue.retry_now(now=time.time()):
@@ -316,6 +326,8 @@ class Provider:
         """Announce a stream of CIDs in batches of `provide_batch`, at most
         `provide_concurrency` batches in flight (the next batch is only taken from `cids` —
         a DAG walk, the blockstore listing — when a slot is free). Returns (count, all ok)."""
+        import trio
+
         ok = [True]
         count = 0
 
@@ -373,7 +385,9 @@ class Provider:
         self.queue.set_state("last_reprovide", time.time())
         return count
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] | None = None) -> None:
+        import trio
+
         key = _repo_key(self.node)
         self._token = trio.lowlevel.current_trio_token()
         _LIVE[key] = self
@@ -382,13 +396,16 @@ class Provider:
                 self._nursery = nursery
                 nursery.start_soon(self._queue_loop)
                 nursery.start_soon(self._reprovide_loop)
-                task_status.started()
+                if task_status is not None:
+                    task_status.started()
         finally:
             if _LIVE.get(key) is self:
                 del _LIVE[key]
             self.queue.close()
 
     async def _queue_loop(self) -> None:
+        import trio
+
         while True:
             self._wake = trio.Event()
             try:
@@ -403,6 +420,8 @@ class Provider:
                 await self._wake.wait()
 
     async def _reprovide_loop(self) -> None:
+        import trio
+
         await trio.sleep(self.limits.reprovide_initial_delay_s)
         while True:
             last = self.queue.get_state("last_reprovide")

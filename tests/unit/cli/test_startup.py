@@ -58,7 +58,6 @@ def test_local_commands_never_import_the_network_stack(tmp_path: Path) -> None:
                  ["pin", "ls"], ["repo", "stat"], ["id"], ["ls", CID]):
         tops = {m.split(".")[0] for m in loaded(tmp_path, *argv)}
         assert not tops & {"libp2p", "httpx", "multiaddr"}, (argv, sorted(tops & {"libp2p", "httpx", "multiaddr"}))
-        if argv[0] != "add":  # (a new pin queues its announcement: routing/provider.py loads trio)
-            assert "trio" not in tops, argv
-        else:  # nor what only other paths need: no daemon here, no bar, no dag-cbor, no key
+        assert "trio" not in tops, argv  # (a new pin only queues its announcement in SQLite)
+        if argv[0] == "add":  # nor what only other paths need: no daemon here, no bar, no dag-cbor, no key
             assert not tops & {"http", "tqdm", "dag_cbor", "cryptography"}, sorted(tops)
