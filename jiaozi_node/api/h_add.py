@@ -1,8 +1,9 @@
 """RPC handler: `add` — Kubo's multipart upload into the same importer `jzfs add` uses.
 
 The multipart body is parsed on the trio side (streaming, bounded); the import itself runs in ONE
-worker thread (it holds the GC lock shared from the first write until the roots are pinned, as
-`node/files.py` does) and pulls the body's events through `trio.from_thread`, so a 10 GiB upload
+worker thread through `node.files.AddSession`, the same pipeline as `jzfs add` (hashing pool,
+background writes, GC lock held from the first write until the roots are pinned without a DAG
+walk), and pulls the body's events through `trio.from_thread`, so a 10 GiB upload
 needs neither memory nor a temp file. Output lines (`{"Name","Hash","Size"}`, plus
 `{"Name","Bytes"}` with `progress=true`) stream back while the upload is still running.
 
@@ -15,16 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from typing import Any
 
 import trio
 
-from ..config import ADD_TUNING, IO_TUNING, PROFILES, ImportProfile
+from ..config import IO_TUNING, PROFILES, ImportProfile
 from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
-from ..node.files import BlockBatcher, import_stream, resolve_profile, symlink_block
+from ..node.files import AddSession, resolve_profile
 from ..unixfs.tree import TreeBuilder, split_path
 from .common import ApiContext, Handler, json_bytes, param_bool, param_int
 from .multipart import PartInfo, iter_parts
@@ -92,14 +91,9 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
     """The whole import, in one worker thread."""
     node = ctx.node
     only_hash, pin, wrap, progress = opts["only_hash"], opts["pin"], opts["wrap"], opts["progress"]
-    sink = BlockBatcher(None if only_hash else node.blocks)
     trees: dict[str, TreeBuilder] = {}
     tops: list[tuple[str, Any, int]] = []  # (name, cid, size) of top-level files, in order
-    with ExitStack() as stack:
-        if pin and not only_hash:
-            stack.enter_context(node.pins.lock.shared())
-        executor = stack.enter_context(ThreadPoolExecutor(max(1, ADD_TUNING.hash_threads),
-                                                          thread_name_prefix="jzfs-api-hash"))
+    with AddSession(node, profile=profile, only_hash=only_hash, pin=pin, progress=None) as session:
         while (ev := pull()) is not None:
             kind, info = ev
             if kind != "begin":
@@ -122,9 +116,7 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
                 if len(target) > limit:
                     raise InvalidInput(f"symlink target over {limit} bytes")
                 reader.read()
-                block = symlink_block(target, profile)
-                sink.put([block])
-                cid, size = block.cid, len(block.data)
+                cid, size = session.symlink(target)
             else:
                 name = "/".join(parts)
                 seen = [0, 0]
@@ -135,7 +127,7 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
                         seen[1] = seen[0]
                         emit({"Name": name, "Bytes": seen[0]})
 
-                cid, size = import_stream(reader, profile, sink, executor=executor, progress=on_bytes)
+                cid, size = session.stream(reader, progress=on_bytes)  # type: ignore[arg-type]
                 if progress:
                     emit({"Name": name, "Bytes": seen[0]})
             path = "/".join(parts)
@@ -147,7 +139,7 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
         roots: list[tuple[str, Any, int]] = list(tops)
         for top, tb in trees.items():
             dirs, blocks = tb.finish()
-            sink.put(blocks)
+            session.put(blocks)
             for sub, cid, size in dirs:
                 emit({"Name": f"{top}/{sub}" if sub else top, "Hash": str(cid), "Size": str(size)})
             roots.append((top, dirs[-1][1], dirs[-1][2]))
@@ -156,14 +148,11 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
             for name, cid, size in roots:
                 wrapper.add_file(name, cid, size)
             dirs, blocks = wrapper.finish()
-            sink.put(blocks)
+            session.put(blocks)
             _, cid, size = dirs[-1]
             emit({"Name": "", "Hash": str(cid), "Size": str(size)})
             roots = [("", cid, size)]
-        sink.flush()
-        if pin and not only_hash:
-            for _, cid, _ in roots:
-                node.pins.add(cid, recursive=True)
+        session.finish([cid for _, cid, _ in roots])
 
 
 async def add(ctx: ApiContext, req: Request, resp: Response) -> None:

@@ -308,11 +308,18 @@ def plan_add(top: str, *, recursive: bool, hidden: bool) -> list[PlannedItem]:
 # ------------------------------------------------------------------ public API
 
 
-class _Adder:
-    """One add operation: owns its thread pool and sink; the caller owns the node."""
+class AddSession:
+    """THE add pipeline: one add operation, used by `jzfs add`, `Node.add_*` and the RPC `add`.
+
+    It owns its hashing pool, its batched (background) block writes and the GC lock held shared
+    from before the first write until its roots are pinned, so every caller pins the same way
+    (`complete=True`: every block under the roots went through this session's writes, nothing is
+    read back). The caller feeds it streams (`stream`), symlinks (`symlink`) and directory
+    blocks (`put`), then calls `finish(roots)`.
+    """
 
     def __init__(self, node: Any, *, profile: ImportProfile | None, only_hash: bool, pin: bool,
-                 tuning: AddTuning, progress: ProgressFn | None) -> None:
+                 tuning: AddTuning = ADD_TUNING, progress: ProgressFn | None = None) -> None:
         self.node = node
         self.profile = resolve_profile(node, profile)
         self.only_hash = only_hash
@@ -324,7 +331,7 @@ class _Adder:
                               max_batches_in_flight=tuning.max_batches_in_flight)
         self.executor: ThreadPoolExecutor | None = None
 
-    def __enter__(self) -> _Adder:
+    def __enter__(self) -> AddSession:
         if self.pin:
             # Hold the GC lock shared from before the first write until pinned (store/lock.py).
             self._stack.enter_context(self.node.pins.lock.shared())
@@ -339,15 +346,23 @@ class _Adder:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def stream(self, f: BinaryIO) -> tuple[CID, int]:
+    def stream(self, f: BinaryIO, *, progress: ProgressFn | None = None) -> tuple[CID, int]:
+        """Import one byte stream as a UnixFS file: (root CID, DAG size)."""
         return import_stream(f, self.profile, self.sink, executor=self.executor, tuning=self.tuning,
-                             progress=self.progress)
+                             progress=progress or self.progress)
+
+    def symlink(self, target: bytes) -> tuple[CID, int]:
+        block = symlink_block(target, self.profile)
+        self.sink.put([block])
+        return block.cid, len(block.data)
+
+    def put(self, blocks: Iterable[Block]) -> None:
+        """Directory (or other) blocks built by the caller."""
+        self.sink.put(blocks)
 
     def item(self, it: PlannedItem) -> tuple[CID, int]:
         if it.kind == "symlink":
-            block = symlink_block(os.fsencode(os.readlink(it.abspath)), self.profile)
-            self.sink.put([block])
-            return block.cid, len(block.data)
+            return self.symlink(os.fsencode(os.readlink(it.abspath)))
         with open(it.abspath, "rb", buffering=0) as f:
             return self.stream(f)
 
@@ -364,7 +379,7 @@ def add_stream(node: Any, f: BinaryIO, *, name: str | None = None, profile: Impo
                only_hash: bool = False, pin: bool = False, tuning: AddTuning = ADD_TUNING,
                progress: ProgressFn | None = None) -> AddEvent:
     """Add one byte stream (e.g. stdin). Kubo names an unnamed stream by its CID."""
-    with _Adder(node, profile=profile, only_hash=only_hash, pin=pin, tuning=tuning, progress=progress) as a:
+    with AddSession(node, profile=profile, only_hash=only_hash, pin=pin, tuning=tuning, progress=progress) as a:
         cid, size = a.stream(f)
         a.finish([cid])
     return AddEvent(name if name else str(cid), cid, size, "file")
@@ -397,7 +412,7 @@ def iter_add_path(node: Any, paths: Iterable[str | os.PathLike[str]], *, recursi
     names = [os.path.basename(os.path.abspath(top)) or top for top in tops]
     if wrap and len(set(names)) != len(names):
         raise InvalidInput("cannot wrap: two arguments have the same base name")
-    with _Adder(node, profile=profile, only_hash=only_hash, pin=pin, tuning=tuning, progress=progress) as a:
+    with AddSession(node, profile=profile, only_hash=only_hash, pin=pin, tuning=tuning, progress=progress) as a:
         wrapper = TreeBuilder(a.profile) if wrap else None
         roots: list[CID] = []
         for plan, name in zip(plans, names, strict=True):
@@ -417,7 +432,7 @@ def iter_add_path(node: Any, paths: Iterable[str | os.PathLike[str]], *, recursi
                 yield ev
             if plan[0].kind == "directory":
                 dirs, blocks = tb.finish()
-                a.sink.put(blocks)
+                a.put(blocks)
                 for rel, cid, size in dirs:
                     ev = AddEvent(f"{name}/{rel}" if rel else name, cid, size, "directory")
                     root_event = ev
@@ -429,7 +444,7 @@ def iter_add_path(node: Any, paths: Iterable[str | os.PathLike[str]], *, recursi
                 roots.append(root_event.cid)
         if wrapper is not None:
             dirs, blocks = wrapper.finish()
-            a.sink.put(blocks)
+            a.put(blocks)
             _, cid, size = dirs[-1]
             roots.append(cid)
             yield AddEvent("", cid, size, "directory")

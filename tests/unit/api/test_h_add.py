@@ -105,3 +105,30 @@ async def test_bad_requests(node: Node) -> None:
         assert r.status_code in (400, 500) and "'..'" in r.json()["Message"]
         r = await http.post("/api/v0/add", content=b"not multipart", headers={"Content-Type": "text/plain"})
         assert r.status_code == 400
+
+
+async def test_rpc_add_and_jzfs_add_pin_the_same_way(node: Node, monkeypatch) -> None:
+    """One add pipeline (node.files.AddSession): RPC add pins like `jzfs add` does, with
+    complete=True (no DAG walk to read back what it just wrote)."""
+    calls: list[dict] = []
+    real = node.pins.add
+
+    def spy(cid, **kw):
+        calls.append(kw)
+        return real(cid, **kw)
+
+    monkeypatch.setattr(node.pins, "add", spy)
+    async with client(node) as http:
+        lines(await http.post("/api/v0/add", files={"file": ("data.bin", DATA[:1000])}))
+    add_bytes(node, DATA[:2000], pin=True)
+    assert calls == [{"recursive": True, "complete": True}] * 2
+
+
+def test_the_rpc_handler_has_no_import_pipeline_of_its_own() -> None:
+    import inspect
+
+    from jiaozi_node.api import h_add
+
+    src = inspect.getsource(h_add)
+    for name in ("import_stream", "BlockBatcher", "ThreadPoolExecutor", "pins.add", "pins.lock"):
+        assert name not in src, name
