@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -116,7 +117,8 @@ class WebUI:
         if csp is None:
             csp = ctx.node.settings.webui.content_security_policy
         self.csp = csp
-        self.cache: dict[Any, Any] = {}  # immutable-by-CID results (listings), bounded in tree.py
+        self.cache: dict[Any, Any] = {}  # immutable-by-CID results (listings, commits), bounded
+        self.cache_lock = threading.Lock()  # pages run in worker threads
         self.routes: list[Route] = []
         from . import datasets, diffs, history, inspect_cid, node, preview, tree
 

@@ -42,25 +42,29 @@ def commit_status(commit: Any, trusted: list[str], known: dict[Any, Any] | None 
 
 
 def _signatures(ui: WebUI) -> dict[Any, Any]:
-    known: dict[Any, Any] = ui.cache.setdefault("signatures", {})
-    if len(known) > ui.limits.commit_cache_entries:
-        known.clear()
+    with ui.cache_lock:
+        known: dict[Any, Any] = ui.cache.setdefault("signatures", {})
+        if len(known) > ui.limits.commit_cache_entries:
+            known.clear()
     return known
 
 
 def commit_loader(ui: WebUI) -> Any:
     """`load(cid) -> Commit` through the versioning service, remembering decoded commits by CID
     (content-addressed: a cached commit can never be stale). Bounded by WebUILimits."""
-    cache: OrderedDict[CID, Any] = ui.cache.setdefault("commits", OrderedDict())
+    with ui.cache_lock:
+        cache: OrderedDict[CID, Any] = ui.cache.setdefault("commits", OrderedDict())
     load = ui.node.versioning.load_commit
     limit = ui.limits.commit_cache_entries
 
     def cached(cid: CID) -> Any:
         hit = cache.get(cid)
         if hit is None:
-            hit = cache[cid] = load(cid)
-            if len(cache) > limit:
-                cache.popitem(last=False)
+            hit = load(cid)
+            with ui.cache_lock:
+                cache[cid] = hit
+                while len(cache) > limit:
+                    cache.popitem(last=False)
         return hit
 
     return cached

@@ -40,11 +40,12 @@ def split_path(path: str | None) -> list[str]:
 
 def sorted_listing(ui: WebUI, cid: CID) -> list[tuple[str, bytes, int]]:
     """(name, CID bytes, link tsize) of every entry, sorted by name; cached by directory CID."""
-    cache: OrderedDict[Any, Any] = ui.cache.setdefault("listings", OrderedDict())
-    hit = cache.get(cid)
-    if hit is not None:
-        cache.move_to_end(cid)
-        return hit
+    with ui.cache_lock:
+        cache: OrderedDict[Any, Any] = ui.cache.setdefault("listings", OrderedDict())
+        hit = cache.get(cid)
+        if hit is not None:
+            cache.move_to_end(cid)
+            return hit
     try:
         entries = dir_entries(ui.getter.get, cid, max_entries=ui.limits.max_listing_entries)
     except CodecError as exc:
@@ -53,9 +54,10 @@ def sorted_listing(ui: WebUI, cid: CID) -> list[tuple[str, bytes, int]]:
         raise
     entries.sort()
     listing = entries
-    cache[cid] = listing
-    while len(cache) > ui.limits.dir_cache_entries:
-        cache.popitem(last=False)
+    with ui.cache_lock:
+        cache[cid] = listing
+        while len(cache) > ui.limits.dir_cache_entries:
+            cache.popitem(last=False)
     return listing
 
 
