@@ -61,14 +61,10 @@ def delegated_urls(node: Any) -> list[str]:
     return list(node.settings.routing.delegated_routers)
 
 
-def _optional(module: str, attr: str) -> Any:
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-    return getattr(mod, attr, None)
+def _load(module: str, attr: str) -> Any:
+    """`module.attr`, imported only when this routing type needs it (start-up time). A missing
+    module is an error (ModuleNotFoundError), never skipped."""
+    return getattr(importlib.import_module(module), attr)
 
 
 class RoutingService:
@@ -183,20 +179,14 @@ async def _build_routers(online: Any, rtype: str, peerstore: PeerStore) -> tuple
     peering = parse_peering_config(list(node.settings.peering_peers))
     routers.append(StaticRouter(online.host, peering, peerstore=peerstore))
     if rtype in _DHT_MODES:
-        start_dht = _optional("jiaozi_node.routing.dht.service", "start_dht")
-        if start_dht is None:
-            logger.info("routing: the DHT is not built yet; Routing.Type %s runs without it", rtype)
-        else:
-            dht = await start_dht(online, mode=_DHT_MODES[rtype])
-            routers.append(dht)
+        start_dht = _load("jiaozi_node.routing.dht.service", "start_dht")
+        dht = await start_dht(online, mode=_DHT_MODES[rtype])
+        routers.append(dht)
     if rtype in ("auto", "delegated"):
         urls = delegated_urls(node)
         if urls:
-            cls = _optional("jiaozi_node.routing.http.client", "DelegatedRouter")
-            if cls is None:
-                logger.warning("routing: delegated routing is not built yet; "
-                               "Routing.DelegatedRouters ignored")
-            for url in urls if cls is not None else []:
+            cls = _load("jiaozi_node.routing.http.client", "DelegatedRouter")
+            for url in urls:
                 routers.append(cls(url, validators=default_validators(),
                                    limits=node.defaults.delegated_routing))
     return routers, dht
@@ -213,9 +203,8 @@ async def start_online(online: Any) -> None:
     bitswap = online.services.get("bitswap")
     if bitswap is not None and rtype != "none":
         svc.attach_bitswap(bitswap)
-    provider_mod = _optional("jiaozi_node.routing.provider", "make_provider")
-    if provider_mod is not None and rtype != "none":
-        svc.provider = provider_mod(online, router)
+    if rtype != "none":
+        svc.provider = _load("jiaozi_node.routing.provider", "make_provider")(online, router)
     from .mdns import MdnsDiscovery, mdns_enabled
 
     if mdns_enabled(node):

@@ -47,7 +47,7 @@ def test_pk_record_valid_and_invalid():
 
 def test_bad_ipns_record_and_unknown_namespaces_refused():
     validators = default_validators()
-    with pytest.raises(InvalidInput):  # not built yet, or not a valid record
+    with pytest.raises(InvalidInput):  # not a valid record
         validate_record(validators, b"/ipns/\x00\x24abc", b"rec", now=0)
     with pytest.raises(InvalidInput, match="not accepted"):
         validate_record(validators, b"/foo/bar", b"x", now=0)
