@@ -630,10 +630,10 @@ class VersioningLimits:
     # The stat cache (SQLite): a writer in another process waits this long for the lock.
     stat_cache_busy_timeout_s: float = 30.0
     # `commit` snapshots: threads hashing files (the machine has 2 cores; more only add
-    # contention), bytes per read of a file, files at most this big hashed inline rather than in
-    # the pool, and blocks buffered before one put_many (one transaction/fsync batch).
+    # contention), files at most this big hashed inline rather than in the pool, and blocks
+    # buffered before one put_many (one transaction/fsync batch). Files are read and chunked by
+    # the add pipeline (AddTuning.read_bytes), as `jzfs add` reads them.
     snapshot_hash_threads: int = 2
-    snapshot_read_bytes: int = 1 * MiB
     snapshot_pool_min_bytes: int = 1 * MiB
     snapshot_put_batch_blocks: int = 256
     # Repo, branch and tag names: bounded length (they travel in the sync protocol and in URLs).

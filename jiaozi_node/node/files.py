@@ -26,7 +26,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from ..config import ADD_TUNING, AddTuning, ImportProfile
 from ..errors import InvalidInput, NotFound
@@ -125,7 +125,16 @@ def resolve_profile(node: Any, profile: ImportProfile | None) -> ImportProfile:
 # ------------------------------------------------------------------ streams
 
 
-def import_stream(f: BinaryIO, profile: ImportProfile, sink: BlockBatcher, *,
+class ImportSink(Protocol):
+    """Where `import_stream` puts blocks: `BlockBatcher` (add) or a snapshot's file sink;
+    `store` None means only-hash (nothing is stored)."""
+
+    store: Any
+
+    def put(self, blocks: Iterable[Block]) -> None: ...
+
+
+def import_stream(f: BinaryIO, profile: ImportProfile, sink: ImportSink, *,
                   executor: ThreadPoolExecutor | None = None, tuning: AddTuning = ADD_TUNING,
                   progress: ProgressFn | None = None) -> tuple[CID, int]:
     """Import one byte stream; returns (root CID, cumulative size). With `sink.store` None
@@ -180,7 +189,7 @@ def _readinto_full(f: BinaryIO, buf: bytearray) -> int:
     return got
 
 
-def _import_fixed(f: BinaryIO, size: int, profile: ImportProfile, sink: BlockBatcher, *,
+def _import_fixed(f: BinaryIO, size: int, profile: ImportProfile, sink: ImportSink, *,
                   executor: ThreadPoolExecutor | None, tuning: AddTuning,
                   progress: ProgressFn | None, only_hash: bool) -> tuple[CID, int]:
     """Fixed-size chunks, already cut by the reads, hashed `group` chunks per thread task.

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..config import VERSIONING_LIMITS, ImportProfile
 from ..errors import InvalidInput, NotFound
-from ..ipld import dagpb, multihash, varint
+from ..ipld import multihash, varint
 from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_PB
 from ..store.base import Blockstore
@@ -140,20 +140,43 @@ def cache_key(profile: ImportProfile) -> str:
     return f"{profile.name}/{profile.chunker}/{profile.layout}/{profile.cid_version}/{profile.raw_leaves}"
 
 
+class _FileBlocks:
+    """The add pipeline's sink (`node.files.ImportSink`) for one file of a snapshot: every block
+    goes to the SnapshotSink; the last one, the file's root (a DAG's root is built last), is also
+    kept in the status overlay, where diff reads a file's kind from it."""
+
+    def __init__(self, sink: SnapshotSink) -> None:
+        self.sink = sink
+        self.store = sink.store
+        self._held: Block | None = None
+
+    def put(self, blocks: Iterable[Block]) -> None:
+        for b in blocks:
+            if self._held is not None:
+                self.sink.put([self._held], keep=False)
+            self._held = b
+
+    def close(self, root: CID) -> None:
+        if self._held is not None:
+            self.sink.put([self._held], keep=self._held.cid == root)
+            self._held = None
+
+
 def import_file(path: str, profile: ImportProfile, sink: SnapshotSink, stats: SnapshotStats,
                 executor: Executor | None = None) -> Link:
-    from ..unixfs.importer import FileImporter
+    """One file through the add pipeline's importer (`node.files.import_stream`, as `jzfs add`)."""
+    from ..node.files import import_stream
 
-    imp = FileImporter(profile, executor=executor)
-    with open(path, "rb") as f:
-        while chunk := f.read(VERSIONING_LIMITS.snapshot_read_bytes):
-            stats.hashed_bytes += len(chunk)
-            sink.put(imp.feed(chunk), keep=False)
-    root, last = imp.close()
-    # The root block is kept in the status overlay: diff reads a file's kind from it.
-    sink.put([b for b in last if b.cid != root], keep=False)
-    sink.put([b for b in last if b.cid == root])
-    return Link(root, imp.tsize)
+    blocks = _FileBlocks(sink)
+
+    def hashed(n: int) -> None:
+        stats.hashed_bytes += n
+
+    with open(path, "rb", buffering=0) as f:
+        root, tsize = import_stream(f, profile, blocks, executor=executor,
+                                    progress=hashed)
+    blocks.close(root)
+    return Link(root, tsize)
 
 
 def build_dir(entries: dict[str, Link], profile: ImportProfile, sink: SnapshotSink) -> Link:
@@ -204,10 +227,12 @@ def _first(item: tuple[bytes, bytes, int]) -> bytes:
 
 
 def symlink_node(target: str, sink: SnapshotSink, profile: ImportProfile) -> Link:
-    data = dagpb.encode(dagpb.PBNode((), pb.symlink(os.fsencode(target))))
-    block = Block.create(data, codec=DAG_PB, version=profile.cid_version)
+    """The add pipeline's symlink node (`node.files.symlink_block`: the profile's hash too)."""
+    from ..node.files import symlink_block
+
+    block = symlink_block(os.fsencode(target), profile)
     sink.put([block])
-    return Link(block.cid, len(data))
+    return Link(block.cid, len(block.data))
 
 
 def snapshot(root_dir: str, *, profile: ImportProfile, sink: SnapshotSink, cache: StatCache | None,

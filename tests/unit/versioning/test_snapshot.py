@@ -310,3 +310,25 @@ def test_random_edits_give_the_tree_of_a_fresh_snapshot(tmp_path):
                         cache=None, stats=SnapshotStats())
         assert got == want
     cache.close()
+
+
+@pytest.mark.parametrize("profile", [UNIXFS_V1_2025, UNIXFS_V0_2015,
+                                     replace(UNIXFS_V1_2025, hash_function="sha2-512")])
+def test_snapshot_and_jzfs_add_give_the_same_tree(tmp_path, profile):
+    """One add pipeline: a snapshot's files and symlinks are imported by node.files (as `jzfs add
+    -r --hidden` does them), so the trees are identical, whatever the profile's hash."""
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.files import add_path
+
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.csv").write_bytes(b"x,y\n" * 100_000)
+    (d / "sub" / ".hidden").write_bytes(b"h")
+    (d / "sub" / "empty").write_bytes(b"")
+    os.symlink("../a.csv", d / "sub" / "link")
+    stats = SnapshotStats()
+    root = snapshot(str(d), profile=profile, sink=SnapshotSink(MemoryBlockstore(), stats), cache=None, stats=stats)
+    with Node.open(tmp_path / "repo") as node:
+        added = add_path(node, [d], recursive=True, hidden=True, profile=profile, only_hash=True)
+    assert root.cid == added[-1].cid
+    assert stats.hashed_bytes == 400_000 + 1
