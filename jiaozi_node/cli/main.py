@@ -36,6 +36,16 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # argparse passes every help string through gettext, which searches the disk for message
+    # catalogs at each call (~12 ms of every start); jzfs's help is English only.
+    saved, argparse._ = argparse._, str  # type: ignore[attr-defined]
+    try:
+        return _build_parser()
+    finally:
+        argparse._ = saved  # type: ignore[attr-defined]
+
+
+def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jzfs", description="jiaozi_node: IPFS node with versioned datasets")
     parser.add_argument("--repo-dir", default=None, help="repository path (default $JZFS_PATH or ~/.jzfs)")
     parser.add_argument("--offline", action="store_true", help="do not use a running daemon")
