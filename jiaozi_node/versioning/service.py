@@ -249,8 +249,9 @@ class Versioning:
         profile = self.profile
         stats = SnapshotStats()
         with self.gc_guard():  # GC cannot sweep our blocks before the ref holds them
-            sink = SnapshotSink(self.blocks, stats)
-            root = snapshot(str(directory), profile=profile, sink=sink, cache=self.statcache, stats=stats)
+            sink = SnapshotSink(self.blocks, stats, limits=self.limits)
+            root = snapshot(str(directory), profile=profile, sink=sink, cache=self.statcache, stats=stats,
+                            limits=self.limits)
             unsigned = Commit(root.cid, (parent,) if parent else (), self.author(), message, now,
                               provenance if provenance and not provenance.is_empty() else None)
             commit = signing.sign(unsigned, self.repo.identity)
@@ -267,8 +268,9 @@ class Versioning:
         """Changes in `directory` against the branch head (nothing is stored)."""
         head = self.load_commit(self.branch_head(dataset, branch))
         stats = SnapshotStats()
-        sink = SnapshotSink(self.blocks, stats, write=False)
-        root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats)
+        sink = SnapshotSink(self.blocks, stats, write=False, limits=self.limits)
+        root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats,
+                        limits=self.limits)
         self.statcache.record(stats.recorded, cache_key(self.profile), now_ns=time.time_ns(),
                              dirs=stats.recorded_dirs)
         return diff_trees(sink.get, head.root, root.cid)
@@ -424,7 +426,7 @@ class Versioning:
         ours, theirs = load(dst_head), load(src_head)
         pending: list[Block] = []
         stats = SnapshotStats()
-        sink = SnapshotSink(self.blocks, stats, write=False)
+        sink = SnapshotSink(self.blocks, stats, write=False, limits=self.limits)
 
         def build(entries: dict[str, Link]) -> Link:
             link = build_dir(entries, self.profile, sink)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import Any
 
-from ..config import VERSIONING_LIMITS, ImportProfile
+from ..config import VERSIONING_LIMITS, ImportProfile, VersioningLimits
 from ..errors import InvalidInput, NotFound
 from ..ipld import multihash, varint
 from ..ipld.block import Block
@@ -61,8 +61,10 @@ class SnapshotSink:
     """Where snapshot blocks go: written through to `store`, or (`write=False`, for status) kept
     in memory only, with reads falling back to `store`."""
 
-    def __init__(self, store: Blockstore, stats: SnapshotStats, *, write: bool = True) -> None:
+    def __init__(self, store: Blockstore, stats: SnapshotStats, *, write: bool = True,
+                 limits: VersioningLimits = VERSIONING_LIMITS) -> None:
         self.store = store
+        self.batch_blocks = limits.snapshot_put_batch_blocks
         self.write = write
         self.stats = stats
         self.overlay: dict[CID, bytes] = {}
@@ -75,7 +77,7 @@ class SnapshotSink:
                     self.overlay[b.cid] = b.data
                 continue
             self._pending.append(b)
-            if len(self._pending) >= VERSIONING_LIMITS.snapshot_put_batch_blocks:
+            if len(self._pending) >= self.batch_blocks:
                 self.flush()
 
     def flush(self) -> None:
@@ -236,14 +238,14 @@ def symlink_node(target: str, sink: SnapshotSink, profile: ImportProfile) -> Lin
 
 
 def snapshot(root_dir: str, *, profile: ImportProfile, sink: SnapshotSink, cache: StatCache | None,
-             stats: SnapshotStats) -> Link:
+             stats: SnapshotStats, limits: VersioningLimits = VERSIONING_LIMITS) -> Link:
     """Snapshot `root_dir`; returns the root directory's link. Blocks go to `sink`.
 
     Leaves are hashed in a small thread pool owned by this call (hashlib releases the GIL)."""
     if not os.path.isdir(root_dir):
         raise NotFound(f"{root_dir} is not a directory")
-    with ThreadPoolExecutor(max_workers=VERSIONING_LIMITS.snapshot_hash_threads) as pool:
-        walker = _Walker(profile, sink, cache, stats, pool)
+    with ThreadPoolExecutor(max_workers=limits.snapshot_hash_threads) as pool:
+        walker = _Walker(profile, sink, cache, stats, pool, pool_min_bytes=limits.snapshot_pool_min_bytes)
         root = run_nested(walker.visit(os.path.abspath(root_dir)))  # no recursion: any depth
     sink.flush()
     return root
@@ -251,8 +253,9 @@ def snapshot(root_dir: str, *, profile: ImportProfile, sink: SnapshotSink, cache
 
 class _Walker:
     def __init__(self, profile: ImportProfile, sink: SnapshotSink, cache: StatCache | None,
-                 stats: SnapshotStats, pool: Executor) -> None:
+                 stats: SnapshotStats, pool: Executor, *, pool_min_bytes: int) -> None:
         self.profile, self.sink, self.cache, self.stats, self.pool = profile, sink, cache, stats, pool
+        self.pool_min_bytes = pool_min_bytes
         self.key = cache_key(profile)
         if cache is not None:
             cache.preload(self.key)
@@ -386,7 +389,7 @@ class _Walker:
     def import_one(self, path: str, st: os.stat_result) -> Link:
         self.stats.hashed_files += 1
         # Small files hash faster inline than through the pool (a future costs ~30 µs).
-        pool = self.pool if st.st_size > VERSIONING_LIMITS.snapshot_pool_min_bytes else None
+        pool = self.pool if st.st_size > self.pool_min_bytes else None
         link = import_file(path, self.profile, self.sink, self.stats, pool)
         after = os.stat(path, follow_symlinks=False)
         if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns):

@@ -332,3 +332,25 @@ def test_snapshot_and_jzfs_add_give_the_same_tree(tmp_path, profile):
         added = add_path(node, [d], recursive=True, hidden=True, profile=profile, only_hash=True)
     assert root.cid == added[-1].cid
     assert stats.hashed_bytes == 400_000 + 1
+
+
+def test_snapshot_limits_are_passed_in_not_read_from_the_module(tmp_path):
+    from jiaozi_node.config import VERSIONING_LIMITS
+
+    class Counting(MemoryBlockstore):
+        batches: list[int] = []
+
+        def put_many(self, blocks):
+            blocks = list(blocks)
+            self.batches.append(len(blocks))
+            return super().put_many(blocks)
+
+    d = tmp_path / "d"
+    d.mkdir()
+    for i in range(5):
+        (d / f"f{i}").write_bytes(b"%d" % i)
+    store, stats = Counting(), SnapshotStats()
+    limits = replace(VERSIONING_LIMITS, snapshot_put_batch_blocks=2)
+    snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(store, stats, limits=limits), cache=None,
+             stats=stats, limits=limits)
+    assert max(store.batches) <= 2 and sum(store.batches) == 6  # 5 files + the directory
