@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tarfile
-from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InvalidInput
@@ -13,8 +11,7 @@ from ..ipld.cid import CID
 from ..node.files_read import FilesReader, tree_entries
 from ..unixfs.exporter import KUBO_TYPES, read_file, read_symlink
 from ..unixfs.resolve import resolve
-from ..unixfs.tree_plan import TreePlan
-from ..unixfs.walk import walk
+from ..unixfs.tar import tar_stream
 from . import tree_stream
 from .common import ApiContext, Handler, arg_path, in_thread, param_int, send_json, send_stream
 
@@ -68,37 +65,6 @@ async def ls(ctx: ApiContext, req: Request, resp: Response) -> None:
                 links.append(link)
         objects.append({"Hash": arg, "Links": links})
     await send_json(resp, {"Objects": objects})
-
-
-def tar_stream(getter: Any, root: CID, name: str) -> Iterator[bytes]:
-    """A POSIX tar of the tree under `root`, streamed (never a whole file in memory).
-
-    Names come from the DAG and were checked by `unixfs.walk` (no `..`, `/` or NUL) and by the
-    writers' plan (no duplicate names, bounded depth), so a tar reader that trusts entry order
-    cannot be made to write through a symlink. An error met while walking ends the stream early
-    (the client sees a truncated tar, never a complete-looking one).
-    """
-    plan = TreePlan()
-    for item in walk(getter, root):
-        plan.place(item.path, item.type)
-        path = "/".join((name, *item.path))
-        info = tarfile.TarInfo(path)
-        info.mtime = 0
-        if item.type == "directory":
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            yield info.tobuf(tarfile.PAX_FORMAT)
-        elif item.type == "symlink":
-            info.type, info.mode = tarfile.SYMTYPE, 0o777
-            info.linkname = read_symlink(getter, item.cid)
-            yield info.tobuf(tarfile.PAX_FORMAT)
-        else:
-            info.size, info.mode = item.size, 0o644
-            yield info.tobuf(tarfile.PAX_FORMAT)
-            yield from read_file(getter, item.cid)
-            pad = (-item.size) % tarfile.BLOCKSIZE
-            if pad:
-                yield b"\0" * pad
-    yield b"\0" * (tarfile.BLOCKSIZE * 2)
 
 
 async def get(ctx: ApiContext, req: Request, resp: Response) -> None:

@@ -77,7 +77,7 @@ class FilesReader:
 def tree_entries(getter: BlockGetter, cid: CID, *,
                  limits: TreeLimits = TREE_LIMITS) -> Iterator[TreeEntry]:
     """The tree under `cid` as the writer's entries (file bytes read lazily, as each is written)."""
-    for item in walk(getter, cid, max_depth=limits.max_tree_depth):
+    for item in walk(getter, cid, limits=limits):
         if item.type == "directory":
             yield TreeEntry(item.path, "directory")
         elif item.type == "symlink":

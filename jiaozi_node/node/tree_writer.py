@@ -13,8 +13,8 @@ written as a link, never read or followed).
 
 The tree is built in a private temporary directory next to `dest` and renamed into place at the
 end (without replacing anything that appeared at `dest` meanwhile): a failure leaves nothing
-behind. No archive extractor is involved: the daemon's tar stream is parsed by
-`api/tar_reader.py`, which only produces TreeEntry values for this writer.
+behind. No archive extractor is involved: the daemon's tree stream is decoded by
+`api/tree_stream.py`, which only produces TreeEntry values for this writer.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from ..unixfs import pb
 from ..unixfs.exporter import entry_type, read_file, stat
 from ..unixfs.exporter_data import get_node
 from ..unixfs.resolve import resolve
+from ..unixfs.tar import tar_stream
 from .app import Download, Html, Query, Reply
 from .listing import dir_entries, pb_links
 from .render import href
-from .tarstream import tar_stream
 
 if TYPE_CHECKING:
     from .app import WebUI

@@ -118,6 +118,37 @@ def test_every_hostile_tree_refused_alike_in_process(tmp_path: Path) -> None:
         assert errors["daemon"] == errors["offline"], case
 
 
+def test_every_tree_producer_refuses_alike(tmp_path: Path) -> None:
+    """One walker with the checks behind every producer: offline `get`, the daemon's tree stream
+    (its in-band error frame), and the one tar producer (RPC `get` and the web UI's download) refuse
+    each hostile tree with the same message, and the tar ends before any entry of the bad name."""
+    import io
+    import tarfile
+
+    from jiaozi_node.api.tree_stream import StreamError, decode_tree, encode_tree
+    from jiaozi_node.errors import JzfsError
+    from jiaozi_node.node.files_read import FilesReader, tree_entries
+    from jiaozi_node.unixfs.tar import tar_stream
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for case, (dag, root, word) in _refused_trees(outside).items():
+        with pytest.raises(JzfsError) as offline:
+            FilesReader(dag.store).get(root, tmp_path / "dest", limits=SMALL)
+        with pytest.raises(StreamError) as streamed:
+            for _ in decode_tree(encode_tree(tree_entries(dag.store, root, limits=SMALL)), limits=SMALL):
+                pass
+        chunks: list[bytes] = []
+        with pytest.raises(JzfsError) as tarred:
+            for chunk in tar_stream(dag.store, root, "top", limits=SMALL):
+                chunks.append(chunk)
+        assert word in str(offline.value), (case, offline.value)
+        assert str(streamed.value) == str(tarred.value) == str(offline.value), case
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks) + b"\0" * 1024)) as tf:
+            names = tf.getnames()  # what was sent before the refusal: no name twice, nothing unsafe
+        assert len(names) == len(set(names)), (case, names)
+
+
 CLI_CASES = ["symlink-then-dir", "duplicate-files", "name-dotdot"]
 
 

@@ -114,3 +114,27 @@ def test_hostile_forms(env):
     status, _ = call(env["app"], "POST", "/webui/node/pin", b"csrf=\xff\xfe&action=add",
                      {"origin": "http://127.0.0.1:5001"})
     assert status == 403
+
+
+def test_tar_download_refuses_the_issue9_tree_like_rpc_get(env, tmp_path):
+    """Issue 9's attack (symlink `a` -> ../outside, then directory `a/pwned.txt`): the web UI's tar
+    download answers the same refusal as the RPC `get` tar and offline `get`, never the archive."""
+    import html
+
+    from jiaozi_node.errors import InvalidInput
+    from jiaozi_node.node.files_read import FilesReader
+
+    d = DagBuilder()
+    evil = d.directory({"pwned.txt": d.raw(b"pwned")})
+    root = d.raw_node(dagpb.PBNode((dagpb.PBLink(d.symlink("../outside"), "a", 1), dagpb.PBLink(evil, "a", 1)),
+                                   pb.DIRECTORY_DATA))
+    env["node"].blocks.put_many([Block(c, d.store.get(c)) for c in d.store.cids()])
+    with pytest.raises(InvalidInput) as offline:
+        FilesReader(d.store).get(root, tmp_path / "dest")
+    message = str(offline.value)
+    assert "duplicate name 'a'" in message
+    status, body = call(env["app"], "GET", f"/webui/dl/{root}?format=tar")
+    assert status == 400 and message in html.unescape(body.decode()), (status, body[:400])
+    assert b"pwned" not in body and b"ustar" not in body
+    status, body = call(env["app"], "POST", f"/api/v0/get?arg={root}", headers={"origin": "http://127.0.0.1:5001"})
+    assert status == 400 and message in body.decode(), (status, body[:400])

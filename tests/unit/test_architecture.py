@@ -24,7 +24,7 @@ PURE_CORES = (
                                           "framing")]
     + [f"jiaozi_node.unixfs.{m}" for m in ("chunker", "buzhash", "rabin", "directory", "exporter", "exporter_data",
                                            "exporter_hamt", "hamt", "importer", "layout_balanced", "layout_trickle",
-                                           "nodes", "pb", "resolve", "tree", "walk")]
+                                           "nodes", "pb", "resolve", "tree", "walk", "tar", "tree_plan")]
     + [f"jiaozi_node.car.{m}" for m in ("reader", "writer", "traverse")]
     + [f"jiaozi_node.bitswap.{m}" for m in ("message", "wantlist", "ledger", "engine", "client")]
     + [f"jiaozi_node.versioning.{m}" for m in ("objects", "signing", "diff", "merge", "history", "tree", "verify",

@@ -9,7 +9,7 @@ from jiaozi_node.errors import InvalidInput
 from jiaozi_node.ipld import dagpb
 from jiaozi_node.unixfs import pb
 from jiaozi_node.unixfs.exporter_testing import DagBuilder
-from jiaozi_node.webui.tarstream import tar_stream
+from jiaozi_node.unixfs.tar import tar_stream
 
 
 def test_tree_round_trips_through_tar():
