@@ -146,13 +146,19 @@ class ImportProfile:
     hash_function: str = "sha2-256"
 
     def with_overrides(self, **changes: object) -> ImportProfile:
-        """A copy with some fields changed, applying Kubo's implied rules.
+        """A copy with some fields changed, applying Kubo's implied rules (boxo UnixfsAddOptions).
 
-        Kubo: asking for CIDv1 implies raw leaves unless raw leaves was set explicitly.
+        - a hash other than sha2-256 without a CID version implies CIDv1;
+        - asking for CIDv1 implies raw leaves, asking for CIDv0 implies dag-pb leaves (Kubo's
+          default for v0), unless raw leaves was given explicitly. So `--cid-version 0` under
+          unixfs-v1-2025 gives the `Qm…` CID Kubo gives, not a CIDv1 raw leaf.
         """
-        if changes.get("cid_version") == 1 and "raw_leaves" not in changes:
-            changes["raw_leaves"] = True
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("hash_function", "sha2-256") != "sha2-256" and "cid_version" not in changes:
+            changes["cid_version"] = 1
+        if "cid_version" in changes and "raw_leaves" not in changes:
+            changes["raw_leaves"] = changes["cid_version"] == 1
+        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 UNIXFS_V1_2025 = ImportProfile(

@@ -20,10 +20,10 @@ from typing import Any
 
 import trio
 
-from ..config import IO_TUNING, PROFILES, ImportProfile
+from ..config import IO_TUNING, ImportProfile
 from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
-from ..node.files import AddSession, resolve_profile
+from ..node.files import AddSession, profile_for_add
 from ..unixfs.tree import TreeBuilder, split_path
 from .common import ApiContext, Handler, json_bytes, param_bool, param_int
 from .multipart import PartInfo, iter_parts
@@ -32,35 +32,13 @@ from .multipart import PartInfo, iter_parts
 
 
 def add_profile(ctx: ApiContext, req: Request) -> ImportProfile:
-    """Kubo's add options on top of the node's profile, exactly as `jzfs add` applies them."""
-    name = req.query.get("profile")
-    if name:
-        if name not in PROFILES:
-            raise InvalidInput(f"unknown profile {name!r} (known: {', '.join(PROFILES)})")
-        base = PROFILES[name]
-    else:
-        base = resolve_profile(ctx.node, None)
-    changes: dict[str, Any] = {}
-    v = param_int(req, "cid-version", None)
-    if v is not None:
-        if v not in (0, 1):
-            raise InvalidInput(f"invalid cid-version {v}")
-        changes["cid_version"] = v
-    if "raw-leaves" in req.query:
-        changes["raw_leaves"] = param_bool(req, "raw-leaves", False)
-    if req.query.get("chunker"):
-        from ..unixfs.chunker import parse_chunker
-
-        parse_chunker(req.query["chunker"])
-        changes["chunker"] = req.query["chunker"]
-    if param_bool(req, "trickle", False):
-        changes["layout"] = "trickle"
-    if req.query.get("hash"):
-        changes["hash_function"] = req.query["hash"]
-    profile = base.with_overrides(**changes)
-    if profile.cid_version == 0 and profile.hash_function != "sha2-256":
-        raise InvalidInput("CIDv0 only supports sha2-256")
-    return profile
+    """Kubo's add options on top of the node's profile, through the same function as `jzfs add`."""
+    q = req.query
+    return profile_for_add(ctx.node, profile=q.get("profile") or None,
+                           cid_version=param_int(req, "cid-version", None),
+                           raw_leaves=param_bool(req, "raw-leaves", False) if "raw-leaves" in q else None,
+                           chunker=q.get("chunker") or None, trickle=param_bool(req, "trickle", False),
+                           hash_function=q.get("hash") or None)
 
 
 class _PartReader:

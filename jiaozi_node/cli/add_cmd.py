@@ -8,7 +8,8 @@
 The import profile comes from `--profile`, else config `Import.Profile`, else unixfs-v1-2025; the
 flags `--cid-version`, `--raw-leaves`, `--chunker`, `--trickle`, `--hash` then override single
 fields the way Kubo applies them on top of its `Import.*` config (asking for CIDv1 implies raw
-leaves unless `--raw-leaves` is given; see `ImportProfile.with_overrides`).
+leaves, CIDv0 dag-pb leaves, unless `--raw-leaves` is given; see `node.files.profile_for_add`,
+which the RPC `add` uses too).
 """
 
 from __future__ import annotations
@@ -25,32 +26,11 @@ if TYPE_CHECKING:  # config loads only when a command uses it (start-up time)
 
 
 def build_profile(args: argparse.Namespace, node: Any) -> ImportProfile:
-    from ..config import PROFILES
-    from ..node.files import resolve_profile
-    from ..unixfs.chunker import parse_chunker
+    from ..node.files import profile_for_add
 
-    if args.profile is not None:
-        if args.profile not in PROFILES:
-            raise InvalidInput(f"unknown profile {args.profile!r} (known: {', '.join(PROFILES)})")
-        base = PROFILES[args.profile]
-    else:
-        base = resolve_profile(node, None)
-    changes: dict[str, Any] = {}
-    if args.cid_version is not None:
-        changes["cid_version"] = args.cid_version
-    if args.raw_leaves is not None:
-        changes["raw_leaves"] = args.raw_leaves
-    if args.chunker is not None:
-        parse_chunker(args.chunker)  # validate now: a bad spec must fail before any work
-        changes["chunker"] = args.chunker
-    if args.trickle:
-        changes["layout"] = "trickle"
-    if args.hash is not None:
-        changes["hash_function"] = args.hash
-    profile = base.with_overrides(**changes)
-    if profile.cid_version == 0 and profile.hash_function != "sha2-256":
-        raise InvalidInput("CIDv0 only supports sha2-256: use --cid-version=1 with --hash")
-    return profile
+    return profile_for_add(node, profile=args.profile, cid_version=args.cid_version,
+                           raw_leaves=args.raw_leaves, chunker=args.chunker, trickle=args.trickle,
+                           hash_function=args.hash)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -106,7 +86,8 @@ def register(sub: Any) -> None:
                         "else unixfs-v1-2025)")
     p.add_argument("--cid-version", type=int, choices=(0, 1), default=None, help="CID version")
     bool_flag(p, "--raw-leaves", default=None,
-              help="use raw blocks for file leaves (default: the profile's; implied by --cid-version=1)")
+              help="use raw blocks for file leaves (default: the profile's; true with --cid-version=1, "
+                   "false with --cid-version=0)")
     p.add_argument("-s", "--chunker", default=None,
                    help="size-N, rabin, rabin-AVG, rabin-MIN-AVG-MAX or buzhash")
     p.add_argument("-t", "--trickle", action="store_true", help="use the trickle layout")

@@ -122,6 +122,37 @@ def resolve_profile(node: Any, profile: ImportProfile | None) -> ImportProfile:
     return node.defaults.profile
 
 
+def profile_for_add(node: Any, *, profile: str | None = None, cid_version: int | None = None,
+                    raw_leaves: bool | None = None, chunker: str | None = None, trickle: bool = False,
+                    hash_function: str | None = None) -> ImportProfile:
+    """Kubo's add flags on top of the import profile: the one place `jzfs add` and RPC `add` use.
+
+    The base is `profile` (a name), else config `Import.Profile`, else unixfs-v1-2025; each flag
+    given overrides one field the way Kubo applies its flags over `Import.*` config, with Kubo's
+    implied rules (`ImportProfile.with_overrides`: CIDv0 -> dag-pb leaves, CIDv1 -> raw leaves,
+    unless raw leaves is given; a non-sha2-256 hash -> CIDv1). Bad values fail here, before any work.
+    """
+    from ..config import PROFILES
+
+    if profile is not None:
+        if profile not in PROFILES:
+            raise InvalidInput(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+        base = PROFILES[profile]
+    else:
+        base = resolve_profile(node, None)
+    if cid_version is not None and cid_version not in (0, 1):
+        raise InvalidInput(f"invalid cid-version {cid_version}")
+    if chunker is not None:
+        parse_chunker(chunker)
+    if hash_function is not None:
+        multihash.code_of(hash_function)
+    out = base.with_overrides(cid_version=cid_version, raw_leaves=raw_leaves, chunker=chunker,
+                              layout="trickle" if trickle else None, hash_function=hash_function)
+    if out.cid_version == 0 and out.hash_function != "sha2-256":
+        raise InvalidInput("CIDv0 only supports sha2-256: use --cid-version=1 with --hash")
+    return out
+
+
 # ------------------------------------------------------------------ streams
 
 

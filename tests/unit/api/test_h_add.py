@@ -14,6 +14,7 @@ from jiaozi_node.api.server import RpcApp
 from jiaozi_node.node import Node
 from jiaozi_node.node.files import add_bytes, add_path
 
+KUBO_VECTORS = json.loads((Path(__file__).resolve().parents[2] / "vectors" / "kubo_vectors.json").read_text())
 DATA = hashlib.shake_128(b"add").digest(3 * 1024 * 1024 + 5)
 
 
@@ -52,6 +53,29 @@ async def test_single_file_matches_jzfs_add(node: Node, tmp_path: Path, params: 
         out = lines(await http.post("/api/v0/add", params=params, files={"file": ("data.bin", DATA)}))
     assert out == [{"Name": "data.bin", "Hash": str(expected.cid), "Size": str(expected.size)}]
     assert node.pins.pin_type(expected.cid) == "recursive"  # pinned by default, like Kubo
+
+
+async def test_cid_version_0_gives_kubos_cidv0(node: Node) -> None:
+    # `ipfs add --cid-version 0` through Kubo's RPC: CIDv0, dag-pb leaves, whatever the profile
+    kubo = KUBO_VECTORS
+    async with client(node) as http:
+        out = lines(await http.post("/api/v0/add", params={"cid-version": "0"},
+                                    files={"file": ("a.txt", b"hello\n")}))
+        assert out[0]["Hash"] == kubo["tree"]["a.txt"]
+        out = lines(await http.post("/api/v0/add", params={"cid-version": "0", "raw-leaves": "true"},
+                                    files={"file": ("a.txt", b"hello\n")}))
+        assert out[0]["Hash"].startswith("bafkrei")
+
+
+def test_cli_and_rpc_resolve_add_flags_in_one_place() -> None:
+    import inspect
+
+    from jiaozi_node.api import h_add
+    from jiaozi_node.cli import add_cmd
+
+    for mod in (h_add, add_cmd):
+        src = inspect.getsource(mod)
+        assert "profile_for_add(" in src and "with_overrides" not in src and "PROFILES[" not in src
 
 
 async def test_directory_upload_matches_add_r(node: Node, tmp_path: Path) -> None:

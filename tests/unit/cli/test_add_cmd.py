@@ -85,6 +85,24 @@ def test_profiles_and_overrides(repo, tree, capsys) -> None:
     assert lines[0].startswith("bafkrei")  # one chunk: the raw leaf itself
 
 
+def test_cid_version_0_overrides_the_default_profile_like_kubo(repo, tree, capsys) -> None:
+    # Kubo: `ipfs add --cid-version 0` = CIDv0 with dag-pb leaves (raw leaves only if asked for),
+    # whatever the profile; the audit saw `bafkrei…` here under unixfs-v1-2025.
+    _, lines, _ = run(capsys, "-Q", "--cid-version", "0", "tree/a.txt")
+    assert lines == [TREE["a.txt"]] and lines[0].startswith("Qm")
+    _, lines, _ = run(capsys, "-Q", "--cid-version=0", "tree/b.bin")
+    assert lines == [TREE["b.bin"]]
+    # with Kubo's chunker too, the whole tree is Kubo's `ipfs add -r --cid-version 0` root
+    _, lines, _ = run(capsys, "-Q", "-r", "--cid-version", "0", "--chunker", "size-262144", "tree")
+    assert lines == [TREE["root_cid_v0"]]
+    # an explicit --raw-leaves still wins (Kubo: a one-block file is then the raw leaf itself)
+    _, lines, _ = run(capsys, "-Q", "--cid-version", "0", "--raw-leaves", "tree/a.txt")
+    assert lines[0].startswith("bafkrei")
+    # a hash other than sha2-256 implies CIDv1 (with raw leaves) even under the v0 profile, like Kubo
+    _, lines, _ = run(capsys, "-Q", "--profile", "unixfs-v0-2015", "--hash", "sha2-512", "tree/a.txt")
+    assert lines[0].startswith("bafkrgq")  # raw, sha2-512
+
+
 def test_stdin(repo, monkeypatch, capsys) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"hello\n")))
     rc, lines, _ = run(capsys, "--profile", "unixfs-v0-2015")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -90,8 +91,11 @@ def test_sha2_512_and_cid_version_checks() -> None:
     p = UNIXFS_V1_2025.with_overrides(hash_function="sha2-512")
     root, _, _ = import_bytes(b"abc", p)
     assert root.hash_code == 0x13 and root.version == 1
-    with pytest.raises(InvalidInput):
-        FileImporter(UNIXFS_V0_2015.with_overrides(hash_function="sha2-512"))
+    with pytest.raises(InvalidInput):  # the importer itself refuses CIDv0 + sha2-512
+        FileImporter(dataclasses.replace(UNIXFS_V0_2015, hash_function="sha2-512"))
+    # Kubo's flag rule: a non-sha2-256 hash without a CID version implies CIDv1 (and raw leaves)
+    implied = UNIXFS_V0_2015.with_overrides(hash_function="sha2-512")
+    assert (implied.cid_version, implied.raw_leaves) == (1, True)
     with pytest.raises(InvalidInput):
         FileImporter(UNIXFS_V0_2015.with_overrides(layout="flat"))
 
