@@ -241,7 +241,7 @@ def _cell_text(row: list[str] | None) -> str:
 
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(row or [])
-    return buf.getvalue()
+    return esc(buf.getvalue())  # cells come from the dataset: escaped like every listing (--json: exact)
 
 
 def cmd_diff_rows(args: argparse.Namespace) -> int:
@@ -269,14 +269,14 @@ def cmd_diff_rows(args: argparse.Namespace) -> int:
     if header != out["headerB"]:
         print(f"header: {_cell_text(header)} -> {_cell_text(out['headerB'])}")
     for op in out["changes"]:
-        where = f"{args.key}={op['key']}" if args.key else (
+        where = f"{esc(args.key)}={esc(op['key'])}" if args.key else (
             f"@{op['offsetA']}" if op["offsetB"] is None else f"@{op['offsetB']}")
         if op["op"] == "added":
             print(f"+ {where}: {_cell_text(op['new'])}")
         elif op["op"] == "removed":
             print(f"- {where}: {_cell_text(op['old'])}")
         else:
-            cells = "; ".join(f"{name}: {old if old is not None else ''!r} -> {new if new is not None else ''!r}"
+            cells = "; ".join(f"{esc(name)}: {old if old is not None else ''!r} -> {new if new is not None else ''!r}"
                               for name, (old, new) in op["cells"].items())
             print(f"~ {where}: {cells}")
     print(f"{sum(counts.values())} rows: {counts['added']} added, {counts['removed']} removed, "

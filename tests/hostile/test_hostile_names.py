@@ -100,3 +100,29 @@ def test_add_and_versioning_listings_escape(jz, tmp_path):
     assert any(c["message"].startswith("first\x1b]0;owned\x07") for c in json.loads(out))
     err = jz("tag", "create", "ds", "v\x1b[5m1", ok=False)[1]
     assert_clean(err)
+
+
+def test_diff_rows_escapes_cells_keys_and_headers(jz, tmp_path):
+    """`jzfs diff --rows`: CSV content is data from outside — added/removed rows, key values,
+    header and column names are escaped in text output; --json keeps the exact strings."""
+    data = tmp_path / "rows"
+    data.mkdir()
+    (data / "t.csv").write_text("id,v\x1b[8m\n1,a\n2,keep\n3,gone\x1b]0;x\x07\n")
+    jz("repo", "create", "ds")
+    c1 = jz("commit", "ds", str(data), "-b", "main", "-m", "a", "-Q")[0].strip()
+    (data / "t.csv").write_text("id,v\x1b[8m\n1,x\u202e\n2,keep\n4\x1b[2J,bold\x1b[1m\n")
+    jz("commit", "ds", str(data), "-b", "main", "-m", "b", "-Q")
+    for extra in ((), ("--key", "id")):
+        out, err = jz("diff", f"ds@{c1}", "ds@main", "--rows", "t.csv", *extra)
+        assert_clean(out + err)
+        assert "bold\\x1b[1m" in out and "gone\\x1b]0;x" in out and "v\\x1b[8m" in out, out
+    out, _ = jz("diff", f"ds@{c1}", "ds@main", "--rows", "t.csv", "--key", "id")
+    assert len(out.splitlines()) == 3, out  # ~1, -3, +4: no forged line
+    assert "+ id=4\\x1b[2J: 4\\x1b[2J,bold\\x1b[1m" in out and "- id=3: 3,gone\\x1b]0;x\\a" in out, out
+    (data / "t.csv").write_text("id\x1b[5m,v\n1,a\n")
+    jz("commit", "ds", str(data), "-b", "main", "-m", "c", "-Q")
+    out, _ = jz("diff", f"ds@{c1}", "ds@main", "--rows", "t.csv")
+    assert_clean(out)
+    assert "header: id,v\\x1b[8m -> id\\x1b[5m,v" in out, out
+    out, _ = jz("diff", f"ds@{c1}", "ds@main", "--rows", "t.csv", "--json")
+    assert json.loads(out)["headerB"] == ["id\x1b[5m", "v"]
