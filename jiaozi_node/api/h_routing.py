@@ -59,8 +59,13 @@ def parse_routing_key(text: str) -> bytes:
     if not text.startswith("/") or text.count("/") < 2:
         raise InvalidInput(f"routing key {text!r} must look like /namespace/name")
     ns, _, name = text[1:].partition("/")
-    if ns in ("ipns", "pk"):
-        return f"/{ns}/".encode() + IpnsName.parse(name).multihash
+    if ns == "ipns":
+        return b"/ipns/" + IpnsName.parse(name).multihash
+    if ns == "pk":
+        try:
+            return b"/pk/" + IpnsName.parse(name).multihash
+        except InvalidInput:
+            raise InvalidInput(f"invalid /pk/ key {text[:90]!r}: {name[:80]!r} is not a peer ID") from None
     return text.encode()
 
 

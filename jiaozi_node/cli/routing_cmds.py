@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from ..errors import JzfsError
-from .common import add_json_flag, daemon_client, esc, print_json, subcommand_group
+from .common import add_json_flag, bool_flag, daemon_client, esc, print_json, subcommand_group
 
 
 def _client(args: argparse.Namespace, what: str) -> Any:
@@ -25,6 +25,9 @@ def _client(args: argparse.Namespace, what: str) -> Any:
 
 
 def cmd_findprovs(args: argparse.Namespace) -> int:
+    from ..ipld.cid import CID
+
+    CID.decode(args.cid)  # a bad CID is reported as such, with or without a daemon
     with _client(args, "routing findprovs") as client:
         for ev in client.ndjson("routing/findprovs", [args.cid], {"num-providers": args.num_providers}):
             if args.json:
@@ -77,14 +80,49 @@ def cmd_put(args: argparse.Namespace) -> int:
     else:
         with open(args.file, "rb") as f:
             data = f.read()
-    with _client(args, "routing put") as client:
-        for ev in client.ndjson("routing/put", [args.key],
+    client = daemon_client(args)
+    if client is None:
+        if not args.allow_offline:
+            raise JzfsError("`routing put` needs a running daemon (start `jzfs daemon`, or pass "
+                            "--allow-offline to keep the record locally)")
+        _put_offline(args.key, data)
+        return 0
+    with client:
+        for ev in client.ndjson("routing/put", [args.key], {"allow-offline": args.allow_offline or None},
                                 **multipart_request([("value-file", "application/octet-stream", [data])])):
             if args.json:
                 print_json(ev)
             elif ev.get("Type") == 5 and ev.get("ID"):
                 print(ev["ID"])
     return 0
+
+
+def _put_offline(key: str, data: bytes) -> None:
+    """Kubo's `routing put --allow-offline` on a node that is not running: the record is checked
+    and kept locally instead of being sent. An `/ipns/` record goes into the IPNS resolve cache
+    (`name resolve` and the daemon use it until its TTL/EOL); a `/pk/` record is checked only,
+    as nothing here serves `/pk/` records without a daemon — that is said, not hidden."""
+    from ..api.h_routing import parse_routing_key
+    from ..ipns.name import IpnsName
+    from ..ipns.service import IpnsService
+    from .common import open_node
+
+    rkey = parse_routing_key(key)
+    if rkey.startswith(b"/pk/"):
+        import time
+
+        from ..routing.validators import default_validators, validate_record
+
+        validate_record(default_validators(), rkey, data, now=time.time())
+        raise JzfsError("the /pk/ record is valid, but only a running daemon stores /pk/ records "
+                        "(start `jzfs daemon` and put it again)")
+    if not rkey.startswith(b"/ipns/"):
+        raise JzfsError(f"routing records under {key.split('/')[1]!r} are not accepted offline "
+                        "(only /ipns/)")
+    name = IpnsName.from_multihash(rkey[len(b"/ipns/"):])
+    with open_node() as node, IpnsService.offline(node) as svc:
+        if not svc.keep_record(name, data):
+            print(f"kept the cached record for {name}: it is not older than this one", file=sys.stderr)
 
 
 def _duration(ns: int) -> str:
@@ -165,6 +203,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = r.add_parser("put", help="store a record under a key (validated first)")
     p.add_argument("key")
     p.add_argument("file", metavar="FILE", help="the record's bytes ('-' for stdin)")
+    bool_flag(p, "--allow-offline", default=False,
+              help="without a daemon, check the record and keep it locally instead of failing (as Kubo)")
     add_json_flag(p)
     p.set_defaults(func=cmd_put)
 

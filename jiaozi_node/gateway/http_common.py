@@ -123,7 +123,8 @@ def parse_cid(text: str) -> CID:
     try:
         cid = CID.decode(text)
     except (JzfsError, ValueError, KeyError, IndexError) as exc:
-        raise HttpError(400, f"invalid CID {text[:100]!r}: {exc}") from None
+        msg = str(exc)  # CID.decode's message already names the CID: do not say it twice
+        raise HttpError(400, msg if msg.startswith("invalid CID") else f"invalid CID {text[:100]!r}: {msg}") from None
     check_servable(cid, any_codec=True)
     return cid
 

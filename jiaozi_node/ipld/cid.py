@@ -151,7 +151,8 @@ class CID:
                 raw = multibase.decode(text)
             cid = cls.from_bytes(raw)
         except (ValueError, binascii.Error, KeyError, CodecError) as exc:
-            raise InvalidInput(f"invalid CID {text!r}: {exc}") from None
+            why = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # no repr quotes
+            raise InvalidInput(f"invalid CID {text!r}: {why}") from None
         if cid.version == 0:
             raise InvalidInput(f"invalid CID {text!r}: CIDv0 must be base58btc without prefix")
         return cid

@@ -124,6 +124,25 @@ class IpnsService:
             raise NotFound(f"record for {name} stored locally, but no router accepted it: {exc} "
                            "(--allow-offline to accept that)") from None
 
+    def keep_record(self, name: IpnsName, raw: bytes) -> bool:
+        """`routing put --allow-offline` without a daemon (Kubo keeps the record in its local
+        datastore): validate the record and keep it in the resolve cache, where `name resolve`
+        and the daemon find it, unless the cached one is better. True when it was kept."""
+        from .record import better, validate_record
+
+        now = self.clock()
+        rec = validate_record(name, raw, now=now)
+        old = self.store.cached(name)
+        if old is not None:
+            try:
+                if not better(rec, validate_record(name, old[0], now=now)):
+                    return False
+            except JzfsError:
+                pass  # the cached one is no longer valid: replace it
+        self.store.put_cache(name, rec, now=now, source="routing put",
+                             max_entries=self.limits.cache_entries)
+        return True
+
     # ---------------------------------------------------------------- resolve
 
     async def resolve(self, path: str, *, recursive: bool = True, nocache: bool = False) -> str:

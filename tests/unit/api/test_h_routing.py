@@ -110,6 +110,8 @@ async def test_findprovs_streams_provider_events(setup) -> None:  # type: ignore
     assert r.status_code == 400
     r = await http.post("/api/v0/routing/findprovs", params={"arg": "not-a-cid"})
     assert r.status_code == 400
+    msg = r.json()["Message"]  # said once, without repr quotes around the reason
+    assert msg.count("invalid CID") == 1 and msg.startswith("invalid CID 'not-a-cid': No known"), msg
 
 
 async def test_findpeer(setup) -> None:  # type: ignore[no-untyped-def]
@@ -171,6 +173,9 @@ def test_parse_routing_key() -> None:
     for bad in ("nope", "/ipns/", "/ipns/zzz"):
         with pytest.raises(InvalidInput):
             parse_routing_key(bad)
+    with pytest.raises(InvalidInput) as exc:  # a /pk/ key is not called an IPNS name
+        parse_routing_key("/pk/x")
+    assert "IPNS" not in str(exc.value) and "/pk/" in str(exc.value) and "not a peer ID" in str(exc.value)
 
 
 async def test_offline_node_refused(node: Node) -> None:
