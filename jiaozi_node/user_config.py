@@ -249,3 +249,56 @@ class _Reader:
         if not isinstance(v, list) or not all(isinstance(x, Mapping) for x in v):
             raise self._bad(key, "a list of maps", v)
         return v
+
+
+# --------------------------------------------------------------------------------------------
+# `jzfs config KEY` for a key the file does not set: the effective default (as `ipfs config`
+# shows Kubo's defaults), taken from what `UserConfig.parse({})` gives, so there is one source.
+# --------------------------------------------------------------------------------------------
+
+_SHOWN_DEFAULTS: dict[str, Any] = {
+    "Addresses.Swarm": lambda s: list(s.addresses.swarm),
+    "Addresses.API": lambda s: s.addresses.api,
+    "Addresses.Gateway": lambda s: s.addresses.gateway,
+    "Bootstrap": lambda s: list(s.bootstrap),
+    "Gateway.Fetch": lambda s: list(s.gateway.fetch),
+    "Gateway.FetchFromPeers": lambda s: s.gateway.fetch_from_peers,
+    "Gateway.ExposeRoutingAPI": lambda s: s.gateway.expose_routing_api,
+    "Routing.Type": lambda s: s.routing.type,
+    "Routing.DelegatedRouters": lambda s: list(s.routing.delegated_routers),
+    "Reprovider.Strategy": lambda s: s.reprovider.strategy,
+    "Discovery.MDNS.Enabled": lambda s: s.discovery.mdns_enabled,
+    "WebUI.ContentSecurityPolicy": lambda s: s.webui.content_security_policy,
+    "Datastore.Engine": lambda s: s.datastore.engine,
+    "Refs.Database": lambda s: s.refs_database,
+    "Trust.Keys": lambda s: list(s.trust_keys),
+}
+
+
+def effective_config_value(raw: Mapping[str, Any], key: str) -> Any:
+    """The value `jzfs config KEY` shows: the file's value where it has one, else the default
+    the node uses (for a section such as `Routing`: its defaults with the file's keys over
+    them). KeyError when neither the file nor the defaults know the key."""
+    defaults = UserConfig.parse({})
+    tree: dict[str, Any] = {}
+    for dotted, get in _SHOWN_DEFAULTS.items():
+        node = tree
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = get(defaults)
+
+    def merge(base: Any, over: Any) -> Any:
+        if isinstance(base, dict) and isinstance(over, Mapping):
+            out = dict(base)
+            for k, v in over.items():
+                out[k] = merge(base.get(k), v) if k in base else copy.deepcopy(v)
+            return out
+        return copy.deepcopy(over)
+
+    node: Any = merge(tree, raw)
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    return node

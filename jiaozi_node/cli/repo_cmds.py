@@ -42,8 +42,17 @@ def cmd_config(args: argparse.Namespace) -> int:
         conf["Identity"] = {"PeerID": repo.peer_id}  # never print the private key
         print(json.dumps(conf, indent=2))
         return 0
+    if args.key.split(".")[:2] == ["Identity", "PrivKey"]:  # Kubo's refusal and message
+        raise InvalidInput("cannot show or change private key through API")
     if args.value is None:
-        value = repo.get_config(args.key)
+        from ..user_config import effective_config_value
+
+        try:  # a key the file does not set shows the node's default, as `ipfs config` does
+            value = effective_config_value(repo.config, args.key)
+        except KeyError:
+            value = repo.get_config(args.key)  # raises "config key … has no value"
+        if args.key == "Identity" and isinstance(value, dict):
+            value.pop("PrivKey", None)  # never print the private key (as --show)
         if isinstance(value, str):
             print(value)
         else:

@@ -61,3 +61,34 @@ def test_version_flags_like_kubo(capsys) -> None:  # type: ignore[no-untyped-def
     assert set(json.loads(capsys.readouterr().out)) == {"Version", "Commit", "Repo", "System", "Golang"}
     assert main(["version", "--all"]) == 0
     assert capsys.readouterr().out.startswith(f"jzfs version: {__version__}\nRepo version: 1\n")
+
+
+def test_config_shows_effective_defaults(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    # a key the file does not set shows the value the node uses (the audit saw "has no value")
+    import json
+
+    from jiaozi_node.config import DEFAULT_REPROVIDER_STRATEGY, DEFAULT_ROUTING_TYPE
+
+    monkeypatch.setenv("JZFS_PATH", str(tmp_path / "r"))
+    assert main(["init"]) == 0
+
+    def show(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        rc = main(["config", *argv])
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+
+    assert show("Routing.Type") == (0, f"{DEFAULT_ROUTING_TYPE}\n", "")
+    assert show("Reprovider.Strategy") == (0, f"{DEFAULT_REPROVIDER_STRATEGY}\n", "")
+    rc, out, _ = show("Routing")
+    assert rc == 0 and json.loads(out) == {"Type": DEFAULT_ROUTING_TYPE, "DelegatedRouters": []}
+    assert main(["config", "Routing.Type", "dht"]) == 0  # the file's value wins over the default
+    rc, out, _ = show("Routing")
+    assert rc == 0 and json.loads(out)["Type"] == "dht"
+    assert show("Routing.Type")[1] == "dht\n"
+    rc, out, err = show("Nope.Key")
+    assert rc == 1 and out == "" and "has no value" in err
+    rc, out, err = show("Identity.PrivKey")
+    assert rc == 1 and out == "" and "private key" in err
+    rc, out, _ = show("Identity")
+    assert rc == 0 and "PrivKey" not in out and "PeerID" in out

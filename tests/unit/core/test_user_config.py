@@ -71,3 +71,15 @@ def test_no_module_reads_the_raw_config_with_an_inline_default():
             if isinstance(n, ast.Attribute) and n.attr == "get_config_default" and isinstance(n.ctx, ast.Load):
                 bad.append(str(path.relative_to(root)))
     assert bad == []
+
+
+def test_effective_config_value_defaults_come_from_parse() -> None:
+    from jiaozi_node.user_config import effective_config_value
+
+    d = UserConfig.parse({})
+    assert effective_config_value({}, "Routing.Type") == d.routing.type
+    assert effective_config_value({}, "Addresses.Swarm") == list(d.addresses.swarm)
+    assert effective_config_value({"Routing": {"Type": "none", "X": 1}}, "Routing") == \
+        {"Type": "none", "DelegatedRouters": [], "X": 1}
+    with pytest.raises(KeyError):
+        effective_config_value({}, "Routing.Nope")
