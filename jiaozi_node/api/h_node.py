@@ -30,6 +30,10 @@ async def id_(ctx: ApiContext, req: Request, resp: Response) -> None:
     from . import swarm as net
 
     peer = req.args()[0] if req.args() else None
+    if peer is not None:
+        from ..routing.http.records import parse_peer_id
+
+        parse_peer_id(peer)  # Kubo decodes the peer ID first: "invalid peer ID", not "not connected"
     if ctx.online is None:
         if peer is not None and peer != ctx.node.repo.peer_id:
             ctx.require_online()

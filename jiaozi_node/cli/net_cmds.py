@@ -115,6 +115,9 @@ def cmd_id(args: Any) -> int:
 
     repo = Repo.open()
     if args.peer and args.peer != repo.peer_id:
+        from ..routing.http.records import parse_peer_id
+
+        parse_peer_id(args.peer)  # a bad peer ID is said to be one, with or without a daemon
         info = _rpc(repo, "id", [args.peer])
     else:
         try:

@@ -13,6 +13,8 @@ async def test_version_and_id(api, node: Node) -> None:
         v = (await http.post("/api/v0/version")).json()
         assert v["Version"] and "System" in v
         i = (await http.post("/api/v0/id")).json()
+        r = await http.post("/api/v0/id", params={"arg": "notapeer"})  # Kubo: "invalid peer id"
+        assert r.status_code == 400 and r.json()["Message"].startswith("invalid peer ID 'notapeer'")
         assert i["ID"] == node.repo.peer_id and i["PublicKey"]
 
 

@@ -39,6 +39,14 @@ def test_id_format_template_like_kubo(repo, capsys):
     assert base64.b64decode(pubkey) == repo.identity.public_key_protobuf
 
 
+def test_id_of_a_bad_peer_id_says_so(repo, capsys):
+    # the audit saw "not connected to notapeer"; Kubo says the peer ID is invalid
+    capsys.readouterr()
+    assert main(["id", "notapeer"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: invalid peer ID 'notapeer'") and err.count("\n") == 1
+
+
 def test_bootstrap_is_empty_by_default_and_add_rm(repo, capsys):
     assert main(["bootstrap", "list"]) == 0
     assert capsys.readouterr().out == ""
