@@ -35,6 +35,8 @@ from .message import DONT_HAVE, HAVE, WANT_BLOCK, WANT_HAVE, Entry, Message, rec
 
 logger = logging.getLogger(__name__)
 
+_MAX_PRIORITY = 2**31 - 1  # int32, as the wire field
+
 
 @dataclass(slots=True)
 class _Want:
@@ -44,6 +46,7 @@ class _Want:
     dont_have: set[str] = field(default_factory=set)
     haves: set[str] = field(default_factory=set)
     asked: set[str] = field(default_factory=set)  # every peer holding a want from us: cancel them
+    priority: int = 1
 
 
 @dataclass(slots=True)
@@ -64,6 +67,11 @@ class Client:
         self._outbox: dict[str, Message] = {}
         self._recent: OrderedDict[bytes, None] = OrderedDict()
         self._last_rebroadcast = 0.0
+        # Decreasing priorities in request order, as Kubo's and Helia's sessions send them: a
+        # server that orders by priority (Kubo's peertaskqueue) then sends blocks in the order we
+        # asked, so a file streamed while its DAG is fetched finds its next block first, instead
+        # of waiting for the last of ~250 equal-priority wants.
+        self._next_priority = _MAX_PRIORITY
         self.to_disconnect: set[str] = set()
         self.stats = {"blocks": 0, "bytes": 0, "unwanted": 0, "duplicates": 0}
 
@@ -143,7 +151,8 @@ class Client:
         while self._queue and len(self._wants) < window:
             cid = self._queue.popleft()
             self._queued.discard(cid)
-            w = _Want(cid)
+            w = _Want(cid, priority=self._next_priority)
+            self._next_priority = self._next_priority - 1 if self._next_priority > 1 else _MAX_PRIORITY
             self._wants[cid] = w
             self._assign(w, now)
 
@@ -168,7 +177,7 @@ class Client:
         w.block_peer = target
         w.asked.add(target)
         peers[target].in_flight.add(w.cid)
-        self._entry(target, Entry(w.cid, 1, False, WANT_BLOCK, True))
+        self._entry(target, Entry(w.cid, w.priority, False, WANT_BLOCK, True))
         if not good:
             fan = 0
             for p in candidates:
@@ -177,7 +186,7 @@ class Client:
                 if p != target and p not in w.have_sent:
                     w.have_sent.add(p)
                     w.asked.add(p)
-                    self._entry(p, Entry(w.cid, 1, False, WANT_HAVE, True))
+                    self._entry(p, Entry(w.cid, w.priority, False, WANT_HAVE, True))
                     fan += 1
 
     def _send_cancels(self, w: _Want, except_peer: str | None) -> None:
@@ -267,7 +276,8 @@ class Client:
                 ps.last_heard = now
                 if not others:  # nobody else: ask again, in case a message was lost
                     for cid in ps.in_flight:
-                        self._entry(peer, Entry(cid, 1, False, WANT_BLOCK, True))
+                        pw = self._wants.get(cid)
+                        self._entry(peer, Entry(cid, pw.priority if pw else 1, False, WANT_BLOCK, True))
                     continue
                 for cid in list(ps.in_flight):
                     w = self._wants.get(cid)

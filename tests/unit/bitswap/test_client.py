@@ -163,3 +163,19 @@ def test_cancel_by_caller_tells_peers():
     a.client.cancel([blk.cid.buffer], link.now)
     link.run_until_idle()
     assert b.engine.wants_of("A") == [] and a.client.pending == 0
+
+
+def test_wants_carry_decreasing_priorities_in_request_order():
+    """Kubo's server sends the highest priority first; with equal priorities it sent a file's
+    leaves in no useful order and a streaming reader waited for the whole DAG."""
+    (a, b), link = _net("A", "B")
+    blocks = _blocks(30)
+    link.connect("A", "B")
+    a.client.want([x.cid.buffer for x in blocks[:20]], link.now)
+    a.client.want([x.cid.buffer for x in blocks[20:]], link.now)
+    msgs = [msg for peer, msg in a.client.outgoing() if peer == "B"]
+    wants = [e for msg in msgs for e in msg.wants if e.want_type == m.WANT_BLOCK and not e.cancel]
+    assert [e.cid for e in wants] == [x.cid.buffer for x in blocks]
+    prios = [e.priority for e in wants]
+    assert prios == sorted(prios, reverse=True) and len(set(prios)) == len(prios)
+    assert all(0 < p < 2**31 for p in prios)
