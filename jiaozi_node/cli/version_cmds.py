@@ -28,14 +28,16 @@ def _now() -> int:
 def _spec(text: str) -> str:
     """`NAME` alone means `NAME@main`; `NAME@REF` and CIDs pass through."""
     from ..ipld.cid import CID
+    from ..versioning.revspec import split_ancestry
 
     if "@" in text:
         return text
+    base, _ = split_ancestry(text)  # git's `~N`/`^N` after a CID or a NAME (= NAME@main~N)
     try:
-        CID.decode(text)
+        CID.decode(base)
         return text
     except InvalidInput:
-        return f"{text}@main"
+        return f"{base}@main{text[len(base):]}"
 
 
 def commit_json(cid: CID, c: Commit, sig: Signature | None = None) -> dict[str, Any]:

@@ -181,7 +181,14 @@ class Versioning:
 
     def resolve_object(self, spec: str, *, dataset: str | None = None) -> CID:
         """`NAME@REF`, or a commit/tag CID (REF alone when `dataset` is given) → the CID it names
-        (a commit or an annotated tag)."""
+        (a commit or an annotated tag). git's `~N`/`^N` suffixes (`ds@main~1`) name an ancestor
+        commit (versioning/revspec.py)."""
+        from .revspec import split_ancestry, walk_ancestry
+
+        base, steps = split_ancestry(spec)
+        if steps:
+            start = self.peel(self.resolve_object(base, dataset=dataset))
+            return walk_ancestry(lambda c: self.load_commit(c).parents, start, steps, spec=spec)
         name, ref = split_spec(spec)
         name = name or dataset
         if name is None:

@@ -28,7 +28,7 @@ PURE_CORES = (
     + [f"jiaozi_node.car.{m}" for m in ("reader", "writer", "traverse")]
     + [f"jiaozi_node.bitswap.{m}" for m in ("message", "wantlist", "ledger", "engine", "client")]
     + [f"jiaozi_node.versioning.{m}" for m in ("objects", "signing", "diff", "merge", "history", "tree", "verify",
-                                               "sync_core")]
+                                               "sync_core", "revspec")]
     + ["jiaozi_node.gateway.http_common", "jiaozi_node.gateway.content"]
     + [f"jiaozi_node.ipns.{m}" for m in ("crypto", "name", "record", "validator", "dnslink", "dataset",
                                          "inspect")]

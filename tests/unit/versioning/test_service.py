@@ -65,3 +65,28 @@ def test_trust_while_keeps_only_what_completed(tmp_path):
         vs.trust_discard(peer)
         vs.trust_discard(peer)  # absent: no error
         assert peer not in vs.trusted_keys()
+
+
+def test_git_ancestry_suffixes(tmp_path):
+    # the audit: `jzfs diff ds@main~1 ds@main` said "no branch, tag or commit named 'main~1'"
+    with Node.open(tmp_path / "r") as node:
+        vs = node.versioning
+        vs.create_repo("ds", now=1)
+        d = tmp_path / "d"
+        d.mkdir()
+        cids = []
+        for i in range(3):
+            (d / "f").write_text(str(i))
+            cids.append(vs.commit("ds", d, branch="main", message=str(i), now=i + 1).cid)
+        assert vs.resolve("ds@main~1") == cids[1] and vs.resolve("ds@main^") == cids[1]
+        assert vs.resolve("ds@main~2") == vs.resolve("ds@main^^") == vs.resolve("ds@main~~") == cids[0]
+        assert vs.resolve("ds@main^0") == vs.resolve("ds@main~0") == cids[2]
+        assert vs.resolve(f"{cids[2]}~1") == cids[1] and vs.resolve("main~1", dataset="ds") == cids[1]
+        vs.refs.update_ref("ds", "tags/v2", cids[2], expected=None)
+        assert vs.resolve("ds@v2~2") == cids[0]
+        assert vs.resolve_checked("ds@main~1", verify=True)[0] == cids[1]
+        with pytest.raises(NotFound, match="past the first commit"):
+            vs.resolve("ds@main~3")
+        with pytest.raises(NotFound, match="no parent number 2"):
+            vs.resolve("ds@main^2")
+        assert [c.path for c in vs.diff("ds@main~1", "ds@main")] == ["f"]
