@@ -21,14 +21,14 @@ ROOT = Path(jiaozi_node.__file__).parent
 
 PURE_CORES = (
     [f"jiaozi_node.ipld.{m}" for m in ("block", "cid", "codecs", "dagcbor", "dagjson", "dagpb", "multihash", "varint",
-                                          "framing")]
+                                          "framing", "depth")]
     + [f"jiaozi_node.unixfs.{m}" for m in ("chunker", "buzhash", "rabin", "directory", "exporter", "exporter_data",
                                            "exporter_hamt", "hamt", "importer", "layout_balanced", "layout_trickle",
                                            "nodes", "pb", "resolve", "tree", "walk", "tar", "tree_plan")]
     + [f"jiaozi_node.car.{m}" for m in ("reader", "writer", "traverse")]
     + [f"jiaozi_node.bitswap.{m}" for m in ("message", "wantlist", "ledger", "engine", "client")]
     + [f"jiaozi_node.versioning.{m}" for m in ("objects", "signing", "diff", "merge", "history", "tree", "verify",
-                                               "sync_core", "revspec")]
+                                               "sync_core", "revspec", "rowdiff")]
     + ["jiaozi_node.gateway.http_common", "jiaozi_node.gateway.content"]
     + [f"jiaozi_node.ipns.{m}" for m in ("crypto", "name", "record", "validator", "dnslink", "dataset",
                                          "inspect")]
