@@ -171,3 +171,20 @@ def test_cli_matches_kubo_and_stores(kubo_session, tree, tmp_path):
     assert out == [kubo_session.hash_file(tree)]
     stat = subprocess.run([*jzfs, "pin", "ls", out[0]], env=env, capture_output=True, text=True)
     assert stat.returncode == 0 and "recursive" in stat.stdout
+
+
+def test_jzfs_add_cid_version_0_vs_kubo(kubo_session, files, tmp_path, monkeypatch, capsys):
+    """`jzfs add --cid-version 0` (default profile otherwise) = Kubo 0.22's `ipfs add` (CIDv0,
+    dag-pb leaves); with Kubo's chunker too (`-s size-262144`) for every size, as long as a
+    file has at most 174 chunks (the profile keeps its 1024 links per node)."""
+    from jiaozi_node.cli.main import main
+
+    monkeypatch.setenv("JZFS_PATH", str(tmp_path / "repo"))
+    assert main(["init"]) == 0
+    for n, path in files.items():
+        want = kubo_session.hash_file(path)
+        chunker = ["--chunker", "size-262144"] if n > 262144 else []
+        argv = ["add", "-n", "-Q", "--cid-version", "0", *chunker, str(path)]
+        capsys.readouterr()
+        assert main(argv) == 0
+        assert capsys.readouterr().out.strip() == want, f"{n} bytes: {argv}"
