@@ -48,6 +48,19 @@ def test_quick_commands_stay_off_heavy_packages(tmp_path: Path, argv: list[str])
     assert not {m.split(".")[0] for m in mods} & HEAVY, sorted({m.split(".")[0] for m in mods} & HEAVY)
     if argv[0] != "cid":
         assert "jiaozi_node.config" not in mods and "dataclasses" not in mods
+    # only the typed command's module is imported (`--help` lists the others from a table)
+    commands = {m for m in mods if m.startswith("jiaozi_node.cli.") and m.endswith(("_cmd", "_cmds"))}
+    assert commands == {"--help": set(), "version": {"jiaozi_node.cli.repo_cmds"},
+                        "cid": {"jiaozi_node.cli.cid_cmds"}}[argv[0]]
+    assert "jiaozi_node.ipld.block" not in mods  # `ipld/__init__` loads its names lazily
+
+
+def test_every_command_imports_only_its_own_module(tmp_path: Path) -> None:
+    """`diff` brings the versioning modules only; `commit` also the module that extends it."""
+    mods = loaded(tmp_path, "diff", "--help")
+    commands = {m for m in mods if m.startswith("jiaozi_node.cli.") and m.endswith(("_cmd", "_cmds"))}
+    assert commands == {"jiaozi_node.cli.version_cmds", "jiaozi_node.cli.version_sync_cmds"}
+    assert "jiaozi_node.cli.dataset_name_cmds" in loaded(tmp_path, "commit", "--help")
 
 
 def test_local_commands_never_import_the_network_stack(tmp_path: Path) -> None:
