@@ -354,6 +354,19 @@ class BitswapLimits:
     # Client: how many peers without a known HAVE get a want-have when a want is first sent
     # (discovery; boxo broadcasts want-have to all session peers).
     want_have_fanout: int = 8
+    # Client sessions (one per retrieval: a DAG fetch): a session remembers the peers that
+    # delivered blocks to it and sends its next wants as want-block to them only (boxo's session
+    # peer manager, Helia's session). Other peers get want-have only after this delay, or at once
+    # when every preferred peer said DONT_HAVE. 0.5 s is boxo's base session tick: a peer that
+    # has the block answers within one round trip, one that lacks it says DONT_HAVE sooner, so
+    # only a silent preferred peer costs this much.
+    session_broadcast_delay_s: float = 0.5
+    # Sessions remembered (least recently used forgotten first): the core is not told when a
+    # retrieval ends, so this bounds their memory; more than concurrent retrievals need.
+    max_sessions: int = 256
+    # Preferred peers remembered per session (the first that delivered): bounds a session's
+    # memory; a fetch is served well by far fewer (boxo's sessions rarely use more than a few).
+    session_max_peers: int = 32
     # Client: received CIDs remembered so that late duplicates (sent before our cancel reached
     # the peer) are not counted as unwanted blocks.
     recent_received_cids: int = 4096

@@ -19,6 +19,14 @@ Strategy (after boxo's session, simplified):
   hash to what we asked) is dropped and the peer penalised; late duplicates of blocks we just
   received are dropped silently;
 - once a block arrives, every other peer we asked gets a cancel.
+
+Sessions (boxo's session peer manager, Helia's session): `want(cids, now, session=id)` tags
+wants with a session (one per retrieval). The peers that deliver a session's blocks become its
+preferred peers; its next wants go as want-block to the least-loaded preferred peer (after a
+peer that said HAVE for that CID) and to no one else. Other peers get want-have only once
+`session_broadcast_delay_s` has passed without the block, or at once when every preferred peer
+said DONT_HAVE (then the want is assigned as without a session). A CID wanted by two sessions
+at once belongs to the first. Sessions are forgotten least recently used first (`max_sessions`).
 """
 
 from __future__ import annotations
@@ -47,6 +55,8 @@ class _Want:
     haves: set[str] = field(default_factory=set)
     asked: set[str] = field(default_factory=set)  # every peer holding a want from us: cancel them
     priority: int = 1
+    session: int | None = None
+    broadcast_at: float | None = None  # want-have to non-preferred peers then (session wants)
 
 
 @dataclass(slots=True)
@@ -63,7 +73,9 @@ class Client:
         self._peers: dict[str, _Peer] = {}
         self._wants: dict[bytes, _Want] = {}  # asked (or parked) wants
         self._queue: deque[bytes] = deque()  # wanted but not yet asked (window full)
-        self._queued: set[bytes] = set()
+        self._queued: dict[bytes, int | None] = {}  # CID -> session
+        # session -> its preferred peers (those that delivered its blocks), least recent first
+        self._sessions: OrderedDict[int, dict[str, None]] = OrderedDict()
         self._outbox: dict[str, Message] = {}
         self._recent: OrderedDict[bytes, None] = OrderedDict()
         self._last_rebroadcast = 0.0
@@ -96,6 +108,8 @@ class Client:
             w.haves.discard(peer)
             w.dont_have.discard(peer)
             w.asked.discard(peer)
+        for served in self._sessions.values():
+            served.pop(peer, None)
         for cid in ps.in_flight:
             w = self._wants.get(cid)
             if w is not None and w.block_peer == peer:
@@ -120,19 +134,35 @@ class Client:
 
     # ------------------------------------------------------------------ wants
 
-    def want(self, cids: Iterable[bytes], now: float) -> None:
+    def want(self, cids: Iterable[bytes], now: float, *, session: int | None = None) -> None:
+        if session is not None:
+            self._session(session)
         for cid in cids:
             if cid in self._wants or cid in self._queued:
                 continue
             self._queue.append(cid)
-            self._queued.add(cid)
+            self._queued[cid] = session
         self._pump(now)
+
+    def _session(self, session: int) -> dict[str, None]:
+        served = self._sessions.get(session)
+        if served is None:
+            served = self._sessions[session] = {}
+            while len(self._sessions) > self.limits.max_sessions:
+                self._sessions.popitem(last=False)
+        else:
+            self._sessions.move_to_end(session)
+        return served
+
+    def session_peers(self, session: int) -> list[str]:
+        """The session's preferred peers: those that delivered its blocks, first first."""
+        return list(self._sessions.get(session, ()))
 
     def cancel(self, cids: Iterable[bytes], now: float) -> None:
         """The caller gave up on these CIDs: forget them and tell the peers we asked."""
         for cid in cids:
             if cid in self._queued:
-                self._queued.discard(cid)
+                del self._queued[cid]
                 self._queue.remove(cid)
             w = self._wants.pop(cid, None)
             if w is not None:
@@ -150,8 +180,7 @@ class Client:
         window = self.limits.session_max_in_flight
         while self._queue and len(self._wants) < window:
             cid = self._queue.popleft()
-            self._queued.discard(cid)
-            w = _Want(cid, priority=self._next_priority)
+            w = _Want(cid, priority=self._next_priority, session=self._queued.pop(cid))
             self._next_priority = self._next_priority - 1 if self._next_priority > 1 else _MAX_PRIORITY
             self._wants[cid] = w
             self._assign(w, now)
@@ -169,7 +198,10 @@ class Client:
             w.block_peer = None  # parked until a peer joins or the next rebroadcast
             return
         peers = self._peers
-        good = [p for p in candidates if p in w.haves] or [p for p in candidates if peers[p].delivered]
+        served = self._sessions.get(w.session) if w.session is not None else None
+        preferred = [p for p in candidates if p in served] if served else []
+        good = ([p for p in candidates if p in w.haves] or preferred
+                or [p for p in candidates if peers[p].delivered])
         pool = good or candidates
         target = min(pool, key=lambda p: len(peers[p].in_flight))
         if not peers[target].in_flight:
@@ -178,16 +210,25 @@ class Client:
         w.asked.add(target)
         peers[target].in_flight.add(w.cid)
         self._entry(target, Entry(w.cid, w.priority, False, WANT_BLOCK, True))
-        if not good:
-            fan = 0
-            for p in candidates:
-                if fan >= self.limits.want_have_fanout:
-                    break
-                if p != target and p not in w.have_sent:
-                    w.have_sent.add(p)
-                    w.asked.add(p)
-                    self._entry(p, Entry(w.cid, w.priority, False, WANT_HAVE, True))
-                    fan += 1
+        if preferred and len(preferred) < len(candidates):
+            # the session's peers first; the others hear of it only if they stay silent
+            if w.broadcast_at is None:
+                w.broadcast_at = now + self.limits.session_broadcast_delay_s
+        elif not good or (served and not preferred):
+            # no one known to have it, or every preferred peer said DONT_HAVE: ask around now
+            w.broadcast_at = None
+            self._fan_out(w, candidates, target)
+
+    def _fan_out(self, w: _Want, candidates: list[str], target: str | None) -> None:
+        fan = 0
+        for p in candidates:
+            if fan >= self.limits.want_have_fanout:
+                break
+            if p != target and p not in w.have_sent:
+                w.have_sent.add(p)
+                w.asked.add(p)
+                self._entry(p, Entry(w.cid, w.priority, False, WANT_HAVE, True))
+                fan += 1
 
     def _send_cancels(self, w: _Want, except_peer: str | None) -> None:
         asked = w.asked
@@ -236,6 +277,10 @@ class Client:
             self._send_cancels(w, except_peer=peer)
             self._remember(cid)
             ps.delivered += 1
+            if w.session is not None:
+                served = self._session(w.session)
+                if peer not in served and len(served) < self.limits.session_max_peers:
+                    served[peer] = None
             self.stats["blocks"] += 1
             self.stats["bytes"] += len(data)
             accepted.append(block)
@@ -287,6 +332,12 @@ class Client:
                     w.dont_have.add(peer)
                     w.block_peer = None
                     self._assign(w, now)
+        for w in self._wants.values():
+            if w.broadcast_at is not None and now >= w.broadcast_at:
+                w.broadcast_at = None  # the session's peers were silent: ask the others
+                served = self._sessions.get(w.session, {})  # type: ignore[arg-type]
+                others = [p for p in self._peers if p not in w.dont_have and p not in served]
+                self._fan_out(w, others, w.block_peer)
         if now - self._last_rebroadcast >= self.limits.rebroadcast_interval_s:
             self._last_rebroadcast = now
             for w in self._wants.values():
@@ -301,6 +352,7 @@ class Client:
                  for ps in self._peers.values() if ps.in_flight]
         if any(w.block_peer is None for w in self._wants.values()):
             times.append(self._last_rebroadcast + self.limits.rebroadcast_interval_s)
+        times.extend(w.broadcast_at for w in self._wants.values() if w.broadcast_at is not None)
         return min(times) if times else None
 
     # ------------------------------------------------------------------ output

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import trio
 
+from ..bitswap.session import new_session
 from ..config import BITSWAP_LIMITS, IPLD_LIMITS
 from ..errors import HashMismatch, InvalidInput, JzfsError, LimitExceeded, NotFound, Timeout
 from ..ipld import codecs
@@ -265,7 +266,7 @@ class Retrieval:
 
         nursery: trio.Nursery | None = None
         try:
-            with _single_error():
+            with _single_error(), new_session():  # one Bitswap session per DAG fetch
                 async with trio.open_nursery() as nursery:
                     self._flushers.append(nursery)
                     for r in roots:

@@ -179,3 +179,124 @@ def test_wants_carry_decreasing_priorities_in_request_order():
     prios = [e.priority for e in wants]
     assert prios == sorted(prios, reverse=True) and len(set(prios)) == len(prios)
     assert all(0 < p < 2**31 for p in prios)
+
+
+# ---------------------------------------------------------------- sessions: preferred peers
+
+def _deliver(client, peer, blocks, now):
+    msg = m.Message(blocks=[(m.cid_prefix(b.cid.buffer), b.data) for b in blocks])
+    return client.receive_message(peer, msg, now)
+
+
+def _sent(client):
+    """{peer: [(cid, want_type), ...]} of the wants (not cancels) going out now."""
+    return {p: [(e.cid, e.want_type) for e in msg.wants if not e.cancel]
+            for p, msg in client.outgoing()}
+
+
+def _ten_peers_one_served(session):
+    """Client with peers P0..P9 where P0 delivered the session's first block."""
+    from jiaozi_node.bitswap.client import Client
+    c = Client()
+    for i in range(10):
+        c.add_peer(f"P{i}", 0.0)
+    first, *rest = _blocks(4)
+    c.want([first.cid.buffer], 0.0, session=session)
+    c.outgoing()
+    assert len(_deliver(c, "P0", [first], 0.1)) == 1
+    c.outgoing()  # cancels to the peers that got want-have
+    return c, rest
+
+
+def test_session_next_wants_go_to_the_peer_that_served_it_not_broadcast():
+    c, rest = _ten_peers_one_served(session=1)
+    assert c.session_peers(1) == ["P0"]
+    c.want([b.cid.buffer for b in rest], 0.2, session=1)
+    sent = _sent(c)
+    assert list(sent) == ["P0"]  # no want-have to the nine others
+    assert sent["P0"] == [(b.cid.buffer, m.WANT_BLOCK) for b in rest]
+
+
+def test_session_prefers_its_own_peer_over_a_less_loaded_one():
+    """Global "delivered anything" is not enough: session 2's wants go to ITS server Q, even
+    though P0 (served session 1) has fewer wants in flight."""
+    c, rest = _ten_peers_one_served(session=1)
+    q_first, q_more, q_next = _blocks(3)
+    c.want([q_first.cid.buffer], 0.2, session=2)
+    c.outgoing()
+    _deliver(c, "P5", [q_first], 0.3)
+    c.outgoing()
+    c.want([q_more.cid.buffer], 0.4, session=2)  # P5 now has one in flight, P0 none
+    c.want([q_next.cid.buffer], 0.4, session=2)
+    sent = _sent(c)
+    assert list(sent) == ["P5"]
+    assert [t for _, t in sent["P5"]] == [m.WANT_BLOCK, m.WANT_BLOCK]
+    assert c.session_peers(2) == ["P5"] and c.session_peers(1) == ["P0"]
+
+
+def test_session_broadcasts_want_have_after_the_delay():
+    c, rest = _ten_peers_one_served(session=1)
+    blk = rest[0]
+    c.want([blk.cid.buffer], 1.0, session=1)
+    assert list(_sent(c)) == ["P0"]
+    delay = BITSWAP_LIMITS.session_broadcast_delay_s
+    assert c.next_deadline() == 1.0 + delay
+    c.tick(1.0 + delay / 2)
+    assert _sent(c) == {}  # still only the preferred peer
+    c.tick(1.0 + delay)
+    sent = _sent(c)
+    assert "P0" not in sent and len(sent) == BITSWAP_LIMITS.want_have_fanout
+    assert all(w == [(blk.cid.buffer, m.WANT_HAVE)] for w in sent.values())
+    assert _deliver(c, "P3", [blk], 1.0 + delay + 0.01)  # another peer may now serve it
+
+
+def test_session_broadcasts_at_once_when_preferred_peers_dont_have():
+    c, rest = _ten_peers_one_served(session=1)
+    blk = rest[0]
+    c.want([blk.cid.buffer], 1.0, session=1)
+    assert list(_sent(c)) == ["P0"]
+    c.receive_message("P0", m.Message(presences=[(blk.cid.buffer, m.DONT_HAVE)]), 1.01)
+    sent = _sent(c)
+    assert "P0" not in sent and len(sent) >= BITSWAP_LIMITS.want_have_fanout
+    assert sorted(t for ws in sent.values() for _, t in ws).count(m.WANT_BLOCK) == 1
+
+
+def test_session_peers_bounded_and_forgotten():
+    from jiaozi_node.bitswap.client import Client
+    lim = replace(BITSWAP_LIMITS, max_sessions=2, session_max_peers=1)
+    c = Client(limits=lim)
+    c.add_peer("A", 0.0)
+    c.add_peer("B", 0.0)
+    x, y = _blocks(2)
+    c.want([x.cid.buffer], 0.0, session=1)
+    _deliver(c, "A", [x], 0.1)
+    c.want([y.cid.buffer], 0.2, session=1)
+    c.outgoing()
+    c.receive_message("A", m.Message(presences=[(y.cid.buffer, m.DONT_HAVE)]), 0.3)
+    _deliver(c, "B", [y], 0.4)
+    assert c.session_peers(1) == ["A"]  # session_max_peers
+    c.want([], 0.5, session=2)
+    c.want([], 0.5, session=3)
+    assert c.session_peers(1) == []  # least recently used session forgotten
+    c.remove_peer("A", 0.6)
+    assert all("A" not in c.session_peers(s) for s in (2, 3))
+
+
+def test_session_over_the_link_fetches_from_its_server():
+    """Through the fake link: the session's peer B serves everything after the first block;
+    C (which also holds every block) gets nothing but the first want-have."""
+    (a, b, c), link = _net("A", "B", "C")
+    blocks = _blocks(30)
+    b.store.put_many(blocks)
+    c.store.put_many(blocks)
+    link.connect("A", "B")
+    link.connect("A", "C")
+    a.client.want([blocks[0].cid.buffer], link.now, session=7)
+    link.run_until_idle()
+    server = a.client.session_peers(7)
+    assert len(server) == 1
+    a.client.want([x.cid.buffer for x in blocks[1:]], link.now, session=7)
+    link.run_until_idle()
+    assert set(a.received) == {x.cid for x in blocks}
+    other = c if server == ["B"] else b
+    assert other.engine.ledger("A").blocks_sent <= 1
