@@ -13,8 +13,8 @@ The block then arrives through Bitswap and wins the race, which cancels this sea
 does not, providers are searched again every `provider_search_cooldown_s` until the retrieval's
 own timeout. One search per CID runs at a time (concurrent fetches of the same CID join it).
 
-Preference: providers already connected join the session at once (no dial); Bitswap's client
-sends a want-block to a peer that said HAVE or has delivered blocks before any other, so the
+Preference: providers already connected join the session at once (no dial); the Bitswap session
+sends want-block first to the peers that delivered its blocks (bitswap/client.py), so the
 peers that served the session keep serving it while new providers are only asked want-have.
 """
 

@@ -1,6 +1,6 @@
 """Find and be found through the real DHT, as commands (daemons are separate processes on
 127.0.0.1): A provides, C is a DHT server, B knows only C. `jzfs get CID` through B's daemon
-finds A with no address typed; findprovs, stats dht, clone of a commit CID."""
+finds A with no address typed; findprovs, stats dht, clone, pull and fetch of a commit CID."""
 
 from __future__ import annotations
 
@@ -93,3 +93,17 @@ def test_find_and_fetch_two_hops_away_with_no_address(abc, tmp_path) -> None:  #
     wait_provided(a["env"], before + 1)
     pulled = json.loads(run(b["env"], "pull", commit2, "copy", "--json"))
     assert pulled["Branches"]["main"] == {"Result": "fast-forward", "Cid": commit2}
+
+    # fetch of a newer commit CID: its history arrives, the branch stays, a routing ref moves
+    (d / "z.csv").write_bytes(b"w\n")
+    before = json.loads(run(a["env"], "stats", "provide", "--json"))["TotalProvides"]
+    commit3 = run(a["env"], "commit", "ds", str(d), "-b", "main", "-m", "three", "-Q").strip()
+    wait_provided(a["env"], before + 1)
+    fetched = json.loads(run(b["env"], "fetch", commit3, "copy", "--json"))
+    assert fetched["Peer"] == "routing" and fetched["NewCommits"] == 1, fetched
+    assert fetched["Refs"] == {"commit": commit3} and fetched["FetchedBlocks"] > 0
+    assert json.loads(run(b["env"], "branch", "list", "copy", "--json"))["main"] == commit2
+    assert "Branches" not in fetched
+    co3 = tmp_path / "co3"
+    run(b["env"], "checkout", f"copy@remotes/routing/{commit3[-12:]}", "-o", str(co3))
+    assert (co3 / "z.csv").read_bytes() == b"w\n" and (co3 / "y.csv").read_bytes() == b"z\n"
