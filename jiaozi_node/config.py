@@ -664,6 +664,9 @@ class VersioningLimits:
     # Row-level diff: the most bytes of a changed region held in memory at once (bigger regions
     # are refused with LimitExceeded rather than read whole).
     max_rowdiff_region_bytes: int = 256 * MiB
+    # git's `REF~N`: the most steps one spec may ask for; a typo such as `main~99999999` fails at
+    # once instead of walking the whole history block by block (versioning/revspec.py).
+    max_ancestry_steps: int = 100_000
 
 
 VERSIONING_LIMITS = VersioningLimits()

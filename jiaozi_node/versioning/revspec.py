@@ -14,27 +14,28 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from ..config import VERSIONING_LIMITS
 from ..errors import InvalidInput, NotFound
 
 _SUFFIX = re.compile(r"(?:[~^]\d*)+$")
 _STEP = re.compile(r"([~^])(\d*)")
-# Longest ancestry walk one spec may ask for (`main~N`): a typo such as `main~99999999` must not
-# walk the whole history block by block before failing.
-MAX_ANCESTRY_STEPS = 100_000
 
 T = TypeVar("T")
 
 
-def split_ancestry(spec: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """`REF~N^M…` -> (REF, ((parent index, times), …)); no suffix -> (spec, ())."""
+def split_ancestry(spec: str, *, max_steps: int = VERSIONING_LIMITS.max_ancestry_steps
+                   ) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """`REF~N^M…` -> (REF, ((parent index, times), …)); no suffix -> (spec, ()).
+    A count over `max_steps` (VersioningLimits.max_ancestry_steps) is refused."""
     m = _SUFFIX.search(spec)
     if m is None or m.start() == 0:
         return spec, ()
     steps = []
     for kind, digits in _STEP.findall(m.group(0)):
         n = int(digits) if digits else 1
-        if n > MAX_ANCESTRY_STEPS:
-            raise InvalidInput(f"{spec!r}: {kind}{n} is more than {MAX_ANCESTRY_STEPS} steps")
+        if n > max_steps:
+            raise InvalidInput(f"{spec!r}: {kind}{n} is more than {max_steps} steps "
+                               "(VersioningLimits.max_ancestry_steps)")
         steps.append((1, n) if kind == "~" else (n, 1))
     return spec[:m.start()], tuple(steps)
 

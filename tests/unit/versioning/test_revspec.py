@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from jiaozi_node.config import VERSIONING_LIMITS
 from jiaozi_node.errors import InvalidInput, NotFound
-from jiaozi_node.versioning.revspec import MAX_ANCESTRY_STEPS, split_ancestry, walk_ancestry
+from jiaozi_node.versioning.revspec import split_ancestry, walk_ancestry
 
 
 def test_split_ancestry():
@@ -15,7 +16,7 @@ def test_split_ancestry():
     assert split_ancestry("feature/x^0") == ("feature/x", ((0, 1),))
     assert split_ancestry("~1") == ("~1", ())  # nothing before the suffix: not a suffix
     with pytest.raises(InvalidInput):
-        split_ancestry(f"main~{MAX_ANCESTRY_STEPS + 1}")
+        split_ancestry(f"main~{VERSIONING_LIMITS.max_ancestry_steps + 1}")
 
 
 def test_walk_ancestry_first_and_nth_parents():
