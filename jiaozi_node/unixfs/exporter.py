@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import CodecError, InvalidInput
-from ..ipld.cid import CID
+from ..ipld.cid import CID, RAW
 from .exporter_data import BlockGetter, UnixFSNode, decode_node, get_node, load_block
-from .exporter_hamt import hamt_entries
+from .listing import dir_entries
 from .pb import UnixTime
 
 # Kubo's `ls --json` Type numbers (the UnixFS DataType of the entry).
@@ -200,19 +200,20 @@ def list_dir(getter: BlockGetter, cid: CID, *, resolve: bool = True) -> Iterator
 
 
 def list_node(getter: BlockGetter, node: UnixFSNode, *, resolve: bool = True) -> Iterator[Entry]:
-    if node.kind == "directory":
-        pairs: Iterator[tuple[str, object]] = ((link.name or "", link) for link in node.links)
-    elif node.kind == "hamt-shard":
-        pairs = hamt_entries(getter, node)
-    else:
+    """The entries of an already decoded directory node; the links come from the one lister
+    (`unixfs.listing.dir_entries`: lean dag-pb parsing, every HAMT check)."""
+    if node.kind not in ("directory", "hamt-shard"):
         raise InvalidInput(f"{node.cid} is a {node.kind}, not a directory")
-    for name, link in pairs:
-        child_cid: CID = link.cid  # type: ignore[attr-defined]
-        tsize = link.tsize or 0  # type: ignore[attr-defined]
+    links = dir_entries(lambda c: load_block(getter, c), node.cid)
+    from_bytes = CID.from_bytes
+    for name, raw_cid, tsize in links:
+        child_cid = from_bytes(raw_cid)
         if not resolve:
             yield Entry(name, child_cid, tsize, "unknown", tsize)
-            continue
-        child = get_node(getter, child_cid)
-        kind = entry_type(child)
-        size = child.file_size if kind == "file" else len(child.data) if kind == "symlink" else 0
-        yield Entry(name, child_cid, size, kind, tsize)
+        elif child_cid.codec == RAW:  # a raw leaf is a file of its block's length: no decoding
+            yield Entry(name, child_cid, len(load_block(getter, child_cid)), "file", tsize)
+        else:
+            child = get_node(getter, child_cid)
+            kind = entry_type(child)
+            size = child.file_size if kind == "file" else len(child.data) if kind == "symlink" else 0
+            yield Entry(name, child_cid, size, kind, tsize)

@@ -87,13 +87,6 @@ def hamt_lookup(getter: BlockGetter, shard: UnixFSNode, name: str) -> tuple[PBLi
             raise NotFound(f"no link named {name!r} under {shard.cid}")
 
 
-def hamt_entries(getter: BlockGetter, shard: UnixFSNode) -> Iterator[tuple[str, PBLink]]:
-    """Every (name, link) of a sharded directory, in shard order (depth first, slot order)."""
-    for _node, name, link in _walk(getter, shard):
-        if name is not None:
-            yield name, link
-
-
 def hamt_shard_nodes(getter: BlockGetter, shard: UnixFSNode) -> Iterator[UnixFSNode]:
     """Every shard node of a sharded directory, pre-order (what enumerating it needs)."""
     yield shard

@@ -95,7 +95,7 @@ def file_leaves(getter: BlockGetter, cid: CID) -> list[tuple[bytes, int, int]]:
     dag-pb nodes as b"#" + CID bytes (no CID starts with 0x23). A raw root is one piece of size
     -1 (unknown until read). Interior nodes are parsed with the web UI's lean dag-pb reader
     (strict, no CID object per link)."""
-    from ..webui.listing import pb_links
+    from ..unixfs.listing import pb_links
 
     if cid.codec == RAW:
         return [(cid.buffer, 0, -1)]

@@ -2,7 +2,7 @@
 
 The UnixFS exporter's `read_file` decodes the file's root whole (a 1 GiB file with 1 MiB leaves
 has 1 024 links: the most expensive step of a CSV's first page). Here the root is read with the
-lean dag-pb reader (`listing.pb_links`: no CID object per link), children wholly before the offset
+lean dag-pb reader (`unixfs.listing.pb_links`: no CID object per link), children wholly before the offset
 are skipped by their blocksizes, and each child is read by the exporter itself
 (`unixfs.exporter.read_file`, which checks everything below it), one child at a time as the
 caller pulls. What the exporter would check at the root is checked here: the child's byte count
@@ -18,7 +18,7 @@ from ..ipld.cid import CID, DAG_PB
 from ..unixfs import pb
 from ..unixfs.exporter import read_file
 from ..unixfs.exporter_data import BlockGetter
-from .listing import pb_links
+from ..unixfs.listing import pb_links
 
 
 def read_from(getter: BlockGetter, cid: CID, offset: int = 0) -> Iterator[bytes]:

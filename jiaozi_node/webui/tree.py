@@ -3,8 +3,9 @@ paginated), sizes, CIDs with a copy button; files open their preview (`preview.p
 a file, of any tree as a CAR (`car.traverse.dag_blocks`, what the gateway's `?format=car` sends)
 or as a tar.
 
-A directory listing reads only the directory's own blocks (`listing.dir_entries`: HAMT shards,
-never the children); then only the page's entries are opened for their kind and size. Sorted
+A directory listing reads only the directory's own blocks (`unixfs.listing.dir_entries`, the one
+lister, also behind `jzfs ls`: HAMT shards, never the children); then only the page's entries are
+opened for their kind and size. Sorted
 listings are cached by directory CID (content-addressed, so the cache can never be stale).
 """
 
@@ -21,10 +22,10 @@ from ..ipld.cid import CID, DAG_PB, RAW
 from ..unixfs import pb
 from ..unixfs.exporter import entry_type, read_file, stat
 from ..unixfs.exporter_data import get_node
+from ..unixfs.listing import dir_entries, pb_links
 from ..unixfs.resolve import resolve
 from ..unixfs.tar import tar_stream
 from .app import Download, Html, Query, Reply
-from .listing import dir_entries, pb_links
 from .render import href
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def sorted_listing(ui: WebUI, cid: CID) -> list[tuple[str, bytes, int]]:
             cache.move_to_end(cid)
             return hit
     try:
-        entries = dir_entries(ui.getter.get, cid, max_entries=ui.limits.max_listing_entries)
+        entries = dir_entries(ui.getter.get, cid, max_entries=ui.limits.max_listing_entries,
+                              unique_names=True)
     except CodecError as exc:
         if "more than" in str(exc):
             raise LimitExceeded(f"{exc}, over what the browser lists") from None

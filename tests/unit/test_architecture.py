@@ -24,7 +24,7 @@ PURE_CORES = (
                                           "framing", "depth")]
     + [f"jiaozi_node.unixfs.{m}" for m in ("chunker", "buzhash", "rabin", "directory", "exporter", "exporter_data",
                                            "exporter_hamt", "hamt", "importer", "layout_balanced", "layout_trickle",
-                                           "nodes", "pb", "resolve", "tree", "walk", "tar", "tree_plan")]
+                                           "nodes", "pb", "resolve", "tree", "walk", "tar", "tree_plan", "listing")]
     + [f"jiaozi_node.car.{m}" for m in ("reader", "writer", "traverse")]
     + [f"jiaozi_node.bitswap.{m}" for m in ("message", "wantlist", "ledger", "engine", "client")]
     + [f"jiaozi_node.versioning.{m}" for m in ("objects", "signing", "diff", "merge", "history", "tree", "verify",
@@ -131,3 +131,31 @@ def test_the_walker_sees_transitive_imports() -> None:
     """The test itself can fail: a module that imports sqlite3 two levels down is found."""
     assert "sqlite3" in _closure("jiaozi_node.store.refs")
     assert "trio" in _closure("jiaozi_node.node.retrieval")
+
+
+def test_only_the_daemon_and_cli_reach_the_web_ui() -> None:
+    """The web UI sits on top: no core (versioning, unixfs, node, ipld, ...) imports from it
+    (`versioning.rowdiff` once took its dag-pb reader from `webui.listing`)."""
+    allowed = {"jiaozi_node.api.server", "jiaozi_node.api.access", "jiaozi_node.cli.main",
+               "jiaozi_node.cli.webui_cmd", "jiaozi_node.config", "jiaozi_node.user_config"}
+    bad = []
+    for path in ROOT.rglob("*.py"):
+        name = "jiaozi_node." + ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        name = name.removesuffix(".__init__")
+        if name.startswith("jiaozi_node.webui") or name in allowed:
+            continue
+        bad += [f"{name} -> {m}" for m in _direct(name)[0] if m.startswith("jiaozi_node.webui")]
+    assert not bad, bad
+
+
+def test_one_directory_lister() -> None:
+    """Issue 13: `jzfs ls`/RPC `ls` (unixfs.exporter.list_dir), the tree walk and the web UI list
+    directories with one implementation, unixfs.listing; nothing else parses dag-pb links lean."""
+    from jiaozi_node.unixfs import exporter, listing
+    from jiaozi_node.webui import stream, tree
+
+    assert exporter.dir_entries is listing.dir_entries and tree.dir_entries is listing.dir_entries
+    assert tree.pb_links is listing.pb_links and stream.pb_links is listing.pb_links
+    defs = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py")
+            if "def pb_links(" in p.read_text() or "def dir_entries(" in p.read_text()]
+    assert defs == ["unixfs/listing.py"], defs

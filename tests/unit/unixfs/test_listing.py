@@ -6,8 +6,8 @@ from jiaozi_node.errors import CodecError
 from jiaozi_node.ipld import dagpb
 from jiaozi_node.unixfs import pb
 from jiaozi_node.unixfs.exporter_testing import DagBuilder
+from jiaozi_node.unixfs.listing import dir_entries, pb_links
 from jiaozi_node.versioning.tree import list_dir
-from jiaozi_node.webui.listing import dir_entries, pb_links
 
 
 def _same(d, cid):
