@@ -356,10 +356,11 @@ class BitswapLimits:
     want_have_fanout: int = 8
     # Client sessions (one per retrieval: a DAG fetch): a session remembers the peers that
     # delivered blocks to it and sends its next wants as want-block to them only (boxo's session
-    # peer manager, Helia's session). Other peers get want-have only after this delay, or at once
-    # when every preferred peer said DONT_HAVE. 0.5 s is boxo's base session tick: a peer that
-    # has the block answers within one round trip, one that lacks it says DONT_HAVE sooner, so
-    # only a silent preferred peer costs this much.
+    # peer manager, Helia's session). Other peers get want-have only once the session has
+    # received nothing for this long (boxo's idle tick), or at once when every preferred peer
+    # said DONT_HAVE. 0.5 s is boxo's base session tick: a peer that has the block answers
+    # within one round trip, one that lacks it says DONT_HAVE sooner, so only a silent
+    # preferred peer costs this much; a busy one that keeps delivering is never bypassed.
     session_broadcast_delay_s: float = 0.5
     # Sessions remembered (least recently used forgotten first): the core is not told when a
     # retrieval ends, so this bounds their memory; more than concurrent retrievals need.

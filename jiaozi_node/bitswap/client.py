@@ -23,9 +23,10 @@ Strategy (after boxo's session, simplified):
 Sessions (boxo's session peer manager, Helia's session): `want(cids, now, session=id)` tags
 wants with a session (one per retrieval). The peers that deliver a session's blocks become its
 preferred peers; its next wants go as want-block to the least-loaded preferred peer (after a
-peer that said HAVE for that CID) and to no one else. Other peers get want-have only once
-`session_broadcast_delay_s` has passed without the block, or at once when every preferred peer
-said DONT_HAVE (then the want is assigned as without a session). A CID wanted by two sessions
+peer that said HAVE for that CID) and to no one else. Other peers get want-have only once the
+want is `session_broadcast_delay_s` old and the session has received no block for that long
+(boxo's idle tick: a busy preferred peer with a deep queue is not silent), or at once when every
+preferred peer said DONT_HAVE (then the want is assigned as without a session). A CID wanted by two sessions
 at once belongs to the first. Sessions are forgotten least recently used first (`max_sessions`).
 """
 
@@ -76,6 +77,7 @@ class Client:
         self._queued: dict[bytes, int | None] = {}  # CID -> session
         # session -> its preferred peers (those that delivered its blocks), least recent first
         self._sessions: OrderedDict[int, dict[str, None]] = OrderedDict()
+        self._session_last_block: dict[int, float] = {}  # session -> when it last got a block
         self._outbox: dict[str, Message] = {}
         self._recent: OrderedDict[bytes, None] = OrderedDict()
         self._last_rebroadcast = 0.0
@@ -149,7 +151,8 @@ class Client:
         if served is None:
             served = self._sessions[session] = {}
             while len(self._sessions) > self.limits.max_sessions:
-                self._sessions.popitem(last=False)
+                old, _ = self._sessions.popitem(last=False)
+                self._session_last_block.pop(old, None)
         else:
             self._sessions.move_to_end(session)
         return served
@@ -281,6 +284,7 @@ class Client:
                 served = self._session(w.session)
                 if peer not in served and len(served) < self.limits.session_max_peers:
                     served[peer] = None
+                self._session_last_block[w.session] = now
             self.stats["blocks"] += 1
             self.stats["bytes"] += len(data)
             accepted.append(block)
@@ -334,7 +338,12 @@ class Client:
                     self._assign(w, now)
         for w in self._wants.values():
             if w.broadcast_at is not None and now >= w.broadcast_at:
-                w.broadcast_at = None  # the session's peers were silent: ask the others
+                last = self._session_last_block.get(w.session, -1.0)  # type: ignore[arg-type]
+                if last + self.limits.session_broadcast_delay_s > now:
+                    # its peers are still delivering (a deep pipeline, not a silent peer)
+                    w.broadcast_at = last + self.limits.session_broadcast_delay_s
+                    continue
+                w.broadcast_at = None  # the session got nothing for the delay: ask the others
                 served = self._sessions.get(w.session, {})  # type: ignore[arg-type]
                 others = [p for p in self._peers if p not in w.dont_have and p not in served]
                 self._fan_out(w, others, w.block_peer)

@@ -300,3 +300,21 @@ def test_session_over_the_link_fetches_from_its_server():
     assert set(a.received) == {x.cid for x in blocks}
     other = c if server == ["B"] else b
     assert other.engine.ledger("A").blocks_sent <= 1
+
+
+def test_session_no_broadcast_while_its_peer_keeps_delivering():
+    """A deep pipeline is not silence: while the preferred peer delivers other blocks of the
+    session, an old want is not broadcast; once the session is idle for the delay, it is."""
+    c, rest = _ten_peers_one_served(session=1)
+    slow, fast, _ = rest
+    delay = BITSWAP_LIMITS.session_broadcast_delay_s
+    c.want([slow.cid.buffer, fast.cid.buffer], 1.0, session=1)
+    assert list(_sent(c)) == ["P0"]
+    _deliver(c, "P0", [fast], 1.0 + delay * 0.9)
+    c.outgoing()
+    c.tick(1.0 + delay)
+    assert _sent(c) == {}  # P0 delivered recently: keep waiting for it
+    assert abs(c.next_deadline() - (1.0 + delay * 1.9)) < 1e-9
+    c.tick(1.0 + delay * 1.9)
+    sent = _sent(c)
+    assert "P0" not in sent and len(sent) == BITSWAP_LIMITS.want_have_fanout
