@@ -160,6 +160,30 @@ def one_line(message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    rc = _main(argv)
+    if argv is None and "libp2p" in sys.modules:
+        _exit_now(rc)
+    return rc
+
+
+def _exit_now(rc: int) -> None:
+    """The command is done: leave without the interpreter's teardown. With py-libp2p loaded
+    (`--peer`, clone/pull/fetch without a daemon) tearing down its modules took 0.3-0.6 s of
+    wall time after the last byte was written. Everything a command writes is closed (and
+    synced) inside the command; only the standard streams and logging are flushed here."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`… | head`) is not an error here
+            pass
+    if "logging" in sys.modules:
+        import logging
+
+        logging.shutdown()
+    os._exit(rc)
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_of(argv))
     try:

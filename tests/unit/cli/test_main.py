@@ -62,3 +62,21 @@ def test_help_lists_every_command_and_unknown_ones_are_refused(capsys) -> None: 
     with pytest.raises(SystemExit) as exc:
         cli_main.main(["nosuch"])
     assert exc.value.code == 2 and "invalid choice: 'nosuch'" in capsys.readouterr().err
+
+
+def test_network_commands_exit_without_teardown_yet_keep_output_and_status(tmp_path):
+    """With py-libp2p loaded, `main()` as the program leaves with os._exit (its teardown cost
+    0.3-0.6 s per command): stdout/stderr must still be complete and the status kept."""
+    import os
+    import subprocess
+    import sys
+
+    prog = ("import sys, libp2p; from jiaozi_node.cli.main import main; "
+            "sys.argv = ['jzfs'] + sys.argv[1:]; sys.exit(main()); print('unreachable')")
+    env = {**os.environ, "JZFS_PATH": str(tmp_path / "repo")}
+    ok = subprocess.run([sys.executable, "-c", prog, "version"], capture_output=True, text=True,
+                        env=env, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.startswith("jzfs version")
+    bad = subprocess.run([sys.executable, "-c", prog, "cid", "format", "notacid"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error:")
