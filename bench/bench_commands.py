@@ -362,6 +362,13 @@ def main() -> None:
     if args.add_inprocess:
         return add_inprocess(*args.add_inprocess)
 
+    # An installed jzfs runs byte-compiled modules (pip compiles them at install; a checkout writes
+    # them on its first run). Compile them once here, so that no timed process pays for compiling
+    # jiaozi_node's sources, even where PYTHONDONTWRITEBYTECODE is set (as on the shared machine).
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "jiaozi_node"), quiet=1)
+
     from jzfs_interop.helia import KUBO_V0, HeliaPeer
     from jzfs_interop.kubo import KuboPeer
 
