@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from ..errors import CodecError, InvalidInput
+from ..errors import CodecError, InvalidInput, NotFound
 from ..ipld.cid import CID, RAW
 from .exporter_data import BlockGetter, UnixFSNode, decode_node, get_node, load_block
 from .listing import dir_entries
@@ -199,6 +200,15 @@ def list_dir(getter: BlockGetter, cid: CID, *, resolve: bool = True) -> Iterator
     yield from list_node(getter, node, resolve=resolve)
 
 
+def _raw_size(getter: BlockGetter, stored_size: Any, cid: CID) -> int:
+    if stored_size is not None:
+        try:
+            return int(stored_size(cid))
+        except NotFound:  # not here: the getter fetches it (or names the problem)
+            pass
+    return len(load_block(getter, cid))
+
+
 def list_node(getter: BlockGetter, node: UnixFSNode, *, resolve: bool = True) -> Iterator[Entry]:
     """The entries of an already decoded directory node; the links come from the one lister
     (`unixfs.listing.dir_entries`: lean dag-pb parsing, every HAMT check)."""
@@ -206,12 +216,13 @@ def list_node(getter: BlockGetter, node: UnixFSNode, *, resolve: bool = True) ->
         raise InvalidInput(f"{node.cid} is a {node.kind}, not a directory")
     links = dir_entries(lambda c: load_block(getter, c), node.cid)
     from_bytes = CID.from_bytes
+    stored_size = getattr(getter, "size", None)  # a blockstore knows a block's length unread
     for name, raw_cid, tsize in links:
         child_cid = from_bytes(raw_cid)
         if not resolve:
             yield Entry(name, child_cid, tsize, "unknown", tsize)
         elif child_cid.codec == RAW:  # a raw leaf is a file of its block's length: no decoding
-            yield Entry(name, child_cid, len(load_block(getter, child_cid)), "file", tsize)
+            yield Entry(name, child_cid, _raw_size(getter, stored_size, child_cid), "file", tsize)
         else:
             child = get_node(getter, child_cid)
             kind = entry_type(child)
