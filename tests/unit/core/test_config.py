@@ -40,6 +40,7 @@ NOT_LIMITS = {
     "ipld/varint.py": {"MAX_VARINT_BYTES", "MAX_PROTOBUF_VARINT_BYTES", "_MAX_U64"},  # varint specs
     "bitswap/message.py": {"WANT_BLOCK", "WANT_HAVE", "HAVE", "DONT_HAVE"},  # bitswap protobuf enums
     "bitswap/ledger.py": {"SEND_BLOCK", "SEND_HAVE", "SEND_DONT_HAVE"},  # enum values
+    "bitswap/client.py": {"_MAX_PRIORITY"},  # int32 priority field of the bitswap protobuf
     "store/lmdb_env.py": {"MADV_DONTNEED", "MADV_NORMAL", "MADV_RANDOM"},  # Linux madvise(2) constants
     "store/refs_pg.py": {"_SCHEMA_LOCK"},
     "routing/dht/message.py": {"PUT_VALUE", "GET_VALUE", "ADD_PROVIDER", "GET_PROVIDERS", "FIND_NODE",
