@@ -5,7 +5,7 @@ driven by Selenium with the driver path given, so nothing is downloaded) against
 
 The daemon runs with `WebUI.ContentSecurityPolicy` off, so the checks that no injected script
 runs test the escaping itself, not the CSP behind it. Every page visited is saved as a
-screenshot in tests/artifacts/screenshots/ (git-ignored; CI keeps the folder).
+screenshot in tests/artifacts/screenshots/ (git-ignored; `.ci/run` also copies it to /tmp/jzfs-ci-artifacts when a test fails).
 """
 
 from __future__ import annotations
