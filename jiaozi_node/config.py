@@ -900,3 +900,6 @@ class Defaults:
     dht: DhtLimits = field(default_factory=DhtLimits)
     profile: ImportProfile = DEFAULT_PROFILE
     delegated_routing: DelegatedRoutingLimits = field(default_factory=DelegatedRoutingLimits)
+    store: StoreLimits = field(default_factory=StoreLimits)
+    car: CarLimits = field(default_factory=CarLimits)
+    tree: TreeLimits = field(default_factory=TreeLimits)

@@ -67,7 +67,7 @@ class IpnsService:
         self.node = node
         self.limits = limits_from_config(node)
         self.keystore = Keystore.for_repo(node.repo)
-        self.store = IpnsStore.for_repo(node.repo)
+        self.store = IpnsStore.for_repo(node.repo, busy_timeout_ms=node.defaults.store.sqlite_busy_timeout_ms)
         self.clock = clock
         self._router = router or (lambda: None)
         self.resolver = Resolver(

@@ -51,17 +51,18 @@ class Published:
 
 
 class IpnsStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute(f"PRAGMA busy_timeout={STORE_LIMITS.sqlite_busy_timeout_ms}")
+        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
     @classmethod
-    def for_repo(cls, repo: object) -> IpnsStore:
-        return cls(Path(repo.path) / FILE_NAME)  # type: ignore[attr-defined]
+    def for_repo(cls, repo: object, *,
+                 busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> IpnsStore:
+        return cls(Path(repo.path) / FILE_NAME, busy_timeout_ms=busy_timeout_ms)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self._db.close()

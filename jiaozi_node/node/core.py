@@ -62,7 +62,8 @@ class Node:
     def pins(self) -> PinStore:
         from ..store.pins import PinStore
 
-        pins = PinStore.open(self.repo, self.blocks)
+        pins = PinStore.open(self.repo, self.blocks,
+                             busy_timeout_ms=self.defaults.store.sqlite_busy_timeout_ms)
         # What gets pinned is announced to routing (queued; routing/provider.py, strategy there).
         pins.add_pin_listener(lambda cid, recursive: self.announce([cid], walk=recursive))
         # Versioned data (commits, tags and their trees) are GC roots; the refs store is opened
@@ -133,7 +134,7 @@ class Node:
         from ..ipld import dagjson
         from .dag import dag_put
 
-        return dag_put(self.blocks, dagjson.encode(value), store_codec=store_codec)
+        return dag_put(self.blocks, dagjson.encode(value), store_codec=store_codec, limits=self.defaults.ipld)
 
     def dag_get(self, cid: CID | str, path: str = "") -> Any:
         """The decoded value at `cid[/path]` (CIDs come back as CID objects)."""

@@ -24,7 +24,7 @@ from typing import Any
 from ..car.reader import CarDecoder, CarHeader
 from ..car.traverse import dag_blocks
 from ..car.writer import write_car
-from ..config import CAR_LIMITS, IPLD_LIMITS, CarLimits
+from ..config import CAR_LIMITS, IPLD_LIMITS, CarLimits, IpldLimits
 from ..errors import CodecError, InvalidInput, JzfsError, LimitExceeded, NotFound
 from ..ipld import codecs, dagcbor, dagjson, dagpb, multihash
 from ..ipld.block import Block
@@ -102,14 +102,14 @@ def encode_value(value: Any, codec: str) -> bytes:
 
 
 def dag_put(store: Any, data: bytes, *, input_codec: str = "dag-json", store_codec: str = "dag-cbor",
-            hash_name: str = "sha2-256", cid_version: int = 1) -> CID:
+            hash_name: str = "sha2-256", cid_version: int = 1, limits: IpldLimits = IPLD_LIMITS) -> CID:
     """Parse `data` as `input_codec`, store it as `store_codec`, return its CID (like Kubo)."""
     if input_codec not in INPUT_CODECS:
         raise InvalidInput(f"unsupported input codec {input_codec!r} (one of {', '.join(INPUT_CODECS)})")
     if store_codec not in STORE_CODECS:
         raise InvalidInput(f"unsupported store codec {store_codec!r} (one of {', '.join(STORE_CODECS)})")
-    if len(data) > IPLD_LIMITS.max_dag_put_input_bytes:
-        raise LimitExceeded(f"dag put input is over the {IPLD_LIMITS.max_dag_put_input_bytes}-byte limit")
+    if len(data) > limits.max_dag_put_input_bytes:
+        raise LimitExceeded(f"dag put input is over the {limits.max_dag_put_input_bytes}-byte limit")
     if input_codec == "dag-json":
         value = dagjson.decode(data)
     elif input_codec == "dag-cbor":
@@ -120,9 +120,9 @@ def dag_put(store: Any, data: bytes, *, input_codec: str = "dag-json", store_cod
         except ValueError as exc:
             raise CodecError(f"invalid json: {exc}") from None
     block_bytes = encode_value(value, store_codec)
-    if len(block_bytes) > IPLD_LIMITS.max_block_bytes:
+    if len(block_bytes) > limits.max_block_bytes:
         raise LimitExceeded(f"encoded block is {len(block_bytes)} bytes, over the "
-                            f"{IPLD_LIMITS.max_block_bytes} limit")
+                            f"{limits.max_block_bytes} limit")
     if store_codec == "dag-pb" and cid_version == 0 and hash_name != "sha2-256":
         raise InvalidInput("CIDv0 requires sha2-256")
     block = Block.create(block_bytes, codec=codec_code(store_codec), version=cid_version,
@@ -287,7 +287,7 @@ def dag_import(store: Any, chunks: Iterable[bytes], *, pins: Any = None, pin_roo
         result = ImportResult(header.roots, staging.count, staging.bytes)
         lock = pins.lock.shared() if pins is not None and hasattr(pins, "lock") else nullcontext()
         with lock:
-            for batch in _batches(staging, CAR_LIMITS.import_put_batch_bytes):
+            for batch in _batches(staging, limits.import_put_batch_bytes):
                 store.put_many(batch)
             if pins is not None and pin_roots:
                 for root in header.roots:

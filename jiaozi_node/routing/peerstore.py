@@ -24,10 +24,11 @@ from ..config import ROUTING_LIMITS, STORE_LIMITS, RoutingLimits
 ROUTING_DB_FILE = "routing.db"
 
 
-def open_routing_db(path: Path | str) -> sqlite3.Connection:
+def open_routing_db(path: Path | str, *,
+                    busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> sqlite3.Connection:
     """The repo's routing database (peer store + provide queue), WAL, shared across processes."""
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    db.execute(f"PRAGMA busy_timeout={STORE_LIMITS.sqlite_busy_timeout_ms}")
+    db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")  # losing the last learned address in a crash is fine
     return db

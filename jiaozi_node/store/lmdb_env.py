@@ -69,7 +69,8 @@ def mapping_of(path: str) -> tuple[int, int] | None:
 
 
 class SharedEnv:
-    def __init__(self, key: str, *, sync: bool, initial_map_size: int, unmap_after_bytes: int) -> None:
+    def __init__(self, key: str, *, sync: bool, initial_map_size: int, unmap_after_bytes: int,
+                 max_readers: int = STORE_LIMITS.lmdb_max_readers) -> None:
         self.key = key
         self.data_path = os.path.join(key, DATA_FILE)
         try:
@@ -78,7 +79,7 @@ class SharedEnv:
             existing = 0
         self.env = lmdb.open(key, map_size=max(existing, initial_map_size), subdir=True,
                              writemap=True, sync=sync, metasync=sync, readahead=True,
-                             max_readers=STORE_LIMITS.lmdb_max_readers, max_spare_txns=4,
+                             max_readers=max_readers, max_spare_txns=4,
                              max_dbs=2)
         # Two sub-databases, written in the same transactions: `blocks` (multihash -> bytes) and
         # `index` (multihash -> length, 8 bytes LE). has/size/cids/len only read the small index,

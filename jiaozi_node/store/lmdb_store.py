@@ -44,12 +44,16 @@ class LmdbBlockstore:
     def __init__(self, root: Path | str, *, verify_on_read: bool = True, sync: bool = True,
                  max_map_size: int = STORE_LIMITS.lmdb_map_size,
                  initial_map_size: int = STORE_LIMITS.lmdb_initial_map_size,
-                 max_batch_bytes: int = STORE_LIMITS.max_batch_bytes) -> None:
+                 max_batch_bytes: int = STORE_LIMITS.max_batch_bytes,
+                 list_chunk: int = STORE_LIMITS.list_chunk,
+                 small_block_bytes: int = STORE_LIMITS.lmdb_small_block_bytes) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._verify = verify_on_read
         self._max_batch = max_batch_bytes
         self._max_map = max_map_size
+        self._list_chunk = list_chunk
+        self._small_block_bytes = small_block_bytes
         self._key = os.path.realpath(self.root)
         self._shared = lmdb_env.acquire(self._key, sync=sync, initial_map_size=initial_map_size)
         self._env = self._shared.env
@@ -159,7 +163,7 @@ class LmdbBlockstore:
                 if ok and last is not None and bytes(cur.key()) == last:
                     ok = cur.next()
                 out: list[bytes] = []
-                while ok and len(out) < STORE_LIMITS.list_chunk:
+                while ok and len(out) < self._list_chunk:
                     out.append(bytes(cur.key()))
                     ok = cur.next()
                 return out
@@ -203,7 +207,7 @@ class LmdbBlockstore:
         blocks_db, idx = self._shared.blocks_db, self._shared.index_db
         # Small blocks: each dirties its own random B-tree leaf; without read-around those pages
         # stay 4 KiB folios and the commit writes back only them (see lmdb_env, read-around).
-        small = sum(len(b.data) for b in batch) < STORE_LIMITS.lmdb_small_block_bytes * len(batch)
+        small = sum(len(b.data) for b in batch) < self._small_block_bytes * len(batch)
         shared = self._shared
 
         def fn(txn: Any) -> None:

@@ -53,7 +53,8 @@ def migrate(repo: Repo, target: str, *, keep_old: bool = False,
     return count
 
 
-def _copy(src: Blockstore, dst: Blockstore, on_block: Callable[[int], None] | None) -> int:
+def _copy(src: Blockstore, dst: Blockstore, on_block: Callable[[int], None] | None, *,
+          batch_bytes: int = STORE_LIMITS.max_batch_bytes) -> int:
     batch: list[Block] = []
     size = count = 0
     for cid in src.cids():
@@ -61,7 +62,7 @@ def _copy(src: Blockstore, dst: Blockstore, on_block: Callable[[int], None] | No
         batch.append(Block(cid, data))
         size += len(data)
         count += 1
-        if size >= STORE_LIMITS.max_batch_bytes:
+        if size >= batch_bytes:
             dst.put_many(batch)
             batch, size = [], 0
         if on_block is not None:

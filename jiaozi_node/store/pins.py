@@ -37,14 +37,15 @@ RootProvider = Callable[[], Iterable[CID]]
 
 
 class PinStore:
-    def __init__(self, path: Path | str, blocks: Blockstore, *, lock: GcLock | None = None) -> None:
+    def __init__(self, path: Path | str, blocks: Blockstore, *, lock: GcLock | None = None,
+                 busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> None:
         self.path = Path(path)
         self.blocks = blocks
         self.lock = lock or GcLock(self.path.parent)
         self._providers: list[RootProvider] = []
         self._pin_listeners: list[Callable[[CID, bool], None]] = []
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute(f"PRAGMA busy_timeout={STORE_LIMITS.sqlite_busy_timeout_ms}")
+        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
@@ -52,8 +53,9 @@ class PinStore:
         )
 
     @classmethod
-    def open(cls, repo: Repo, blocks: Blockstore) -> PinStore:
-        return cls(repo.path / PINS_FILE, blocks, lock=GcLock(repo.path))
+    def open(cls, repo: Repo, blocks: Blockstore, *,
+             busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> PinStore:
+        return cls(repo.path / PINS_FILE, blocks, lock=GcLock(repo.path), busy_timeout_ms=busy_timeout_ms)
 
     # ------------------------------------------------------------------ roots for GC
 

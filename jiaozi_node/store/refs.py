@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..config import VERSIONING_LIMITS
+from ..config import VERSIONING_LIMITS, VersioningLimits
 from ..errors import InvalidInput, NotFound, RefConflict, RepoError
 from ..ipld.cid import CID
 from ..versioning.names import check_ref_name, check_repo_name
@@ -172,9 +172,9 @@ class SqliteRefStore(SqlRefStore):
     """SQLite in WAL mode; each statement is its own transaction (autocommit), and SQLite
     serialises writers, so the single-statement CAS is atomic across processes too."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = VERSIONING_LIMITS.refs_busy_timeout_s) -> None:
         try:
-            self._db = sqlite3.connect(str(path), timeout=VERSIONING_LIMITS.refs_busy_timeout_s, isolation_level=None,
+            self._db = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -193,12 +193,13 @@ class SqliteRefStore(SqlRefStore):
         self._db.close()
 
 
-def open_refstore(database: str, repo_path: Path) -> RefStore:
+def open_refstore(database: str, repo_path: Path, *,
+                  limits: VersioningLimits = VERSIONING_LIMITS) -> RefStore:
     """Open the refs store named by the config value `Refs.Database`."""
     if database in ("", "sqlite"):
-        return SqliteRefStore(repo_path / "refs.db")
+        return SqliteRefStore(repo_path / "refs.db", busy_timeout_s=limits.refs_busy_timeout_s)
     if database.startswith(("postgres://", "postgresql://")):
         from .refs_pg import PostgresRefStore
 
-        return PostgresRefStore(database)
+        return PostgresRefStore(database, connect_timeout_s=limits.refs_connect_timeout_s)
     raise RepoError(f"Refs.Database must be 'sqlite' or a postgres:// URL, not {database!r}")

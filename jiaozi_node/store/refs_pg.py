@@ -25,9 +25,9 @@ _SCHEMA_LOCK = 0x6A7A66735F726566  # "jzfs_ref"
 class PostgresRefStore(SqlRefStore):
     ph = "%s"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connect_timeout_s: float = VERSIONING_LIMITS.refs_connect_timeout_s) -> None:
         try:
-            self._db = psycopg.connect(url, autocommit=True, connect_timeout=int(VERSIONING_LIMITS.refs_connect_timeout_s))
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=int(connect_timeout_s))
             self._db.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
             try:
                 for stmt in SCHEMA:

@@ -22,13 +22,14 @@ class SqliteBlockstore:
     name = "sqlite"
 
     def __init__(self, root: Path | str, *, verify_on_read: bool = True, sync: bool = True,
-                 max_batch_bytes: int = STORE_LIMITS.max_batch_bytes) -> None:
+                 max_batch_bytes: int = STORE_LIMITS.max_batch_bytes,
+                 busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._verify = verify_on_read
         self._max_batch = max_batch_bytes
         self._db = sqlite3.connect(self.root / DB_FILE, isolation_level=None, check_same_thread=False)
-        self._db.execute(f"PRAGMA busy_timeout={STORE_LIMITS.sqlite_busy_timeout_ms}")
+        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         self._db.execute("PRAGMA page_size=65536")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if sync else 'OFF'}")

@@ -98,11 +98,12 @@ class Versioning:
 
     @cached_property
     def refs(self) -> RefStore:
-        return open_refstore(self.repo.settings.refs_database, self.repo.path)
+        return open_refstore(self.repo.settings.refs_database, self.repo.path, limits=self.defaults.versioning)
 
     @cached_property
     def statcache(self) -> StatCache:
-        return StatCache(self.repo.path / STATCACHE_FILE)
+        return StatCache(self.repo.path / STATCACHE_FILE,
+                         busy_timeout_s=self.defaults.versioning.stat_cache_busy_timeout_s)
 
     @property
     def profile(self) -> Any:

@@ -96,8 +96,9 @@ def stored_cid(raw: bytes) -> CID:
 
 
 class StatCache:
-    def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), timeout=VERSIONING_LIMITS.stat_cache_busy_timeout_s, isolation_level=None,
+    def __init__(self, path: Path | str, *,
+                 busy_timeout_s: float = VERSIONING_LIMITS.stat_cache_busy_timeout_s) -> None:
+        self._db = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None,
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # A cache: losing the last transactions in a power cut only costs re-hashing.

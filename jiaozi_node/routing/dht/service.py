@@ -434,7 +434,7 @@ async def start_dht(online: Any, *, mode: str = "auto", protocol: str | None = N
         validators: Mapping[str, RecordValidator] | None = default_validators()
     except ImportError:  # pragma: no cover - the IPNS module not installed
         validators = None
-    limits = getattr(node.defaults, "dht", DHT_LIMITS)
+    limits = node.defaults.dht
     routers = [DhtRouter(online.host, mode=mode, protocol=p, limits=limits, validators=validators)
                for p in (("wan", "lan") if proto == "dual" else (proto,))]
     for r in routers:

@@ -44,15 +44,16 @@ class Filters:
         return not self.addrs and not self.protocols
 
 
-def parse_filter(value: str | None) -> tuple[str, ...]:
+def parse_filter(value: str | None, *,
+                 max_names: int = DELEGATED_ROUTING_LIMITS.max_filter_names) -> tuple[str, ...]:
     """A comma-separated filter parameter -> lower-case names (empty items ignored).
     Raises InvalidInput for absurd values (too many or too long names)."""
     if not value:
         return ()
     names = [n.strip().lower() for n in value.split(",")]
     names = [n for n in names if n and n != "!"]
-    if len(names) > DELEGATED_ROUTING_LIMITS.max_filter_names:
-        raise InvalidInput(f"more than {DELEGATED_ROUTING_LIMITS.max_filter_names} filter names")
+    if len(names) > max_names:
+        raise InvalidInput(f"more than {max_names} filter names")
     for n in names:
         if len(n.lstrip("!")) > MAX_FILTER_NAME or not n.isprintable():
             raise InvalidInput(f"filter name {n[:70]!r} is not a protocol name")

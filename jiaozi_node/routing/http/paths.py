@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlencode, urlsplit
 
+from ...config import DELEGATED_ROUTING_LIMITS
 from ...errors import InvalidInput
 from ...gateway.http_common import HttpError
 from ...ipld.cid import CID
@@ -73,7 +74,8 @@ def is_routing_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def parse_request(path: str, query: dict[str, str]) -> RoutingRequest:
+def parse_request(path: str, query: dict[str, str], *,
+                  max_filter_names: int = DELEGATED_ROUTING_LIMITS.max_filter_names) -> RoutingRequest:
     """`/routing/v1/{providers/CID | peers/PEER | ipns/NAME}` -> RoutingRequest (HttpError)."""
     rest = path[len(PREFIX):].strip("/") if is_routing_path(path) else ""
     parts = rest.split("/")
@@ -82,8 +84,8 @@ def parse_request(path: str, query: dict[str, str]) -> RoutingRequest:
                              f"{PREFIX}/peers/{{peer-id}} or {PREFIX}/ipns/{{name}}")
     kind, arg = parts[0], unquote(parts[1])
     try:
-        filters = Filters(parse_filter(query.get("filter-addrs")),
-                          parse_filter(query.get("filter-protocols")))
+        filters = Filters(parse_filter(query.get("filter-addrs"), max_names=max_filter_names),
+                          parse_filter(query.get("filter-protocols"), max_names=max_filter_names))
     except InvalidInput as exc:
         raise HttpError(400, str(exc)) from None
     if kind == "providers":

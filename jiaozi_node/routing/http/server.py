@@ -166,7 +166,7 @@ class RoutingApi:
             await resp.full(200, [*CORS, ("Access-Control-Max-Age", "86400"),
                                   ("Allow", "GET, PUT, OPTIONS")], b"")
             return
-        rr = paths.parse_request(req.path, req.query)
+        rr = paths.parse_request(req.path, req.query, max_filter_names=self.limits.max_filter_names)
         if req.method not in ("GET", "HEAD", "PUT"):
             raise HttpError(501, f"{req.method} {paths.PREFIX}/{rr.kind} is not supported")
         try:
