@@ -47,19 +47,17 @@ def make_block(data: bytes, *, codec: str, mhtype: str, cid_version: int) -> Blo
 
 
 def cmd_put(args: argparse.Namespace) -> int:
-    from ..config import IPLD_LIMITS
-
-    limit = IPLD_LIMITS.max_block_bytes
-    inputs: list[tuple[str, bytes]] = []
-    if not args.files or args.files == ["-"]:
-        inputs.append(("stdin", _read_bounded(sys.stdin.buffer, limit, "stdin")))
-    else:
-        for name in args.files:
-            with open(name, "rb") as f:
-                inputs.append((name, _read_bounded(f, limit, name)))
-    blocks = [make_block(d, codec=args.cid_codec, mhtype=args.mhtype, cid_version=args.cid_version)
-              for _, d in inputs]
     with open_node() as node:
+        limit = node.defaults.ipld.max_block_bytes
+        inputs: list[tuple[str, bytes]] = []
+        if not args.files or args.files == ["-"]:
+            inputs.append(("stdin", _read_bounded(sys.stdin.buffer, limit, "stdin")))
+        else:
+            for name in args.files:
+                with open(name, "rb") as f:
+                    inputs.append((name, _read_bounded(f, limit, name)))
+        blocks = [make_block(d, codec=args.cid_codec, mhtype=args.mhtype, cid_version=args.cid_version)
+                  for _, d in inputs]
         with node.pins.lock.shared():
             node.blocks.put_many(blocks)
             if args.pin:

@@ -17,11 +17,10 @@ def _read_bytes() -> int:
     return IO_TUNING.read_bytes
 
 
-def _read_input(path: str | None) -> bytes:
-    """At most the dag-put limit plus one byte (so dag_put can tell the input was too large)."""
-    from ..config import IPLD_LIMITS
-
-    limit = IPLD_LIMITS.max_dag_put_input_bytes + 1
+def _read_input(path: str | None, max_bytes: int) -> bytes:
+    """At most `max_bytes` (the dag-put limit) plus one byte (so dag_put can tell the input was
+    too large)."""
+    limit = max_bytes + 1
     if path in (None, "-"):
         return sys.stdin.buffer.read(limit)
     with open(path, "rb") as f:  # type: ignore[arg-type]
@@ -34,8 +33,9 @@ def cmd_put(args: argparse.Namespace) -> int:
     with open_node() as node:
         cids = []
         for source in args.files or [None]:
-            cid = dag_put(node.blocks, _read_input(source), input_codec=args.input_codec,
-                          store_codec=args.store_codec, hash_name=args.hash)
+            cid = dag_put(node.blocks, _read_input(source, node.defaults.ipld.max_dag_put_input_bytes),
+                          input_codec=args.input_codec, store_codec=args.store_codec, hash_name=args.hash,
+                          limits=node.defaults.ipld)
             if args.pin:
                 node.pins.add(cid)
             cids.append(cid)

@@ -117,7 +117,8 @@ class CID:
         return cid
 
     @classmethod
-    def read(cls, data: bytes | bytearray | memoryview, offset: int = 0) -> tuple[CID, int]:
+    def read(cls, data: bytes | bytearray | memoryview, offset: int = 0, *,
+             max_bytes: int = IPLD_LIMITS.max_cid_bytes) -> tuple[CID, int]:
         """Parse one binary CID at `offset` inside a longer buffer; returns (cid, new_offset)."""
         if len(data) - offset >= 34 and data[offset] == 0x12 and data[offset + 1] == 0x20:
             return cls(0, DAG_PB, bytes(data[offset : offset + 34])), offset + 34
@@ -125,17 +126,17 @@ class CID:
         if version != 1:
             raise CodecError(f"unsupported CID version {version}")
         codec, pos = varint.decode(data, pos)
-        mh, end = multihash.read(data, pos)
-        if end - offset > IPLD_LIMITS.max_cid_bytes:
+        mh, end = multihash.read(data, pos, max_bytes=max_bytes)
+        if end - offset > max_bytes:
             raise CodecError("CID too long")
         return cls(1, codec, mh), end
 
     @classmethod
-    def decode(cls, text: str) -> CID:
+    def decode(cls, text: str, *, max_bytes: int = IPLD_LIMITS.max_cid_bytes) -> CID:
         """Parse a CID string (CIDv0 `Qm…` or any multibase CIDv1)."""
         if not isinstance(text, str) or not text:
             raise InvalidInput("empty CID")
-        if len(text) > 4 * IPLD_LIMITS.max_cid_bytes:
+        if len(text) > 4 * max_bytes:
             raise InvalidInput("CID string too long")
         try:
             if len(text) == 46 and text.startswith("Qm"):

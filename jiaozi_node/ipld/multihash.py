@@ -37,7 +37,8 @@ def code_of(name: str) -> int:
         raise InvalidInput(f"unsupported hash function {name!r} (supported: {', '.join(NAMES)})") from None
 
 
-def digest(code: int, data: bytes | bytearray | memoryview) -> bytes:
+def digest(code: int, data: bytes | bytearray | memoryview, *,
+           max_identity_digest: int = IPLD_LIMITS.max_identity_digest) -> bytes:
     """Hash `data` and return the full multihash bytes."""
     if code == SHA2_256:
         return _SHA256_PREFIX + hashlib.sha256(data).digest()
@@ -46,10 +47,8 @@ def digest(code: int, data: bytes | bytearray | memoryview) -> bytes:
     except KeyError:
         raise InvalidInput(f"cannot compute multihash 0x{code:x}") from None
     d = fn(bytes(data))
-    if code == IDENTITY and len(d) > IPLD_LIMITS.max_identity_digest:
-        raise LimitExceeded(
-            f"identity hash of {len(d)} bytes exceeds {IPLD_LIMITS.max_identity_digest}"
-        )
+    if code == IDENTITY and len(d) > max_identity_digest:
+        raise LimitExceeded(f"identity hash of {len(d)} bytes exceeds {max_identity_digest}")
     return varint.encode(code) + varint.encode(len(d)) + d
 
 
@@ -62,11 +61,12 @@ def decode(mh: bytes) -> tuple[int, bytes]:
     return code, mh[pos:]
 
 
-def read(buf: bytes | memoryview, offset: int) -> tuple[bytes, int]:
+def read(buf: bytes | memoryview, offset: int, *,
+         max_bytes: int = IPLD_LIMITS.max_cid_bytes) -> tuple[bytes, int]:
     """Read one multihash starting at `offset` from a longer buffer; returns (mh, new_offset)."""
     code, pos = varint.decode(buf, offset)
     length, pos = varint.decode(buf, pos)
-    if length > IPLD_LIMITS.max_cid_bytes:
+    if length > max_bytes:
         raise LimitExceeded(f"multihash digest length {length} too large")
     end = pos + length
     if end > len(buf):

@@ -111,18 +111,11 @@ def test_every_limit_field_is_used():
 # Modules that still read a `*_LIMITS` singleton inside a function body (at use time) instead of
 # having the limit passed in by their owner (Node.defaults -> constructor keyword). Shrink it.
 LIMITS_READ_AT_USE_TIME: dict[str, set[str]] = {
-    # Pure codecs called from everywhere (CID.decode, multihash.decode) with no owner object to
-    # hand them limits; the bounds are format sanity caps. Next: keyword arguments on decode().
-    "ipld/cid.py": {"IPLD_LIMITS"},
-    "ipld/multihash.py": {"IPLD_LIMITS"},
     # Owned by other helpers while this list was made (bitswap/, node/retrieval.py, api/, net/).
     "bitswap/message.py": {"IPLD_LIMITS"},
     "node/retrieval.py": {"IPLD_LIMITS"},
     "api/client.py": {"HTTP_LIMITS"},
     "net/wire.py": {"NET_LIMITS"},
-    # CLI pre-checks before a Node exists (read stdin up to the limit); next: Node.defaults.
-    "cli/block_cmds.py": {"IPLD_LIMITS"},
-    "cli/dag_cmds.py": {"IPLD_LIMITS"},
 }
 
 
