@@ -144,7 +144,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                     try:
                         res = dag_import(node.blocks, _file_chunks(f, bar),
                                          pins=node.pins,  # its GC lock is held while storing
-                                         pin_roots=args.pin_roots)
+                                         pin_roots=args.pin_roots, limits=node.defaults.car)
                     except JzfsError as exc:
                         raise type(exc)(f"{name}: {exc}") from None
             finally:

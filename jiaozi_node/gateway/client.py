@@ -317,7 +317,7 @@ def prefetch_path(node: object, path: str, gateways: Sequence[str]) -> FetchStat
     from ..unixfs.resolve import parse_path
 
     root, segments = parse_path(path)
-    with GatewayFetcher(gateways) as fetcher:
+    with GatewayFetcher(gateways, limits=node.defaults.http) as fetcher:  # type: ignore[attr-defined]
         _, stats = fetcher.fetch_path(root, segments, node.blocks)  # type: ignore[attr-defined]
     return stats
 

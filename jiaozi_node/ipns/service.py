@@ -192,7 +192,8 @@ def _delegated_only(node: Any) -> Any:
     if not urls:
         return None
     validators = default_validators()
-    return ParallelRouter([DelegatedRouter(u, validators=validators) for u in urls],
+    return ParallelRouter([DelegatedRouter(u, validators=validators, limits=node.defaults.delegated_routing)
+                           for u in urls],
                           validators=validators, limits=node.defaults.routing)
 
 
