@@ -21,7 +21,6 @@ from .crypto import PublicKey, decode_key_protobuf
 ROUTING_PREFIX = b"/ipns/"
 # Multihashes a name may use: identity (an inlined key) or sha2-256 (hashed key), as libp2p.
 _NAME_HASHES = (0x00, 0x12)
-MAX_NAME_MULTIHASH_BYTES = IPNS_LIMITS.max_name_multihash_bytes
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,8 @@ class IpnsName:
         return cls.from_multihash(cid.multihash)
 
     @classmethod
-    def from_multihash(cls, raw: bytes) -> IpnsName:
-        if len(raw) > MAX_NAME_MULTIHASH_BYTES:
+    def from_multihash(cls, raw: bytes, *, max_bytes: int = IPNS_LIMITS.max_name_multihash_bytes) -> IpnsName:
+        if len(raw) > max_bytes:
             raise InvalidInput("IPNS name multihash too long")
         try:
             code, digest = mh_mod.decode(bytes(raw))

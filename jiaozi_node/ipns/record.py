@@ -33,7 +33,6 @@ from ..ipld import dagcbor, varint
 from .crypto import PrivateKey, PublicKey
 from .name import IpnsName
 
-MAX_RECORD_BYTES = IPNS_LIMITS.max_record_bytes  # the spec's 10 KiB
 SIGNATURE_V2_PREFIX = b"ipns-signature:"
 VALIDITY_EOL = 0
 UINT64_MAX = 2**64 - 1
@@ -209,7 +208,8 @@ def data_fields(value: bytes, seq: int, eol_ns: int, ttl_ns: int) -> dict[str, o
 
 
 def create_record(key: PrivateKey, value: bytes | str, *, seq: int, eol_ns: int, ttl_ns: int,
-                  v1_compatible: bool = True, embed_public_key: bool | None = None) -> bytes:
+                  v1_compatible: bool = True, embed_public_key: bool | None = None,
+                  max_bytes: int = IPNS_LIMITS.max_record_bytes) -> bytes:
     """A signed record. V1 fields (and signatureV1) are written too unless `v1_compatible` is
     False; the public key is embedded when it is not inlined in the name (RSA) unless told."""
     if isinstance(value, str):
@@ -231,8 +231,8 @@ def create_record(key: PrivateKey, value: bytes | str, *, seq: int, eol_ns: int,
                           ttl=ttl_ns, pub_key=entry.pub_key, signature_v2=entry.signature_v2,
                           data=data)
     raw = entry.encode()
-    if len(raw) > MAX_RECORD_BYTES:
-        raise InvalidInput(f"record of {len(raw)} bytes exceeds the {MAX_RECORD_BYTES}-byte limit")
+    if len(raw) > max_bytes:
+        raise InvalidInput(f"record of {len(raw)} bytes exceeds the {max_bytes}-byte limit")
     return raw
 
 
@@ -282,7 +282,7 @@ def record_public_key(name: IpnsName, entry: IpnsEntry) -> PublicKey:
 
 
 def validate_record(name: IpnsName, raw: bytes, *, now: float,
-                    max_bytes: int = MAX_RECORD_BYTES) -> IpnsRecord:
+                    max_bytes: int = IPNS_LIMITS.max_record_bytes) -> IpnsRecord:
     """The one validation of a record for `name` at time `now` (seconds since the epoch).
     Returns the validated record; raises InvalidRecord naming the failed rule."""
     if len(raw) > max_bytes:
@@ -338,11 +338,11 @@ def select_record(name: IpnsName, values: Sequence[bytes], *, now: float) -> int
     return best_i
 
 
-def inspect_entry(raw: bytes) -> dict[str, object]:
+def inspect_entry(raw: bytes, *, max_bytes: int = IPNS_LIMITS.max_record_bytes) -> dict[str, object]:
     """Every field of a record, unvalidated (for `jzfs name inspect`), Kubo's JSON shape."""
-    entry = IpnsEntry.decode(raw[:MAX_RECORD_BYTES + 1]) if len(raw) <= MAX_RECORD_BYTES else None
+    entry = IpnsEntry.decode(raw[:max_bytes + 1]) if len(raw) <= max_bytes else None
     if entry is None:
-        raise InvalidRecord(f"record of {len(raw)} bytes exceeds the {MAX_RECORD_BYTES}-byte limit")
+        raise InvalidRecord(f"record of {len(raw)} bytes exceeds the {max_bytes}-byte limit")
     out: dict[str, object] = {}
     if entry.data:
         value, validity, vtype, seq, ttl = parse_data(entry.data)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..config import IPNS_LIMITS
 from ..errors import InvalidInput
 from .name import IpnsName
-from .record import MAX_RECORD_BYTES, InvalidRecord, select_record, validate_record
+from .record import InvalidRecord, select_record, validate_record
 
 
 class IpnsValidator:
     """`/ipns/<binary multihash>` keys: the spec's record validation and selection."""
 
-    def __init__(self, *, max_record_bytes: int = MAX_RECORD_BYTES) -> None:
+    def __init__(self, *, max_record_bytes: int = IPNS_LIMITS.max_record_bytes) -> None:
         self.max_record_bytes = max_record_bytes
 
     def validate(self, key: bytes, value: bytes, *, now: float) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from jiaozi_node.config import VERSIONING_LIMITS
 from jiaozi_node.errors import InvalidInput
-from jiaozi_node.versioning.names import MAX_NAME_LEN, check_ref_name, check_repo_name
+from jiaozi_node.versioning.names import check_ref_name, check_repo_name
+
+MAX_NAME_LEN = VERSIONING_LIMITS.max_ref_name_len
 
 
 def test_names() -> None:
