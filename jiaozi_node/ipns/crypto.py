@@ -30,17 +30,16 @@ RSA, ED25519, SECP256K1, ECDSA = 0, 1, 2, 3
 KEY_TYPE_NAMES = {RSA: "rsa", ED25519: "ed25519", SECP256K1: "secp256k1", ECDSA: "ecdsa"}
 # Public key protobufs up to this size are inlined in the peer ID (identity multihash).
 MAX_INLINE_KEY_BYTES = 42
-MIN_RSA_BITS = IPNS_LIMITS.min_rsa_bits
-MAX_KEY_PROTOBUF_BYTES = IPNS_LIMITS.max_key_protobuf_bytes
 
 
 def encode_key_protobuf(key_type: int, data: bytes) -> bytes:
     return b"\x08" + varint.encode(key_type) + b"\x12" + varint.encode(len(data)) + data
 
 
-def decode_key_protobuf(raw: bytes) -> tuple[int, bytes]:
+def decode_key_protobuf(raw: bytes, *,
+                        max_bytes: int = IPNS_LIMITS.max_key_protobuf_bytes) -> tuple[int, bytes]:
     """`{Type, Data}` of a libp2p PublicKey/PrivateKey protobuf; raises InvalidInput."""
-    if len(raw) > MAX_KEY_PROTOBUF_BYTES:
+    if len(raw) > max_bytes:
         raise InvalidInput("key protobuf too large")
     pos, key_type, data = 0, None, None
     try:
@@ -96,7 +95,7 @@ class PublicKey:
             return b"\x00" + varint.encode(len(pb)) + pb
         return b"\x12\x20" + hashlib.sha256(pb).digest()
 
-    def _load(self) -> Any:
+    def _load(self, *, min_rsa_bits: int = IPNS_LIMITS.min_rsa_bits) -> Any:
         try:
             if self.type == ED25519:
                 if len(self.data) != 32:
@@ -110,8 +109,8 @@ class PublicKey:
         if self.type == RSA:
             if not isinstance(key, rsa.RSAPublicKey):
                 raise InvalidInput("key of type RSA is not an RSA key")
-            if key.key_size < MIN_RSA_BITS:
-                raise InvalidInput(f"RSA key of {key.key_size} bits (< {MIN_RSA_BITS})")
+            if key.key_size < min_rsa_bits:
+                raise InvalidInput(f"RSA key of {key.key_size} bits (< {min_rsa_bits})")
             return key
         if not isinstance(key, ec.EllipticCurvePublicKey) or not _ecdsa_curve_ok(key.curve):
             raise InvalidInput("key of type ECDSA is not a P-256/384/521 key")
@@ -138,12 +137,13 @@ class PrivateKey:
         self._key = key
 
     @classmethod
-    def generate(cls, key_type: str = "ed25519", *, size: int = 2048) -> PrivateKey:
+    def generate(cls, key_type: str = "ed25519", *, size: int = 2048,
+                 min_rsa_bits: int = IPNS_LIMITS.min_rsa_bits) -> PrivateKey:
         if key_type == "ed25519":
             return cls(ED25519, ed25519.Ed25519PrivateKey.generate())
         if key_type == "rsa":
-            if size < MIN_RSA_BITS:
-                raise InvalidInput(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+            if size < min_rsa_bits:
+                raise InvalidInput(f"RSA keys must have at least {min_rsa_bits} bits")
             return cls(RSA, rsa.generate_private_key(public_exponent=65537, key_size=size))
         if key_type == "secp256k1":
             return cls(SECP256K1, ec.generate_private_key(ec.SECP256K1()))
@@ -152,7 +152,7 @@ class PrivateKey:
         raise InvalidInput(f"unknown key type {key_type!r} (ed25519, rsa, secp256k1, ecdsa)")
 
     @classmethod
-    def from_protobuf(cls, raw: bytes) -> PrivateKey:
+    def from_protobuf(cls, raw: bytes, *, min_rsa_bits: int = IPNS_LIMITS.min_rsa_bits) -> PrivateKey:
         key_type, data = decode_key_protobuf(raw)
         try:
             if key_type == ED25519:
@@ -163,8 +163,8 @@ class PrivateKey:
                     raise InvalidInput("Ed25519 private key: public half does not match the seed")
             elif key_type == RSA:
                 key = serialization.load_der_private_key(data, password=None)
-                if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_RSA_BITS:
-                    raise InvalidInput(f"not an RSA key of at least {MIN_RSA_BITS} bits")
+                if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < min_rsa_bits:
+                    raise InvalidInput(f"not an RSA key of at least {min_rsa_bits} bits")
             elif key_type == SECP256K1:
                 if len(data) != 32:
                     raise InvalidInput("a secp256k1 private key is 32 bytes")
@@ -178,7 +178,7 @@ class PrivateKey:
         return cls(key_type, key)
 
     @classmethod
-    def from_pem(cls, pem: bytes) -> PrivateKey:
+    def from_pem(cls, pem: bytes, *, min_rsa_bits: int = IPNS_LIMITS.min_rsa_bits) -> PrivateKey:
         """A PKCS#8 PEM private key (Kubo's `pem-pkcs8-cleartext`)."""
         try:
             key = serialization.load_pem_private_key(pem, password=None)
@@ -187,8 +187,8 @@ class PrivateKey:
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return cls(ED25519, key)
         if isinstance(key, rsa.RSAPrivateKey):
-            if key.key_size < MIN_RSA_BITS:
-                raise InvalidInput(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+            if key.key_size < min_rsa_bits:
+                raise InvalidInput(f"RSA keys must have at least {min_rsa_bits} bits")
             return cls(RSA, key)
         if isinstance(key, ec.EllipticCurvePrivateKey):
             if isinstance(key.curve, ec.SECP256K1):

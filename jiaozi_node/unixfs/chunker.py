@@ -26,7 +26,6 @@ Buffer = bytes | bytearray | memoryview
 # boxo ChunkSizeLimit: a chunk must still fit in one 2 MiB block once wrapped in a dag-pb/UnixFS
 # leaf, so 256 bytes are reserved for that framing (bitswap refuses larger blocks).
 CHUNK_OVERHEAD_BUDGET = 256
-MAX_CHUNK_BYTES = IPLD_LIMITS.max_block_bytes - CHUNK_OVERHEAD_BUDGET
 # Kubo's "rabin" without sizes uses chunk.DefaultBlockSize (256 KiB) as the average.
 DEFAULT_RABIN_AVG = 256 * KiB
 
@@ -71,8 +70,14 @@ def _labelled(part: str, label: str) -> int:
     return _int(sub[-1], label)
 
 
-def parse_chunker(spec: str) -> ChunkerSpec:
+def max_chunk_bytes(max_block_bytes: int = IPLD_LIMITS.max_block_bytes) -> int:
+    """The largest chunk that still fits a leaf block of at most `max_block_bytes`."""
+    return max_block_bytes - CHUNK_OVERHEAD_BUDGET
+
+
+def parse_chunker(spec: str, *, max_block_bytes: int = IPLD_LIMITS.max_block_bytes) -> ChunkerSpec:
     """Parse a Kubo chunker string, with Kubo's validation rules and error cases."""
+    max_chunk = max_chunk_bytes(max_block_bytes)
     if spec in ("", "default"):
         return ChunkerSpec("size", size=256 * KiB)
     name = spec.split("-", 1)[0]
@@ -83,8 +88,8 @@ def parse_chunker(spec: str) -> ChunkerSpec:
         size = _int(parts[1], "size")
         if size <= 0:
             raise InvalidInput("chunker: size must be greater than 0")
-        if size > MAX_CHUNK_BYTES:
-            raise InvalidInput(f"chunker: size may not exceed the maximum chunk size of {MAX_CHUNK_BYTES}")
+        if size > max_chunk:
+            raise InvalidInput(f"chunker: size may not exceed the maximum chunk size of {max_chunk}")
         return ChunkerSpec("size", size=size)
     if name == "rabin":
         if len(parts) == 1:
@@ -92,8 +97,8 @@ def parse_chunker(spec: str) -> ChunkerSpec:
             return ChunkerSpec("rabin", min=avg // 3, avg=avg, max=avg + avg // 2)
         if len(parts) == 2:
             avg = _int(parts[1], "avg")
-            if int(avg * 1.5) > MAX_CHUNK_BYTES:
-                raise InvalidInput(f"chunker: rabin max may not exceed {MAX_CHUNK_BYTES}")
+            if int(avg * 1.5) > max_chunk:
+                raise InvalidInput(f"chunker: rabin max may not exceed {max_chunk}")
             if avg // 3 < 16:
                 raise InvalidInput("chunker: rabin min must be greater than 16")
             return ChunkerSpec("rabin", min=avg // 3, avg=avg, max=avg + avg // 2)
@@ -107,8 +112,8 @@ def parse_chunker(spec: str) -> ChunkerSpec:
                 raise InvalidInput("chunker: rabin-min must be smaller than rabin-avg")
             if avg >= hi:
                 raise InvalidInput("chunker: rabin-avg must be smaller than rabin-max")
-            if hi > MAX_CHUNK_BYTES:
-                raise InvalidInput(f"chunker: rabin max may not exceed {MAX_CHUNK_BYTES}")
+            if hi > max_chunk:
+                raise InvalidInput(f"chunker: rabin max may not exceed {max_chunk}")
             return ChunkerSpec("rabin", min=lo, avg=avg, max=hi)
         raise InvalidInput("chunker: expected 'rabin', 'rabin-[avg]' or 'rabin-[min]-[avg]-[max]'")
     if name == "buzhash":
@@ -118,15 +123,15 @@ def parse_chunker(spec: str) -> ChunkerSpec:
     raise InvalidInput(f"unrecognized chunker option: {spec}")
 
 
-def make_chunker(spec: str) -> Chunker:
-    return parse_chunker(spec).make()
+def make_chunker(spec: str, *, max_block_bytes: int = IPLD_LIMITS.max_block_bytes) -> Chunker:
+    return parse_chunker(spec, max_block_bytes=max_block_bytes).make()
 
 
 class FixedSizeChunker:
     """Fixed-size chunks; slices the caller's buffer directly (one copy per chunk, no loops)."""
 
-    def __init__(self, size: int) -> None:
-        if not 0 < size <= MAX_CHUNK_BYTES:
+    def __init__(self, size: int, *, max_block_bytes: int = IPLD_LIMITS.max_block_bytes) -> None:
+        if not 0 < size <= max_chunk_bytes(max_block_bytes):
             raise InvalidInput(f"chunker: bad size {size}")
         self.size = size
         self._pending = bytearray()

@@ -119,10 +119,6 @@ LIMITS_READ_AT_USE_TIME: dict[str, set[str]] = {
     "net/wire.py": {"NET_LIMITS"},
     "net/transport/yamux.py": {"NET_LIMITS"},  # module-level DEFAULT_SETTINGS
     "api/multipart.py": {"HTTP_LIMITS"},  # module-level MAX_PART_HEADER_BYTES
-    # Module-level aliases read by key parsing/generation and chunker-spec parsing, called from
-    # many places (CLI, keystore, RPC); next: keyword arguments like ipns/record.py's.
-    "ipns/crypto.py": {"IPNS_LIMITS"},
-    "unixfs/chunker.py": {"IPLD_LIMITS"},
 }
 
 

@@ -8,12 +8,14 @@ import pytest
 
 from jiaozi_node.errors import InvalidInput
 from jiaozi_node.unixfs.chunker import (
-    MAX_CHUNK_BYTES,
     ChunkerSpec,
     FixedSizeChunker,
     make_chunker,
+    max_chunk_bytes,
     parse_chunker,
 )
+
+MAX_CHUNK_BYTES = max_chunk_bytes()
 
 
 def data(n: int) -> bytes:
