@@ -56,7 +56,7 @@ class Node:
         """The repo's Blockstore (verifies on read; see jiaozi_node.store)."""
         from ..store.open import open_blockstore
 
-        return open_blockstore(self.repo)
+        return open_blockstore(self.repo, limits=self.defaults.store)
 
     @cached_property
     def pins(self) -> PinStore:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
-from ..config import STORE_LIMITS
+from ..config import STORE_LIMITS, StoreLimits
 from ..errors import InvalidInput, RepoError
 from ..ipld.block import Block
 from ..repo import Repo
@@ -25,7 +25,7 @@ from .open import BLOCKS_DIR, ENGINES, engine_name, open_blockstore
 
 
 def migrate(repo: Repo, target: str, *, keep_old: bool = False,
-            on_block: Callable[[int], None] | None = None) -> int:
+            on_block: Callable[[int], None] | None = None, limits: StoreLimits = STORE_LIMITS) -> int:
     """Copy every block to engine `target` and switch the repo to it; returns the block count."""
     source = engine_name(repo)
     if target not in ENGINES:
@@ -36,10 +36,10 @@ def migrate(repo: Repo, target: str, *, keep_old: bool = False,
         # Name the source engine in the config before the target's directory exists: with
         # `default`, a half-copied target directory could otherwise be taken for the repo's store.
         repo.set_config("Datastore.Engine", source)
-        src = open_blockstore(repo)  # verifies every block it reads
-        dst = ENGINES[target](repo.path / BLOCKS_DIR / target)
+        src = open_blockstore(repo, limits=limits)  # verifies every block it reads
+        dst = ENGINES[target](repo.path / BLOCKS_DIR / target, limits=limits)
         try:
-            count = _copy(src, dst, on_block)
+            count = _copy(src, dst, on_block, batch_bytes=limits.max_batch_bytes)
             missing = sum(1 for cid in src.cids() if not dst.has(cid))
             if missing:
                 raise RepoError(f"migration to {target} incomplete: {missing} blocks missing; "

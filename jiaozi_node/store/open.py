@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import STORE_LIMITS, StoreLimits
 from ..errors import InvalidInput
 from ..repo import Repo
 from .base import Blockstore
@@ -24,28 +25,34 @@ DEFAULT_ENGINE = "pack"
 PREVIOUS_DEFAULT = "lmdb"
 
 
-def _pack(path: Path, **kw: Any) -> Blockstore:
+# Each engine gets its limits from `limits` (the owner's `Node.defaults.store`); an explicit
+# keyword argument wins over the value taken from `limits`.
+def _pack(path: Path, *, limits: StoreLimits = STORE_LIMITS, **kw: Any) -> Blockstore:
     from .pack import PackBlockstore
 
-    return PackBlockstore(path, **kw)
+    return PackBlockstore(path, **{"max_batch_bytes": limits.max_batch_bytes, "limits": limits, **kw})
 
 
-def _lmdb(path: Path, **kw: Any) -> Blockstore:
+def _lmdb(path: Path, *, limits: StoreLimits = STORE_LIMITS, **kw: Any) -> Blockstore:
     from .lmdb_store import LmdbBlockstore
 
-    return LmdbBlockstore(path, **kw)
+    return LmdbBlockstore(path, **{"max_map_size": limits.lmdb_map_size,
+                                   "initial_map_size": limits.lmdb_initial_map_size,
+                                   "max_batch_bytes": limits.max_batch_bytes, "list_chunk": limits.list_chunk,
+                                   "small_block_bytes": limits.lmdb_small_block_bytes, **kw})
 
 
-def _flatfs(path: Path, **kw: Any) -> Blockstore:
+def _flatfs(path: Path, *, limits: StoreLimits = STORE_LIMITS, **kw: Any) -> Blockstore:
     from .flatfs import FlatfsBlockstore
 
-    return FlatfsBlockstore(path, **kw)
+    return FlatfsBlockstore(path, **kw)  # no size limits of its own (one file per block)
 
 
-def _sqlite(path: Path, **kw: Any) -> Blockstore:
+def _sqlite(path: Path, *, limits: StoreLimits = STORE_LIMITS, **kw: Any) -> Blockstore:
     from .sqlite_store import SqliteBlockstore
 
-    return SqliteBlockstore(path, **kw)
+    return SqliteBlockstore(path, **{"max_batch_bytes": limits.max_batch_bytes,
+                                     "busy_timeout_ms": limits.sqlite_busy_timeout_ms, **kw})
 
 
 ENGINES: dict[str, Callable[..., Blockstore]] = {"pack": _pack, "lmdb": _lmdb, "flatfs": _flatfs,
