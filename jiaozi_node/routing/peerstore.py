@@ -55,8 +55,10 @@ class PeerStore:
         db.execute("CREATE INDEX IF NOT EXISTS peer_addrs_expires ON peer_addrs (expires)")
 
     @classmethod
-    def open(cls, repo: Any, *, limits: RoutingLimits = ROUTING_LIMITS) -> PeerStore:
-        return cls(open_routing_db(Path(repo.path) / ROUTING_DB_FILE), limits=limits)
+    def open(cls, repo: Any, *, limits: RoutingLimits = ROUTING_LIMITS,
+             busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> PeerStore:
+        return cls(open_routing_db(Path(repo.path) / ROUTING_DB_FILE, busy_timeout_ms=busy_timeout_ms),
+                   limits=limits)
 
     def close(self) -> None:
         self._db.close()

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import (
     ROUTING_LIMITS,
+    STORE_LIMITS,
     RoutingLimits,
 )
 from ..errors import JzfsError
@@ -69,8 +70,10 @@ class ProvideQueue:
         db.execute("CREATE TABLE IF NOT EXISTS provide_state (key TEXT PRIMARY KEY, value REAL NOT NULL)")
 
     @classmethod
-    def open(cls, repo_path: Path | str, *, limits: RoutingLimits = ROUTING_LIMITS) -> ProvideQueue:
-        return cls(open_routing_db(Path(repo_path) / ROUTING_DB_FILE), limits=limits)
+    def open(cls, repo_path: Path | str, *, limits: RoutingLimits = ROUTING_LIMITS,
+             busy_timeout_ms: int = STORE_LIMITS.sqlite_busy_timeout_ms) -> ProvideQueue:
+        return cls(open_routing_db(Path(repo_path) / ROUTING_DB_FILE, busy_timeout_ms=busy_timeout_ms),
+                   limits=limits)
 
     def close(self) -> None:
         self._db.close()
@@ -150,7 +153,8 @@ def enqueue(node: Any, cids: Iterable[CID], *, walk: bool = False) -> None:
         if live is not None:
             live.enqueue_threadsafe(cids, walk=walk)
             return
-        q = ProvideQueue.open(node.repo.path, limits=node.defaults.routing)
+        q = ProvideQueue.open(node.repo.path, limits=node.defaults.routing,
+                              busy_timeout_ms=node.defaults.store.sqlite_busy_timeout_ms)
         try:
             q.add(cids, walk=walk, now=time.time())
         finally:
@@ -459,5 +463,7 @@ def _take(it: Iterator[CID], n: int) -> list[CID]:
 
 def make_provider(online: Any, router: Router) -> Provider:
     node = online.node
-    return Provider(node, router, ProvideQueue.open(node.repo.path, limits=node.defaults.routing),
+    queue = ProvideQueue.open(node.repo.path, limits=node.defaults.routing,
+                              busy_timeout_ms=node.defaults.store.sqlite_busy_timeout_ms)
+    return Provider(node, router, queue,
                     strategy=strategy_of(node), limits=node.defaults.routing)

@@ -196,7 +196,8 @@ async def start_online(online: Any) -> None:
     """Hook for `node.online()`: compose the routers, start the DHT and the provider."""
     node = online.node
     rtype = routing_type(node)
-    peerstore = PeerStore.open(node.repo, limits=node.defaults.routing)
+    peerstore = PeerStore.open(node.repo, limits=node.defaults.routing,
+                               busy_timeout_ms=node.defaults.store.sqlite_busy_timeout_ms)
     routers, dht = await _build_routers(online, rtype, peerstore)
     router = ParallelRouter(routers, validators=default_validators(), limits=node.defaults.routing)
     svc = RoutingService(online, router, peerstore, rtype=rtype, dht=dht)
