@@ -67,7 +67,7 @@ def _previous_manifest(node: Any, key_name: str) -> CID | None:
     from .record import IpnsEntry, parse_data
     from .store import IpnsStore
 
-    store = IpnsStore.for_repo(node.repo)
+    store = IpnsStore.for_repo(node.repo, busy_timeout_ms=node.defaults.store.sqlite_busy_timeout_ms)
     try:
         name = Keystore.for_repo(node.repo).info(key_name).id
         pub = store.published(name)
@@ -201,7 +201,7 @@ async def load_manifest(client: Any, on: Any, name_path: str, *, trust_publisher
 def _seen_store(node: Any) -> Any:
     from .store import IpnsStore
 
-    return IpnsStore.for_repo(node.repo)
+    return IpnsStore.for_repo(node.repo, busy_timeout_ms=node.defaults.store.sqlite_busy_timeout_ms)
 
 
 async def fetch_named(client: Any, on: Any, name_path: str, repo: str, *, refs: list[str] | None,
