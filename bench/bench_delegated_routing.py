@@ -24,13 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -38,41 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "interop"))
 sys.path.insert(0, str(ROOT))
 
+from _daemon import PY, timed  # noqa: E402
+from _daemon import start_daemon as _start  # noqa: E402
 from jzfs_interop import netns  # noqa: E402
-
-PY = sys.executable
 
 
 def start_daemon(base: Path, name: str, config: dict) -> tuple[subprocess.Popen, dict, str]:
-    from jiaozi_node.repo import Repo
-
-    repo = Repo.init(base / name)
-    for key, value in [("Addresses.API", "/ip4/127.0.0.1/tcp/0"),
-                       ("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0"),
-                       ("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"]), *config.items()]:
-        repo.set_config(key, value)
-    env = {**os.environ, "JZFS_PATH": str(base / name), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([PY, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    text = ""
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        text += line
-        if "Daemon is ready" in line:
-            break
-    m = re.search(r"Gateway server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
-    assert m, text
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    return proc, env, f"http://{m.group(1)}:{m.group(2)}"
-
-
-def timed(argv: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    r = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, timeout=120)
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise RuntimeError(f"{argv} failed: {r.stderr.decode()[-2000:]}")
-    return dt, r.stdout.decode()
+    d = _start(base, name, config)
+    return d.proc, d.env, d.gateway
 
 
 def server_rate(url: str, path: str, n: int, accept: str) -> float:

@@ -24,13 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -38,44 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "interop"))
 sys.path.insert(0, str(ROOT))
 
+from _daemon import PY, timed  # noqa: E402
+from _daemon import start_daemon as _start  # noqa: E402
 from jzfs_interop import netns  # noqa: E402
-
-PY = sys.executable
 
 
 def start_daemon(base: Path, name: str, config: dict) -> tuple[subprocess.Popen, dict, str, str]:
-    from jiaozi_node.repo import Repo
-
-    repo = Repo.init(base / name)
-    for key, value in [("Addresses.API", "/ip4/127.0.0.1/tcp/0"),
-                       ("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0"),
-                       ("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"]), *config.items()]:
-        repo.set_config(key, value)
-    env = {**os.environ, "JZFS_PATH": str(base / name), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([PY, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    text = ""
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        text += line
-        if "Daemon is ready" in line:
-            break
-    api = re.search(r"RPC API server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
-    assert api, text
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    info = json.loads(subprocess.run([PY, "-m", "jiaozi_node.cli.main", "id"], env=env,
+    d = _start(base, name, config)
+    info = json.loads(subprocess.run([PY, "-m", "jiaozi_node.cli.main", "id"], env=d.env,
                                      capture_output=True, timeout=60).stdout)
     swarm = next(a for a in info["Addresses"] if "/tcp/" in a)
-    return proc, env, f"http://{api.group(1)}:{api.group(2)}", swarm
-
-
-def timed(argv: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    r = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, timeout=120)
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise RuntimeError(f"{argv} failed: {r.stderr.decode()[-2000:]}")
-    return dt, r.stdout.decode()
+    return d.proc, d.env, d.api, swarm
 
 
 def publish_when_ready(env: dict, value: str) -> str:
