@@ -55,6 +55,10 @@ class NetworkError(JzfsError, ConnectionError):
     """A peer could not be dialed, or a connection/stream to it failed."""
 
 
+class ProtocolNotSupported(NetworkError):
+    """The peer answered "na" to every protocol we proposed (multistream-select)."""
+
+
 class StreamReset(NetworkError):
     """The remote side (or we) reset a libp2p stream: its data is incomplete."""
 

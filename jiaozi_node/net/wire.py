@@ -27,16 +27,31 @@ MSS_LINE = b"/multistream/1.0.0\n"
 mss_message = encode_frame
 
 
-def split_mss_message(buf: bytes) -> tuple[bytes | None, bytes]:
+def split_mss_message(buf: bytes, *, max_bytes: int | None = None) -> tuple[bytes | None, bytes]:
     """(first complete message, rest), or (None, buf) while incomplete.
 
-    Raises RemoteProtocolError for a message announced longer than NetLimits.max_mss_message_bytes.
+    Raises RemoteProtocolError for a message announced longer than `max_bytes` (default
+    NetLimits.max_mss_message_bytes).
     """
+    limit = NET_LIMITS.max_mss_message_bytes if max_bytes is None else max_bytes
     try:
-        msg, used = split_frame(buf, max_bytes=NET_LIMITS.max_mss_message_bytes, what="multistream-select")
+        msg, used = split_frame(buf, max_bytes=limit, what="multistream-select")
     except LimitExceeded as exc:
         raise RemoteProtocolError(str(exc)) from None
     return (None, buf) if msg is None else (msg, buf[used:])
+
+
+def mss_text(msg: bytes) -> str:
+    """The text of one multistream-select message (its framing removed): UTF-8, ending in "\n".
+
+    Raises RemoteProtocolError for a message without the newline or not valid UTF-8.
+    """
+    if not msg.endswith(b"\n"):
+        raise RemoteProtocolError("multistream-select: message does not end in a newline")
+    try:
+        return msg[:-1].decode()
+    except UnicodeDecodeError:
+        raise RemoteProtocolError("multistream-select: message is not valid UTF-8") from None
 
 
 _field_varint = partial(varint.decode_protobuf, error=RemoteProtocolError, what="identify")
