@@ -99,7 +99,7 @@ def fetch(repo: str, cid: str, addr: str) -> None:
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     _, blocks = trio.run(lambda: fetch_path_from_peers(
-        node.blocks, cid, [addr], timeout_s=60,
+        node.blocks, cid, [addr], timeout_s=60, defaults=node.defaults,
         on_connected=lambda: marks.setdefault("connected", time.perf_counter())))
     dt = time.perf_counter() - t0
     transfer = dt - (marks["connected"] - t0)

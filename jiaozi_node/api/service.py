@@ -50,9 +50,10 @@ def retrieval_for(online: OnlineNode) -> Any:
         sources.append(finder)
     gateways = configured_gateways(online.node, None)
     if gateways:
-        sources.append(GatewayBlockSource(gateways, limits=online.node.defaults.http))
+        sources.append(GatewayBlockSource(gateways, limits=online.node.defaults.http,
+                                          max_block_bytes=online.node.defaults.ipld.max_block_bytes))
     on_stored = getattr(bitswap, "notify_new_blocks", None)
-    retrieval = Retrieval(online.node.blocks, sources, on_stored=on_stored)
+    retrieval = Retrieval.from_defaults(online.node.blocks, sources, online.node.defaults, on_stored=on_stored)
     online.services["retrieval"] = retrieval
     return retrieval
 

@@ -134,14 +134,14 @@ def _len_field(buf: bytes, pos: int, end: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------ decode
 
 
-def _decode_entry(buf: bytes, pos: int, end: int) -> Entry:
+def _decode_entry(buf: bytes, pos: int, end: int, max_cid: int) -> Entry:
     e = Entry(b"")
     while pos < end:
         key, pos = read_uvarint(buf, pos, end)
         f, wire = key >> 3, key & 7
         if f == 1 and wire == 2:
             s, pos = _len_field(buf, pos, end)
-            if pos - s > IPLD_LIMITS.max_cid_bytes:
+            if pos - s > max_cid:
                 raise RemoteProtocolError("bitswap: wantlist CID too long")
             e.cid = buf[s:pos]
         elif f == 2 and wire == 0:
@@ -167,7 +167,7 @@ def _decode_entry(buf: bytes, pos: int, end: int) -> Entry:
     return e
 
 
-def _decode_wantlist(buf: bytes, pos: int, end: int, msg: Message, max_entries: int) -> None:
+def _decode_wantlist(buf: bytes, pos: int, end: int, msg: Message, max_entries: int, max_cid: int) -> None:
     while pos < end:
         key, pos = read_uvarint(buf, pos, end)
         f, wire = key >> 3, key & 7
@@ -175,7 +175,7 @@ def _decode_wantlist(buf: bytes, pos: int, end: int, msg: Message, max_entries: 
             s, pos = _len_field(buf, pos, end)
             if len(msg.wants) >= max_entries:
                 raise LimitExceeded(f"bitswap: more than {max_entries} wantlist entries in one message")
-            msg.wants.append(_decode_entry(buf, s, pos))
+            msg.wants.append(_decode_entry(buf, s, pos, max_cid))
         elif f == 2 and wire == 0:
             v, pos = read_uvarint(buf, pos, end)
             msg.full = v != 0
@@ -210,7 +210,7 @@ def _decode_payload(buf: bytes, pos: int, end: int, max_block: int) -> tuple[byt
     return prefix, data
 
 
-def _decode_presence(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:
+def _decode_presence(buf: bytes, pos: int, end: int, max_cid: int) -> tuple[bytes, int]:
     cid = b""
     kind = HAVE
     while pos < end:
@@ -218,7 +218,7 @@ def _decode_presence(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:
         f, wire = key >> 3, key & 7
         if f == 1 and wire == 2:
             s, pos = _len_field(buf, pos, end)
-            if pos - s > IPLD_LIMITS.max_cid_bytes:
+            if pos - s > max_cid:
                 raise RemoteProtocolError("bitswap: presence CID too long")
             cid = buf[s:pos]
         elif f == 2 and wire == 0:
@@ -236,8 +236,10 @@ def _decode_presence(buf: bytes, pos: int, end: int) -> tuple[bytes, int]:
 
 def decode(buf: bytes, *, max_message_bytes: int = BITSWAP_LIMITS.max_message_bytes,
            max_block_bytes: int = BITSWAP_LIMITS.max_block_bytes,
-           max_entries: int = BITSWAP_LIMITS.max_wantlist_entries_per_message) -> Message:
-    """Decode one message (the bytes of one frame).
+           max_entries: int = BITSWAP_LIMITS.max_wantlist_entries_per_message,
+           max_cid_bytes: int = IPLD_LIMITS.max_cid_bytes) -> Message:
+    """Decode one message (the bytes of one frame). `max_cid_bytes` bounds each want's and
+    presence's CID (IpldLimits.max_cid_bytes).
 
     Raises RemoteProtocolError for malformed input and LimitExceeded for input over a limit.
     """
@@ -253,7 +255,7 @@ def decode(buf: bytes, *, max_message_bytes: int = BITSWAP_LIMITS.max_message_by
         f, wire = key >> 3, key & 7
         if f == 1 and wire == 2:
             s, pos = _len_field(buf, pos, end)
-            _decode_wantlist(buf, s, pos, msg, max_entries)
+            _decode_wantlist(buf, s, pos, msg, max_entries, max_cid_bytes)
         elif f == 2 and wire == 2:
             s, pos = _len_field(buf, pos, end)
             if pos - s > max_block_bytes:
@@ -266,7 +268,7 @@ def decode(buf: bytes, *, max_message_bytes: int = BITSWAP_LIMITS.max_message_by
             s, pos = _len_field(buf, pos, end)
             if len(msg.presences) >= max_presences:
                 raise LimitExceeded(f"bitswap: more than {max_presences} block presences in one message")
-            msg.presences.append(_decode_presence(buf, s, pos))
+            msg.presences.append(_decode_presence(buf, s, pos, max_cid_bytes))
         elif f == 5 and wire == 0:
             v, pos = read_uvarint(buf, pos, end)
             msg.pending_bytes = _to_int32(v)

@@ -30,7 +30,7 @@ from typing import Any
 
 import trio
 
-from ..config import BITSWAP_LIMITS, BitswapLimits
+from ..config import BITSWAP_LIMITS, IPLD_LIMITS, BitswapLimits
 from ..errors import JzfsError, LimitExceeded, RemoteProtocolError
 from ..ipld.block import VerifiedBlock
 from ..ipld.cid import CID
@@ -63,9 +63,11 @@ class _PeerOut:
 class BitswapService:
     name = "bitswap"
 
-    def __init__(self, host: Any, store: BlockReader, *, limits: BitswapLimits = BITSWAP_LIMITS) -> None:
+    def __init__(self, host: Any, store: BlockReader, *, limits: BitswapLimits = BITSWAP_LIMITS,
+                 max_cid_bytes: int = IPLD_LIMITS.max_cid_bytes) -> None:
         self.host = host
         self.limits = limits
+        self.max_cid_bytes = max_cid_bytes  # IpldLimits.max_cid_bytes: CIDs in wants/presences
         self.engine = Engine(store, limits=limits)
         self.client = Client(limits=limits)
         self._waiters: dict[bytes, _Waiter] = {}
@@ -206,7 +208,8 @@ class BitswapService:
     def _on_frame(self, peer: str, frame: bytes) -> None:
         msg = bsmsg.decode(frame, max_message_bytes=self.limits.max_message_bytes,
                            max_block_bytes=self.limits.max_block_bytes,
-                           max_entries=self.limits.max_wantlist_entries_per_message)
+                           max_entries=self.limits.max_wantlist_entries_per_message,
+                           max_cid_bytes=self.max_cid_bytes)
         self.stats["messages_in"] += 1
         if msg.wants or msg.full:
             self.engine.receive_message(peer, msg)
@@ -337,6 +340,8 @@ class BitswapService:
 
 async def start_online(online: Any) -> None:
     """Hook for `node.online()`: start bitswap over the node's blockstore."""
-    svc = BitswapService(online.host, online.node.blocks, limits=online.node.defaults.bitswap)
+    defaults = online.node.defaults
+    svc = BitswapService(online.host, online.node.blocks, limits=defaults.bitswap,
+                         max_cid_bytes=defaults.ipld.max_cid_bytes)
     online.services["bitswap"] = svc
     await online.nursery.start(svc.run)

@@ -91,7 +91,7 @@ def _fetch_from_peers(node: Any, args: argparse.Namespace) -> CID | None:
 
     timeout = args.timeout if args.timeout is not None else node.defaults.bitswap.fetch_timeout_s
     cid, _ = trio.run(lambda: fetch_path_from_peers(node.blocks, args.path, args.peer,
-                                                    timeout_s=timeout, limits=node.defaults.bitswap))
+                                                    timeout_s=timeout, defaults=node.defaults))
     return cid
 
 
@@ -105,7 +105,7 @@ def _stream_from_peers(node: Any, args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     trio.run(lambda: stream_file_from_peers(node.blocks, args.path, args.peer, out.write,
                                             offset=args.offset, length=args.length,
-                                            timeout_s=timeout, limits=node.defaults.bitswap))
+                                            timeout_s=timeout, defaults=node.defaults))
     out.flush()
     return 0
 

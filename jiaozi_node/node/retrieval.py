@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import trio
 
 from ..bitswap.session import new_session
-from ..config import BITSWAP_LIMITS, IPLD_LIMITS
+from ..config import BITSWAP_LIMITS, IPLD_LIMITS, Defaults
 from ..errors import HashMismatch, InvalidInput, JzfsError, LimitExceeded, NotFound, Timeout
 from ..ipld import codecs
 from ..ipld.block import Block, VerifiedBlock, verify
@@ -79,13 +79,15 @@ class Retrieval:
                  timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
                  on_stored: Callable[[list[CID]], None] | None = None,
                  concurrency: int = BITSWAP_LIMITS.session_max_in_flight,
-                 batch_bytes: int = BITSWAP_LIMITS.store_batch_bytes) -> None:
+                 batch_bytes: int = BITSWAP_LIMITS.store_batch_bytes,
+                 max_block_bytes: int = IPLD_LIMITS.max_block_bytes) -> None:
         self.store = store
         self.sources: list[BlockSource] = list(sources)
         self.timeout_s = timeout_s
         self.on_stored = on_stored
         self.concurrency = concurrency
         self.batch_bytes = batch_bytes
+        self.max_block_bytes = max_block_bytes
         self.fetched_blocks = 0
         self.fetched_bytes = 0
         # Verified blocks not yet written (flushed with one put_many per `batch_bytes`).
@@ -97,6 +99,17 @@ class Retrieval:
         self._flush_lock = trio.Lock()
         self._flush_running = False
         self._flush_done = trio.Event()
+
+    @classmethod
+    def from_defaults(cls, store: Any, sources: Sequence[BlockSource], defaults: Defaults, *,
+                      timeout_s: float | None = None,
+                      on_stored: Callable[[list[CID]], None] | None = None) -> Retrieval:
+        """A Retrieval with the node's limits (`Node.defaults`): what the node's own callers use."""
+        bs = defaults.bitswap
+        return cls(store, sources, on_stored=on_stored,
+                   timeout_s=bs.fetch_timeout_s if timeout_s is None else timeout_s,
+                   concurrency=bs.session_max_in_flight, batch_bytes=bs.store_batch_bytes,
+                   max_block_bytes=defaults.ipld.max_block_bytes)
 
     def add_source(self, source: BlockSource) -> None:
         self.sources.append(source)
@@ -216,9 +229,9 @@ class Retrieval:
             if not data.is_block_of(cid):
                 logger.warning("retrieval: %s answered %s with another block; dropped", src.name, cid)
                 raise HashMismatch(f"block {cid}: {src.name} sent the block of another CID")
-            if len(data.data) > IPLD_LIMITS.max_block_bytes:
+            if len(data.data) > self.max_block_bytes:
                 raise LimitExceeded(f"block {cid} is {len(data.data)} bytes, over the "
-                                    f"{IPLD_LIMITS.max_block_bytes} limit")
+                                    f"{self.max_block_bytes} limit")
             return data.data
         try:
             verify(cid, data)  # THE hash check for everything from outside
@@ -304,18 +317,19 @@ class ThreadGetter:
 
 async def fetch_path_from_peers(store: Any, path: str, peers: Sequence[str], *,
                                 timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
-                                limits: Any = None,
+                                defaults: Defaults | None = None,
                                 on_connected: Callable[[], object] | None = None) -> tuple[CID, int]:
     """Connect to `peers` (multiaddrs ending in /p2p/ID) with a throw-away identity, resolve
     `path` (CID[/path]) over Bitswap and make its whole DAG local. Returns (cid, blocks walked).
 
     The identity is ephemeral so this works next to a running daemon of the same repo. Each block
     must arrive within `timeout_s` or `Timeout` is raised; unreachable peers raise NetworkError.
+    `defaults`: the limits of the host, Bitswap and Retrieval (the CLI passes `Node.defaults`).
     """
     from ..unixfs.resolve import parse_path
 
     root, segments = parse_path(path)
-    async with _connected_retrieval(store, peers, timeout_s=timeout_s, limits=limits) as r:
+    async with _connected_retrieval(store, peers, timeout_s=timeout_s, defaults=defaults) as r:
         if on_connected is not None:
             on_connected()
         cid = await _resolve(r, root, segments)
@@ -327,7 +341,7 @@ async def stream_file_from_peers(store: Any, path: str, peers: Sequence[str],
                                  write: Callable[[bytes], object], *, offset: int = 0,
                                  length: int | None = None,
                                  timeout_s: float = BITSWAP_LIMITS.fetch_timeout_s,
-                                 limits: Any = None) -> CID:
+                                 defaults: Defaults | None = None) -> CID:
     """`jzfs cat --peer`: write a UnixFS file's bytes in order while its DAG is fetched ahead.
 
     The (sync, pure) exporter runs in a worker thread over `Retrieval.thread_getter()`; a
@@ -339,7 +353,7 @@ async def stream_file_from_peers(store: Any, path: str, peers: Sequence[str],
     from ..unixfs.resolve import parse_path
 
     root, segments = parse_path(path)
-    async with _connected_retrieval(store, peers, timeout_s=timeout_s, limits=limits) as r:
+    async with _connected_retrieval(store, peers, timeout_s=timeout_s, defaults=defaults) as r:
         cid = await _resolve(r, root, segments)
         getter = r.thread_getter()
         async with trio.open_nursery() as prefetch:
@@ -356,7 +370,7 @@ async def stream_file_from_peers(store: Any, path: str, peers: Sequence[str],
 
 @asynccontextmanager
 async def _connected_retrieval(store: Any, peers: Sequence[str], *, timeout_s: float,
-                               limits: Any) -> AsyncIterator[Retrieval]:
+                               defaults: Defaults | None) -> AsyncIterator[Retrieval]:
     """A throw-away libp2p host + bitswap connected to `peers`, and a Retrieval over it.
 
     The identity is ephemeral so this works next to a running daemon of the same repo. On exit
@@ -372,15 +386,17 @@ async def _connected_retrieval(store: Any, peers: Sequence[str], *, timeout_s: f
     # Listening (loopback, any port) matters: py-libp2p's identify handler waits up to 0.5 s for
     # the host to have an address, and go-libp2p waits for identify before opening the stream
     # that carries Kubo's first reply.
-    host = Libp2pHost(Identity.generate(), listen=[_EPHEMERAL_LISTEN])
-    bs = BitswapService(host, store, **({"limits": limits} if limits is not None else {}))
+    defaults = defaults or Defaults()
+    host = Libp2pHost(Identity.generate(), listen=[_EPHEMERAL_LISTEN], limits=defaults.net)
+    bs = BitswapService(host, store, limits=defaults.bitswap, max_cid_bytes=defaults.ipld.max_cid_bytes)
     with _single_error():
         async with trio.open_nursery() as nursery:
             await nursery.start(host.run)
             await nursery.start(bs.run)
             for addr in peers:
                 bs.add_peer(await host.connect(addr))
-            r = Retrieval(store, [bs], on_stored=bs.notify_new_blocks, timeout_s=timeout_s)
+            r = Retrieval.from_defaults(store, [bs], defaults, on_stored=bs.notify_new_blocks,
+                                        timeout_s=timeout_s)
             yield r
             nursery.cancel_scope.cancel()
         with trio.CancelScope(shield=True):

@@ -76,7 +76,8 @@ def _retrieval(online: Any) -> Any:
     finder = getattr(online.services.get("routing"), "finder", None)
     if finder is not None:  # providers of the commits found through routing (issue 10)
         sources.append(finder)
-    return Retrieval(online.node.blocks, sources, on_stored=bitswap.notify_new_blocks)
+    return Retrieval.from_defaults(online.node.blocks, sources, online.node.defaults,
+                                   on_stored=bitswap.notify_new_blocks)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import trio
 
 from jiaozi_node.api.client import api_url
 from jiaozi_node.api.service import start_online
+from jiaozi_node.config import BitswapLimits, Defaults, IpldLimits
 from jiaozi_node.ipld import CID
 from jiaozi_node.node import Node
 
@@ -48,7 +49,8 @@ async def test_start_online(tmp_path: Path) -> None:
 
 
 async def test_gateway_fetch_config_adds_a_source(tmp_path: Path) -> None:
-    node = Node.open(tmp_path / "repo")
+    defaults = replace(Defaults(), ipld=IpldLimits(max_block_bytes=12345), bitswap=BitswapLimits(fetch_timeout_s=7))
+    node = Node.open(tmp_path / "repo", defaults=defaults)
     node.repo.set_config("Addresses.API", "")
     node.repo.set_config("Addresses.Gateway", "")
     node.repo.set_config("Gateway.Fetch", ["http://127.0.0.1:9"])
@@ -57,7 +59,11 @@ async def test_gateway_fetch_config_adds_a_source(tmp_path: Path) -> None:
             on = FakeOnline(node, nursery)
             await start_online(on)  # type: ignore[arg-type]
             assert on.api_addr is None and on.gateway_addr is None  # both disabled
-            assert [s.name for s in on.services["retrieval"].sources] == ["gateway"]
+            retrieval = on.services["retrieval"]
+            assert [s.name for s in retrieval.sources] == ["gateway"]
+            # the node's limits, not the module defaults (Node.defaults is what a test changes)
+            assert retrieval.max_block_bytes == retrieval.sources[0].max_block_bytes == 12345
+            assert retrieval.timeout_s == 7
             nursery.cancel_scope.cancel()
     finally:
         node.close()

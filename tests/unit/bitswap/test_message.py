@@ -165,6 +165,16 @@ def test_oversized_cid_in_wantlist_is_refused():
         m.decode(m.encode(m.Message(wants=[m.Entry(b"\x01" * 200)])))
 
 
+def test_cid_bound_is_passed_in_for_wants_and_presences():
+    wants = m.encode(m.Message(wants=[m.Entry(V1)]))
+    presences = m.encode(m.Message(presences=[(V1, m.HAVE)]))
+    assert m.decode(wants, max_cid_bytes=len(V1)).wants[0].cid == V1
+    assert m.decode(presences, max_cid_bytes=len(V1)).presences == [(V1, m.HAVE)]
+    for wire in (wants, presences):
+        with pytest.raises(RemoteProtocolError, match="too long"):
+            m.decode(wire, max_cid_bytes=len(V1) - 1)
+
+
 def test_block_cid_refuses_what_it_cannot_compute():
     with pytest.raises(RemoteProtocolError):
         m.block_cid(b"\x01\x55\x16\x20", b"x")  # sha3-256: not supported

@@ -113,8 +113,6 @@ def test_every_limit_field_is_used():
 # by their owner (Node.defaults -> constructor keyword). Shrink it.
 LIMITS_READ_AT_USE_TIME: dict[str, set[str]] = {
     # Owned by other helpers while this list was made (bitswap/, node/retrieval.py, api/, net/).
-    "bitswap/message.py": {"IPLD_LIMITS"},
-    "node/retrieval.py": {"IPLD_LIMITS"},
     "api/client.py": {"HTTP_LIMITS"},
     "net/wire.py": {"NET_LIMITS"},
     "net/transport/yamux.py": {"NET_LIMITS"},  # module-level DEFAULT_SETTINGS

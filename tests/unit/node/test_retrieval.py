@@ -213,3 +213,19 @@ def test_only_ipld_block_makes_a_verified_block():
         vb.data = b"changed"  # type: ignore[misc]
     with pytest.raises(HashMismatch):
         verify_block(BLK.cid, b"forged")
+
+
+async def test_from_defaults_takes_the_nodes_limits_and_bounds_verified_blocks():
+    from dataclasses import replace
+
+    from jiaozi_node.config import BitswapLimits, Defaults, IpldLimits
+    from jiaozi_node.errors import LimitExceeded
+
+    defaults = replace(Defaults(), ipld=IpldLimits(max_block_bytes=len(BLK.data) - 1),
+                       bitswap=BitswapLimits(fetch_timeout_s=3.0, session_max_in_flight=5,
+                                             store_batch_bytes=1234))
+    r = Retrieval.from_defaults(MemoryBlockstore(), [VerifiedSource("v", {BLK.cid: BLK.data})], defaults)
+    assert (r.timeout_s, r.concurrency, r.batch_bytes, r.max_block_bytes) == (3.0, 5, 1234, len(BLK.data) - 1)
+    assert Retrieval.from_defaults(MemoryBlockstore(), [], defaults, timeout_s=9.0).timeout_s == 9.0
+    with pytest.raises(LimitExceeded, match="limit"):
+        await r.get(BLK.cid)
