@@ -78,10 +78,10 @@ class Stream:
     `read()` returns b"" at end of stream; a reset raises `StreamReset`.
     """
 
-    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk", "_lazy", "_rbuf", "_meter")
+    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk", "_lazy", "_rbuf", "_meter", "_max_mss")
 
     def __init__(self, stream: INetStream, *, read_chunk: int, lazy: bool = False,
-                 meter: Meter | None = None) -> None:
+                 meter: Meter | None = None, max_mss_bytes: int = NET_LIMITS.max_mss_message_bytes) -> None:
         self._s = stream
         self._meter = meter
         self.remote_peer: str = stream.muxed_conn.peer_id.to_base58()
@@ -91,6 +91,7 @@ class Stream:
         # identify): we sent "/multistream/1.0.0" + our protocol without waiting; the peer's two
         # answer lines are checked on our first read (or never, for write-only streams).
         self._lazy = lazy
+        self._max_mss = max_mss_bytes  # NetLimits.max_mss_message_bytes: the lazy answer's lines
         self._rbuf = b""
 
     async def read(self, max_bytes: int | None = None) -> bytes:
@@ -109,7 +110,7 @@ class Stream:
         for want in (wire.MSS_LINE, self.protocol.encode() + b"\n"):
             while True:
                 try:
-                    line, rest = wire.split_mss_message(buf)
+                    line, rest = wire.split_mss_message(buf, max_bytes=self._max_mss)
                 except RemoteProtocolError as exc:
                     await self.reset()
                     raise NetworkError(f"{self.remote_peer}: {exc}") from None
@@ -592,7 +593,7 @@ class Libp2pHost:
             net_stream = await self._host.get_network().new_stream(pid)
             net_stream.set_protocol(TProtocol(known))
             stream = Stream(net_stream, read_chunk=self.limits.read_chunk_bytes, lazy=True,
-                            meter=self.meter)
+                            meter=self.meter, max_mss_bytes=self.limits.max_mss_message_bytes)
         except Exception as exc:  # noqa: BLE001 - StreamFailure, SwarmException, …
             raise NetworkError(f"cannot open {'/'.join(ids)} stream to {peer_id}: {exc}") from None
         await stream.write(wire.mss_message(wire.MSS_LINE) + wire.mss_message(known.encode() + b"\n"))
@@ -679,7 +680,7 @@ class Libp2pHost:
         if scope.cancelled_caught:
             raise Timeout(f"identify of {peer_id} timed out")
         try:
-            msg = wire.decode_identify(raw, max_bytes=limit)
+            msg = wire.decode_identify(raw, max_bytes=limit, max_entries=self.limits.max_identify_entries)
         except RemoteProtocolError as exc:
             raise NetworkError(f"identify from {peer_id}: {exc}") from None
         try:

@@ -27,15 +27,15 @@ MSS_LINE = b"/multistream/1.0.0\n"
 mss_message = encode_frame
 
 
-def split_mss_message(buf: bytes, *, max_bytes: int | None = None) -> tuple[bytes | None, bytes]:
+def split_mss_message(buf: bytes, *, max_bytes: int = NET_LIMITS.max_mss_message_bytes
+                      ) -> tuple[bytes | None, bytes]:
     """(first complete message, rest), or (None, buf) while incomplete.
 
-    Raises RemoteProtocolError for a message announced longer than `max_bytes` (default
-    NetLimits.max_mss_message_bytes).
+    Raises RemoteProtocolError for a message announced longer than `max_bytes`
+    (NetLimits.max_mss_message_bytes).
     """
-    limit = NET_LIMITS.max_mss_message_bytes if max_bytes is None else max_bytes
     try:
-        msg, used = split_frame(buf, max_bytes=limit, what="multistream-select")
+        msg, used = split_frame(buf, max_bytes=max_bytes, what="multistream-select")
     except LimitExceeded as exc:
         raise RemoteProtocolError(str(exc)) from None
     return (None, buf) if msg is None else (msg, buf[used:])
@@ -67,10 +67,12 @@ class IdentifyMsg:
     agent_version: str = ""
 
 
-def decode_identify(frame: bytes, *, max_bytes: int) -> IdentifyMsg:
+def decode_identify(frame: bytes, *, max_bytes: int,
+                    max_entries: int = NET_LIMITS.max_identify_entries) -> IdentifyMsg:
     """Decode one length-prefixed identify message (the whole stream content).
 
-    Raises LimitExceeded past `max_bytes`, RemoteProtocolError for malformed input.
+    Raises LimitExceeded past `max_bytes` or `max_entries` fields (NetLimits.max_identify_bytes,
+    .max_identify_entries), RemoteProtocolError for malformed input.
     """
     body, _ = split_frame(frame, max_bytes=max_bytes, what="identify")
     if body is None:
@@ -92,8 +94,8 @@ def decode_identify(frame: bytes, *, max_bytes: int) -> IdentifyMsg:
         value = frame[pos : pos + size]
         pos += size
         entries += 1
-        if entries > NET_LIMITS.max_identify_entries:
-            raise LimitExceeded(f"identify message with more than {NET_LIMITS.max_identify_entries} fields")
+        if entries > max_entries:
+            raise LimitExceeded(f"identify message with more than {max_entries} fields")
         try:
             if field_no == 1:
                 msg.public_key = value

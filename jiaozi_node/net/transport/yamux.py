@@ -23,7 +23,8 @@ go-yamux's behaviour:
   `send()` per batch. DATA frames carry at most 65,507 bytes so each is exactly one Noise message.
 
 Settings: each host builds its muxer factory with `yamux_factory(YamuxSettings.from_limits(...))`
-and registers it as its muxer; nothing here is process-wide.
+from its own NetLimits and registers it as its muxer; a connection is always given its settings
+(no module-level default), so nothing here is process-wide.
 
 Ownership: the connection owns its streams and its two tasks; `close()` (or the peer hanging up)
 resets every open stream and calls `on_close` once (SwarmConn's hook).
@@ -84,9 +85,6 @@ class YamuxSettings:
                    max_queued_out=limits.yamux_max_queued_out_bytes,
                    extra_window_budget=limits.yamux_extra_window_budget_bytes,
                    socket_read_bytes=limits.noise_socket_read_bytes)
-
-
-DEFAULT_SETTINGS = YamuxSettings.from_limits(NET_LIMITS)
 
 
 def yamux_factory(settings: YamuxSettings) -> Callable[[ISecureConn, ID], Yamux]:
@@ -272,7 +270,7 @@ class YamuxStream(IMuxedStream):
 class Yamux(IMuxedConn):
     def __init__(self, secured_conn: ISecureConn, peer_id: ID, is_initiator: bool | None = None,
                  on_close: Callable[[], Awaitable[Any]] | None = None, *,
-                 settings: YamuxSettings = DEFAULT_SETTINGS) -> None:
+                 settings: YamuxSettings) -> None:
         self.settings = settings
         self.secured_conn = secured_conn
         self.peer_id = peer_id

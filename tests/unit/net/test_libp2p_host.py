@@ -8,7 +8,7 @@ import time
 import pytest
 import trio
 
-from jiaozi_node.errors import InvalidInput, NetworkError, NotFound, StreamReset
+from jiaozi_node.errors import InvalidInput, LimitExceeded, NetworkError, NotFound, StreamReset
 from jiaozi_node.identity import Identity
 from jiaozi_node.net.libp2p_host import (
     IDENTIFY_PROTOCOL,
@@ -318,3 +318,24 @@ async def test_identify_push_from_a_peer_updates_what_we_know(pair):
     with trio.fail_after(5):
         await learned.wait()
     assert "/jzfs/test-push/1.0.0" in store.get_protocols(ID.from_base58(b.peer_id))
+
+
+async def test_the_hosts_limits_reach_identify_and_lazy_negotiation(nursery):
+    from jiaozi_node.config import NetLimits
+
+    a = Libp2pHost(Identity.generate(), listen=[LOOP], limits=NetLimits(max_identify_entries=2,
+                                                                         max_mss_message_bytes=77))
+    b = Libp2pHost(Identity.generate(), listen=[LOOP])
+    await nursery.start(a.run)
+    await nursery.start(b.run)
+    b.set_stream_handler("/test/lazy/1", lambda stream: stream.close())
+    await a.connect(b.addrs()[0])
+    with pytest.raises(LimitExceeded, match="more than 2 fields"):  # b announces more than two
+        await a.identify(b.peer_id)
+    b2 = Libp2pHost(Identity.generate(), listen=[LOOP])
+    await nursery.start(b2.run)
+    b2.set_stream_handler("/test/lazy/1", lambda stream: stream.close())
+    await b2.connect(b.addrs()[0])
+    await b2.identify(b.peer_id)
+    s = await b2.new_stream(b.peer_id, "/test/lazy/1")
+    assert s._lazy and s._max_mss == b2.limits.max_mss_message_bytes

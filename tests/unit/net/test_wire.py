@@ -55,3 +55,15 @@ def test_decode_identify_bounds():
     many = b"".join(b"\x1a\x01a" for _ in range(NET_LIMITS.max_identify_entries + 1))
     with pytest.raises(LimitExceeded):
         wire.decode_identify(varint.encode(len(many)) + many, max_bytes=1 << 20)
+
+
+def test_bounds_are_passed_in():
+    msg = wire.mss_message(b"/ipfs/bitswap/1.2.0\n")
+    assert wire.split_mss_message(msg, max_bytes=20)[0] == b"/ipfs/bitswap/1.2.0\n"
+    with pytest.raises(RemoteProtocolError):
+        wire.split_mss_message(msg, max_bytes=19)
+    three = b"\x1a\x01a" * 3
+    frame = varint.encode(len(three)) + three
+    assert wire.decode_identify(frame, max_bytes=100, max_entries=3).protocols == ["a"] * 3
+    with pytest.raises(LimitExceeded, match="more than 2 fields"):
+        wire.decode_identify(frame, max_bytes=100, max_entries=2)

@@ -21,7 +21,8 @@ def test_one_max_streams_value():
     assert s.max_streams == NET_LIMITS.yamux_max_streams
     assert s.window == NET_LIMITS.yamux_window_bytes
     assert s.max_queued_out == NET_LIMITS.yamux_max_queued_out_bytes
-    assert yamux.DEFAULT_SETTINGS == s
+    assert yamux.YamuxSettings.from_limits() == s
+    assert not hasattr(yamux, "DEFAULT_SETTINGS")  # a connection is always handed its host's
 
 
 def test_apply_leaves_py_libp2p_module_globals_alone():

@@ -12,7 +12,6 @@ import trio.testing
 from libp2p.stream_muxer.exceptions import MuxedStreamEOF, MuxedStreamReset
 
 from jiaozi_node.net.transport.yamux import (
-    DEFAULT_SETTINGS,
     F_ACK,
     F_FIN,
     F_RST,
@@ -24,7 +23,10 @@ from jiaozi_node.net.transport.yamux import (
     TYPE_PING,
     TYPE_WINDOW_UPDATE,
     Yamux,
+    YamuxSettings,
 )
+
+DEFAULT_SETTINGS = YamuxSettings.from_limits()  # NetLimits' defaults
 
 HDR = struct.Struct("!BBHII")
 
@@ -68,8 +70,8 @@ async def muxers(nursery):
     async def on_close_a():
         closed.append("a")
 
-    ma = Yamux(ca, peer_id=None, on_close=on_close_a)
-    mb = Yamux(cb, peer_id=None)
+    ma = Yamux(ca, peer_id=None, on_close=on_close_a, settings=DEFAULT_SETTINGS)
+    mb = Yamux(cb, peer_id=None, settings=DEFAULT_SETTINGS)
     nursery.start_soon(ma.start)
     nursery.start_soon(mb.start)
     await ma.event_started.wait()
@@ -186,7 +188,7 @@ class RawPeer:
 @pytest.fixture
 async def raw(nursery):
     a, b = trio.testing.memory_stream_pair()
-    mux = Yamux(PipeConn(a, initiator=False), peer_id=None)  # we are the responder
+    mux = Yamux(PipeConn(a, initiator=False), peer_id=None, settings=DEFAULT_SETTINGS)  # we are the responder
     nursery.start_soon(mux.start)
     await mux.event_started.wait()
     return mux, RawPeer(b)
@@ -289,7 +291,7 @@ async def test_close_racing_host_cancellation_does_not_wait_for_the_dead_writer(
     """Host shutdown: the cancellation reaches the writer while a shielded close() waits for
     it to flush GO_AWAY. close() used to sit out its whole 0.5 s grace period (mock clock)."""
     ca, cb = _pair()
-    ma, mb = Yamux(ca, peer_id=None), Yamux(cb, peer_id=None)
+    ma, mb = Yamux(ca, peer_id=None, settings=DEFAULT_SETTINGS), Yamux(cb, peer_id=None, settings=DEFAULT_SETTINGS)
     async with trio.open_nursery() as outer:
         outer.start_soon(mb.start)
         with trio.CancelScope() as scope:
@@ -304,3 +306,9 @@ async def test_close_racing_host_cancellation_does_not_wait_for_the_dead_writer(
         outer.cancel_scope.cancel()
     assert ma.is_closed
     assert elapsed < 0.1
+
+
+def test_a_connection_is_always_given_its_settings():
+    """No module-level default: the host's NetLimits reach every connection (yamux_factory)."""
+    with pytest.raises(TypeError):
+        Yamux(None, peer_id=None)  # type: ignore[call-arg]
