@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ..config import HTTP_LIMITS, HttpLimits
+from ..config import HttpLimits
 from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
 from ..gateway.http_common import ContentPath, parse_arg_path
@@ -28,15 +28,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ApiContext:
-    """Handed to every handler. `online` is None when the API runs without a network (tests)."""
+    """Handed to every handler. `online` is None when the API runs without a network (tests).
+    `limits`: the node's HTTP limits (`node.defaults.http`) unless given."""
 
     node: Node
     online: OnlineNode | None = None
     fetch: Fetch | None = None
-    limits: HttpLimits = HTTP_LIMITS
+    limits: HttpLimits = None  # type: ignore[assignment]  # set in __post_init__
     # The node's retrieval path when online: whole DAGs are fetched through it with many blocks
     # in flight (`Retrieval.fetch_dag`), not one block per getter call.
     retrieval: Retrieval | None = None
+
+    def __post_init__(self) -> None:
+        if self.limits is None:
+            self.limits = self.node.defaults.http
 
     async def fetch_dag(self, root: CID) -> bool:
         """Make the whole DAG under `root` local, many blocks in flight. False (nothing done)

@@ -138,7 +138,7 @@ async def add(ctx: ApiContext, req: Request, resp: Response) -> None:
     opts = {"only_hash": param_bool(req, "only-hash", False), "pin": param_bool(req, "pin", True),
             "wrap": param_bool(req, "wrap-with-directory", False),
             "progress": param_bool(req, "progress", False)}
-    events = iter_parts(req, limit=ctx.limits.max_body_bytes)
+    events = iter_parts(req, limit=ctx.limits.max_body_bytes, max_header_bytes=ctx.limits.max_part_header_bytes)
     out_send, out_recv = trio.open_memory_channel[dict[str, Any]](math.inf)
     token = trio.lowlevel.current_trio_token()
 

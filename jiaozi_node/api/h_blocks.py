@@ -60,7 +60,7 @@ async def block_put(ctx: ApiContext, req: Request, resp: Response) -> None:
     if version == 0 and (codec_name != "dag-pb" or mhtype != "sha2-256"):
         raise InvalidInput("CIDv0 only supports dag-pb with sha2-256")
     limit = ctx.node.defaults.ipld.max_block_bytes
-    data = await first_part(req, limit=ctx.limits.max_body_bytes)
+    data = await first_part(req, limit=ctx.limits.max_body_bytes, max_header_bytes=ctx.limits.max_part_header_bytes)
     if len(data) > limit:
         raise InvalidInput(f"produced block is over {limit} bytes")
     block = Block.create(data, codec=codec, version=version, hash_code=hash_code)
@@ -136,7 +136,7 @@ async def dag_stat(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 
 async def dag_put(ctx: ApiContext, req: Request, resp: Response) -> None:
-    data = await first_part(req, limit=ctx.limits.max_body_bytes)
+    data = await first_part(req, limit=ctx.limits.max_body_bytes, max_header_bytes=ctx.limits.max_part_header_bytes)
     cid = await in_thread(lambda: dag_mod.dag_put(
         ctx.node.blocks, data, input_codec=req.query.get("input-codec", "dag-json"),
         store_codec=req.query.get("store-codec", "dag-cbor"),
@@ -159,7 +159,7 @@ async def dag_import(ctx: ApiContext, req: Request, resp: Response) -> None:
     stats = param_bool(req, "stats", False)
     results: list[Any] = []
     spool: Any = None
-    async for kind, value in iter_parts(req, limit=ctx.limits.max_body_bytes):
+    async for kind, value in iter_parts(req, limit=ctx.limits.max_body_bytes, max_header_bytes=ctx.limits.max_part_header_bytes):
         if kind == "begin":
             spool = tempfile.SpooledTemporaryFile(max_size=ctx.limits.car_spool_memory_bytes)
         elif kind == "data" and spool is not None:

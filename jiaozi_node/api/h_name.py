@@ -60,7 +60,7 @@ async def name_resolve(ctx: ApiContext, req: Request, resp: Response) -> None:
 async def name_inspect(ctx: ApiContext, req: Request, resp: Response) -> None:
     from ..ipns.inspect import inspect_record
 
-    data = await first_part(req, limit=ctx.node.defaults.ipns.max_record_bytes + 1)
+    data = await first_part(req, limit=ctx.node.defaults.ipns.max_record_bytes + 1, max_header_bytes=ctx.limits.max_part_header_bytes)
     await send_json(resp, inspect_record(data, verify=req.query.get("verify")))
 
 
@@ -96,7 +96,7 @@ async def key_rename(ctx: ApiContext, req: Request, resp: Response) -> None:
 
 async def key_import(ctx: ApiContext, req: Request, resp: Response) -> None:
     ks = ipns_service(ctx).keystore
-    data = await first_part(req, limit=ctx.node.defaults.ipns.max_key_file_bytes)
+    data = await first_part(req, limit=ctx.node.defaults.ipns.max_key_file_bytes, max_header_bytes=ctx.limits.max_part_header_bytes)
     info = ks.import_key(one_arg(req, "name"), data,
                          req.query.get("format") or "libp2p-protobuf-cleartext",
                          allow_any_type=param_bool(req, "allow-any-key-type", False))

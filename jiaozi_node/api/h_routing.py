@@ -150,7 +150,7 @@ async def get_value(ctx: ApiContext, req: Request, resp: Response) -> None:
 async def put_value(ctx: ApiContext, req: Request, resp: Response) -> None:
     svc = routing_service(ctx)
     key = parse_routing_key(one_arg(req, "key"))
-    value = await first_part(req, limit=svc.limits.max_record_bytes + 1)
+    value = await first_part(req, limit=svc.limits.max_record_bytes + 1, max_header_bytes=ctx.limits.max_part_header_bytes)
     if len(value) > svc.limits.max_record_bytes:
         raise InvalidInput(f"record over the {svc.limits.max_record_bytes}-byte limit")
     await svc.router.put_value(key, value)

@@ -2,7 +2,8 @@
 
 Wraps `python_multipart`'s push parser: body chunks go in, ("begin", PartInfo) / ("data", bytes) /
 ("end", None) events come out, so a 10 GiB upload is never held in memory. Part headers are
-bounded (`max_part_header_bytes`) because the parser itself would accumulate them without limit.
+bounded (`max_header_bytes`: the handlers pass their `ApiContext.limits.max_part_header_bytes`)
+because the parser itself would accumulate them without limit.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from urllib.parse import unquote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ..config import HTTP_LIMITS
 from ..errors import InvalidInput, LimitExceeded
 from ..gateway.asgi import Request
-
-MAX_PART_HEADER_BYTES = HTTP_LIMITS.max_part_header_bytes  # see config.HttpLimits
 
 
 @dataclass
@@ -56,8 +54,10 @@ def boundary_of(req: Request) -> bytes:
     return params[b"boundary"]
 
 
-async def iter_parts(req: Request, *, limit: int) -> AsyncIterator[tuple[str, Any]]:
-    """Events of the multipart body: ("begin", PartInfo), ("data", bytes), ("end", None)."""
+async def iter_parts(req: Request, *, limit: int, max_header_bytes: int) -> AsyncIterator[tuple[str, Any]]:
+    """Events of the multipart body: ("begin", PartInfo), ("data", bytes), ("end", None).
+
+    `limit`: body bytes in all; `max_header_bytes`: header bytes of one part."""
     events: list[tuple[str, Any]] = []
     state: dict[str, Any] = {"field": b"", "value": b"", "info": None, "hbytes": 0}
 
@@ -75,8 +75,8 @@ async def iter_parts(req: Request, *, limit: int) -> AsyncIterator[tuple[str, An
 
     def _count(n: int) -> None:
         state["hbytes"] += n
-        if state["hbytes"] > MAX_PART_HEADER_BYTES:
-            raise LimitExceeded(f"multipart part headers over {MAX_PART_HEADER_BYTES} bytes")
+        if state["hbytes"] > max_header_bytes:
+            raise LimitExceeded(f"multipart part headers over {max_header_bytes} bytes")
 
     def on_header_end() -> None:
         state["info"].headers[state["field"].decode("latin-1").lower()] = state["value"].decode("utf-8", "replace")
@@ -116,11 +116,11 @@ async def iter_parts(req: Request, *, limit: int) -> AsyncIterator[tuple[str, An
         yield ev
 
 
-async def first_part(req: Request, *, limit: int) -> bytes:
+async def first_part(req: Request, *, limit: int, max_header_bytes: int) -> bytes:
     """The whole data of the first part (block put, dag put): bounded by `limit`."""
     parts: list[bytes] = []
     seen = False
-    async for kind, value in iter_parts(req, limit=limit):
+    async for kind, value in iter_parts(req, limit=limit, max_header_bytes=max_header_bytes):
         if kind == "begin":
             if seen:
                 break

@@ -43,3 +43,17 @@ def test_arg_path() -> None:
 
     c = CID.of(b"x")
     assert arg_path(req(f"arg=/ipfs/{c}/a/b".encode())).segments == ("a", "b")
+
+
+def test_api_context_limits_are_the_nodes_unless_given(tmp_path) -> None:
+    from dataclasses import replace
+
+    from jiaozi_node.api.common import ApiContext
+    from jiaozi_node.config import Defaults, HttpLimits
+    from jiaozi_node.node import Node
+
+    http = HttpLimits(max_part_header_bytes=99)
+    with Node.open(tmp_path / "r", defaults=replace(Defaults(), http=http)) as node:
+        assert ApiContext(node).limits is http
+        other = HttpLimits(max_body_bytes=5)
+        assert ApiContext(node, limits=other).limits is other

@@ -64,3 +64,14 @@ async def test_dag_put_get_export_import(api, node: Node, tree: dict[str, CID], 
                 third.close()
     finally:
         other.close()
+
+
+async def test_multipart_header_bound_is_the_nodes(api, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from jiaozi_node.config import Defaults, HttpLimits
+
+    with Node.open(tmp_path / "small", defaults=replace(Defaults(), http=HttpLimits(max_part_header_bytes=20))) as n:
+        async with api(n) as http:
+            r = await http.post("/api/v0/block/put", files={"data": ("d", b"some bytes")})
+    assert r.status_code != 200 and "over 20 bytes" in r.text

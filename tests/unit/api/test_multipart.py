@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from jiaozi_node.api.client import multipart_body
-from jiaozi_node.api.multipart import MAX_PART_HEADER_BYTES, PartInfo, first_part, iter_parts
+from jiaozi_node.api.multipart import PartInfo, first_part, iter_parts
+from jiaozi_node.config import HttpLimits
 from jiaozi_node.errors import InvalidInput, LimitExceeded
 from jiaozi_node.gateway.asgi import Request
 
@@ -25,9 +26,12 @@ def request(body: bytes, boundary: str = "XyZ", chunk: int = 7) -> Request:
     return Request(scope, receive)
 
 
-async def collect(req: Request, limit: int = 1 << 30) -> list[tuple[str, Any]]:
+HEADERS = HttpLimits().max_part_header_bytes
+
+
+async def collect(req: Request, limit: int = 1 << 30, headers: int = HEADERS) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
-    async for kind, value in iter_parts(req, limit=limit):
+    async for kind, value in iter_parts(req, limit=limit, max_header_bytes=headers):
         if kind == "data" and out and out[-1][0] == "data":
             out[-1] = ("data", out[-1][1] + value)
         else:
@@ -51,15 +55,22 @@ async def test_parts_in_small_chunks() -> None:
 
 async def test_first_part_and_errors() -> None:
     body = b"".join(multipart_body([("data", "application/octet-stream", (b"\x00" * 1000,))], "XyZ"))
-    assert await first_part(request(body), limit=1 << 20) == b"\x00" * 1000
+    assert await first_part(request(body), limit=1 << 20, max_header_bytes=HEADERS) == b"\x00" * 1000
     with pytest.raises(LimitExceeded):
-        await first_part(request(body), limit=100)
+        await first_part(request(body), limit=100, max_header_bytes=HEADERS)
     with pytest.raises(InvalidInput):
-        await first_part(request(b"--XyZ--\r\n"), limit=1 << 20)  # no part at all
+        await first_part(request(b"--XyZ--\r\n"), limit=1 << 20, max_header_bytes=HEADERS)  # no part at all
     huge = (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
-            + b"a" * (MAX_PART_HEADER_BYTES + 10) + b"\"\r\n\r\nx\r\n--XyZ--\r\n")
+            + b"a" * (HEADERS + 10) + b"\"\r\n\r\nx\r\n--XyZ--\r\n")
     with pytest.raises((LimitExceeded, InvalidInput)):  # ours or python-multipart's own bound
         await collect(request(huge, chunk=4096))
+
+
+async def test_part_header_bound_is_passed_in() -> None:
+    body = b"".join(multipart_body([("data", "application/octet-stream", (b"x",))], "XyZ"))
+    assert await first_part(request(body), limit=1 << 20, max_header_bytes=200) == b"x"
+    with pytest.raises(LimitExceeded, match="over 20 bytes"):
+        await first_part(request(body), limit=1 << 20, max_header_bytes=20)
 
 
 async def test_not_multipart() -> None:

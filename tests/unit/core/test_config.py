@@ -114,7 +114,6 @@ def test_every_limit_field_is_used():
 LIMITS_READ_AT_USE_TIME: dict[str, set[str]] = {
     # Owned by other helpers while this list was made (bitswap/, node/retrieval.py, api/, net/).
     "api/client.py": {"HTTP_LIMITS"},
-    "api/multipart.py": {"HTTP_LIMITS"},  # module-level MAX_PART_HEADER_BYTES
 }
 
 
