@@ -35,7 +35,7 @@ PURE_CORES = (
     + [f"jiaozi_node.routing.http.{m}" for m in ("records", "filters", "paths", "maddr")]
     + [f"jiaozi_node.routing.dht.{m}" for m in ("message", "keys", "table", "lookup", "providers",
                                                 "records", "server", "sweep")]
-    + [f"jiaozi_node.net.lite.{m}" for m in ("multistream",)]
+    + [f"jiaozi_node.net.lite.{m}" for m in ("multistream", "noise")]
 )
 # Top-level packages no pure core may reach, directly or through another jiaozi_node module.
 FORBIDDEN = {"trio", "libp2p", "socket", "sqlite3", "psycopg", "lmdb", "asyncio", "anyio", "httpx", "httpcore",

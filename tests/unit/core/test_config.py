@@ -33,6 +33,7 @@ NOT_LIMITS = {
     "ipns/record.py": {"NS", "UINT64_MAX", "VALIDITY_EOL"},  # units, protobuf uint64, spec enum
     "net/transport/yamux.py": {"HEADER_SIZE", "INITIAL_WINDOW"},  # yamux spec
     "net/transport/noise_io.py": {"NOISE_MAX_PLAINTEXT"},  # Noise spec message size
+    "net/lite/noise.py": {"MAX_NOISE_MESSAGE", "NOISE_MAX_PLAINTEXT"},  # Noise spec message size
     "versioning/objects.py": {"FORMAT_VERSION"},  # commit object format
     "versioning/sync_core.py": {"NONCE_BYTES"},  # protocol field size
     "versioning/statcache.py": {"RACY_WINDOW_NS"},  # file-system timestamp granularity (git's rule)
