@@ -6,6 +6,20 @@ monkey-patching. Each limit carries the reason it exists (mostly: a remote peer 
 be able to make us allocate, loop or wait without bound).
 
 All values are frozen dataclasses; there are no mutable module globals.
+
+How a limit reaches the code that applies it (checked by tests/unit/core/test_config.py):
+- The node's typed config is `Defaults` (`Node.defaults`, handed to `Node(defaults=...)`); the
+  user's config file is `user_config.UserConfig` (`Repo.settings` / `Node.settings`). Code that
+  holds a Node (or an owner built from one: `OnlineNode`, `ApiContext.limits`, a service's
+  `limits`) passes its values down as constructor or function keyword arguments.
+- No module reads a `*_LIMITS` singleton when it runs: not inside a function body, not through
+  a module-level copy (`MAX_X = X_LIMITS.max_x`).
+- A keyword argument may default to a singleton's field (`max_cid_bytes: int =
+  IPLD_LIMITS.max_cid_bytes`). That default is only for library users calling a module directly
+  (tests, notebooks, bench/) and for entry points that have no Node yet (the CLI's daemon client
+  probes the daemon before any repo is opened); the node's own code passes its Defaults' value.
+  Where every caller is node code (RPC handlers' `first_part`/`iter_parts`, a Yamux connection)
+  the argument has no default at all.
 """
 
 from __future__ import annotations

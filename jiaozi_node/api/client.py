@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..config import HTTP_LIMITS, IO_TUNING
+from ..config import HTTP_LIMITS, IO_TUNING, HttpLimits
 from ..errors import InvalidInput, JzfsError, NotFound
 from ..gateway.http_common import multiaddr_to_host_port
 
@@ -45,8 +45,11 @@ class ApiClient:
     httpcore, anyio and trio behind it) cost ~0.15-0.2 s of start-up per command."""
 
     def __init__(self, base_url: str, *, timeout: float | None = None,
-                 authorization: str | None = None) -> None:
+                 authorization: str | None = None, limits: HttpLimits = HTTP_LIMITS,
+                 read_bytes: int = IO_TUNING.read_bytes) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limits = limits  # client_timeout_s (connecting), api_probe_timeout_s (for_path)
+        self._read_bytes = read_bytes  # IoTuning.read_bytes: bytes per read of a streamed answer
         # Sent with every request when the daemon sets API.Authorizations (api/access.py).
         self._authorization = authorization
         u = urlsplit(self.base_url)
@@ -57,13 +60,16 @@ class ApiClient:
         self._conn: http.client.HTTPConnection | None = None
 
     @classmethod
-    def for_repo(cls, repo: Any) -> ApiClient:
+    def for_repo(cls, repo: Any, *, limits: HttpLimits = HTTP_LIMITS) -> ApiClient:
         """The client of the daemon running on `repo`; NotFound if none answers."""
-        return cls.for_path(repo.path)
+        return cls.for_path(repo.path, limits=limits)
 
     @classmethod
-    def for_path(cls, repo_path: Path) -> ApiClient:
-        """The client of the daemon running on the repo at `repo_path`; NotFound if none answers."""
+    def for_path(cls, repo_path: Path | str, *, limits: HttpLimits = HTTP_LIMITS) -> ApiClient:
+        """The client of the daemon running on the repo at `repo_path`; NotFound if none answers.
+
+        `limits` defaults to HttpLimits' defaults: the CLI asks before it opens any repo (it
+        has no Node yet, and opening one would cost every daemon command its start-up)."""
         api_file = Path(repo_path) / API_FILE
         try:
             addr = api_file.read_text().strip()
@@ -75,10 +81,10 @@ class ApiClient:
             raise NotFound(f"unusable API address {addr!r} in {api_file}") from None
         from .access import client_auth_header
 
-        client = cls(url, authorization=client_auth_header(repo_path))
+        client = cls(url, authorization=client_auth_header(repo_path), limits=limits)
         try:  # the probe's connection is kept for the command's own requests
-            client._connect(HTTP_LIMITS.api_probe_timeout_s)
-            resp = client._request("version", [], None, timeout=HTTP_LIMITS.api_probe_timeout_s)
+            client._connect(limits.api_probe_timeout_s)
+            resp = client._request("version", [], None, timeout=limits.api_probe_timeout_s)
             body = resp.read()
             if resp.status == 403:  # a daemon is there, but will not take our commands
                 client.close()
@@ -126,7 +132,7 @@ class ApiClient:
                  content: Iterable[bytes] | bytes | None = None,
                  headers: dict[str, str] | None = None,
                  timeout: float | None = None) -> http.client.HTTPResponse:
-        conn = self._connect(HTTP_LIMITS.client_timeout_s)
+        conn = self._connect(self.limits.client_timeout_s)
         if timeout is not None and conn.sock is not None:
             conn.sock.settimeout(timeout)
         query = urlencode(self._params(args, params))
@@ -197,7 +203,7 @@ class ApiClient:
                **kw: Any) -> Iterator[bytes]:
         resp = self._send(command, args, params, **kw)
         try:
-            while chunk := resp.read1(IO_TUNING.read_bytes):
+            while chunk := resp.read1(self._read_bytes):
                 yield chunk
         except (OSError, http.client.HTTPException) as exc:
             self.close()

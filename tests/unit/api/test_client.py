@@ -72,3 +72,19 @@ def test_client_against_server(server: str, tmp_path: Path) -> None:
             for obj in c.ndjson("lines"):
                 got.append(obj)
         assert got == [{"a": 1}, {"a": 2}]
+
+
+def test_limits_are_passed_in(server: str, tmp_path: Path) -> None:
+    from jiaozi_node.config import HttpLimits
+
+    (tmp_path / "api").write_text(server)
+    limits = HttpLimits(api_probe_timeout_s=0.5, client_timeout_s=1.5)
+    with ApiClient.for_path(tmp_path, limits=limits) as c:
+        assert c.limits is limits
+        assert c._conn is not None and c._conn.timeout == 0.5  # the probe's connection is kept
+    c = ApiClient(api_url(server), limits=limits, read_bytes=4)
+    with c:
+        assert list(c.stream("version")) == [b'{"Ve', b'rsio', b'n":"', b'x"}\n']  # 4 bytes a read
+        c.close()
+        c.json("version")
+        assert c._conn is not None and c._conn.timeout == 1.5

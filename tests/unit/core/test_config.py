@@ -109,15 +109,6 @@ def test_every_limit_field_is_used():
     assert unused == []
 
 
-# Modules that still read a `*_LIMITS` singleton inside a function body (at use time), or copy
-# one into a module-level constant that functions then read, instead of having the limit passed in
-# by their owner (Node.defaults -> constructor keyword). Shrink it.
-LIMITS_READ_AT_USE_TIME: dict[str, set[str]] = {
-    # Owned by other helpers while this list was made (bitswap/, node/retrieval.py, api/, net/).
-    "api/client.py": {"HTTP_LIMITS"},
-}
-
-
 def _limits_read_at_use_time() -> dict[str, set[str]]:
     """`*_LIMITS` names loaded inside function bodies or in module-level assignments (argument
     defaults excluded: a keyword argument defaulting to the config dataclass default is how limits
@@ -151,9 +142,23 @@ def _limits_read_at_use_time() -> dict[str, set[str]]:
 
 
 def test_no_module_reads_a_limits_singleton_at_use_time():
+    """config.py's rule: a `*_LIMITS` singleton is read only as a keyword argument's default
+    (for library users); inside function bodies and in module-level copies, never. The owner
+    (Node.defaults -> constructor or function keyword) passes the limit in."""
     found = _limits_read_at_use_time()
-    extra = {k: sorted(v - LIMITS_READ_AT_USE_TIME.get(k, set()))
-             for k, v in found.items() if v - LIMITS_READ_AT_USE_TIME.get(k, set())}
-    assert extra == {}, f"pass these limits in (Node.defaults -> keyword argument): {extra}"
-    stale = sorted(k for k in LIMITS_READ_AT_USE_TIME if k not in found)
-    assert stale == [], f"converted, remove from LIMITS_READ_AT_USE_TIME: {stale}"
+    assert found == {}, f"pass these limits in (Node.defaults -> keyword argument): {found}"
+
+
+def test_the_use_time_check_sees_what_it_must(tmp_path, monkeypatch):
+    """The AST check itself: a read in a body or a module-level copy is found, a default is not."""
+    import jiaozi_node
+
+    pkg = tmp_path / "jiaozi_node"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "ok.py").write_text("from .config import X_LIMITS\n"
+                               "def f(*, n: int = X_LIMITS.n) -> int:\n    return n\n")
+    (pkg / "body.py").write_text("from .config import X_LIMITS\ndef f():\n    return X_LIMITS.n\n")
+    (pkg / "copy.py").write_text("from .config import X_LIMITS\nN = X_LIMITS.n\n")
+    monkeypatch.setattr(jiaozi_node, "__file__", str(pkg / "__init__.py"))
+    assert _limits_read_at_use_time() == {"body.py": {"X_LIMITS"}, "copy.py": {"X_LIMITS"}}
