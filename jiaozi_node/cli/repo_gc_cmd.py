@@ -108,7 +108,6 @@ def cmd_stat(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from ..errors import RepoError
-    from ..repo import Repo
     from ..store.migrate import migrate
     from ..store.open import engine_name
     from .common import daemon_client, progress
@@ -117,10 +116,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if client is not None:
         client.close()
         raise RepoError("a daemon is running on this repo: stop it before `jzfs repo migrate`")
-    repo = Repo.open()
-    source = engine_name(repo)
-    with progress(None, enabled=args.progress, desc=f"{source} -> {args.engine}") as bar:
-        n = migrate(repo, args.engine, keep_old=args.keep_old, on_block=bar.update)
+    with open_node() as node:  # the store is not opened: migrate opens both engines itself
+        source = engine_name(node.repo)
+        with progress(None, enabled=args.progress, desc=f"{source} -> {args.engine}") as bar:
+            n = migrate(node.repo, args.engine, keep_old=args.keep_old, on_block=bar.update,
+                        limits=node.defaults.store)
     if args.json:
         print_json({"From": source, "To": args.engine, "Blocks": n})
     else:

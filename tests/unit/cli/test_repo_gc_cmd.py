@@ -133,3 +133,21 @@ def test_pin_verify_and_repo_verify_see_a_corrupt_commit(repo, capsys):
     assert capsys.readouterr().out.endswith("verify complete, 1 blocks corrupt, 1 removed\n")
     assert main(["repo", "verify"]) == 0
     assert capsys.readouterr().out == "verify complete, all blocks validated.\n"
+
+
+def test_migrate_passes_the_nodes_store_limits(repo, capsys, monkeypatch):
+    from dataclasses import replace
+
+    import jiaozi_node.cli.repo_gc_cmd as cmd
+    from jiaozi_node.config import Defaults, StoreLimits
+    from jiaozi_node.store import migrate as migrate_mod
+
+    path, _, _ = repo
+    defaults = replace(Defaults(), store=StoreLimits(max_batch_bytes=12345))
+    monkeypatch.setattr(cmd, "open_node", lambda: Node.open(path, defaults=defaults))
+    seen = []
+    real = migrate_mod.migrate
+    monkeypatch.setattr(migrate_mod, "migrate", lambda *a, **kw: (seen.append(kw["limits"]), real(*a, **kw))[1])
+    capsys.readouterr()
+    assert main(["repo", "migrate", "--engine", "lmdb"]) == 0
+    assert seen == [defaults.store]
