@@ -27,7 +27,7 @@ from urllib.parse import quote
 import httpx
 
 from ..car.reader import CarDecoder, CarHeader
-from ..config import HTTP_LIMITS, IPLD_LIMITS, HttpLimits
+from ..config import CAR_LIMITS, HTTP_LIMITS, IPLD_LIMITS, CarLimits, HttpLimits
 from ..errors import (
     CodecError,
     HashMismatch,
@@ -151,11 +151,14 @@ class GatewayFetcher:
     """Sync DAG fetcher (see module docstring). `store` is a SYNC Blockstore."""
 
     def __init__(self, gateways: Sequence[str], *, limits: HttpLimits = HTTP_LIMITS,
+                 car_limits: CarLimits = CAR_LIMITS, max_block_bytes: int = IPLD_LIMITS.max_block_bytes,
                  transport: httpx.BaseTransport | None = None) -> None:
         if not gateways:
             raise InvalidInput("no gateway given (use --gateway URL or config Gateway.Fetch)")
         self.gateways = [normalize_gateway(g) for g in gateways]
         self.limits = limits
+        self.car_limits = car_limits  # the CAR answers' bounds (CarDecoder)
+        self.max_block_bytes = max_block_bytes
         self._http = httpx.Client(timeout=limits.client_timeout_s, transport=transport,
                                   follow_redirects=False)
 
@@ -257,7 +260,8 @@ class GatewayFetcher:
                    on_block: Callable[[Block], None] | None, *, segments: Sequence[str] = ()) -> None:
         walk = _Walk()
         walk.expect(cid)
-        dec = CarDecoder(verify=True)  # verifies every block with ipld.block.verify
+        # verifies every block with ipld.block.verify
+        dec = CarDecoder(verify=True, limits=self.car_limits, max_block_bytes=self.max_block_bytes)
         batch: list[Block] = []
         batch_bytes = 0
 
@@ -317,7 +321,9 @@ def prefetch_path(node: object, path: str, gateways: Sequence[str]) -> FetchStat
     from ..unixfs.resolve import parse_path
 
     root, segments = parse_path(path)
-    with GatewayFetcher(gateways, limits=node.defaults.http) as fetcher:  # type: ignore[attr-defined]
+    defaults = node.defaults  # type: ignore[attr-defined]
+    with GatewayFetcher(gateways, limits=defaults.http, car_limits=defaults.car,
+                        max_block_bytes=defaults.ipld.max_block_bytes) as fetcher:
         _, stats = fetcher.fetch_path(root, segments, node.blocks)  # type: ignore[attr-defined]
     return stats
 

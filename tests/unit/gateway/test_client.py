@@ -197,3 +197,46 @@ async def test_block_source_drops_liar() -> None:
             await src.fetch(CID.of(b"nobody"))
     finally:
         await src.aclose()
+
+
+def test_fetcher_bounds_are_passed_in() -> None:
+    from jiaozi_node.config import CarLimits
+
+    dag, root = make_dag()
+    with GatewayFetcher(["http://good"], transport=routed(good=honest(dag)), max_block_bytes=1000) as f, \
+            pytest.raises(NotFound, match="20000 bytes, over the 1000 limit"):  # a leaf is 20 000 bytes
+        f.fetch_dag(root, MemoryBlockstore())
+    with GatewayFetcher(["http://good"], transport=routed(good=honest(dag)),
+                        car_limits=CarLimits(max_section_bytes=100)) as f, \
+            pytest.raises(NotFound, match="over the 100 limit"):
+        f.fetch_dag(root, MemoryBlockstore())
+
+
+def test_prefetch_path_uses_the_nodes_limits(monkeypatch) -> None:
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from jiaozi_node.config import CarLimits, Defaults, HttpLimits, IpldLimits
+    from jiaozi_node.gateway import client
+
+    defaults = replace(Defaults(), http=HttpLimits(client_timeout_s=3), car=CarLimits(max_roots=2),
+                       ipld=IpldLimits(max_block_bytes=4321))
+    seen = {}
+
+    class Fake:
+        def __init__(self, gateways, **kw):
+            seen.update(kw)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def fetch_path(self, root, segments, store):
+            return root, "stats"
+
+    monkeypatch.setattr(client, "GatewayFetcher", Fake)
+    node = SimpleNamespace(defaults=defaults, blocks=MemoryBlockstore())
+    assert client.prefetch_path(node, str(CID.of(b"x")), ["http://g"]) == "stats"
+    assert seen == {"limits": defaults.http, "car_limits": defaults.car, "max_block_bytes": 4321}
