@@ -74,3 +74,40 @@ def test_local_commands_never_import_the_network_stack(tmp_path: Path) -> None:
         assert "trio" not in tops, argv  # (a new pin only queues its announcement in SQLite)
         if argv[0] == "add":  # nor what only other paths need: no daemon here, no bar, no dag-cbor, no key
             assert not tops & {"http", "tqdm", "dag_cbor", "cryptography"}, sorted(tops)
+
+
+def test_sync_commands_through_a_daemon_load_no_sync_modules(tmp_path: Path) -> None:
+    """With a daemon running, `clone`/`pull` only forward their arguments (RPC `jzfs/…`): the
+    event loop, the IPLD codecs and the sync modules stay unloaded (~0.15 s of the command)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: list[str] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            calls.append(self.path)
+            body = b'{"Version": "0"}' if self.path.startswith("/api/v0/version") else json.dumps(
+                {"Peer": "p", "Repo": "ds", "Refs": {}, "NewCommits": 0, "FetchedBlocks": 0,
+                 "FetchedBytes": 0, "Branches": {}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert loaded(tmp_path, "init")
+        (tmp_path / "repo" / "api").write_text(f"/ip4/127.0.0.1/tcp/{server.server_address[1]}")
+        for argv in (["clone", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWA", "ds"], ["pull", "/ip4/127.0.0.1/tcp/1", "ds"]):
+            mods = loaded(tmp_path, *argv)
+            tops = {m.split(".")[0] for m in mods}
+            assert not tops & {"trio", "dag_cbor", "multiformats", "libp2p"}, (argv, sorted(tops))
+            assert not {m for m in mods if m.startswith("jiaozi_node.versioning.sync")}, argv
+        assert [c.split("?")[0] for c in calls if "version" not in c] == ["/api/v0/jzfs/clone", "/api/v0/jzfs/pull"]
+    finally:
+        server.shutdown()
