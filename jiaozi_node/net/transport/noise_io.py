@@ -11,6 +11,8 @@ from typing import Any
 from libp2p.abc import ISecureConn
 from libp2p.security.noise.io import NoiseTransportReadWriter
 
+from ..lite.noise import open_frames, seal_frames  # the one Noise transport framing (pure)
+
 NOISE_MAX_PLAINTEXT = 65535 - 16  # one Noise transport message (go-libp2p MaxPlaintextLength)
 
 
@@ -56,16 +58,7 @@ class NoiseIO:
             return out
         while True:
             buf = self._buf
-            pos = 0
-            end = len(buf)
-            plain: list[bytes] = []
-            decrypt = self._state.decrypt
-            while end - pos >= 2:
-                n = (buf[pos] << 8) | buf[pos + 1]
-                if end - pos - 2 < n:
-                    break
-                plain.append(decrypt(buf[pos + 2 : pos + 2 + n]))
-                pos += 2 + n
+            plain, pos = open_frames(buf, self._state.decrypt)
             self._buf = buf[pos:] if pos else buf
             if plain:
                 return plain[0] if len(plain) == 1 else b"".join(plain)
@@ -75,13 +68,7 @@ class NoiseIO:
             self._buf = self._buf + data if self._buf else data
 
     async def write(self, chunks: list[bytes]) -> None:
-        encrypt = self._state.encrypt
-        out = []
-        for c in chunks:
-            ct = encrypt(c)
-            out.append(len(ct).to_bytes(2, "big"))
-            out.append(ct)
-        await self._raw.write(b"".join(out))
+        await self._raw.write(seal_frames(chunks, self._state.encrypt))
 
     async def close(self) -> None:
         await self._conn.close()
