@@ -87,6 +87,26 @@ class ApiContext:
     def getter(self) -> _Getter:
         return _Getter(self.node.blocks, self.fetch)
 
+    def resolve_cid(self, arg: str) -> CID:
+        """The CID `arg` names (`CID`, `CID/path`, `/ipfs/CID/path`), its path resolved through
+        the getter. Sync: call it in a worker thread from a handler (`in_thread`)."""
+        from ..unixfs.resolve import resolve
+
+        cp = parse_arg_path(arg)
+        if not cp.segments:
+            return cp.cid
+        return resolve(self.getter, cp.cid, list(cp.segments))
+
+    def make_dag_local(self, root: CID) -> int:
+        """Read every block of the DAG under `root` through the getter, one block at a time, so
+        each is local afterwards (online, a missing block is fetched, verified and stored; offline,
+        NotFound names the first missing one). Returns the number of blocks walked (identity CIDs
+        not counted). Sync (worker thread). Online, `fetch_dag` is the fast path: many blocks in
+        flight; this is what runs when it has nothing to fetch from."""
+        from ..car.traverse import dag_blocks
+
+        return sum(1 for _ in dag_blocks(self.getter, root))
+
     def require_online(self) -> OnlineNode:
         if self.online is None:
             raise InvalidInput("this command needs the node to be online (run `jzfs daemon`)")

@@ -10,11 +10,7 @@ from typing import Any
 from .. import __version__
 from ..errors import InvalidInput, NotFound
 from ..gateway.asgi import Request, Response
-from ..gateway.http_common import parse_arg_path
-from ..ipld import codecs
-from ..ipld.cid import CID
 from ..unixfs.exporter_data import load_block
-from ..unixfs.resolve import resolve
 from .common import ApiContext, Handler, in_thread, param_bool, send_json, send_ndjson
 
 
@@ -64,29 +60,6 @@ def _swarm(fn_name: str, *, with_args: bool = False) -> Handler:
 # ------------------------------------------------------------------------------------------ pins
 
 
-def _resolve_cid(ctx: ApiContext, arg: str) -> CID:
-    cp = parse_arg_path(arg)
-    if not cp.segments:
-        return cp.cid
-    return resolve(ctx.getter, cp.cid, list(cp.segments))
-
-
-def _fetch_dag(ctx: ApiContext, root: CID) -> int:
-    """Walk the whole DAG under `root` through the getter, one block at a time (offline: NotFound
-    names the first missing block). Online, `ctx.fetch_dag` runs first with many blocks in
-    flight. Returns the number of blocks walked."""
-    getter = ctx.getter
-    seen: set[bytes] = set()
-    stack = [root]
-    while stack:
-        cid = stack.pop()
-        if cid.multihash in seen or cid.multihash[0] == 0x00:
-            continue
-        seen.add(cid.multihash)
-        stack.extend(reversed(codecs.links(cid, load_block(getter, cid))))
-    return len(seen)
-
-
 async def pin_add(ctx: ApiContext, req: Request, resp: Response) -> None:
     args = req.args()
     if not args:
@@ -95,7 +68,7 @@ async def pin_add(ctx: ApiContext, req: Request, resp: Response) -> None:
     pinned = []
     pins = ctx.node.pins
     for arg in args:
-        cid = await in_thread(_resolve_cid, ctx, arg)
+        cid = await in_thread(ctx.resolve_cid, arg)
         if not recursive:
             await in_thread(load_block, ctx.getter, cid)
             await in_thread(lambda c=cid: pins.add(c, recursive=False))
@@ -108,7 +81,7 @@ async def pin_add(ctx: ApiContext, req: Request, resp: Response) -> None:
             try:
                 walked = await ctx.fetch_dag(cid)
                 if not walked:
-                    await in_thread(_fetch_dag, ctx, cid)
+                    await in_thread(ctx.make_dag_local, cid)
                 await in_thread(lambda c=cid: pins.add(c, recursive=True, complete=True))
             finally:
                 hold.__exit__(None, None, None)
@@ -123,7 +96,7 @@ async def pin_rm(ctx: ApiContext, req: Request, resp: Response) -> None:
     recursive = param_bool(req, "recursive", True)
     out = []
     for arg in args:
-        cid = await in_thread(_resolve_cid, ctx, arg)
+        cid = await in_thread(ctx.resolve_cid, arg)
         await in_thread(lambda c=cid: ctx.node.pins.rm(c, recursive=recursive))
         out.append(str(cid))
     await send_json(resp, {"Pins": out})
@@ -136,7 +109,7 @@ async def pin_ls(ctx: ApiContext, req: Request, resp: Response) -> None:
     if args:
         keys: dict[str, Any] = {}
         for arg in args:
-            cid = await in_thread(_resolve_cid, ctx, arg)
+            cid = await in_thread(ctx.resolve_cid, arg)
             try:
                 t = await in_thread(pins.pin_type, cid)
             except NotFound:

@@ -137,13 +137,11 @@ def gc_action(ui: WebUI, q: Query) -> Reply:
 
 
 def pin_action(ui: WebUI, q: Query) -> Reply:
-    from ..api.h_node import _fetch_dag, _resolve_cid
-
     arg = (q.form.get("cid") or "").strip()
     action = q.form.get("action")
-    cid = _resolve_cid(ui.ctx, arg)
+    cid = ui.ctx.resolve_cid(arg)
     if action == "add":
-        _fetch_dag(ui.ctx, cid)  # the whole DAG must be local, as `pin add` makes sure
+        ui.ctx.make_dag_local(cid)  # the whole DAG must be local, as `pin add` makes sure
         ui.node.pins.add(cid, recursive=True)
         msg = f"pinned {cid}"
     elif action == "rm":

@@ -57,3 +57,19 @@ def test_api_context_limits_are_the_nodes_unless_given(tmp_path) -> None:
         assert ApiContext(node).limits is http
         other = HttpLimits(max_body_bytes=5)
         assert ApiContext(node, limits=other).limits is other
+
+
+def test_resolve_cid_and_make_dag_local(node, tree) -> None:
+    """The public helpers the pin handlers and the web UI share (ApiContext)."""
+    from jiaozi_node.api.common import ApiContext
+    from jiaozi_node.car.traverse import dag_blocks
+    from jiaozi_node.errors import NotFound
+    ctx = ApiContext(node)
+    root = tree["root"]
+    assert ctx.resolve_cid(str(root)) == root
+    assert ctx.resolve_cid(f"/ipfs/{root}/sub/inner.txt") == tree["hello"]
+    every = {b.cid for b in dag_blocks(node.blocks, root)}
+    assert ctx.make_dag_local(root) == len(every) > 5
+    node.blocks.delete(tree["hello"])
+    with pytest.raises(NotFound, match=str(tree["hello"])):  # offline: the missing block is named
+        ctx.make_dag_local(root)
