@@ -88,12 +88,17 @@ class SecureChannel:
         await self.close()
 
 
-async def _handshake(sock: Any, hs: NoiseHandshake, who: str, limits: NetLimits) -> SecureChannel:
+async def _handshake(sock: Any, hs: NoiseHandshake, who: str, limits: NetLimits,
+                     received: bytes) -> SecureChannel:
     try:
         with trio.fail_after(limits.connect_timeout_s):
             first = hs.initial_bytes()
             if first:
                 await sock.send_all(first)
+            if received:
+                out = hs.receive_data(received)
+                if out:
+                    await sock.send_all(out)
             while not hs.done:
                 data = await sock.receive_some(limits.noise_socket_read_bytes)
                 if not data:
@@ -110,19 +115,21 @@ async def _handshake(sock: Any, hs: NoiseHandshake, who: str, limits: NetLimits)
 
 
 async def secure_outbound(sock: Any, identity: Any, expected_peer_id: str | None, *,
-                          limits: NetLimits = NET_LIMITS,
-                          muxers: Sequence[str] = (YAMUX,)) -> SecureChannel:
+                          limits: NetLimits = NET_LIMITS, muxers: Sequence[str] = (YAMUX,),
+                          received: bytes = b"") -> SecureChannel:
     """Dialer side of the handshake on `sock` (after `/noise` was selected).
 
     `expected_peer_id`: the `/p2p/` part of the dialed address; the handshake fails unless the
-    remote proves that identity (None: accept any authenticated peer).
+    remote proves that identity (None: accept any authenticated peer). `received`: bytes
+    multistream-select read past its answer (the `rest` of `negotiate.select`).
     """
     hs = NoiseHandshake(identity, initiator=True, expected_peer_id=expected_peer_id, muxers=muxers)
-    return await _handshake(sock, hs, expected_peer_id or "peer", limits)
+    return await _handshake(sock, hs, expected_peer_id or "peer", limits, received)
 
 
 async def secure_inbound(sock: Any, identity: Any, *, limits: NetLimits = NET_LIMITS,
-                         muxers: Sequence[str] = (YAMUX,)) -> SecureChannel:
-    """Listener side of the handshake on `sock`."""
+                         muxers: Sequence[str] = (YAMUX,), received: bytes = b"") -> SecureChannel:
+    """Listener side of the handshake on `sock`. `received`: the `rest` of `negotiate.accept`
+    (a dialer may pipeline message 1 right behind its `/noise` proposal)."""
     hs = NoiseHandshake(identity, initiator=False, muxers=muxers)
-    return await _handshake(sock, hs, "peer", limits)
+    return await _handshake(sock, hs, "peer", limits, received)

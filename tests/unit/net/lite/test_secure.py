@@ -176,3 +176,31 @@ async def test_data_pipelined_behind_message_3_reaches_the_responder() -> None:
             ch = await secure_inbound(b, Identity.generate())
             assert ch.remote_peer_id == me.peer_id
             assert await ch.read() == b"early"
+
+
+async def test_message_1_pipelined_behind_the_noise_proposal() -> None:
+    """A dialer may send message 1 in the same write as its `/noise` proposal: `accept` returns
+    it as `rest`, `secure_inbound(received=rest)` starts from it."""
+    from jiaozi_node.net.lite.multistream import HEADER, encode_message
+
+    a, b = trio.testing.memory_stream_pair()
+    me = Identity.generate()
+    hs = NoiseHandshake(me, initiator=True)
+    await a.send_all(HEADER + encode_message("/noise") + hs.initial_bytes())
+    with trio.fail_after(10):
+        async with trio.open_nursery() as n:
+            async def dialer() -> None:
+                answer = HEADER + encode_message("/noise")
+                buf = b""
+                while len(buf) < len(answer):
+                    buf += await a.receive_some(65536)
+                assert buf.startswith(answer)
+                out, buf = hs.receive_data(buf[len(answer):]), b""
+                while not hs.done:
+                    out = hs.receive_data(await a.receive_some(65536))
+                await a.send_all(out)
+            n.start_soon(dialer)
+            proto, rest = await accept(b, lambda p: p == "/noise")
+            assert proto == "/noise" and rest
+            ch = await secure_inbound(b, Identity.generate(), received=rest)
+            assert ch.remote_peer_id == me.peer_id
