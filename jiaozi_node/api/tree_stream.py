@@ -28,8 +28,7 @@ from collections.abc import Iterable, Iterator
 
 from ..config import TREE_LIMITS, TreeLimits
 from ..errors import JzfsError, RemoteProtocolError
-from ..node.tree_writer import TreeEntry
-from ..unixfs.tree_plan import DIRECTORY, FILE, SYMLINK
+from ..unixfs.tree_plan import DIRECTORY, FILE, SYMLINK, TreeEntry
 
 FORMAT = "jzfs-tree"  # value of /api/v0/get's `format` parameter that selects this stream
 CONTENT_TYPE = "application/vnd.jzfs.tree"

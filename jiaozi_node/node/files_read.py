@@ -20,8 +20,9 @@ from ..ipld.cid import CID
 from ..unixfs.exporter import Entry, Stat, list_dir, read_file, read_symlink, stat
 from ..unixfs.exporter_data import BlockGetter
 from ..unixfs.resolve import parse_path, resolve
+from ..unixfs.tree_plan import TreeEntry
 from ..unixfs.walk import walk
-from .tree_writer import TreeEntry, write_tree
+from .tree_writer import write_tree
 
 
 class FilesReader:

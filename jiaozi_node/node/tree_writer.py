@@ -25,27 +25,15 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import IO_TUNING, TREE_LIMITS, TreeLimits
 from ..errors import InvalidInput
-from ..unixfs.tree_plan import DIRECTORY, FILE, SYMLINK, TreePlan
+from ..unixfs.tree_plan import DIRECTORY, FILE, SYMLINK, TreeEntry, TreePlan
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _STAGED = "out"  # the root's name inside the temporary directory
-
-
-@dataclass(frozen=True, slots=True)
-class TreeEntry:
-    """One node to write. `path` is relative to the root (() is the root itself); files carry
-    `data` (an iterable of byte chunks, consumed once, in order), symlinks their `target`."""
-
-    path: tuple[str, ...]
-    kind: str  # "directory" | "file" | "symlink"
-    data: Iterable[bytes] | None = None
-    target: str | None = None
 
 
 def write_tree(entries: Iterable[TreeEntry], dest: Path | str, *, replace_empty_dir: bool = False,

@@ -18,7 +18,8 @@ a symlink that a second `a` would write through). Depth is bounded (TreeLimits.m
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..config import TREE_LIMITS, TreeLimits
@@ -29,6 +30,18 @@ FILE = "file"
 SYMLINK = "symlink"
 KINDS = (DIRECTORY, FILE, SYMLINK)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One node of a tree to write (`node/tree_writer.write_tree`) or to stream (`api/tree_stream`).
+    `path` is relative to the root (() is the root itself); files carry `data` (an iterable of
+    byte chunks, consumed once, in order), symlinks their `target`."""
+
+    path: tuple[str, ...]
+    kind: str  # "directory" | "file" | "symlink"
+    data: Iterable[bytes] | None = None
+    target: str | None = None
 
 
 def name_problem(name: str, *, max_bytes: int = TREE_LIMITS.max_name_bytes) -> str | None:

@@ -377,8 +377,9 @@ class Versioning:
         too deep) leaves nothing behind. With `verify` (the default) a commit or tag not signed
         by a trusted key is refused before anything is written. Returns (commit CID, files).
         """
-        from ..node.tree_writer import TreeEntry, write_tree
+        from ..node.tree_writer import write_tree
         from ..unixfs.exporter import read_file, read_symlink
+        from ..unixfs.tree_plan import TreeEntry
         from ..unixfs.walk import walk
 
         commit_cid, commit, _ = self.resolve_checked(spec, verify=verify)

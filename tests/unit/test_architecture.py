@@ -29,7 +29,7 @@ PURE_CORES = (
     + [f"jiaozi_node.bitswap.{m}" for m in ("message", "wantlist", "ledger", "engine", "client")]
     + [f"jiaozi_node.versioning.{m}" for m in ("objects", "signing", "diff", "merge", "history", "tree", "verify",
                                                "sync_core", "revspec", "rowdiff")]
-    + ["jiaozi_node.gateway.http_common", "jiaozi_node.gateway.content"]
+    + ["jiaozi_node.gateway.http_common", "jiaozi_node.gateway.content", "jiaozi_node.api.tree_stream"]
     + [f"jiaozi_node.ipns.{m}" for m in ("crypto", "name", "record", "validator", "dnslink", "dataset",
                                          "inspect")]
     + [f"jiaozi_node.routing.http.{m}" for m in ("records", "filters", "paths", "maddr")]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from jiaozi_node.api.tree_stream import StreamError, decode_tree, encode_tree
 from jiaozi_node.config import TreeLimits
 from jiaozi_node.errors import NotFound, RemoteProtocolError
-from jiaozi_node.node.tree_writer import TreeEntry
+from jiaozi_node.unixfs.tree_plan import TreeEntry
 
 
 def _entries() -> list[TreeEntry]:
