@@ -22,14 +22,14 @@ import argparse
 import hashlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from _daemon import Daemon, start_daemon, stop_daemons
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "interop"))
@@ -37,47 +37,6 @@ sys.path.insert(0, str(ROOT / "interop"))
 MiB = 1024 * 1024
 MB = 1e6
 KAD = {"protocol": "/ipfs/kad/1.0.0", "clientMode": False}
-
-
-class Daemons:
-    """`jzfs daemon` processes on fresh repos, all addresses on 127.0.0.1; stopped by PID."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.procs: list[subprocess.Popen[str]] = []
-
-    def start(self, name: str, config: dict[str, object]) -> dict[str, str]:
-        from jiaozi_node.repo import Repo
-
-        path = self.tmp / name
-        repo = Repo.init(path)
-        repo.set_config("Addresses.API", "/ip4/127.0.0.1/tcp/0")
-        repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
-        repo.set_config("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])
-        for k, v in config.items():
-            repo.set_config(k, v)
-        env = {**os.environ, "JZFS_PATH": str(path), "PYTHONUNBUFFERED": "1"}
-        proc = subprocess.Popen([sys.executable, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.procs.append(proc)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "Daemon is ready" in line:
-                break
-        else:
-            raise RuntimeError(f"daemon {name} exited early")
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-        return env
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 def jzfs(env: dict[str, str], *args: str, timeout: float = 600) -> str:
@@ -129,13 +88,17 @@ def main() -> None:
     times: dict[str, list[float]] = {"jzfs": [], "helia": []}
     with tempfile.TemporaryDirectory(prefix="bench-find-fetch-") as td:
         tmp = Path(td)
-        daemons = Daemons(tmp)
+        daemons: list[Daemon] = []
         helias: list[HeliaPeer] = []
         try:
-            c = daemons.start("c", {"Routing.Type": "dhtserver"})
+            def start(name: str, config: dict[str, object]) -> dict[str, str]:
+                daemons.append(start_daemon(tmp, name, config))
+                return daemons[-1].env
+
+            c = start("c", {"Routing.Type": "dhtserver"})
             c_addr = json.loads(jzfs(c, "id", "--json"))["Addresses"][0]
-            a = daemons.start("a", {"Bootstrap": [c_addr]})
-            b = daemons.start("b", {"Bootstrap": [c_addr]})
+            a = start("a", {"Bootstrap": [c_addr]})
+            b = start("b", {"Bootstrap": [c_addr]})
             hc = HeliaPeer(dht=KAD, **kw).start()
             ha = HeliaPeer(dht=KAD, **kw).start()
             hd = HeliaPeer(dht=KAD, **kw).start()
@@ -174,7 +137,7 @@ def main() -> None:
         finally:
             for h in helias:
                 h.stop()
-            daemons.stop()
+            stop_daemons(daemons)
     mj, mh = statistics.median(times["jzfs"]), statistics.median(times["helia"])
     print(f"\nfind + fetch of {args.mib} MiB from a provider two hops away "
           f"(medians of {args.rounds}, {'loopback namespace' if conf.netns else conf.how}):")

@@ -25,19 +25,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _daemon import LOOPBACK_ADDRESSES, PY, run_daemon, stop_daemons
+
 MB = 1e6
-PY = sys.executable
 
 
 def init_repo(path: Path, engine: str):  # type: ignore[no-untyped-def]
@@ -54,9 +52,8 @@ def make_repo(base: Path, size: int, engine: str) -> tuple[Path, str]:
     from jiaozi_node.node.files import add_path
 
     repo = init_repo(base / "repo", engine)
-    repo.set_config("Addresses.API", "/ip4/127.0.0.1/tcp/0")
-    repo.set_config("Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
-    repo.set_config("Addresses.Swarm", ["/ip4/127.0.0.1/tcp/0"])
+    for key, value in LOOPBACK_ADDRESSES.items():
+        repo.set_config(key, value)
     src = base / "data.bin"
     with open(src, "wb") as f:
         chunk = hashlib.shake_256(b"bench-gateway").digest(1 << 20)
@@ -121,7 +118,7 @@ def main() -> None:
     args = ap.parse_args()
     size = args.mib * 1024 * 1024
     base = Path(tempfile.mkdtemp(prefix="jzfs-bench-gw-"))
-    proc = None
+    daemon = None
     try:
         repo, cid = make_repo(base, size, args.engine)
         env = {**os.environ, "JZFS_PATH": str(repo), "PYTHONUNBUFFERED": "1"}
@@ -139,20 +136,8 @@ def main() -> None:
                 for _ in FilesReader.for_node(node).cat(cid):
                     pass
 
-        proc = subprocess.Popen([PY, "-m", "jiaozi_node.cli.main", "daemon"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        text = ""
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            text += line
-            if "Daemon is ready" in line:
-                break
-        m = re.search(r"Gateway server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
-        assert m, text
-        gw = f"http://{m.group(1)}:{m.group(2)}"
-        m = re.search(r"RPC API server listening on /ip4/([\d.]+)/tcp/(\d+)", text)
-        assert m, text
-        api = f"http://{m.group(1)}:{m.group(2)}"
+        daemon = run_daemon(repo)
+        gw, api = daemon.gateway, daemon.api
         first_block = None
         from jiaozi_node.ipld import CID, codecs
         from jiaozi_node.node import Node
@@ -209,9 +194,8 @@ def main() -> None:
                   "fetching process; into a repo it includes any store file pages mapped into it)")
         print(f"jzfs-self RSS now: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     finally:
-        if proc is not None and proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+        if daemon is not None:
+            stop_daemons([daemon], timeout=30)
         shutil.rmtree(base, ignore_errors=True)
 
 
