@@ -6,8 +6,14 @@ frozen sections. Pure: no I/O (the repo reads the file and hands the dict in).
 
 `Repo.settings` holds the parsed value (re-parsed after `Repo.set_config`), `Node.settings` hands
 it to every part of the node. Missing keys take the defaults below (Kubo's where Kubo has the
-key), which come from `config.py`; nothing else reads the raw dict with its own inline default.
-Limits (sizes, counts, timeouts) are not user settings: they stay in `config.py`'s dataclasses.
+key): the field defaults of the dataclasses below, each written once (parse takes them from
+`UserConfig()`), themselves from `config.py` where the node uses the value elsewhere too
+(addresses, routing type, reprovide strategy); nothing else reads the raw dict with its own
+inline default. Limits (sizes, counts, timeouts) are not user settings: they stay in
+`config.py`'s dataclasses (`Defaults`). The two do not repeat each other: the only keys that
+touch a limit are Kubo's `Ipns.RepublishPeriod/RecordLifetime/ResolveCacheSize` (Go durations /
+a count, unset = keep the limit), applied over `Defaults.ipns` in one place
+(`ipns/service.limits_from_config`).
 
 Which keys exist and what they do: README "Configuration".
 """
@@ -124,12 +130,14 @@ class UserConfig:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> UserConfig:
-        """Every key used by the node, type-checked; raises InvalidInput("config KEY: ...")."""
+        """Every key used by the node, type-checked; raises InvalidInput("config KEY: ...").
+        A missing key takes the field's default above (`d`): each default is written once."""
         r = _Reader(copy.deepcopy(dict(raw)))  # the parsed value never aliases the raw dict
-        routing_type = r.str("Routing.Type", DEFAULT_ROUTING_TYPE) or DEFAULT_ROUTING_TYPE
+        d = cls()
+        routing_type = r.str("Routing.Type", d.routing.type) or d.routing.type
         if routing_type not in ROUTING_TYPES:
             raise InvalidInput(f"config Routing.Type: {routing_type!r} is not one of {', '.join(ROUTING_TYPES)}")
-        strategy = r.str("Reprovider.Strategy", DEFAULT_REPROVIDER_STRATEGY) or DEFAULT_REPROVIDER_STRATEGY
+        strategy = r.str("Reprovider.Strategy", d.reprovider.strategy) or d.reprovider.strategy
         if strategy not in REPROVIDER_STRATEGIES:
             raise InvalidInput(f"config Reprovider.Strategy: {strategy!r} is not one of "
                                f"{', '.join(REPROVIDER_STRATEGIES)}")
@@ -140,17 +148,17 @@ class UserConfig:
         origins = r.get("API.HTTPHeaders.Access-Control-Allow-Origin")
         return cls(
             addresses=Addresses(
-                swarm=r.strs("Addresses.Swarm", tuple(DEFAULT_SWARM_ADDRS)),
-                api=r.str("Addresses.API", DEFAULT_API_ADDR) or "",
-                gateway=r.str("Addresses.Gateway", DEFAULT_GATEWAY_ADDR) or ""),
+                swarm=r.strs("Addresses.Swarm", d.addresses.swarm),
+                api=r.str("Addresses.API", d.addresses.api) or "",
+                gateway=r.str("Addresses.Gateway", d.addresses.gateway) or ""),
             api=Api(allowed_origins=None if origins is None else r.strs("API.HTTPHeaders.Access-Control-Allow-Origin"),
                     allowed_hosts=r.strs("API.AllowedHosts"),
                     authorizations=r.get("API.Authorizations")),
             bootstrap=r.strs("Bootstrap"),
             peering_peers=tuple(r.list_of_maps("Peering.Peers")),
             gateway=Gateway(fetch=r.strs("Gateway.Fetch"),
-                            fetch_from_peers=r.bool("Gateway.FetchFromPeers", True),
-                            expose_routing_api=r.bool("Gateway.ExposeRoutingAPI", True)),
+                            fetch_from_peers=r.bool("Gateway.FetchFromPeers", d.gateway.fetch_from_peers),
+                            expose_routing_api=r.bool("Gateway.ExposeRoutingAPI", d.gateway.expose_routing_api)),
             routing=Routing(type=routing_type, delegated_routers=r.strs("Routing.DelegatedRouters"),
                             dht_protocol=r.str("Routing.DHT.Protocol", None) or None),
             reprovider=Reprovider(strategy=strategy),
@@ -158,15 +166,16 @@ class UserConfig:
                       record_lifetime=r.duration("Ipns.RecordLifetime"),
                       resolve_cache_size=r.none_or_int("Ipns.ResolveCacheSize")),
             dns=Dns(resolvers=MappingProxyType({str(k): str(v) for k, v in r.map("DNS.Resolvers").items()})),
-            datastore=Datastore(engine=r.str("Datastore.Engine", "default") or "default",
+            datastore=Datastore(engine=r.str("Datastore.Engine", d.datastore.engine) or d.datastore.engine,
                                 storage_max=r.get("Datastore.StorageMax")),
-            discovery=Discovery(mdns_enabled=r.bool("Discovery.MDNS.Enabled", False)),
-            webui=WebUI(content_security_policy=r.bool("WebUI.ContentSecurityPolicy", True)),
+            discovery=Discovery(mdns_enabled=r.bool("Discovery.MDNS.Enabled", d.discovery.mdns_enabled)),
+            webui=WebUI(content_security_policy=r.bool("WebUI.ContentSecurityPolicy",
+                                                       d.webui.content_security_policy)),
             import_profile=r.str("Import.Profile", None) or None,
             versioning=Versioning(chunker=r.str("Versioning.Chunker", None) or None,
                                   author_name=r.str("Versioning.Author.Name", None) or None,
                                   author_email=r.str("Versioning.Author.Email", None) or None),
-            refs_database=r.str("Refs.Database", "sqlite") or "sqlite",
+            refs_database=r.str("Refs.Database", d.refs_database) or d.refs_database,
             trust_keys=r.strs("Trust.Keys"),
             remotes=MappingProxyType({str(k): MappingProxyType(dict(v)) for k, v in remotes.items()}),
         )

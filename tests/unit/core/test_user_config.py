@@ -83,3 +83,19 @@ def test_effective_config_value_defaults_come_from_parse() -> None:
         {"Type": "none", "DelegatedRouters": [], "X": 1}
     with pytest.raises(KeyError):
         effective_config_value({}, "Routing.Nope")
+
+
+def test_each_default_is_written_once():
+    """A missing key takes the dataclass field's default: parse({}) is UserConfig(), and parse
+    passes no default of its own (a literal or a config.py constant) to the reader."""
+    import inspect
+    import textwrap
+
+    assert UserConfig.parse({}) == UserConfig()
+    tree = ast.parse(textwrap.dedent(inspect.getsource(UserConfig.parse)))
+    own = [ast.unparse(c) for c in ast.walk(tree)
+           if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+           and isinstance(c.func.value, ast.Name) and c.func.value.id == "r" and len(c.args) == 2
+           and (isinstance(c.args[1], ast.Name) or (isinstance(c.args[1], ast.Constant)
+                                                    and c.args[1].value is not None))]
+    assert own == []
