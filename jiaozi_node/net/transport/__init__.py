@@ -1,6 +1,7 @@
 """The parts of the libp2p connection stack we own, on top of py-libp2p 0.8.1 (pinned).
 
-- `yamux`: our Yamux stream muxer (py-libp2p's own is replaced; see its docstring for why).
+- `yamux`: the py-libp2p face of our Yamux muxer (the session itself is `net/yamux_session.py`,
+  which imports no libp2p; py-libp2p's own muxer is replaced, see `yamux` for why).
 - `noise_io`: whole-Noise-message plaintext I/O under that muxer (bypasses py-libp2p's
   per-message SecureSession layers once the muxer owns the connection).
 - `libp2p_fixes`: the few class-level fixes to py-libp2p functions (applied once, idempotent,

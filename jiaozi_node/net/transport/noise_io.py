@@ -11,9 +11,11 @@ from typing import Any
 from libp2p.abc import ISecureConn
 from libp2p.security.noise.io import NoiseTransportReadWriter
 
-from ..lite.noise import open_frames, seal_frames  # the one Noise transport framing (pure)
-
-NOISE_MAX_PLAINTEXT = 65535 - 16  # one Noise transport message (go-libp2p MaxPlaintextLength)
+from ..lite.noise import (  # the one Noise transport framing (pure)
+    NOISE_MAX_PLAINTEXT,
+    open_frames,
+    seal_frames,
+)
 
 
 class GenericIO:

@@ -31,8 +31,7 @@ NOT_LIMITS = {
     "identity.py": {"KEY_TYPE_ED25519"},  # libp2p crypto.proto KeyType
     "ipns/crypto.py": {"MAX_INLINE_KEY_BYTES"},  # peer-ID spec: keys <= 42 bytes are inlined
     "ipns/record.py": {"NS", "UINT64_MAX", "VALIDITY_EOL"},  # units, protobuf uint64, spec enum
-    "net/transport/yamux.py": {"HEADER_SIZE", "INITIAL_WINDOW"},  # yamux spec
-    "net/transport/noise_io.py": {"NOISE_MAX_PLAINTEXT"},  # Noise spec message size
+    "net/yamux_session.py": {"HEADER_SIZE", "INITIAL_WINDOW"},  # yamux spec
     "net/lite/noise.py": {"MAX_NOISE_MESSAGE", "NOISE_MAX_PLAINTEXT"},  # Noise spec message size
     "versioning/objects.py": {"FORMAT_VERSION"},  # commit object format
     "versioning/sync_core.py": {"NONCE_BYTES"},  # protocol field size
