@@ -58,6 +58,7 @@ from ..yamux_session import (  # noqa: F401 - re-exported for tests and callers
 )
 from .noise_io import make_io
 
+
 def yamux_factory(settings: YamuxSettings) -> Callable[[ISecureConn, ID], Yamux]:
     """The muxer "class" a host registers: py-libp2p calls it as `cls(secured_conn, peer_id)`."""
 
