@@ -164,16 +164,21 @@ class Repo:
             return default
 
     def set_config(self, key: str, value: Any) -> None:
-        parts = _split_key(key)
-        node: Any = self.config
-        for part in parts[:-1]:
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = node[part] = {}
-            if not isinstance(nxt, dict):
-                raise InvalidInput(f"config key {key!r}: {part!r} is not a map")
-            node = nxt
-        node[parts[-1]] = value
+        self.set_configs({key: value})
+
+    def set_configs(self, values: dict[str, Any]) -> None:
+        """Set several keys with one (atomic, synced) write of the config file."""
+        for key, value in values.items():
+            parts = _split_key(key)
+            node: Any = self.config
+            for part in parts[:-1]:
+                nxt = node.get(part)
+                if nxt is None:
+                    nxt = node[part] = {}
+                if not isinstance(nxt, dict):
+                    raise InvalidInput(f"config key {key!r}: {part!r} is not a map")
+                node = nxt
+            node[parts[-1]] = value
         self._settings = None
         self.save()
 

@@ -20,6 +20,14 @@ from pathlib import Path
 LOCK_FILE = "gc.lock"
 
 
+@contextmanager
+def _release(fd: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        os.close(fd)  # closing the description releases the lock
+
+
 class GcLock:
     def __init__(self, repo_path: Path | str) -> None:
         self.path = Path(repo_path) / LOCK_FILE
@@ -36,6 +44,21 @@ class GcLock:
     def shared(self) -> AbstractContextManager[None]:
         """Held by writers that will pin what they write."""
         return self._hold(fcntl.LOCK_SH)
+
+    def try_shared(self) -> AbstractContextManager[None] | None:
+        """The shared lock, taken already, when it is free now; None while a GC holds it (the
+        caller then waits in `shared()` where blocking does no harm, e.g. a worker thread). An
+        event loop takes the lock this way without starting a thread when no GC runs."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return _release(fd)
 
     def exclusive(self) -> AbstractContextManager[None]:
         """Held by garbage collection."""

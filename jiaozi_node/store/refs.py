@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +55,8 @@ class RefStore(Protocol):
     def get_ref(self, repo: str, ref: str) -> CID: ...
     def list_refs(self, repo: str, prefix: str = "") -> dict[str, CID]: ...
     def update_ref(self, repo: str, ref: str, new: CID, *, expected: CID | None) -> None: ...
+    def update_refs(self, repo: str, updates: Sequence[tuple[str, CID, CID | None]], *,
+                    create_at: int | None = None) -> None: ...
     def delete_ref(self, repo: str, ref: str, *, expected: CID | None = None) -> None: ...
     def allow_writer(self, repo: str, peer: str) -> None: ...
     def remove_writer(self, repo: str, peer: str) -> None: ...
@@ -68,6 +72,10 @@ class SqlRefStore(ABC):
 
     @abstractmethod
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[int, list[tuple[Any, ...]]]: ...
+
+    @abstractmethod
+    def _transaction(self) -> Any:
+        """A context manager: the statements inside commit together, or not at all."""
 
     def _q(self, sql: str) -> str:
         return sql.replace("?", self.ph)
@@ -126,6 +134,24 @@ class SqlRefStore(ABC):
                              (str(new), repo, ref, str(expected)))
         if n != 1:
             raise self._conflict(repo, ref, expected)
+
+    def update_refs(self, repo: str, updates: Sequence[tuple[str, CID, CID | None]], *,
+                    create_at: int | None = None) -> None:
+        """Several compare-and-swaps `(ref, new, expected)` as ONE transaction: all move or none
+        does (the first that fails raises, as `update_ref` would). With `create_at`, the repo is
+        created in the same transaction (InvalidInput if it exists): a clone appears whole, with
+        its refs, or not at all. One commit, so one disk sync, however many refs move."""
+        for ref, _, _ in updates:
+            check_ref_name(ref)
+        if create_at is not None:
+            check_repo_name(repo)
+        with self._transaction():
+            if create_at is not None:
+                self.create_repo(repo, now=create_at)
+            else:
+                self._require_repo(repo)
+            for ref, new, expected in updates:
+                self.update_ref(repo, ref, new, expected=expected)
 
     def delete_ref(self, repo: str, ref: str, *, expected: CID | None = None) -> None:
         if expected is None:
@@ -188,6 +214,16 @@ class SqliteRefStore(SqlRefStore):
         cur = self._db.execute(sql, params)
         rows = cur.fetchall()
         return cur.rowcount, rows
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")  # the write lock now: no upgrade deadlock later
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()

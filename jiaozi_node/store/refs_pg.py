@@ -45,5 +45,8 @@ class PostgresRefStore(SqlRefStore):
         except psycopg.Error as exc:
             raise RepoError(f"refs database error: {exc}".strip()) from None
 
+    def _transaction(self) -> Any:
+        return self._db.transaction()  # psycopg: BEGIN … COMMIT, ROLLBACK when the block raises
+
     def close(self) -> None:
         self._db.close()

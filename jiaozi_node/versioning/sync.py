@@ -32,6 +32,7 @@ from ..errors import (
     SignatureError,
     Timeout,
 )
+from ..identity import public_key_from_peer_id
 from ..ipld.cid import CID
 from . import history, signing
 from .objects import Tag, decode_object
@@ -94,10 +95,15 @@ class FetchResult:
 @asynccontextmanager
 async def gc_shared(node: Any) -> AsyncIterator[None]:
     """Hold the repo's GC lock shared (store/lock.py) from the first fetched block until the refs
-    that keep the blocks alive have moved; taken in a worker thread because flock blocks while a
-    `repo gc` runs."""
-    cm = node.pins.lock.shared()
-    await trio.to_thread.run_sync(cm.__enter__)
+    that keep the blocks alive have moved; waited for in a worker thread when a `repo gc` holds
+    it (flock blocks)."""
+    lock = node.pins.lock
+    cm = lock.try_shared()  # taken at once unless a GC runs: no thread to start
+    if cm is None:
+        cm = lock.shared()
+        await trio.to_thread.run_sync(cm.__enter__)
+    else:
+        cm.__enter__()
     try:
         yield
     finally:
@@ -258,30 +264,46 @@ class SyncClient(_Common):
         if not self.vs.refs.has_repo(repo):
             raise NotFound(f"no repository named {repo!r} here (jzfs clone, or jzfs repo create {repo})")
         adv = await self.list_refs(peer, repo)
+        async with gc_shared(self.node):  # until the refs that keep the fetched blocks alive move
+            result = await self._fetch_advertised(peer, repo, adv, branch=branch,
+                                                  trusted=set(self.vs.trusted_keys()))
+            updates: list[tuple[str, CID, CID | None]] = []
+            for ref, cid in result.refs.items():
+                if ref.startswith("heads/"):
+                    local = f"remotes/{remote}/{ref[len('heads/'):]}"
+                    cur = self._get(repo, local)
+                    if cur != cid:
+                        updates.append((local, cid, cur))
+                    result.moved[local] = cid
+                else:
+                    have = self._get(repo, ref)
+                    if have is None:
+                        updates.append((ref, cid, None))
+                        result.moved[ref] = cid
+                    elif have != cid:
+                        logger.warning("tag %s differs on %s; keeping ours", ref, peer)
+            self.vs.refs.update_refs(repo, updates)  # one transaction: all of them or none
+        return result
+
+    async def _fetch_advertised(self, peer: str, repo: str, adv: Advertisement, *, branch: str | None,
+                                trusted: set[str]) -> FetchResult:
+        """Fetch and check the history and data of the advertised branches (or one) and tags;
+        moves no ref. The caller holds the GC lock until the refs that keep them move."""
         remote_refs = adv.repos[repo]
         wanted = {r: c for r, c in remote_refs.items()
                   if (r.startswith("heads/") and (branch is None or r == f"heads/{branch}")) or r.startswith("tags/")}
         if branch is not None and f"heads/{branch}" not in wanted:
             raise NotFound(f"peer {peer} has no branch {branch!r} in {repo!r}")
         result = FetchResult(peer, repo, wanted)
-        async with gc_shared(self.node):  # until the refs that keep the fetched blocks alive move
-            result.new_commits = await self._fetch_history(list(wanted.values()), trusted=set(self.vs.trusted_keys()),
-                                                          repo=repo)
-            result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
-            for ref, cid in wanted.items():
-                if ref.startswith("heads/"):
-                    local = f"remotes/{remote}/{ref[len('heads/'):]}"
-                    self._set(repo, local, cid, force=True)
-                    result.moved[local] = cid
-                else:
-                    try:
-                        have = self.vs.refs.get_ref(repo, ref)
-                        if have != cid:
-                            logger.warning("tag %s differs on %s; keeping ours", ref, peer)
-                    except NotFound:
-                        self.vs.refs.update_ref(repo, ref, cid, expected=None)
-                        result.moved[ref] = cid
+        result.new_commits = await self._fetch_history(list(wanted.values()), trusted=trusted, repo=repo)
+        result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
         return result
+
+    def _get(self, repo: str, ref: str) -> CID | None:
+        try:
+            return self.vs.refs.get_ref(repo, ref)
+        except NotFound:
+            return None
 
     def _set(self, repo: str, ref: str, cid: CID, *, force: bool) -> None:
         try:
@@ -311,24 +333,42 @@ class SyncClient(_Common):
         return "fast-forward"
 
     async def clone(self, multiaddr: str, repo: str, *, now: int) -> FetchResult:
+        """A new repo with the peer's branches (`heads/B` and `remotes/origin/B`) and tags.
+
+        Nothing is written until every commit is checked and every block is here: then ONE config
+        write (the remote as `origin`; its key trusted — the user named the peer — kept only because
+        the clone completes) and ONE refs transaction that creates the repo with all its refs. A
+        failure or a crash before that leaves no repo, no remote and no new trust behind."""
         peer = await self.connect(multiaddr)
         if self.vs.refs.has_repo(repo):
             raise InvalidInput(f"repository {repo!r} already exists here")
-        with self.vs.trust_while(peer):  # trusted only if the clone completes
-            adv = await self.list_refs(peer, repo)  # before creating anything: the peer must have it
-            del adv
-            self.vs.create_repo(repo, now=now)
-            try:
-                result = await self.fetch(peer, repo, remote="origin")
-            except BaseException:
-                self.vs.delete_repo(repo)  # nothing half-applied
-                raise
-            for ref, cid in result.refs.items():
+        public_key_from_peer_id(peer)  # InvalidInput unless an Ed25519 peer ID (one that signs)
+        adv = await self.list_refs(peer, repo)  # before anything else: the peer must have it
+        async with gc_shared(self.node):  # until the refs that keep the fetched blocks alive move
+            result = await self._fetch_advertised(peer, repo, adv, branch=None,
+                                                  trusted=set(self.vs.trusted_keys()) | {peer})
+            updates: list[tuple[str, CID, CID | None]] = []
+            for ref, cid in sorted(result.refs.items()):
                 if ref.startswith("heads/"):
-                    self.vs.refs.update_ref(repo, ref, self.vs.peel(cid), expected=None)
-        remotes = {k: dict(v) for k, v in self.node.settings.remotes.items()}
-        remotes.setdefault("origin", {"Addr": multiaddr})
-        self.node.repo.set_config("Remotes", remotes)
+                    local = f"remotes/origin/{ref[len('heads/'):]}"
+                    updates += [(local, cid, None), (ref, self.vs.peel(cid), None)]
+                    result.moved[local] = cid
+                else:
+                    updates.append((ref, cid, None))
+                    result.moved[ref] = cid
+            settings = self.node.settings
+            before = {"Remotes": {k: dict(v) for k, v in settings.remotes.items()},
+                      "Trust.Keys": list(settings.trust_keys)}
+            remotes = dict(before["Remotes"])
+            remotes.setdefault("origin", {"Addr": multiaddr})
+            after = {"Remotes": remotes,
+                     "Trust.Keys": before["Trust.Keys"] + ([] if peer in before["Trust.Keys"] else [peer])}
+            self.node.repo.set_configs(after)
+            try:
+                self.vs.refs.update_refs(repo, updates, create_at=now)
+            except BaseException:
+                self.node.repo.set_configs(before)  # the clone did not happen: nor do these
+                raise
         return result
 
     async def fetch_commit(self, cid: CID, repo: str, *, branch: str | None = None) -> FetchResult:

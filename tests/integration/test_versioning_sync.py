@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from jiaozi_node.errors import NotFound, RemoteProtocolError, SignatureError
+from jiaozi_node.errors import InvalidInput, NotFound, RemoteProtocolError, SignatureError
 from jiaozi_node.identity import Identity
 from jiaozi_node.node import Node
 from jiaozi_node.versioning import signing
@@ -113,9 +113,37 @@ async def test_untrusted_commits_are_not_pulled(nodes, tmp_path):
             await client.clone(oa.host.addrs()[0], "ds", now=20)
         assert "ds" not in b.versioning.list_repos()  # nothing half-applied
         assert a.repo.peer_id not in b.versioning.trusted_keys()  # a failed clone trusts nobody
+        assert "origin" not in b.settings.remotes  # nor remembers the remote
         b.versioning.trust_add(mallory.peer_id)
         await client.clone(oa.host.addrs()[0], "ds", now=21)
         assert b.versioning.branch_head("ds", "main") == evil_cid
+
+
+async def test_clone_writes_nothing_until_the_end(nodes, tmp_path):
+    """The repo, its refs, the remote and the trust appear together after the data is here; when
+    the final refs transaction fails (the name was taken meanwhile) the config is put back."""
+    a, b = nodes
+    a.versioning.create_repo("ds", now=1)
+    a.versioning.commit("ds", write(tmp_path / "d", {"f": b"1"}), branch="main", message="one", now=10)
+    async with online(a) as oa, online(b) as ob:
+        client = SyncClient(ob)
+        fetch_history = client._fetch_history
+        seen: list[tuple[bool, bool, bool]] = []
+
+        async def racing(heads, *, trusted, repo):
+            n = await fetch_history(heads, trusted=trusted, repo=repo)
+            seen.append((b.versioning.refs.has_repo("ds"), "origin" in b.settings.remotes,
+                         oa.peer_id in b.versioning.trusted_keys()))
+            b.versioning.create_repo("ds", now=5)  # another command takes the name meanwhile
+            return n
+
+        client._fetch_history = racing  # type: ignore[method-assign]
+        with pytest.raises(InvalidInput, match="already exists"):
+            await client.clone(oa.host.addrs()[0], "ds", now=20)
+        assert seen == [(False, False, False)]  # data fetched, nothing written yet
+        assert b.versioning.refs.list_refs("ds") == {}  # the other command's repo, untouched
+        assert "origin" not in b.settings.remotes and oa.peer_id not in b.versioning.trusted_keys()
+        assert "origin" not in b.repo.get_config_default("Remotes", {})
 
 
 async def test_missing_repo_and_lying_peers(nodes, tmp_path):

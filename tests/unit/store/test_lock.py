@@ -29,6 +29,22 @@ def test_shared_holders_coexist_and_exclude_gc(tmp_path):
     assert try_flock(lock.path, fcntl.LOCK_EX)
 
 
+def test_try_shared_takes_the_lock_unless_gc_holds_it(tmp_path):
+    lock = GcLock(tmp_path)
+    held = lock.try_shared()
+    assert held is not None
+    with held:
+        assert try_flock(lock.path, fcntl.LOCK_SH) and not try_flock(lock.path, fcntl.LOCK_EX)
+    assert try_flock(lock.path, fcntl.LOCK_EX)
+    with lock.exclusive():
+        assert lock.try_shared() is None  # GC runs: the caller waits in shared() instead
+    before = len(os.listdir(f"/proc/{os.getpid()}/fd"))  # a refused try leaks no descriptor
+    with lock.exclusive():
+        for _ in range(5):
+            assert lock.try_shared() is None
+    assert len(os.listdir(f"/proc/{os.getpid()}/fd")) == before
+
+
 def test_exclusive_blocks_writers(tmp_path):
     lock = GcLock(tmp_path)
     with lock.exclusive():

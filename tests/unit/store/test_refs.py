@@ -51,6 +51,29 @@ def exercise(store) -> None:
         store.delete_repo("ds")
     store.create_repo("ds", now=3)  # refs of the deleted repo are gone
     assert store.list_refs("ds") == {}
+    exercise_batch(store)
+
+
+def exercise_batch(store) -> None:
+    """update_refs: one transaction; the repo created with its refs, or nothing at all."""
+    store.update_refs("new", [("remotes/o/main", A, None), ("heads/main", B, None)], create_at=5)
+    assert store.list_refs("new") == {"remotes/o/main": A, "heads/main": B}
+    with pytest.raises(InvalidInput, match="already exists"):  # the repo: nothing else moves
+        store.update_refs("new", [("heads/x", A, None)], create_at=6)
+    with pytest.raises(RefConflict, match="branch main moved"):  # the 2nd fails: the 1st is undone
+        store.update_refs("new", [("remotes/o/main", C, A), ("heads/main", C, A)])
+    assert store.list_refs("new") == {"remotes/o/main": A, "heads/main": B}
+    with pytest.raises(RefConflict):  # a clone whose refs conflict leaves no repo behind
+        store.update_refs("half", [("heads/main", A, None), ("heads/main", B, None)], create_at=7)
+    assert not store.has_repo("half")
+    with pytest.raises(NotFound, match="no repository"):
+        store.update_refs("nope", [("heads/main", A, None)])
+    with pytest.raises(InvalidInput):  # names are checked before anything is written
+        store.update_refs("bad", [("heads/../x", A, None)], create_at=8)
+    assert not store.has_repo("bad")
+    store.update_refs("new", [("remotes/o/main", C, A), ("tags/v1", C, None)])
+    assert store.list_refs("new") == {"remotes/o/main": C, "heads/main": B, "tags/v1": C}
+    store.delete_repo("new")
 
 
 def test_sqlite_behaviour(tmp_path):
