@@ -12,8 +12,8 @@ How a limit reaches the code that applies it (checked by tests/unit/core/test_co
   user's config file is `user_config.UserConfig` (`Repo.settings` / `Node.settings`). Code that
   holds a Node (or an owner built from one: `OnlineNode`, `ApiContext.limits`, a service's
   `limits`) passes its values down as constructor or function keyword arguments.
-- No module reads a `*_LIMITS` singleton when it runs: not inside a function body, not through
-  a module-level copy (`MAX_X = X_LIMITS.max_x`).
+- No module reads a `*_LIMITS` or `*_TUNING` singleton when it runs: not inside a function
+  body, not through a module-level copy (`MAX_X = X_LIMITS.max_x`).
 - A keyword argument may default to a singleton's field (`max_cid_bytes: int =
   IPLD_LIMITS.max_cid_bytes`). That default is only for library users calling a module directly
   (tests, notebooks, bench/) and for entry points that have no Node yet (the CLI's daemon client
@@ -917,3 +917,4 @@ class Defaults:
     store: StoreLimits = field(default_factory=StoreLimits)
     car: CarLimits = field(default_factory=CarLimits)
     tree: TreeLimits = field(default_factory=TreeLimits)
+    io: IoTuning = field(default_factory=IoTuning)

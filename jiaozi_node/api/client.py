@@ -49,7 +49,7 @@ class ApiClient:
                  read_bytes: int = IO_TUNING.read_bytes) -> None:
         self.base_url = base_url.rstrip("/")
         self.limits = limits  # client_timeout_s (connecting), api_probe_timeout_s (for_path)
-        self._read_bytes = read_bytes  # IoTuning.read_bytes: bytes per read of a streamed answer
+        self.read_bytes = read_bytes  # IoTuning.read_bytes: per read of a streamed answer or a sent file
         # Sent with every request when the daemon sets API.Authorizations (api/access.py).
         self._authorization = authorization
         u = urlsplit(self.base_url)
@@ -203,7 +203,7 @@ class ApiClient:
                **kw: Any) -> Iterator[bytes]:
         resp = self._send(command, args, params, **kw)
         try:
-            while chunk := resp.read1(self._read_bytes):
+            while chunk := resp.read1(self.read_bytes):
                 yield chunk
         except (OSError, http.client.HTTPException) as exc:
             self.close()

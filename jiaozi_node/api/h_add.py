@@ -20,7 +20,7 @@ from typing import Any
 
 import trio
 
-from ..config import IO_TUNING, ImportProfile
+from ..config import ImportProfile
 from ..errors import InvalidInput
 from ..gateway.asgi import Request, Response
 from ..node.files import AddSession, profile_for_add
@@ -69,6 +69,7 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
     """The whole import, in one worker thread."""
     node = ctx.node
     only_hash, pin, wrap, progress = opts["only_hash"], opts["pin"], opts["wrap"], opts["progress"]
+    progress_every = node.defaults.io.add_progress_every_bytes
     trees: dict[str, TreeBuilder] = {}
     tops: list[tuple[str, Any, int]] = []  # (name, cid, size) of top-level files, in order
     with AddSession(node, profile=profile, only_hash=only_hash, pin=pin, progress=None) as session:
@@ -101,7 +102,7 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
 
                 def on_bytes(n: int, name: str = name, seen: list[int] = seen) -> None:
                     seen[0] += n
-                    if progress and seen[0] - seen[1] >= IO_TUNING.add_progress_every_bytes:
+                    if progress and seen[0] - seen[1] >= progress_every:
                         seen[1] = seen[0]
                         emit({"Name": name, "Bytes": seen[0]})
 

@@ -17,7 +17,7 @@ from .common import ApiContext, Handler, arg_path, in_thread, param_int, send_js
 
 
 def _reader(ctx: ApiContext) -> FilesReader:
-    return FilesReader(ctx.getter)
+    return FilesReader.for_node(ctx.node, ctx.getter)
 
 
 def _target(ctx: ApiContext, cp: ContentPath) -> CID:
@@ -79,7 +79,8 @@ async def get(ctx: ApiContext, req: Request, resp: Response) -> None:
     cid = await in_thread(_target, ctx, cp)
     async with ctx.prefetching(cid):  # the DAG is fetched ahead (many blocks in flight); the writers only read
         if fmt == tree_stream.FORMAT:
-            frames = tree_stream.encode_tree(tree_entries(ctx.getter, cid))
+            tree = ctx.node.defaults.tree
+            frames = tree_stream.encode_tree(tree_entries(ctx.getter, cid, limits=tree), limits=tree)
             await send_stream(resp, frames, content_type=tree_stream.CONTENT_TYPE)
             return
         name = cp.segments[-1] if cp.segments else str(cp.cid)

@@ -30,15 +30,21 @@ Bridge = Callable[["ApiClient", argparse.Namespace], int]
 # ------------------------------------------------------------------------------ file chunks
 
 
-def _file_chunks(path: str) -> Iterator[bytes]:
+def _file_chunks(path: str, read_bytes: int) -> Iterator[bytes]:
+    """`read_bytes` per read: the client's (`ApiClient.read_bytes`, IoTuning.read_bytes)."""
     with open(path, "rb") as f:
-        while chunk := f.read(_read_bytes()):
+        while chunk := f.read(read_bytes):
             yield chunk
 
 
-def _stream_chunks(f: Any) -> Iterator[bytes]:
-    while chunk := f.read(_read_bytes()):
+def _stream_chunks(f: Any, read_bytes: int) -> Iterator[bytes]:
+    while chunk := f.read(read_bytes):
         yield chunk
+
+
+def _source_chunks(src: str | None, read_bytes: int) -> Iterator[bytes]:
+    """The bytes of file `src`, or of stdin for "-" (or None)."""
+    return _stream_chunks(sys.stdin.buffer, read_bytes) if src in ("-", None) else _file_chunks(src, read_bytes)
 
 
 def _multipart(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, Any]:
@@ -47,16 +53,11 @@ def _multipart(parts: Iterable[tuple[str, str, Iterable[bytes]]]) -> dict[str, A
     return multipart_request(parts)
 
 
-def _read_bytes() -> int:
-    from ..config import IO_TUNING  # loaded when a bridge runs, not at every `jzfs` start
-
-    return IO_TUNING.read_bytes
-
-
 # ------------------------------------------------------------------------------ add
 
 
-def _add_parts(args: argparse.Namespace, paths: list[str]) -> Iterator[tuple[str, str, Iterable[bytes]]]:
+def _add_parts(args: argparse.Namespace, paths: list[str],
+               read_bytes: int) -> Iterator[tuple[str, str, Iterable[bytes]]]:
     from urllib.parse import quote
 
     from ..node.files import plan_add  # the same walk (order, hidden files, symlinks) as `jzfs add`
@@ -71,7 +72,7 @@ def _add_parts(args: argparse.Namespace, paths: list[str]) -> Iterator[tuple[str
             elif it.kind == "symlink":
                 yield enc, "application/symlink", (os.fsencode(os.readlink(it.abspath)),)
             else:
-                yield enc, "application/octet-stream", _file_chunks(it.abspath)
+                yield enc, "application/octet-stream", _file_chunks(it.abspath, read_bytes)
 
 
 def add(client: ApiClient, args: argparse.Namespace) -> int:
@@ -82,12 +83,12 @@ def add(client: ApiClient, args: argparse.Namespace) -> int:
         for p in paths:  # fail before sending anything, like the local command
             if not os.path.lexists(p):
                 raise NotFound(f"{p}: no such file or directory")
-        parts: Iterable[tuple[str, str, Iterable[bytes]]] = _add_parts(args, paths)
+        parts: Iterable[tuple[str, str, Iterable[bytes]]] = _add_parts(args, paths, client.read_bytes)
     else:
         if sys.stdin.isatty():
             raise InvalidInput("argument \"path\" is required (or pipe data on stdin)")
         parts = [(quote(args.stdin_name or "", safe=""), "application/octet-stream",
-                  _stream_chunks(sys.stdin.buffer))]
+                  _stream_chunks(sys.stdin.buffer, client.read_bytes))]
     params = {"pin": args.pin, "only-hash": args.only_hash or None,
               "wrap-with-directory": args.wrap_with_directory or None, "profile": args.profile,
               "cid-version": args.cid_version, "raw-leaves": args.raw_leaves, "chunker": args.chunker,
@@ -125,7 +126,7 @@ def block_put(client: ApiClient, args: argparse.Namespace) -> int:
     sources: list[Any] = ["-"] if not args.files or args.files == ["-"] else list(args.files)
     out = []
     for src in sources:
-        chunks = _stream_chunks(sys.stdin.buffer) if src == "-" else _file_chunks(src)
+        chunks = _source_chunks(src, client.read_bytes)
         res = client.json("block/put", [], {"cid-codec": args.cid_codec, "mhtype": args.mhtype,
                                             "cid-version": args.cid_version, "pin": args.pin or None},
                           **_multipart([("data", "application/octet-stream", chunks)]))
@@ -212,7 +213,7 @@ def pin_ls(client: ApiClient, args: argparse.Namespace) -> int:
 def dag_put(client: ApiClient, args: argparse.Namespace) -> int:
     cids = []
     for src in args.files or ["-"]:
-        chunks = _stream_chunks(sys.stdin.buffer) if src in ("-", None) else _file_chunks(src)
+        chunks = _source_chunks(src, client.read_bytes)
         res = client.json("dag/put", [], {"input-codec": args.input_codec, "store-codec": args.store_codec,
                                           "hash": args.hash, "pin": args.pin or None},
                           **_multipart([("data", "application/octet-stream", chunks)]))
@@ -263,7 +264,7 @@ def dag_import(client: ApiClient, args: argparse.Namespace) -> int:
         if src != "-" and not os.path.exists(src):
             raise NotFound(f"no such file: {src}")
         parts.append(("car", "application/vnd.ipld.car",
-                      _stream_chunks(sys.stdin.buffer) if src == "-" else _file_chunks(src)))
+                      _source_chunks(src, client.read_bytes)))
     failed = 0
     for ev in client.ndjson("dag/import", [], {"pin-roots": args.pin_roots, "stats": args.stats or None},
                             **_multipart(parts)):

@@ -11,12 +11,6 @@ from ..errors import JzfsError, NotFound
 from .common import LazyChoices, add_json_flag, bool_flag, open_node, print_json, progress
 
 
-def _read_bytes() -> int:
-    from ..config import IO_TUNING  # loaded only when used (start-up time of every command)
-
-    return IO_TUNING.read_bytes
-
-
 def _read_input(path: str | None, max_bytes: int) -> bytes:
     """At most `max_bytes` (the dag-put limit) plus one byte (so dag_put can tell the input was
     too large)."""
@@ -116,9 +110,9 @@ def _copy(chunks: Iterator[bytes], out: IO[bytes], show: bool) -> None:
             bar.update(len(chunk))
 
 
-def _file_chunks(f: IO[bytes], bar: Any) -> Iterator[bytes]:
+def _file_chunks(f: IO[bytes], bar: Any, read_bytes: int) -> Iterator[bytes]:
     while True:
-        chunk = f.read(_read_bytes())
+        chunk = f.read(read_bytes)
         if not chunk:
             return
         bar.update(len(chunk))
@@ -142,7 +136,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             try:
                 with progress(None, enabled=args.progress, desc=name) as bar:
                     try:
-                        res = dag_import(node.blocks, _file_chunks(f, bar),
+                        res = dag_import(node.blocks, _file_chunks(f, bar, node.defaults.io.read_bytes),
                                          pins=node.pins,  # its GC lock is held while storing
                                          pin_roots=args.pin_roots, limits=node.defaults.car)
                     except JzfsError as exc:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..config import TREE_LIMITS, TreeLimits
+from ..config import IO_TUNING, TREE_LIMITS, TreeLimits
 from ..ipld.cid import CID
 from ..unixfs.exporter import Entry, Stat, list_dir, read_file, read_symlink, stat
 from ..unixfs.exporter_data import BlockGetter
@@ -26,13 +26,18 @@ from .tree_writer import write_tree
 
 
 class FilesReader:
-    def __init__(self, getter: BlockGetter) -> None:
+    def __init__(self, getter: BlockGetter, *, tree_limits: TreeLimits = TREE_LIMITS,
+                 write_buffer_bytes: int = IO_TUNING.write_buffer_bytes) -> None:
         self.getter = getter
+        self.tree_limits = tree_limits  # walking and writing trees (`get`)
+        self.write_buffer_bytes = write_buffer_bytes
 
     @classmethod
     def for_node(cls, node: Any, getter: BlockGetter | None = None) -> FilesReader:
-        """A reader over `node`'s local blockstore, or over `getter` when one is given."""
-        return cls(getter if getter is not None else node.blocks)
+        """A reader over `node`'s local blockstore, or over `getter` when one is given, with the
+        node's limits (`node.defaults.tree`, `.io`)."""
+        return cls(getter if getter is not None else node.blocks, tree_limits=node.defaults.tree,
+                   write_buffer_bytes=node.defaults.io.write_buffer_bytes)
 
     # ------------------------------------------------------------------ queries
 
@@ -62,17 +67,19 @@ class FilesReader:
     # ------------------------------------------------------------------ get
 
     def get(self, path: str | CID, dest: Path | str, *,
-            on_bytes: Callable[[int], None] | None = None, limits: TreeLimits = TREE_LIMITS) -> Path:
+            on_bytes: Callable[[int], None] | None = None, limits: TreeLimits | None = None) -> Path:
         """Write the file, symlink or directory tree at `path` to `dest` (which must not exist).
 
         Written by the one checked tree writer (`node/tree_writer.py`): unsafe or duplicate names
         are refused, nothing is created through a symlink, symlinks are recreated as they are
         (never followed), and a failure (missing block, malformed DAG, hostile tree) leaves
-        nothing at `dest`. `on_bytes(n)` is called as file bytes are written.
+        nothing at `dest`. `on_bytes(n)` is called as file bytes are written. `limits`: the
+        reader's `tree_limits` unless given.
         """
         cid = self.resolve(path)
+        limits = self.tree_limits if limits is None else limits
         return write_tree(tree_entries(self.getter, cid, limits=limits), dest, on_bytes=on_bytes,
-                          limits=limits)
+                          limits=limits, write_buffer_bytes=self.write_buffer_bytes)
 
 
 def tree_entries(getter: BlockGetter, cid: CID, *,

@@ -38,9 +38,11 @@ _STAGED = "out"  # the root's name inside the temporary directory
 
 def write_tree(entries: Iterable[TreeEntry], dest: Path | str, *, replace_empty_dir: bool = False,
                on_bytes: Callable[[int], None] | None = None,
-               limits: TreeLimits = TREE_LIMITS) -> Path:
+               limits: TreeLimits = TREE_LIMITS,
+               write_buffer_bytes: int = IO_TUNING.write_buffer_bytes) -> Path:
     """Write the tree `entries` describe at `dest` (which must not exist, or with
-    `replace_empty_dir` may be an empty directory). Returns `dest`.
+    `replace_empty_dir` may be an empty directory). Returns `dest`. Small file chunks are
+    gathered up to `write_buffer_bytes` (IoTuning) per write(2).
 
     InvalidInput/LimitExceeded for a hostile tree, OSError for the filesystem's own refusals;
     either way nothing is left at `dest` or next to it."""
@@ -51,7 +53,7 @@ def write_tree(entries: Iterable[TreeEntry], dest: Path | str, *, replace_empty_
     tmp_fd = os.open(tmp, _DIR_FLAGS)
     done = False
     try:
-        _write_entries(entries, tmp_fd, limits, on_bytes)
+        _write_entries(entries, tmp_fd, limits, on_bytes, write_buffer_bytes)
         if replace_empty_dir and os.path.isdir(dest) and not os.path.islink(dest):
             os.rmdir(dest)  # OSError (not empty) if something appeared in it meanwhile
         try:
@@ -84,7 +86,7 @@ def _check_dest(dest: Path, replace_empty_dir: bool) -> None:
 
 
 def _write_entries(entries: Iterable[TreeEntry], base_fd: int, limits: TreeLimits,
-                   on_bytes: Callable[[int], None] | None) -> None:
+                   on_bytes: Callable[[int], None] | None, write_buffer_bytes: int) -> None:
     plan = TreePlan(limits)
     chain = DirChain(base_fd, keep=limits.writer_open_dirs)
     placed = False
@@ -103,7 +105,7 @@ def _write_entries(entries: Iterable[TreeEntry], base_fd: int, limits: TreeLimit
                 os.symlink(target, name, dir_fd=chain.fd())
             else:
                 assert entry.kind == FILE
-                _write_file(chain.fd(), name, entry.data or (), on_bytes)
+                _write_file(chain.fd(), name, entry.data or (), on_bytes, write_buffer_bytes)
         if not placed:
             raise InvalidInput("nothing to write: the tree has no root entry")
     finally:
@@ -111,10 +113,9 @@ def _write_entries(entries: Iterable[TreeEntry], base_fd: int, limits: TreeLimit
 
 
 def _write_file(dir_fd: int, name: str, data: Iterable[bytes],
-                on_bytes: Callable[[int], None] | None) -> None:
-    # Small chunks are gathered up to write_buffer_bytes per write(2); big ones go straight
-    # through. No buffer is allocated for a file that fits in one chunk (most small files).
-    limit = IO_TUNING.write_buffer_bytes
+                on_bytes: Callable[[int], None] | None, limit: int) -> None:
+    # Small chunks are gathered up to `limit` (write_buffer_bytes) per write(2); big ones go
+    # straight through. No buffer is allocated for a file that fits in one chunk (most small files).
     fd = os.open(name, _FILE_FLAGS, 0o644, dir_fd=dir_fd)
     try:
         pending: list[bytes | memoryview] = []

@@ -389,7 +389,7 @@ class Versioning:
         blocks = self.blocks
 
         def entries() -> Iterator[TreeEntry]:
-            for item in walk(blocks, commit.root):
+            for item in walk(blocks, commit.root, limits=self.defaults.tree):
                 if item.path and item.type == "file":
                     written.append(("/".join(item.path), Link(item.cid, item.tsize)))
                 if item.type == "directory":
@@ -401,7 +401,8 @@ class Versioning:
                 else:
                     yield TreeEntry(item.path, "file", data=read_file(blocks, item.cid))
 
-        write_tree(entries(), out, replace_empty_dir=True)
+        write_tree(entries(), out, replace_empty_dir=True, limits=self.defaults.tree,
+                   write_buffer_bytes=self.defaults.io.write_buffer_bytes)
         recs = []
         for rel, link in written:
             path = str(out / rel)

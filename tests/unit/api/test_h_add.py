@@ -156,3 +156,18 @@ def test_the_rpc_handler_has_no_import_pipeline_of_its_own() -> None:
     src = inspect.getsource(h_add)
     for name in ("import_stream", "BlockBatcher", "ThreadPoolExecutor", "pins.add", "pins.lock"):
         assert name not in src, name
+
+
+async def test_progress_lines_follow_the_nodes_io_tuning(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from jiaozi_node.config import Defaults, IoTuning
+
+    counts = []
+    for every in (1 << 30, 1):  # never (only the final line) / after every read of the part
+        with Node.open(tmp_path / str(every), defaults=replace(Defaults(), io=IoTuning(add_progress_every_bytes=every))) as n:
+            async with client(n) as http:
+                out = lines(await http.post("/api/v0/add", params={"progress": "true"},
+                                            files={"file": ("x.bin", DATA)}))
+        counts.append(sum("Bytes" in o for o in out))
+    assert counts[0] == 1 and counts[1] > 1, counts

@@ -6,6 +6,8 @@ import hashlib
 import io
 import tarfile
 
+import pytest
+
 from jiaozi_node.ipld import CID
 from jiaozi_node.node import Node
 
@@ -108,3 +110,22 @@ async def test_ls_fetches_the_entries_with_many_in_flight(tmp_path) -> None:  # 
             out = (await http.post("/api/v0/ls", params={"arg": str(root)})).json()
     assert sorted(lk["Name"] for lk in out["Objects"][0]["Links"]) == sorted(f"f{i}.txt" for i in range(20))
     assert state["max"] > 4
+
+
+async def test_get_tree_stream_walks_with_the_nodes_tree_limits(api, tmp_path) -> None:
+    from dataclasses import replace
+
+    from jiaozi_node.api.tree_stream import FORMAT, decode_tree
+    from jiaozi_node.config import Defaults, TreeLimits
+    from jiaozi_node.errors import JzfsError
+    from jiaozi_node.ipld import Block
+    from jiaozi_node.unixfs.exporter_testing import DagBuilder
+
+    dag = DagBuilder()
+    root = dag.directory({"d": dag.directory({"f": dag.raw(b"x")})})
+    with Node.open(tmp_path / "r", defaults=replace(Defaults(), tree=TreeLimits(max_tree_depth=0))) as n:
+        n.blocks.put_many([Block(c, dag.store.get(c)) for c in dag.store.cids()])
+        async with api(n) as http:
+            r = await http.post("/api/v0/get", params={"arg": str(root), "format": FORMAT})
+    with pytest.raises(JzfsError, match="deep"):  # reported in-band by the daemon's walk
+        list(decode_tree([r.content]))

@@ -109,7 +109,7 @@ def test_every_limit_field_is_used():
 
 
 def _limits_read_at_use_time() -> dict[str, set[str]]:
-    """`*_LIMITS` names loaded inside function bodies or in module-level assignments (argument
+    """`*_LIMITS` / `*_TUNING` names loaded inside function bodies or in module-level assignments (argument
     defaults excluded: a keyword argument defaulting to the config dataclass default is how limits
     are passed in)."""
     import ast
@@ -129,13 +129,13 @@ def _limits_read_at_use_time() -> dict[str, set[str]]:
                        for d in [*f.args.defaults, *(k for k in f.args.kw_defaults if k)] for m in ast.walk(d)}
         module_level = [s for s in tree.body if isinstance(s, (ast.Assign, ast.AnnAssign, ast.Expr))]
         for m in (m for s in module_level for m in ast.walk(s)):
-            if isinstance(m, ast.Name) and m.id.endswith("_LIMITS"):
+            if isinstance(m, ast.Name) and m.id.endswith(("_LIMITS", "_TUNING")):
                 found.setdefault(rel, set()).add(m.id)
         for f in ast.walk(tree):
             if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for stmt in f.body:
                     for m in ast.walk(stmt):
-                        if isinstance(m, ast.Name) and m.id.endswith("_LIMITS") and id(m) not in in_defaults:
+                        if isinstance(m, ast.Name) and m.id.endswith(("_LIMITS", "_TUNING")) and id(m) not in in_defaults:
                             found.setdefault(rel, set()).add(m.id)
     return found
 
@@ -159,5 +159,7 @@ def test_the_use_time_check_sees_what_it_must(tmp_path, monkeypatch):
                                "def f(*, n: int = X_LIMITS.n) -> int:\n    return n\n")
     (pkg / "body.py").write_text("from .config import X_LIMITS\ndef f():\n    return X_LIMITS.n\n")
     (pkg / "copy.py").write_text("from .config import X_LIMITS\nN = X_LIMITS.n\n")
+    (pkg / "tuning.py").write_text("from .config import Y_TUNING\ndef f():\n    return Y_TUNING.n\n")
     monkeypatch.setattr(jiaozi_node, "__file__", str(pkg / "__init__.py"))
-    assert _limits_read_at_use_time() == {"body.py": {"X_LIMITS"}, "copy.py": {"X_LIMITS"}}
+    assert _limits_read_at_use_time() == {"body.py": {"X_LIMITS"}, "copy.py": {"X_LIMITS"},
+                                          "tuning.py": {"Y_TUNING"}}

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from jiaozi_node.errors import InvalidInput, NotFound
+from jiaozi_node.config import Defaults, IoTuning, TreeLimits
+from jiaozi_node.errors import InvalidInput, LimitExceeded, NotFound
 from jiaozi_node.ipld import dagpb
 from jiaozi_node.node.files_read import FilesReader
 from jiaozi_node.unixfs import pb
@@ -10,8 +11,9 @@ from jiaozi_node.unixfs.exporter_testing import DagBuilder
 
 
 class FakeNode:
-    def __init__(self, store):
+    def __init__(self, store, defaults=None):
         self.blocks = store
+        self.defaults = defaults or Defaults()
 
 
 def build():
@@ -86,3 +88,24 @@ def test_duplicate_names_cannot_redirect_writes(tmp_path):
         FilesReader(dag.store).get(root, tmp_path / "dest")
     assert list(outside.iterdir()) == [] and not (tmp_path / "dest").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outside"]
+
+
+def test_the_nodes_tree_limits_and_write_buffer_reach_get(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from jiaozi_node.node import tree_writer
+
+    dag, root, _ = build()
+    defaults = replace(Defaults(), tree=TreeLimits(max_tree_depth=0), io=IoTuning(write_buffer_bytes=1000))
+    reader = FilesReader.for_node(FakeNode(dag.store, defaults))
+    assert reader.tree_limits is defaults.tree and reader.write_buffer_bytes == 1000
+    with pytest.raises(LimitExceeded):  # the root's entries are one level deeper than allowed
+        reader.get(root, tmp_path / "deep")
+    assert not (tmp_path / "deep").exists()
+    writes = []
+    real = tree_writer._write_all
+    monkeypatch.setattr(tree_writer, "_write_all", lambda fd, data: (writes.append(len(data)), real(fd, data)))
+    reader = FilesReader.for_node(FakeNode(dag.store, replace(defaults, tree=TreeLimits())))
+    reader.get(f"{root}/f.bin", tmp_path / "f.bin")  # 10 240 bytes in 500-byte chunks
+    assert (tmp_path / "f.bin").read_bytes() == bytes(range(256)) * 40
+    assert max(writes) <= 1000 and sum(writes) == 10240

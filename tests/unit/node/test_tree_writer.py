@@ -161,3 +161,14 @@ def test_remove_entry_any_depth_never_follows(tmp_path: Path) -> None:
     finally:
         os.close(top)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["victim"] and (victim / "keep").exists()
+
+
+def test_write_buffer_is_passed_in(tmp_path, monkeypatch):
+    from jiaozi_node.node import tree_writer
+
+    writes: list[int] = []
+    real = tree_writer._write_all
+    monkeypatch.setattr(tree_writer, "_write_all", lambda fd, data: (writes.append(len(data)), real(fd, data)))
+    chunks = [b"a" * 10] * 10
+    write_tree([D(), TreeEntry(("f",), "file", data=chunks)], tmp_path / "out", write_buffer_bytes=25)
+    assert (tmp_path / "out" / "f").read_bytes() == b"a" * 100 and writes == [20, 20, 20, 20, 20]

@@ -90,3 +90,20 @@ def test_git_ancestry_suffixes(tmp_path):
         with pytest.raises(NotFound, match="no parent number 2"):
             vs.resolve("ds@main^2")
         assert [c.path for c in vs.diff("ds@main~1", "ds@main")] == ["f"]
+
+
+def test_checkout_writes_with_the_nodes_tree_limits(tmp_path):
+    from dataclasses import replace
+
+    from jiaozi_node.config import Defaults, TreeLimits
+    from jiaozi_node.errors import LimitExceeded
+
+    with Node.open(tmp_path / "r", defaults=replace(Defaults(), tree=TreeLimits(max_tree_depth=1))) as node:
+        vs = node.versioning
+        vs.create_repo("ds", now=1)
+        (tmp_path / "d" / "a" / "b").mkdir(parents=True)
+        (tmp_path / "d" / "a" / "b" / "f").write_text("deep")
+        vs.commit("ds", tmp_path / "d", branch="main", message="one", now=1)
+        with pytest.raises(LimitExceeded):
+            vs.checkout("ds@main", tmp_path / "out")
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
