@@ -28,7 +28,7 @@ import inspect
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import multiaddr
@@ -50,7 +50,6 @@ from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID
 from ..config import AGENT_VERSION, NET_LIMITS, NetLimits
 from ..errors import (
     InvalidInput,
-    LimitExceeded,
     NetworkError,
     NotFound,
     RemoteProtocolError,
@@ -60,19 +59,18 @@ from ..errors import (
 from ..identity import Identity
 from ..logs import route_libp2p_logging
 from . import wire
+from .host import PeerCallback, StreamHandler, StreamReads
 from .transport import libp2p_fixes
 
 logger = logging.getLogger(__name__)
 route_libp2p_logging()  # importing libp2p reset its logger: send its records to ours again
 
-StreamHandler = Callable[["Stream"], Awaitable[None]]
-PeerCallback = Callable[[str], Awaitable[None] | None]
 
 IDENTIFY_PROTOCOL = str(IDENTIFY_ID)
 PING_PROTOCOL = str(PING_ID)
 
 
-class Stream:
+class Stream(StreamReads):
     """One libp2p stream, as seen by protocol code.
 
     `read()` returns b"" at end of stream; a reset raises `StreamReset`.
@@ -138,31 +136,6 @@ class Stream:
             raise StreamReset(f"stream {self.protocol} from {self.remote_peer} was reset") from exc
         except Exception as exc:  # noqa: BLE001 - py-libp2p raises many unrelated types
             raise NetworkError(f"read on {self.protocol} from {self.remote_peer}: {exc}") from exc
-
-    async def read_exactly(self, n: int) -> bytes:
-        """Exactly `n` bytes; raises NetworkError if the stream ends first."""
-        parts: list[bytes] = []
-        got = 0
-        while got < n:
-            chunk = await self.read(n - got)
-            if not chunk:
-                raise NetworkError(f"stream ended after {got} of {n} bytes")
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
-
-    async def read_until_eof(self, max_bytes: int) -> bytes:
-        """Everything up to EOF; raises LimitExceeded past `max_bytes`."""
-        parts: list[bytes] = []
-        got = 0
-        while True:
-            chunk = await self.read()
-            if not chunk:
-                return b"".join(parts)
-            got += len(chunk)
-            if got > max_bytes:
-                raise LimitExceeded(f"stream sent more than {max_bytes} bytes")
-            parts.append(chunk)
 
     async def write(self, data: bytes) -> None:
         try:

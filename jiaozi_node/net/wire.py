@@ -112,3 +112,21 @@ def decode_identify(frame: bytes, *, max_bytes: int,
         except UnicodeDecodeError:
             raise RemoteProtocolError("identify: invalid UTF-8 in a string field") from None
     return msg
+
+
+def _len_field(no: int, value: bytes) -> bytes:
+    return varint.encode((no << 3) | 2) + varint.encode(len(value)) + value
+
+
+def encode_identify(msg: IdentifyMsg) -> bytes:
+    """One identify message, length-prefixed (the whole content of an `/ipfs/id/1.0.0` stream)."""
+    out = [_len_field(1, msg.public_key)] if msg.public_key else []
+    out += [_len_field(2, a) for a in msg.listen_addrs]
+    out += [_len_field(3, p.encode()) for p in msg.protocols]
+    if msg.observed_addr:
+        out.append(_len_field(4, msg.observed_addr))
+    if msg.protocol_version:
+        out.append(_len_field(5, msg.protocol_version.encode()))
+    if msg.agent_version:
+        out.append(_len_field(6, msg.agent_version.encode()))
+    return encode_frame(b"".join(out))
