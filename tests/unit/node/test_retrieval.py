@@ -8,7 +8,7 @@ import os
 import pytest
 import trio
 
-from jiaozi_node.config import UNIXFS_V0_2015
+from jiaozi_node.config import UNIXFS_V0_2015, UNIXFS_V1_2025
 from jiaozi_node.errors import HashMismatch, NotFound, Timeout
 from jiaozi_node.ipld.block import Block, VerifiedBlock, verify_block
 from jiaozi_node.ipld.cid import CID, RAW
@@ -102,6 +102,41 @@ async def test_fetch_dag_walks_local_and_remote_blocks_and_batches_writes():
     assert len(src.calls) == len(blocks) - 1
     assert b"".join(read_file(store, root)) == data
     assert sum(batches) == len(blocks) - 1 and len(batches) < len(blocks) - 1
+
+
+async def test_fetch_dag_does_not_read_local_raw_leaves():
+    """A raw block has no links: a walk over a mostly-local DAG (a pull of a small change) asks
+    the store whether each leaf is there, never reads and re-hashes it; missing ones are fetched."""
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    root, blocks, _ = import_bytes(data, UNIXFS_V1_2025)
+    leaves = [b for b in blocks if b.cid.codec == RAW]
+    assert len(leaves) > 2
+
+    class CountingStore(MemoryBlockstore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reads: list[CID] = []
+
+        def get(self, cid):  # type: ignore[no-untyped-def]
+            self.reads.append(cid)
+            return super().get(cid)
+
+        def size(self, cid):  # type: ignore[no-untyped-def]
+            if not self.has(cid):  # as the engines do: from the index, without reading the bytes
+                raise NotFound(str(cid))
+            return len(super().get(cid))  # (uncounted: not a read Retrieval made)
+
+    store = CountingStore()
+    for b in blocks:
+        if b.cid != leaves[0].cid:
+            store.put(b.cid, b.data)
+    src = Source("s", {b.cid: b.data for b in blocks})
+    sizes: dict[CID, int] = {}
+    walked = await Retrieval(store, [src]).fetch_dag(root, on_block=lambda c, n: sizes.setdefault(c, n))
+    assert walked == len(blocks) and src.calls == [leaves[0].cid]  # only the missing leaf travels
+    assert not {b.cid for b in leaves[1:]} & set(store.reads)  # no local leaf read
+    assert sizes == {b.cid: len(b.data) for b in blocks}, (root, sizes)
+    assert b"".join(read_file(store, root)) == data
 
 
 async def test_fetch_dag_timeout_names_the_block(autojump_clock):
