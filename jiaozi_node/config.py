@@ -918,3 +918,4 @@ class Defaults:
     car: CarLimits = field(default_factory=CarLimits)
     tree: TreeLimits = field(default_factory=TreeLimits)
     io: IoTuning = field(default_factory=IoTuning)
+    add: AddTuning = field(default_factory=AddTuning)

@@ -72,7 +72,8 @@ def _run_add(ctx: ApiContext, profile: ImportProfile, opts: dict[str, bool],
     progress_every = node.defaults.io.add_progress_every_bytes
     trees: dict[str, TreeBuilder] = {}
     tops: list[tuple[str, Any, int]] = []  # (name, cid, size) of top-level files, in order
-    with AddSession(node, profile=profile, only_hash=only_hash, pin=pin, progress=None) as session:
+    with AddSession(node, profile=profile, only_hash=only_hash, pin=pin, tuning=node.defaults.add,
+                    progress=None) as session:
         while (ev := pull()) is not None:
             kind, info = ev
             if kind != "begin":

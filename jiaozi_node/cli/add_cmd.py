@@ -43,7 +43,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         profile = build_profile(args, node)
         bar = progress(None, enabled=bool(args.progress), desc="adding")
         kw: dict[str, Any] = dict(profile=profile, only_hash=args.only_hash, pin=args.pin,
-                                  progress=bar.update if args.progress else None)
+                                  tuning=node.defaults.add, progress=bar.update if args.progress else None)
         last = None
         try:
             if paths:

@@ -99,6 +99,7 @@ class Node:
         from .files import add_bytes
 
         kw.setdefault("pin", True)  # like `jzfs add` and Kubo's clients
+        kw.setdefault("tuning", self.defaults.add)
         return add_bytes(self, data, **kw).cid
 
     def add_path(self, *paths: str | Path, recursive: bool = True, **kw: Any) -> CID:
@@ -106,6 +107,7 @@ class Node:
         from .files import add_path
 
         kw.setdefault("pin", True)  # like `jzfs add` and Kubo's clients
+        kw.setdefault("tuning", self.defaults.add)
         return add_path(self, list(paths), recursive=recursive, **kw)[-1].cid
 
     # Reading, for Python callers (jiaozi_node.node.files_read / node.dag have the full API).

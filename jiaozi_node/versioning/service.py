@@ -259,7 +259,7 @@ class Versioning:
         with self.gc_guard():  # GC cannot sweep our blocks before the ref holds them
             sink = SnapshotSink(self.blocks, stats, limits=self.limits)
             root = snapshot(str(directory), profile=profile, sink=sink, cache=self.statcache, stats=stats,
-                            limits=self.limits)
+                            limits=self.limits, tuning=self.defaults.add)
             unsigned = Commit(root.cid, (parent,) if parent else (), self.author(), message, now,
                               provenance if provenance and not provenance.is_empty() else None)
             commit = signing.sign(unsigned, self.repo.identity)
@@ -278,7 +278,7 @@ class Versioning:
         stats = SnapshotStats()
         sink = SnapshotSink(self.blocks, stats, write=False, limits=self.limits)
         root = snapshot(str(directory), profile=self.profile, sink=sink, cache=self.statcache, stats=stats,
-                        limits=self.limits)
+                        limits=self.limits, tuning=self.defaults.add)
         self.statcache.record(stats.recorded, cache_key(self.profile), now_ns=time.time_ns(),
                              dirs=stats.recorded_dirs)
         return diff_trees(sink.get, head.root, root.cid)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import Any
 
-from ..config import VERSIONING_LIMITS, ImportProfile, VersioningLimits
+from ..config import ADD_TUNING, VERSIONING_LIMITS, AddTuning, ImportProfile, VersioningLimits
 from ..errors import InvalidInput, NotFound
 from ..ipld import multihash, varint
 from ..ipld.block import Block
@@ -165,7 +165,7 @@ class _FileBlocks:
 
 
 def import_file(path: str, profile: ImportProfile, sink: SnapshotSink, stats: SnapshotStats,
-                executor: Executor | None = None) -> Link:
+                executor: Executor | None = None, *, tuning: AddTuning = ADD_TUNING) -> Link:
     """One file through the add pipeline's importer (`node.files.import_stream`, as `jzfs add`)."""
     from ..node.files import import_stream
 
@@ -176,7 +176,7 @@ def import_file(path: str, profile: ImportProfile, sink: SnapshotSink, stats: Sn
 
     with open(path, "rb", buffering=0) as f:
         root, tsize = import_stream(f, profile, blocks, executor=executor,
-                                    progress=hashed)
+                                    tuning=tuning, progress=hashed)
     blocks.close(root)
     return Link(root, tsize)
 
@@ -238,14 +238,17 @@ def symlink_node(target: str, sink: SnapshotSink, profile: ImportProfile) -> Lin
 
 
 def snapshot(root_dir: str, *, profile: ImportProfile, sink: SnapshotSink, cache: StatCache | None,
-             stats: SnapshotStats, limits: VersioningLimits = VERSIONING_LIMITS) -> Link:
-    """Snapshot `root_dir`; returns the root directory's link. Blocks go to `sink`.
+             stats: SnapshotStats, limits: VersioningLimits = VERSIONING_LIMITS,
+             tuning: AddTuning = ADD_TUNING) -> Link:
+    """Snapshot `root_dir`; returns the root directory's link. Blocks go to `sink`. Files are
+    read and chunked as `jzfs add` does (`tuning`: the node's `Defaults.add`).
 
     Leaves are hashed in a small thread pool owned by this call (hashlib releases the GIL)."""
     if not os.path.isdir(root_dir):
         raise NotFound(f"{root_dir} is not a directory")
     with ThreadPoolExecutor(max_workers=limits.snapshot_hash_threads) as pool:
-        walker = _Walker(profile, sink, cache, stats, pool, pool_min_bytes=limits.snapshot_pool_min_bytes)
+        walker = _Walker(profile, sink, cache, stats, pool, pool_min_bytes=limits.snapshot_pool_min_bytes,
+                         tuning=tuning)
         root = run_nested(walker.visit(os.path.abspath(root_dir)))  # no recursion: any depth
     sink.flush()
     return root
@@ -253,9 +256,10 @@ def snapshot(root_dir: str, *, profile: ImportProfile, sink: SnapshotSink, cache
 
 class _Walker:
     def __init__(self, profile: ImportProfile, sink: SnapshotSink, cache: StatCache | None,
-                 stats: SnapshotStats, pool: Executor, *, pool_min_bytes: int) -> None:
+                 stats: SnapshotStats, pool: Executor, *, pool_min_bytes: int, tuning: AddTuning) -> None:
         self.profile, self.sink, self.cache, self.stats, self.pool = profile, sink, cache, stats, pool
         self.pool_min_bytes = pool_min_bytes
+        self.tuning = tuning
         self.key = cache_key(profile)
         if cache is not None:
             cache.preload(self.key)
@@ -390,7 +394,7 @@ class _Walker:
         self.stats.hashed_files += 1
         # Small files hash faster inline than through the pool (a future costs ~30 µs).
         pool = self.pool if st.st_size > self.pool_min_bytes else None
-        link = import_file(path, self.profile, self.sink, self.stats, pool)
+        link = import_file(path, self.profile, self.sink, self.stats, pool, tuning=self.tuning)
         after = os.stat(path, follow_symlinks=False)
         if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
             self.stats.recorded.append(recorded(path, st, link))

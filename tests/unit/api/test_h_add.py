@@ -171,3 +171,24 @@ async def test_progress_lines_follow_the_nodes_io_tuning(tmp_path: Path) -> None
                                             files={"file": ("x.bin", DATA)}))
         counts.append(sum("Bytes" in o for o in out))
     assert counts[0] == 1 and counts[1] > 1, counts
+
+
+async def test_rpc_add_uses_the_nodes_add_tuning(tmp_path: Path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from jiaozi_node.config import AddTuning, Defaults
+    from jiaozi_node.node import files
+
+    tuning = AddTuning(read_bytes=4096)
+    seen = []
+    real = files.AddSession.__init__
+
+    def init(self, node, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw["tuning"])
+        real(self, node, **kw)
+
+    monkeypatch.setattr(files.AddSession, "__init__", init)
+    with Node.open(tmp_path / "r", defaults=replace(Defaults(), add=tuning)) as n:
+        async with client(n) as http:
+            assert lines(await http.post("/api/v0/add", files={"file": ("x", b"x")}))
+    assert seen == [tuning]

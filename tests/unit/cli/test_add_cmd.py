@@ -136,3 +136,19 @@ def test_errors_one_line_exit_1(repo, tree, capsys, argv, message) -> None:
     rc, lines, err = run(capsys, *argv)
     assert rc == 1 and lines == []
     assert err.startswith("Error: ") and message in err and err.count("\n") == 1
+
+
+def test_add_passes_the_nodes_add_tuning(repo, tree, capsys, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from jiaozi_node.cli import add_cmd
+    from jiaozi_node.config import AddTuning, Defaults
+    from jiaozi_node.node import Node, files
+
+    tuning = AddTuning(read_bytes=4096)
+    monkeypatch.setattr(add_cmd, "open_node", lambda: Node.open(repo, defaults=replace(Defaults(), add=tuning)))
+    seen = []
+    real = files.iter_add_path
+    monkeypatch.setattr(files, "iter_add_path", lambda *a, **kw: (seen.append(kw["tuning"]), real(*a, **kw))[1])
+    rc, out, _ = run(capsys, "-Q", str(tree / "a.txt"))
+    assert rc == 0 and out and seen == [tuning]

@@ -63,3 +63,25 @@ def test_versioning_is_built_from_explicit_parts(tmp_path):
     assert guarded == [1] and res.cid in announced
     assert vs.resolve("main", dataset="ds") == res.cid
     vs.close()
+
+
+def test_add_uses_the_nodes_add_tuning(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from jiaozi_node.config import AddTuning, Defaults
+    from jiaozi_node.node import files
+
+    tuning = AddTuning(read_bytes=4096, put_batch_bytes=8192)
+    seen = []
+    real = files.AddSession.__init__
+
+    def init(self, node, **kw):
+        seen.append(kw["tuning"])
+        real(self, node, **kw)
+
+    monkeypatch.setattr(files.AddSession, "__init__", init)
+    (tmp_path / "f").write_bytes(b"x" * 10_000)
+    with Node.open(tmp_path / "r", defaults=replace(Defaults(), add=tuning)) as node:
+        assert node.cat(node.add_bytes(b"y" * 10_000)) == b"y" * 10_000
+        assert node.cat(node.add_path(tmp_path / "f")) == b"x" * 10_000
+    assert seen == [tuning, tuning]

@@ -107,3 +107,21 @@ def test_checkout_writes_with_the_nodes_tree_limits(tmp_path):
         with pytest.raises(LimitExceeded):
             vs.checkout("ds@main", tmp_path / "out")
         assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_commit_reads_files_with_the_nodes_add_tuning(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from jiaozi_node.config import AddTuning, Defaults
+    from jiaozi_node.node import files
+
+    tuning = AddTuning(read_bytes=4096)
+    seen = []
+    real = files.import_stream
+    monkeypatch.setattr(files, "import_stream", lambda *a, **kw: (seen.append(kw["tuning"]), real(*a, **kw))[1])
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("1")
+    with Node.open(tmp_path / "r", defaults=replace(Defaults(), add=tuning)) as node:
+        node.versioning.create_repo("ds", now=1)
+        node.versioning.commit("ds", tmp_path / "d", branch="main", message="one", now=1)
+    assert seen == [tuning]

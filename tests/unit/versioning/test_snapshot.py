@@ -354,3 +354,20 @@ def test_snapshot_limits_are_passed_in_not_read_from_the_module(tmp_path):
     snapshot(str(d), profile=UNIXFS_V1_2025, sink=SnapshotSink(store, stats, limits=limits), cache=None,
              stats=stats, limits=limits)
     assert max(store.batches) <= 2 and sum(store.batches) == 6  # 5 files + the directory
+
+
+def test_files_are_read_with_the_given_add_tuning(tmp_path, monkeypatch):
+    from jiaozi_node.config import AddTuning
+    from jiaozi_node.node import files
+    from jiaozi_node.versioning.snapshot import SnapshotSink, SnapshotStats, snapshot
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_bytes(b"z" * 5000)
+    tuning = AddTuning(read_bytes=4096)
+    seen = []
+    real = files.import_stream
+    monkeypatch.setattr(files, "import_stream", lambda *a, **kw: (seen.append(kw["tuning"]), real(*a, **kw))[1])
+    stats = SnapshotStats()
+    snapshot(str(tmp_path / "d"), profile=UNIXFS_V1_2025, sink=SnapshotSink(MemoryBlockstore(), stats), cache=None,
+             stats=stats, tuning=tuning)
+    assert seen == [tuning]
