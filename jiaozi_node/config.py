@@ -95,6 +95,11 @@ class IoTuning:
     # `/api/v0/add` sends a progress line after at least this many new bytes (Kubo: per chunk;
     # one line per MiB keeps the stream small for big files).
     add_progress_every_bytes: int = 1 * MiB
+    # `get`/`cat` through a daemon on the same repo (cli/daemon_fetch.py): how often the CLI looks
+    # again for a block the daemon is still fetching. A look is a memory read when the store did
+    # not change; the daemon stores blocks in batches of BitswapLimits.store_batch_bytes
+    # (~50 ms apart at 150 MB/s), so 5 ms adds little wait and little CPU.
+    daemon_store_poll_s: float = 0.005
 
 
 IO_TUNING = IoTuning()

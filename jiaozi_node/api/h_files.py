@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput
+import trio
+
+from ..errors import InvalidInput, JzfsError
 from ..gateway.asgi import Request, Response
 from ..gateway.http_common import ContentPath, parse_arg_path
 from ..ipld.cid import CID
@@ -13,7 +15,20 @@ from ..unixfs.exporter import KUBO_TYPES, read_file, read_symlink
 from ..unixfs.resolve import resolve
 from ..unixfs.tar import tar_stream
 from . import tree_stream
-from .common import ApiContext, Handler, arg_path, in_thread, param_int, send_json, send_stream
+from .common import (
+    ApiContext,
+    Handler,
+    arg_path,
+    in_thread,
+    json_bytes,
+    param_int,
+    send_json,
+    send_stream,
+)
+
+# `/api/v0/get?format=jzfs-fetch`: the daemon makes the DAG local; the jzfs CLI on the same repo
+# reads it from the store itself (cli/daemon_fetch.py).
+FETCH_FORMAT = "jzfs-fetch"
 
 
 def _reader(ctx: ApiContext) -> FilesReader:
@@ -74,9 +89,12 @@ async def get(ctx: ApiContext, req: Request, resp: Response) -> None:
     if req.query.get("compress", "false") not in ("false", "0", ""):
         raise InvalidInput("compressed output is not supported; fetch the tar and compress it")
     fmt = req.query.get("format", "tar")
-    if fmt not in ("tar", tree_stream.FORMAT):
-        raise InvalidInput(f"unknown get format {fmt!r} (tar | {tree_stream.FORMAT})")
+    if fmt not in ("tar", tree_stream.FORMAT, FETCH_FORMAT):
+        raise InvalidInput(f"unknown get format {fmt!r} (tar | {tree_stream.FORMAT} | {FETCH_FORMAT})")
     cid = await in_thread(_target, ctx, cp)
+    if fmt == FETCH_FORMAT:
+        await _fetch_into_store(ctx, resp, cid)
+        return
     async with ctx.prefetching(cid):  # the DAG is fetched ahead (many blocks in flight); the writers only read
         if fmt == tree_stream.FORMAT:
             tree = ctx.node.defaults.tree
@@ -85,6 +103,28 @@ async def get(ctx: ApiContext, req: Request, resp: Response) -> None:
             return
         name = cp.segments[-1] if cp.segments else str(cp.cid)
         await send_stream(resp, tar_stream(ctx.getter, cid, name), content_type="application/x-tar")
+
+
+async def _fetch_into_store(ctx: ApiContext, resp: Response, cid: CID) -> None:
+    """`format=jzfs-fetch`: make the DAG under `cid` local (many blocks in flight, each verified
+    as it arrives) and say when it is all in the store, as NDJSON: first `{"Cid", "Store"}` (the
+    resolved CID and the blockstore's directory, so the client can check it reads the same
+    store), then `{"Done": true}` once every block is stored, or a Kubo-style error object. No
+    file bytes go over HTTP: the jzfs CLI on this repo reads them from the store while the fetch
+    runs (cli/daemon_fetch.py). Offline, or with no sources, nothing is fetched: Done at once, and
+    the client reports what is missing."""
+    root = getattr(ctx.node.blocks, "root", None)
+    store = str(await trio.Path(root).resolve()) if root is not None else None
+    await resp.start(200, [("Content-Type", "application/json"), ("X-Chunked-Output", "1"),
+                           ("Vary", "Origin")])
+    await resp.chunk(json_bytes({"Cid": str(cid), "Store": store}))
+    try:
+        await ctx.fetch_dag(cid)
+    except JzfsError as exc:
+        await resp.chunk(json_bytes({"Message": str(exc), "Code": 0, "Type": "error"}))
+    else:
+        await resp.chunk(json_bytes({"Done": True}))
+    await resp.end()
 
 
 ROUTES: dict[str, Handler] = {

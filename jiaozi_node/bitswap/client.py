@@ -28,6 +28,11 @@ want is `session_broadcast_delay_s` old and the session has received no block fo
 (boxo's idle tick: a busy preferred peer with a deep queue is not silent), or at once when every
 preferred peer said DONT_HAVE (then the want is assigned as without a session). A CID wanted by two sessions
 at once belongs to the first. Sessions are forgotten least recently used first (`max_sessions`).
+
+Priorities: `want(..., order=n)` (a DAG fetch naming each want's place in reading order,
+bitswap/session.py) gets priority MAX - n, so a server that sends higher priorities first
+delivers a file in reading order however the fetching tasks were scheduled; other wants get
+decreasing priorities in the order they are made.
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ class Client:
         self._peers: dict[str, _Peer] = {}
         self._wants: dict[bytes, _Want] = {}  # asked (or parked) wants
         self._queue: deque[bytes] = deque()  # wanted but not yet asked (window full)
-        self._queued: dict[bytes, int | None] = {}  # CID -> session
+        self._queued: dict[bytes, tuple[int | None, int | None]] = {}  # CID -> (session, order)
         # session -> its preferred peers (those that delivered its blocks), least recent first
         self._sessions: OrderedDict[int, dict[str, None]] = OrderedDict()
         self._session_last_block: dict[int, float] = {}  # session -> when it last got a block
@@ -136,14 +141,17 @@ class Client:
 
     # ------------------------------------------------------------------ wants
 
-    def want(self, cids: Iterable[bytes], now: float, *, session: int | None = None) -> None:
+    def want(self, cids: Iterable[bytes], now: float, *, session: int | None = None,
+             order: int | None = None) -> None:
+        """Ask for `cids` (tagged with `session`); `order`: their place in reading order (the
+        first CID's; the others follow it), which sets their priority."""
         if session is not None:
             self._session(session)
-        for cid in cids:
+        for i, cid in enumerate(cids):
             if cid in self._wants or cid in self._queued:
                 continue
             self._queue.append(cid)
-            self._queued[cid] = session
+            self._queued[cid] = (session, None if order is None else order + i)
         self._pump(now)
 
     def _session(self, session: int) -> dict[str, None]:
@@ -183,8 +191,13 @@ class Client:
         window = self.limits.session_max_in_flight
         while self._queue and len(self._wants) < window:
             cid = self._queue.popleft()
-            w = _Want(cid, priority=self._next_priority, session=self._queued.pop(cid))
-            self._next_priority = self._next_priority - 1 if self._next_priority > 1 else _MAX_PRIORITY
+            session, order = self._queued.pop(cid)
+            if order is not None:
+                priority = max(1, _MAX_PRIORITY - order)
+            else:
+                priority = self._next_priority
+                self._next_priority = self._next_priority - 1 if self._next_priority > 1 else _MAX_PRIORITY
+            w = _Want(cid, priority=priority, session=session)
             self._wants[cid] = w
             self._assign(w, now)
 

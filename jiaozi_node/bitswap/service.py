@@ -38,7 +38,7 @@ from ..ipld.framing import FrameDecoder, encode_frame
 from . import message as bsmsg
 from .client import Client
 from .engine import BlockReader, Engine
-from .session import current_session
+from .session import current_session, current_want_order
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class BitswapService:
         w = self._waiters.get(key)
         if w is None:
             w = self._waiters[key] = _Waiter()
-            self.client.want([key], self._now(), session=current_session())
+            self.client.want([key], self._now(), session=current_session(), order=current_want_order())
             self._flush_client()
         w.count += 1
         try:

@@ -59,8 +59,12 @@ def cmd_cat(args: argparse.Namespace) -> int:
     client = _daemon_for(args)  # a running daemon serves it, like `ipfs cat`
     if client is not None:
         with client:
-            for chunk in client.stream("cat", [args.path], {"offset": args.offset, "length": args.length}):
-                sys.stdout.buffer.write(chunk)
+            # the whole file: the daemon fetches, this process reads the store (daemon_fetch.py);
+            # a range is streamed by the daemon, which fetches only the blocks it needs
+            whole = args.offset == 0 and args.length is None
+            if not (whole and _cat_from_store(client, args)):
+                for chunk in client.stream("cat", [args.path], {"offset": args.offset, "length": args.length}):
+                    sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
         return 0
     with open_node() as node:
@@ -78,6 +82,48 @@ def cmd_cat(args: argparse.Namespace) -> int:
                 bar.update(len(chunk))
         out.flush()
     return 0
+
+
+def _store_fetch(client: Any, args: argparse.Namespace) -> Any:
+    """The daemon fetches `args.path` into this repo's store while we read it (DaemonFetch), or
+    None when this process cannot read the daemon's store (then the bytes come over HTTP)."""
+    from ..repo import default_path
+    from .daemon_fetch import DaemonFetch
+
+    return DaemonFetch.start(client, default_path(), args.path)
+
+
+def _cat_from_store(client: Any, args: argparse.Namespace) -> bool:
+    fetch = _store_fetch(client, args)
+    if fetch is None:
+        return False
+    from ..node.files_read import FilesReader
+
+    out = sys.stdout.buffer
+    with fetch:
+        reader = FilesReader(fetch)
+        total = reader.stat(fetch.cid).size
+        with progress(total, enabled=args.progress, desc="cat") as bar:
+            for chunk in reader.cat(fetch.cid):
+                out.write(chunk)
+                bar.update(len(chunk))
+    return True
+
+
+def _get_from_store(client: Any, args: argparse.Namespace, dest: Path) -> bool:
+    fetch = _store_fetch(client, args)
+    if fetch is None:
+        return False
+    from ..node.files_read import FilesReader
+
+    with fetch:
+        reader = FilesReader(fetch)
+        st = reader.stat(fetch.cid)
+        total = st.size if st.type == "file" else st.cumulative_size
+        print(f"Saving file(s) to {dest}", flush=True)
+        with progress(total, enabled=args.progress, desc="get") as bar:
+            reader.get(fetch.cid, dest, on_bytes=bar.update)
+    return True
 
 
 def _fetch_from_peers(node: Any, args: argparse.Namespace) -> CID | None:
@@ -131,12 +177,16 @@ def cmd_get(args: argparse.Namespace) -> int:
     if dest.exists() or dest.is_symlink():
         raise InvalidInput(f"{dest} already exists")
     client = _daemon_for(args)
-    if client is not None:  # the daemon walks the tree; the same checked writer writes it
-        from ..api import tree_stream
-        from ..node.tree_writer import write_tree
-
-        print(f"Saving file(s) to {dest}", flush=True)
+    if client is not None:
         with client:
+            # the daemon fetches, this process reads the repo's store and writes (daemon_fetch.py)
+            if _get_from_store(client, args, dest):
+                return 0
+            # else the daemon walks the tree and streams it; the same checked writer writes it
+            from ..api import tree_stream
+            from ..node.tree_writer import write_tree
+
+            print(f"Saving file(s) to {dest}", flush=True)
             frames = client.stream("get", [args.path], {"format": tree_stream.FORMAT})
             write_tree(tree_stream.decode_tree(frames), dest)
         return 0

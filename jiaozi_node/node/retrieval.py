@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import trio
 
-from ..bitswap.session import new_session
+from ..bitswap.session import new_session, want_order
 from ..config import BITSWAP_LIMITS, IPLD_LIMITS, Defaults
 from ..errors import HashMismatch, InvalidInput, JzfsError, LimitExceeded, NotFound, Timeout
 from ..ipld import codecs
@@ -247,10 +247,12 @@ class Retrieval:
         """Make every block of the DAGs under `roots` local; returns the number of blocks walked.
 
         Breadth-first with `concurrency` blocks in flight, so a file is fetched ahead of a
-        sequential reader in roughly reading order. Blocks already local are walked, not fetched.
+        sequential reader in reading order: each want carries its breadth-first place
+        (`want_order`), whatever order trio runs the workers in. Blocks already local are walked, not fetched.
         """
         roots = [roots] if isinstance(roots, CID) else list(roots)
-        send, recv = trio.open_memory_channel[CID](math.inf)
+        # (CID, its place in breadth-first order): the want's priority (bitswap/session.py)
+        send, recv = trio.open_memory_channel[tuple[CID, int]](math.inf)
         seen: set[bytes] = set()
         state = {"pending": 0, "walked": 0, "workers": 0}
         limit = max(1, self.concurrency)
@@ -260,16 +262,17 @@ class Retrieval:
                 return
             seen.add(cid.multihash)
             state["pending"] += 1
-            send.send_nowait(cid)
+            send.send_nowait((cid, len(seen) - 1))
             if state["workers"] < min(limit, state["pending"]):  # workers start on demand
                 state["workers"] += 1
                 nursery.start_soon(worker, nursery)
 
         async def worker(nursery: trio.Nursery) -> None:
-            async for cid in recv:
+            async for cid, order in recv:
                 size = self._local_leaf_size(cid)
                 if size is None:
-                    data = await self.get(cid, timeout_s=timeout_s)
+                    with want_order(order):
+                        data = await self.get(cid, timeout_s=timeout_s)
                     size, links = len(data), codecs.links(cid, data)
                 else:
                     links = []

@@ -129,3 +129,60 @@ async def test_get_tree_stream_walks_with_the_nodes_tree_limits(api, tmp_path) -
             r = await http.post("/api/v0/get", params={"arg": str(root), "format": FORMAT})
     with pytest.raises(JzfsError, match="deep"):  # reported in-band by the daemon's walk
         list(decode_tree([r.content]))
+
+
+async def test_get_fetch_format_fetches_into_the_store_and_says_done(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`get?format=jzfs-fetch` (what the jzfs CLI on the same repo asks for): the daemon makes
+    the DAG local and answers NDJSON, the resolved CID and its blockstore's directory first,
+    `Done` once every block is stored; no file bytes over HTTP. A block no source has ends it
+    with a Kubo-style error object carrying the fetch's own message."""
+    import json
+
+    import httpx
+    import trio
+
+    from jiaozi_node.api.common import ApiContext
+    from jiaozi_node.api.h_files import FETCH_FORMAT
+    from jiaozi_node.api.server import RpcApp
+    from jiaozi_node.ipld import codecs
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.retrieval import Retrieval
+    from jiaozi_node.unixfs.exporter_testing import DagBuilder
+
+    dag = DagBuilder()
+    big = dag.chunked(API_DATA, chunk=30_000, width=4)
+    sub = dag.directory({"x": dag.raw(b"x\n")})
+    root = dag.directory({"big.bin": big, "sub": sub})
+    blocks = {c.multihash: dag.store.get(c) for c in dag.store.cids()}
+    lost = DagBuilder()
+    gone = lost.directory({"never.bin": lost.raw(b"nobody has this")})
+    blocks[gone.multihash] = lost.store.get(gone)
+
+    class Src:
+        name = "src"
+
+        async def fetch(self, cid):  # type: ignore[no-untyped-def]
+            await trio.sleep(0.001)
+            if cid.multihash not in blocks:
+                await trio.sleep_forever()
+            return blocks[cid.multihash]
+
+    with Node.open(tmp_path / "n") as node:
+        r = Retrieval(node.blocks, [Src()], timeout_s=0.5)
+        app = RpcApp(ApiContext(node, fetch=r.get, retrieval=r))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:5001") as http:
+            out = await http.post("/api/v0/get", params={"arg": f"/ipfs/{root}/big.bin", "format": FETCH_FORMAT})
+            assert out.status_code == 200 and b"\n" in out.content
+            lines = [json.loads(x) for x in out.content.splitlines()]
+            assert lines == [{"Cid": str(big), "Store": str((node.blocks.root).resolve())}, {"Done": True}]
+            under, todo = set(), [big]
+            while todo:
+                c = todo.pop()
+                under.add(c)
+                todo.extend(codecs.links(c, dag.store.get(c)))
+            assert len(under) > 4 and all(node.blocks.has(c) for c in under)
+            assert not node.blocks.has(sub)  # only what the path names
+            out = await http.post("/api/v0/get", params={"arg": str(gone), "format": FETCH_FORMAT})
+            lines = [json.loads(x) for x in out.content.splitlines()]
+            assert lines[0]["Cid"] == str(gone) and len(lines) == 2
+            assert lines[1]["Type"] == "error" and "not found" in lines[1]["Message"]

@@ -181,6 +181,28 @@ def test_wants_carry_decreasing_priorities_in_request_order():
     assert all(0 < p < 2**31 for p in prios)
 
 
+def test_ordered_wants_get_priorities_by_their_place_not_by_call_order():
+    """A DAG fetch's tasks ask in whatever order trio runs them (it reverses batches at random):
+    a want that names its place in reading order (`order=`) gets its priority from that place."""
+    (a, b), link = _net("A", "B")
+    blocks = _blocks(12)
+    link.connect("A", "B")
+    for i in reversed(range(12)):  # the tasks happened to run backwards
+        a.client.want([blocks[i].cid.buffer], link.now, session=1, order=i)
+    a.client.want([blocks[0].cid.buffer], link.now, order=99)  # already wanted: unchanged
+    msgs = [msg for peer, msg in a.client.outgoing() if peer == "B"]
+    prio = {e.cid: e.priority for msg in msgs for e in msg.wants if e.want_type == m.WANT_BLOCK}
+    got = [prio[x.cid.buffer] for x in blocks]
+    assert got == sorted(got, reverse=True) and len(set(got)) == 12
+    assert got[0] == 2**31 - 1
+    # several CIDs in one call: the first at `order`, the next ones after it
+    more = _blocks(3)
+    a.client.want([x.cid.buffer for x in more], link.now, order=20)
+    msgs = [msg for peer, msg in a.client.outgoing() if peer == "B"]
+    prio = {e.cid: e.priority for msg in msgs for e in msg.wants if e.want_type == m.WANT_BLOCK}
+    assert [prio[x.cid.buffer] for x in more] == [2**31 - 21, 2**31 - 22, 2**31 - 23]
+
+
 # ---------------------------------------------------------------- sessions: preferred peers
 
 def _deliver(client, peer, blocks, now):

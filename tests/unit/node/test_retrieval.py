@@ -139,6 +139,31 @@ async def test_fetch_dag_does_not_read_local_raw_leaves():
     assert b"".join(read_file(store, root)) == data
 
 
+async def test_fetch_dag_names_each_wants_place_in_reading_order():
+    """Each fetch runs with its block's breadth-first place as `want_order` (bitswap priorities
+    follow it), however trio scheduled the workers."""
+    from jiaozi_node.bitswap.session import current_want_order
+    from jiaozi_node.ipld import codecs
+
+    data = os.urandom(3 * 1024 * 1024)
+    root, blocks, _ = import_bytes(data, UNIXFS_V0_2015)
+    remote = {b.cid: b.data for b in blocks}
+    order: dict[CID, int | None] = {}
+
+    class Recording(Source):
+        async def fetch(self, cid: CID) -> bytes:
+            order[cid] = current_want_order()
+            return await super().fetch(cid)
+
+    await Retrieval(MemoryBlockstore(), [Recording("s", remote)]).fetch_dag(root)
+    expected, level = [], [root]
+    while level:  # breadth-first, children in link order
+        expected.extend(level)
+        level = [c for p in level for c in codecs.links(p, remote[p])]
+    assert [order[c] for c in expected] == list(range(len(expected)))
+    assert current_want_order() is None
+
+
 async def test_fetch_dag_timeout_names_the_block(autojump_clock):
     data = os.urandom(600 * 1024)
     root, blocks, _ = import_bytes(data, UNIXFS_V0_2015)
