@@ -248,7 +248,8 @@ class Retrieval:
 
         Breadth-first with `concurrency` blocks in flight, so a file is fetched ahead of a
         sequential reader in reading order: each want carries its breadth-first place
-        (`want_order`), whatever order trio runs the workers in. Blocks already local are walked, not fetched.
+        (`want_order`), whatever order trio runs the workers in. Blocks already local are
+        walked, not fetched.
         """
         roots = [roots] if isinstance(roots, CID) else list(roots)
         # (CID, its place in breadth-first order): the want's priority (bitswap/session.py)
