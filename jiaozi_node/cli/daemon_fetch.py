@@ -2,7 +2,7 @@
 
     fetch = DaemonFetch.start(client, repo_path, path)   # None: read over HTTP instead
     with fetch:
-        FilesReader(fetch).get(fetch.cid, dest)            # blocks read from the repo's store
+        FilesReader.for_node(fetch.node, fetch).get(fetch.cid, dest)   # blocks from the repo's store
 
 Why: streaming the bytes over the RPC API made the daemon's one Python process fetch, verify,
 store, read back, frame and send every byte while the CLI process mostly waited; on this
@@ -14,8 +14,8 @@ other processes without locks: store/pack/store.py) and writes them out meanwhil
 The protocol is `/api/v0/get?arg=PATH&format=jzfs-fetch` (api/h_files.py): NDJSON, first
 `{"Cid": resolved CID, "Store": the daemon's blockstore directory}`, then `{"Done": true}` once
 every block of the DAG is in the store, or a Kubo-style error object (the daemon's message).
-A block not in the store yet is looked for again every `IoTuning.daemon_store_poll_s` until the
-daemon says Done; missing after that, it is the store's NotFound.
+A block not in the store yet is looked for again every `IoTuning.daemon_store_poll_s` (the
+node's `defaults.io`) until the daemon says Done; missing after that, it is the store's NotFound.
 
 Correctness is that of offline `get`/`cat`: every block was hashed by the daemon when it arrived
 and is hashed again by the store when the CLI reads it; trees go through the one checked writer
@@ -63,9 +63,10 @@ def _pack_node(repo_path: Path) -> Any:
 class DaemonFetch:
     """A BlockGetter over the local store that waits for blocks the daemon is still fetching."""
 
-    def __init__(self, client: Any, store: Any, cid: CID, lines: Iterator[Any], stack: ExitStack, *,
+    def __init__(self, client: Any, node: Any, cid: CID, lines: Iterator[Any], stack: ExitStack, *,
                  tuning: IoTuning = IO_TUNING) -> None:
-        self.store = store
+        self.node = node  # the CLI's own Node on the repo (its limits, its store)
+        self.store = node.blocks
         self.cid = cid
         self._client = client
         self._lines = lines
@@ -77,8 +78,7 @@ class DaemonFetch:
         self._thread.start()
 
     @classmethod
-    def start(cls, client: Any, repo_path: Path | str, path: str, *,
-              tuning: IoTuning = IO_TUNING) -> DaemonFetch | None:
+    def start(cls, client: Any, repo_path: Path | str, path: str) -> DaemonFetch | None:
         """Ask the daemon to fetch `path`'s DAG; None when the CLI cannot read the daemon's store
         (the connection is then closed: the daemon stops, and the next request reconnects).
         The daemon's errors (bad path, unreachable root) raise ApiError with its message."""
@@ -110,7 +110,7 @@ class DaemonFetch:
         except BaseException:
             stack.close()
             raise
-        return cls(client, store, cid, lines, stack, tuning=tuning)
+        return cls(client, node, cid, lines, stack, tuning=node.defaults.io)
 
     def _follow(self) -> None:
         """Reads the daemon's lines until Done or an error (ApiError from the client)."""

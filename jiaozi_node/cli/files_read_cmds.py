@@ -101,7 +101,7 @@ def _cat_from_store(client: Any, args: argparse.Namespace) -> bool:
 
     out = sys.stdout.buffer
     with fetch:
-        reader = FilesReader(fetch)
+        reader = FilesReader.for_node(fetch.node, fetch)
         total = reader.stat(fetch.cid).size
         with progress(total, enabled=args.progress, desc="cat") as bar:
             for chunk in reader.cat(fetch.cid):
@@ -117,7 +117,7 @@ def _get_from_store(client: Any, args: argparse.Namespace, dest: Path) -> bool:
     from ..node.files_read import FilesReader
 
     with fetch:
-        reader = FilesReader(fetch)
+        reader = FilesReader.for_node(fetch.node, fetch)
         st = reader.stat(fetch.cid)
         total = st.size if st.type == "file" else st.cumulative_size
         print(f"Saving file(s) to {dest}", flush=True)
