@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from jzfs_interop.cli import imported_libp2p, run_jzfs
 from jzfs_interop.helia import KUBO_V0
 
 from jiaozi_node.bitswap.service import BitswapService
@@ -80,6 +81,23 @@ async def test_helia_to_jzfs_file(helia, tmp_path, nursery, options):
         await j.retrieval.fetch_dag(cid)
     assert _sha(b"".join(read_file(j.store, cid))) == _sha(data)
     assert j.bs.client.stats["unwanted"] == 0
+
+
+async def test_cli_get_from_helia(helia, tmp_path):
+    """`jzfs get CID -o DEST --peer <Helia>` (subprocess, no daemon) over the dial-only LiteHost:
+    byte-identical output, py-libp2p never imported."""
+    data = os.urandom(3 * MiB + 5)
+    p = tmp_path / "f.bin"
+    p.write_bytes(data)
+    cid = await helia.aio.add_file(p, None)
+    out = tmp_path / "got.bin"
+    env = {**os.environ, "JZFS_PATH": str(tmp_path / "repo")}
+    with trio.fail_after(120):
+        code, _, err = await run_jzfs(["--offline", "get", cid, "-o", str(out), "--peer",
+                                       helia.multiaddr], env)
+    assert code == 0, err.decode()[-2000:]
+    assert out.read_bytes() == data
+    assert imported_libp2p(err) == []
 
 
 async def test_helia_to_jzfs_directory_tree(helia, tmp_path, nursery):

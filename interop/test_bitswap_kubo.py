@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from jzfs_interop.cli import imported_libp2p, run_jzfs
 
 from jiaozi_node.bitswap.service import BitswapService
 from jiaozi_node.config import UNIXFS_V0_2015, UNIXFS_V1_2025
@@ -200,7 +201,8 @@ async def test_jzfs_to_kubo_directory_tree(kubo, tmp_path, nursery):
 
 
 async def test_cli_get_and_cat_from_kubo(kubo, tmp_path):
-    """`jzfs get/cat CID --peer <Kubo>` as a user runs it (subprocess, fresh repo)."""
+    """`jzfs get/cat CID --peer <Kubo>` as a user runs it (subprocess, fresh repo), over the
+    dial-only LiteHost: byte-identical output, and py-libp2p is never imported."""
     import sys
 
     path, data = _file(tmp_path, 3 * MiB + 11)
@@ -209,10 +211,11 @@ async def test_cli_get_and_cat_from_kubo(kubo, tmp_path):
     base = [sys.executable, "-m", "jiaozi_node.cli.main", "--offline"]
     out = tmp_path / "got.bin"
     with trio.fail_after(120):
-        res = await trio.run_process([*base, "get", cid, "-o", str(out), "--peer", kubo.multiaddr],
-                                     env=env, capture_stdout=True, capture_stderr=True, check=False)
-        assert res.returncode == 0, res.stderr.decode()[-2000:]
-        assert _sha(out.read_bytes()) == _sha(data)
+        code, _, err = await run_jzfs(["--offline", "get", cid, "-o", str(out), "--peer",
+                                       kubo.multiaddr], env)
+        assert code == 0, err.decode()[-2000:]
+        assert out.read_bytes() == data
+        assert imported_libp2p(err) == []
         env2 = {**env, "JZFS_PATH": str(tmp_path / "repo2")}
         res = await trio.run_process([*base, "cat", cid, "--peer", kubo.multiaddr], env=env2,
                                      capture_stdout=True, capture_stderr=True, check=False)

@@ -18,10 +18,15 @@ _SYNC_LISTEN = ["/ip4/127.0.0.1/tcp/0"]
 _SYNC_SERVICES = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
 
 
-def _online(fn: Any, *, routed: bool = False) -> Any:
+def _online(fn: Any, *, routed: bool = False, peer: str | None = None) -> Any:
     """Run `fn(SyncClient, node)` on a short-lived node (no daemon running). `routed` (a commit
     CID is to be found): the node also runs routing (its DHT bootstraps from `Bootstrap`,
-    `Peering.Peers` are dialled) so the commit's providers are found with no address typed."""
+    `Peering.Peers` are dialled) so the commit's providers are found with no address typed.
+
+    Host: when the one peer to dial (`peer`: a remote name or a multiaddr) is plain TCP and no
+    routing is needed, the dial-only `LiteHost` (no py-libp2p import: ~0.6 s of the command; the
+    peer fetches pushed blocks over the connection we opened); otherwise a `Libp2pHost` listening
+    on loopback (routing, DNS/QUIC/WebSocket addresses)."""
     import trio
 
     from ..versioning.sync import SyncClient
@@ -30,8 +35,9 @@ def _online(fn: Any, *, routed: bool = False) -> Any:
 
     async def run() -> Any:
         with open_node() as node:
-            async with node.online(listen=_SYNC_LISTEN, services=services, peering=routed,
-                                   bootstrap=routed) as on:
+            host = None if routed or peer is None else _lite_host(node, peer)
+            async with node.online(listen=None if host else _SYNC_LISTEN, host=host,
+                                   services=services, peering=routed, bootstrap=routed) as on:
                 return await fn(SyncClient(on), node)
 
     try:
@@ -41,6 +47,22 @@ def _online(fn: Any, *, routed: bool = False) -> Any:
         if len(leaves) == 1:
             raise leaves[0] from None
         raise
+
+
+def _lite_host(node: Any, peer: str) -> Any:
+    """A LiteHost with the repo's identity when `peer` (remote name or multiaddr) is plain TCP."""
+    from ..config import AGENT_VERSION
+    from ..errors import JzfsError
+    from ..net.lite.host import LiteHost, dialable
+    from ..versioning.sync_ops import remote_addr
+
+    try:
+        addr = remote_addr(node, peer)
+    except JzfsError:
+        return None  # the operation reports it
+    if not dialable(addr):
+        return None
+    return LiteHost(node.repo.identity, limits=node.defaults.net, agent_version=AGENT_VERSION)
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
@@ -102,7 +124,7 @@ def cmd_remote_allow(args: argparse.Namespace) -> int:
 
 
 def _run(command: str, rpc_args: list[str], op: Any, params: dict[str, Any] | None = None, *,
-         target: str | None = None) -> dict[str, Any]:
+         target: str | None = None, peer: str | None = None) -> dict[str, Any]:
     """Run a sync operation (versioning/sync_ops.py) in the running daemon (RPC `jzfs/COMMAND`),
     as every other command does; with no daemon, online in this process just for it: `op(sync_ops,
     client, node)`, with its own routing when `target` (REMOTE or MULTIADDR) is a commit CID to
@@ -117,7 +139,8 @@ def _run(command: str, rpc_args: list[str], op: Any, params: dict[str, Any] | No
     from ..versioning import sync_ops
 
     return _online(lambda sync, node: op(sync_ops, sync, node),
-                   routed=target is not None and sync_ops.commit_cid(target) is not None)
+                   routed=target is not None and sync_ops.commit_cid(target) is not None,
+                   peer=peer or target)
 
 
 def cmd_fetch(args: argparse.Namespace, *, pull: bool = False) -> int:
@@ -153,7 +176,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     out = _run("push", [args.remote, args.repo, args.branch],
                lambda ops, client, node: ops.push(client, node, args.remote, args.repo, args.branch,
                                                   force=args.force),
-               {"force": args.force or None})
+               {"force": args.force or None}, peer=args.remote)
     if args.json:
         print_json(out)
         return 0

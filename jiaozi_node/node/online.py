@@ -1,7 +1,9 @@
 """`async with node.online() as peer:` — the node on the network.
 
 Starts the libp2p host (listening on `Addresses.Swarm` or the given addresses), keeps
-`Peering.Peers` connected, then starts every registered service. Services belong to other
+`Peering.Peers` connected, then starts every registered service. The host is a py-libp2p
+`Libp2pHost` unless the caller hands one in (`host=`, any `net.host.Host`): one-shot commands that
+only dial typed TCP addresses pass a dial-only `LiteHost`, which imports no py-libp2p (~0.6 s). Services belong to other
 packages; each registers by adding its module to `SERVICE_MODULES`. Such a module exposes
 
     async def start_online(online: OnlineNode) -> None:
@@ -32,10 +34,10 @@ import trio
 
 from ..config import AGENT_VERSION
 from ..errors import JzfsError
-from ..net.libp2p_host import Libp2pHost
 from ..net.peering import PeeringService, parse_peering_config
 
 if TYPE_CHECKING:
+    from ..net.host import Host
     from .core import Node
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ SERVICE_MODULES: tuple[str, ...] = (
 @dataclass
 class OnlineNode:
     node: Node
-    host: Libp2pHost
+    host: Host
     nursery: trio.Nursery
     services: dict[str, Any] = field(default_factory=dict)
     api_addr: str | None = None
@@ -69,18 +71,25 @@ class OnlineNode:
 @asynccontextmanager
 async def online(node: Node, *, listen: Sequence[str] | None = None,
                  services: Sequence[str] | None = None,
-                 peering: bool = True, bootstrap: bool = True) -> AsyncIterator[OnlineNode]:
+                 peering: bool = True, bootstrap: bool = True,
+                 host: Host | None = None) -> AsyncIterator[OnlineNode]:
     """Bring `node` online; see the module docstring.
 
     Args:
-        listen: swarm multiaddrs (default: config `Addresses.Swarm`).
+        listen: swarm multiaddrs (default: config `Addresses.Swarm`); not with `host`.
+        host: the (not yet running) host to use instead of a Libp2pHost built here.
         services: modules to start instead of `SERVICE_MODULES` (tests pass `()` for a bare host).
         peering: keep config `Peering.Peers` connected.
         bootstrap: dial config `Bootstrap` once at start (empty unless the user opted in).
     """
-    addrs = list(listen) if listen else list(node.settings.addresses.swarm)
-    host = Libp2pHost(node.repo.identity, listen=addrs, limits=node.defaults.net,
-                      agent_version=AGENT_VERSION)
+    if host is None:
+        from ..net.libp2p_host import Libp2pHost
+
+        addrs = list(listen) if listen else list(node.settings.addresses.swarm)
+        host = Libp2pHost(node.repo.identity, listen=addrs, limits=node.defaults.net,
+                          agent_version=AGENT_VERSION)
+    elif listen:
+        raise ValueError("online(): `listen` belongs to the host it would build; pass one or the other")
     async with trio.open_nursery() as nursery:
         await nursery.start(host.run)
         on = OnlineNode(node=node, host=host, nursery=nursery)
@@ -101,7 +110,7 @@ async def online(node: Node, *, listen: Sequence[str] | None = None,
             nursery.cancel_scope.cancel()
 
 
-async def _dial_quietly(host: Libp2pHost, addr: str) -> None:
+async def _dial_quietly(host: Host, addr: str) -> None:
     try:
         await host.connect(addr)
     except JzfsError as exc:

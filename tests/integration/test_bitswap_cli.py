@@ -76,12 +76,13 @@ async def test_unreachable_peer_is_a_clear_error(tmp_path):
                           f"/ip4/127.0.0.1/tcp/1/p2p/{pid}", "--timeout", "2")
     assert res.returncode == 1 and b"Error: cannot connect" in res.stderr
     assert b"Traceback" not in res.stderr and b"+---" not in res.stderr
-    # one line: py-libp2p's own log record ("Failed to open TCP stream") is not printed first...
+    # one line, nothing logged first
     lines = [ln for ln in res.stderr.splitlines() if not ln.startswith(b"initialized a new")]
     assert len(lines) == 1 and lines[0].startswith(b"Error: cannot connect"), res.stderr
-    # ...unless asked for with --debug, through our logger
+    # --debug: the same error; the dial is the lean client's (a plain TCP address never brings
+    # in py-libp2p, whose transport used to log here)
     with trio.fail_after(30):
         res = await _jzfs(tmp_path / "repo", "--debug", "cat", "bafkqaaa", "--peer",
                           f"/ip4/127.0.0.1/tcp/1/p2p/{pid}", "--timeout", "2")
-    assert res.returncode == 1
-    assert b"jiaozi_node.libp2p.transport.tcp" in res.stderr and b"Failed to open TCP stream" in res.stderr
+    assert res.returncode == 1 and b"Error: cannot connect" in res.stderr
+    assert b"libp2p.transport" not in res.stderr

@@ -220,9 +220,16 @@ async def test_cli_clone_fetch_pull_push(nodes, tmp_path):
     env = {**os.environ, "JZFS_PATH": str(b.repo.path)}
 
     async def jzfs(*argv: str) -> str:
-        proc = await trio.run_process([sys.executable, "-m", "jiaozi_node.cli.main", *argv], env=env,
-                                      capture_stdout=True, capture_stderr=True, check=False)
-        assert proc.returncode == 0, proc.stderr.decode()
+        # -X importtime: with no daemon, the sync commands dial over the lean LiteHost and never
+        # import py-libp2p (~0.6 s of the command)
+        proc = await trio.run_process([sys.executable, "-X", "importtime", "-m", "jiaozi_node.cli.main",
+                                       *argv], env=env, capture_stdout=True, capture_stderr=True, check=False)
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        mods = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.decode().splitlines()
+                if line.startswith("import time:")]
+        assert len(mods) > 50
+        if argv[0] in ("clone", "fetch", "pull", "push"):
+            assert not [m for m in mods if m.split(".")[0] == "libp2p"], argv
         return proc.stdout.decode()
 
     async with online(a) as oa:

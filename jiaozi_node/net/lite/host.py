@@ -204,7 +204,7 @@ class LiteHost:
         try:
             sock = await trio.open_tcp_stream(host, port)
         except OSError as exc:
-            raise NetworkError(f"cannot connect to {addr}: {exc.strerror or exc}") from None
+            raise NetworkError(f"cannot connect to {addr}: {_os_reason(exc)}") from None
         try:
             remote = sock.socket.getpeername()
             observed = tcp_multiaddr_bytes(remote[0], remote[1])
@@ -412,6 +412,17 @@ class LiteHost:
         if scope.cancelled_caught:
             raise Timeout(f"ping to {peer_id} timed out")
         return rtts
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The first OS-level reason in trio's "all attempts to connect … failed" (a group)."""
+    while True:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(exc, BaseExceptionGroup):
+            cause = exc.exceptions[0]
+        if cause is None:
+            return str(getattr(exc, "strerror", None) or exc)
+        exc = cause
 
 
 def _addr_strings(raw: list[bytes]) -> list[str]:
