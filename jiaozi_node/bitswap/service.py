@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -39,6 +39,9 @@ from . import message as bsmsg
 from .client import Client
 from .engine import BlockReader, Engine
 from .session import current_session, current_want_order
+
+if TYPE_CHECKING:
+    from ..net.host import Host
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ class _PeerOut:
 class BitswapService:
     name = "bitswap"
 
-    def __init__(self, host: Any, store: BlockReader, *, limits: BitswapLimits = BITSWAP_LIMITS,
+    def __init__(self, host: Host, store: BlockReader, *, limits: BitswapLimits = BITSWAP_LIMITS,
                  max_cid_bytes: int = IPLD_LIMITS.max_cid_bytes) -> None:
         self.host = host
         self.limits = limits

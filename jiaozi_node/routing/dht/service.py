@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -51,6 +51,9 @@ from .keys import kad_id, peer_bytes, peer_str, refresh_key
 from .lookup import Lookup
 from .server import DhtState
 from .transport import DhtTransport
+
+if TYPE_CHECKING:
+    from ...net.host import Host
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +93,7 @@ def protocol_id(value: str | None) -> str:
 class DhtRouter:
     name = "dht"
 
-    def __init__(self, host: Any, *, mode: str = "auto", protocol: str = DHT_PROTOCOL_WAN,
+    def __init__(self, host: Host, *, mode: str = "auto", protocol: str = DHT_PROTOCOL_WAN,
                  limits: DhtLimits = DHT_LIMITS,
                  validators: Mapping[str, RecordValidator] | None = None,
                  clock: Callable[[], float] = time.time) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -21,11 +21,14 @@ from . import addrs as maddr
 from . import message as m
 from .server import DhtState, handle
 
+if TYPE_CHECKING:
+    from ...net.host import Host
+
 logger = logging.getLogger(__name__)
 
 
 class DhtTransport:
-    def __init__(self, host: Any, protocol: str, state: DhtState, limits: DhtLimits,
+    def __init__(self, host: Host, protocol: str, state: DhtState, limits: DhtLimits,
                  clock: Callable[[], float], counters: dict[str, int]) -> None:
         self.host = host
         self.protocol = protocol
