@@ -38,6 +38,7 @@ from ..unixfs.chunker import parse_chunker
 from ..unixfs.importer import FileImporter
 from ..unixfs.tree import TreeBuilder
 from ..unixfs.tree_plan import run_nested
+from .leaf_ring import LeafRing
 
 ProgressFn = Callable[[int], None]
 
@@ -61,7 +62,9 @@ class BlockBatcher:
     With `writer` (a single-thread executor owned by the caller) batches are written in the
     background while the caller reads and hashes on; at most `max_batches_in_flight` batches wait,
     so memory stays bounded (about that many times `batch_bytes`). `flush()` waits for all writes
-    and re-raises the first write error.
+    and re-raises the first write error. `wait_written(n)` returns once the first n blocks put
+    are written (`put_many` returned), so a caller whose blocks are views of its own buffers
+    (node.leaf_ring) knows when it may reuse them.
     """
 
     def __init__(self, store: Any | None, *, batch_bytes: int = ADD_TUNING.put_batch_bytes,
@@ -72,9 +75,11 @@ class BlockBatcher:
         self.max_in_flight = max(1, max_batches_in_flight)
         self._batch: list[Block] = []
         self._bytes = 0
-        self._inflight: deque[Future[None]] = deque()
+        self._inflight: deque[tuple[Future[None], int]] = deque()  # (write, blocks put up to it)
         self.blocks = 0
         self.bytes = 0
+        self._sent = 0  # blocks handed to store.put_many (written or in flight)
+        self.written = 0  # blocks whose put_many returned
 
     def put(self, blocks: Iterable[Block]) -> None:
         for b in blocks:
@@ -91,17 +96,33 @@ class BlockBatcher:
         if not self._batch:
             return
         batch, self._batch, self._bytes = self._batch, [], 0
+        self._sent += len(batch)
         if self.writer is None:
             self.store.put_many(batch)
+            self.written = self._sent
             return
         while len(self._inflight) >= self.max_in_flight:
-            self._inflight.popleft().result()
-        self._inflight.append(self.writer.submit(self.store.put_many, batch))
+            self._wait_one()
+        self._inflight.append((self.writer.submit(self.store.put_many, batch), self._sent))
+
+    def _wait_one(self) -> None:
+        fut, upto = self._inflight.popleft()
+        fut.result()
+        self.written = upto
+
+    def wait_written(self, n: int) -> None:
+        """Return once the first `n` blocks put are written (sending a partial batch if needed)."""
+        if self.store is None or n <= self.written:
+            return
+        if n > self._sent:
+            self._send()
+        while self.written < n:
+            self._wait_one()
 
     def flush(self) -> None:
         self._send()
         while self._inflight:
-            self._inflight.popleft().result()
+            self._wait_one()
 
 
 def resolve_profile(node: Any, profile: ImportProfile | None) -> ImportProfile:
@@ -167,14 +188,15 @@ class ImportSink(Protocol):
 
 def import_stream(f: BinaryIO, profile: ImportProfile, sink: ImportSink, *,
                   executor: ThreadPoolExecutor | None = None, tuning: AddTuning = ADD_TUNING,
-                  progress: ProgressFn | None = None) -> tuple[CID, int]:
+                  progress: ProgressFn | None = None, ring: LeafRing | None = None) -> tuple[CID, int]:
     """Import one byte stream; returns (root CID, cumulative size). With `sink.store` None
-    (only-hash) leaves are hashed in place and never built."""
+    (only-hash) leaves are hashed in place and never built; with `ring` (fixed-size chunks, see
+    node.leaf_ring) they are read into its reused buffers and stored from there."""
     only_hash = sink.store is None
     spec = parse_chunker(profile.chunker)
     if spec.kind == "size" and hasattr(f, "readinto"):
         return _import_fixed(f, spec.size, profile, sink, executor=executor, tuning=tuning,
-                             progress=progress, only_hash=only_hash)
+                             progress=progress, only_hash=only_hash, ring=ring)
     imp = FileImporter(profile, executor=executor, max_pending=tuning.max_pending_chunks,
                        only_hash=only_hash)
     buf = bytearray(tuning.read_bytes)
@@ -220,19 +242,28 @@ def _readinto_full(f: BinaryIO, buf: bytearray) -> int:
     return got
 
 
+def fixed_grouping(size: int, tuning: AddTuning) -> tuple[int, int]:
+    """(chunks per hashing task, most chunks pending) for fixed-size chunks of `size` bytes."""
+    group = max(1, tuning.hash_task_bytes // size)
+    return group, max(tuning.max_pending_chunks, 3 * group)
+
+
 def _import_fixed(f: BinaryIO, size: int, profile: ImportProfile, sink: ImportSink, *,
                   executor: ThreadPoolExecutor | None, tuning: AddTuning,
-                  progress: ProgressFn | None, only_hash: bool) -> tuple[CID, int]:
+                  progress: ProgressFn | None, only_hash: bool,
+                  ring: LeafRing | None = None) -> tuple[CID, int]:
     """Fixed-size chunks, already cut by the reads, hashed `group` chunks per thread task.
 
-    Adding: one read per chunk into a fresh bytes object, which becomes the leaf (raw leaves)
-    without a copy in user space. Only-hash: a small ring of reused read buffers; the chunks are
-    hashed in place (no allocation, no copy, no page faults), a buffer being refilled only once
-    the importer has collected all its chunks."""
-    group = max(1, tuning.hash_task_bytes // size)
-    max_pending = max(tuning.max_pending_chunks, 3 * group)
+    Adding with `ring` (the add session's, node.leaf_ring): reads into reused buffers, leaves
+    stored as views of them. Adding without: one read per chunk into a fresh bytes object, which
+    becomes the leaf (raw leaves) without a copy in user space. Only-hash: a small ring of reused
+    read buffers; the chunks are hashed in place (no allocation, no copy, no page faults), a
+    buffer being refilled only once the importer has collected all its chunks."""
+    group, max_pending = fixed_grouping(size, tuning)
     imp = FileImporter(profile, executor=executor, max_pending=max_pending, only_hash=only_hash,
                        group=group)
+    if ring is not None and not only_hash:
+        return ring.import_stream(f, imp, progress)
     if only_hash:
         nbuf = max_pending // group + 2
         bufs = [bytearray(group * size) for _ in range(nbuf)]
@@ -370,6 +401,7 @@ class AddSession:
         self.sink = BlockBatcher(None if only_hash else node.blocks, batch_bytes=tuning.put_batch_bytes,
                               max_batches_in_flight=tuning.max_batches_in_flight)
         self.executor: ThreadPoolExecutor | None = None
+        self._ring: LeafRing | None = None
 
     def __enter__(self) -> AddSession:
         if self.pin:
@@ -389,7 +421,23 @@ class AddSession:
     def stream(self, f: BinaryIO, *, progress: ProgressFn | None = None) -> tuple[CID, int]:
         """Import one byte stream as a UnixFS file: (root CID, DAG size)."""
         return import_stream(f, self.profile, self.sink, executor=self.executor, tuning=self.tuning,
-                             progress=progress or self.progress)
+                             progress=progress or self.progress, ring=self._leaf_ring(f))
+
+    def _leaf_ring(self, f: BinaryIO) -> LeafRing | None:
+        """The session's reused read buffers (node.leaf_ring), made at the first stream that can
+        use them: fixed-size chunks, a stream with readinto, a store whose put_many copies."""
+        if self._ring is not None or self.only_hash or not hasattr(f, "readinto") \
+                or not getattr(self.sink.store, "put_copies_data", False):
+            return self._ring
+        spec = parse_chunker(self.profile.chunker)
+        if spec.kind != "size":
+            return None
+        group, max_pending = fixed_grouping(spec.size, self.tuning)
+        held = (self.sink.max_in_flight + 1) * self.sink.batch_bytes  # blocks put, not yet written
+        self._ring = LeafRing(self.sink, self.profile, spec.size, group=group,
+                              slots=LeafRing.slots_for(spec.size, max_pending=max_pending, group=group,
+                                                       held_bytes=held))
+        return self._ring
 
     def symlink(self, target: bytes) -> tuple[CID, int]:
         block = symlink_block(target, self.profile)

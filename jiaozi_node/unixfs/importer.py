@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from functools import partial
+from typing import Any
 
 from ..config import ImportProfile
 from ..errors import InvalidInput
@@ -28,7 +29,7 @@ from . import pb
 from .chunker import Buffer, Chunker, make_chunker
 from .layout_balanced import BalancedLayout
 from .layout_trickle import TrickleLayout
-from .nodes import FileLink, leaf_link, pb_leaf, raw_leaf
+from .nodes import FileLink, framed_leaf, leaf_link, pb_leaf, raw_leaf
 
 _LeafResult = tuple[Block | None, FileLink]
 
@@ -51,8 +52,26 @@ def leaf_hasher(profile: ImportProfile) -> Callable[[Buffer], _LeafResult]:
     return lambda chunk: (None, link(chunk))
 
 
+def framed_leaf_builder(profile: ImportProfile) -> Callable[[Buffer, int], _LeafResult]:
+    """For `FileImporter.feed_framed`: a leaf from its complete bytes laid out in place by the
+    caller (`nodes.framed_leaf`; `leaf_frame_type` says which dag-pb frame, if any)."""
+    return partial(framed_leaf, raw=profile.raw_leaves, cid_version=profile.cid_version,
+                   hash_code=multihash.code_of(profile.hash_function))
+
+
+def leaf_frame_type(profile: ImportProfile) -> int | None:
+    """The UnixFS type of this profile's dag-pb leaves (`nodes.pb_leaf_frame`), None for raw leaves."""
+    if profile.raw_leaves:
+        return None
+    return pb.DataType.Raw if profile.layout == "trickle" else pb.DataType.File
+
+
 def _leaves(make: Callable[[Buffer], _LeafResult], chunks: Sequence[Buffer]) -> list[_LeafResult]:
     return [make(c) for c in chunks]
+
+
+def _framed(make: Callable[[Buffer, int], _LeafResult], items: Sequence[tuple[Buffer, int]]) -> list[_LeafResult]:
+    return [make(frame, n) for frame, n in items]
 
 
 class FileImporter:
@@ -70,6 +89,7 @@ class FileImporter:
         # are: they are small and the layout needs their encoding to hash them).
         self._make_leaf = leaf_hasher(profile) if only_hash else leaf_builder(profile)
         self._empty_leaf = leaf_builder(profile)
+        self._make_framed: Callable[[Buffer, int], _LeafResult] | None = None
         if profile.layout == "balanced":
             self._layout: BalancedLayout | TrickleLayout = BalancedLayout(
                 max_links=profile.max_links, cid_version=profile.cid_version, hash_code=hash_code)
@@ -104,16 +124,18 @@ class FileImporter:
             raise InvalidInput("importer not closed yet")
         return self.root.tsize
 
-    def _submit(self, chunks: Sequence[Buffer]) -> None:
+    def _submit(self, chunks: Sequence[Any], run: Callable[..., list[_LeafResult]] = _leaves,
+                make: Callable[..., _LeafResult] | None = None) -> None:
         if not chunks:
             return
+        make = make or self._make_leaf
         g = self._group
         for i in range(0, len(chunks), g):
             part = chunks[i : i + g]
             if self._executor is None:
-                self._pending.append((_leaves(self._make_leaf, part), len(part)))
+                self._pending.append((run(make, part), len(part)))
             else:
-                self._pending.append((self._executor.submit(_leaves, self._make_leaf, part), len(part)))
+                self._pending.append((self._executor.submit(run, make, part), len(part)))
         self._pending_chunks += len(chunks)
 
     def _collect(self, final: bool) -> list[Block]:
@@ -150,6 +172,17 @@ class FileImporter:
         if self._closed:
             raise InvalidInput("importer already closed")
         self._submit(chunks)
+        return self._collect(False)
+
+    def feed_framed(self, items: Sequence[tuple[Buffer, int]]) -> list[Block]:
+        """Like `feed_chunks`, for leaves the caller laid out in place: each item is (the leaf's
+        complete bytes, its chunk length), see `framed_leaf_builder`. The blocks returned hold
+        these buffers (no copy): they must not change until the blocks are stored."""
+        if self._closed:
+            raise InvalidInput("importer already closed")
+        if self._make_framed is None:
+            self._make_framed = framed_leaf_builder(self.profile)
+        self._submit(items, _framed, self._make_framed)
         return self._collect(False)
 
     def feed(self, data: Buffer) -> list[Block]:

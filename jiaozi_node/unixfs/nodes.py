@@ -26,7 +26,7 @@ class FileLink:
     tsize: int
 
 
-def _mh(data: bytes, hash_code: int) -> bytes:
+def _mh(data: Buffer, hash_code: int) -> bytes:
     if hash_code == multihash.SHA2_256:
         return b"\x12\x20" + hashlib.sha256(data).digest()
     return multihash.digest(hash_code, data)
@@ -47,7 +47,7 @@ def pb_leaf(chunk: bytes, *, cid_version: int, leaf_type: pb.DataType = pb.DataT
     """
     n = len(chunk)
     if n:
-        head, tail = _pb_leaf_frame(n, leaf_type)
+        head, tail = pb_leaf_frame(n, leaf_type)
         data = b"".join((head, chunk, tail))
     else:
         inner = b"\x08" + bytes((leaf_type,)) + b"\x18\x00"
@@ -56,11 +56,28 @@ def pb_leaf(chunk: bytes, *, cid_version: int, leaf_type: pb.DataType = pb.DataT
     return Block(cid, data), FileLink(cid, n, len(data))
 
 
-def _pb_leaf_frame(n: int, leaf_type: int) -> tuple[bytes, bytes]:
+def pb_leaf_frame(n: int, leaf_type: int) -> tuple[bytes, bytes]:
     """The bytes around a non-empty chunk of n bytes in its dag-pb leaf (see `pb_leaf`)."""
     inner_len = 2 + 1 + len(uvarint(n)) + n + 1 + len(uvarint(n))
     return (b"\x0a" + uvarint(inner_len) + b"\x08" + bytes((leaf_type,)) + b"\x12" + uvarint(n),
             b"\x18" + uvarint(n))
+
+
+# Room a caller leaves before and after a chunk for `pb_leaf_frame` (head <= 1+5+2+1+5 bytes,
+# tail <= 1+5 for any chunk under 4 GiB), so a dag-pb leaf can be assembled in place.
+PB_LEAF_HEAD_ROOM = 16
+PB_LEAF_TAIL_ROOM = 8
+
+
+def framed_leaf(frame: Buffer, n: int, *, raw: bool, cid_version: int,
+                hash_code: int = multihash.SHA2_256) -> tuple[Block, FileLink]:
+    """The leaf whose complete bytes are `frame`, for a non-empty chunk of n bytes: the chunk
+    itself (`raw`, as `raw_leaf`), or a dag-pb leaf the caller assembled in place around it with
+    `pb_leaf_frame` (the bytes `pb_leaf` would build). Nothing is copied: the block's data IS
+    `frame` (e.g. a slice of a reused read buffer), so the caller must keep it unchanged until the
+    block is stored. Same CIDs as `raw_leaf`/`pb_leaf` (tests/unit/unixfs/test_nodes.py)."""
+    cid = CID(1, RAW, _mh(frame, hash_code)) if raw else CID(cid_version, DAG_PB, _mh(frame, hash_code))
+    return Block(cid, frame), FileLink(cid, n, len(frame))  # type: ignore[arg-type]  # a view
 
 
 def leaf_link(chunk: Buffer, *, raw: bool, cid_version: int, leaf_type: int = pb.DataType.File,
@@ -79,7 +96,7 @@ def leaf_link(chunk: Buffer, *, raw: bool, cid_version: int, leaf_type: int = pb
         block, link = pb_leaf(bytes(chunk), cid_version=cid_version, leaf_type=pb.DataType(leaf_type),
                               hash_code=hash_code)
         return link
-    head, tail = _pb_leaf_frame(n, leaf_type)
+    head, tail = pb_leaf_frame(n, leaf_type)
     h = hashlib.sha256(head)
     h.update(chunk)
     h.update(tail)

@@ -73,6 +73,9 @@ Loc = tuple[int, int, int, int]  # pack, offset, length, flags
 
 class PackBlockstore(Upkeep):
     name = "pack"
+    # put_many writes each block's bytes (any buffer) with pwritev and keeps no reference to them
+    # once it returns, so a caller may then reuse its buffers (node.leaf_ring, `jzfs add`).
+    put_copies_data = True
 
     def __init__(self, root: Path | str, *, verify_on_read: bool = True, sync: bool = True,
                  max_batch_bytes: int = STORE_LIMITS.max_batch_bytes,

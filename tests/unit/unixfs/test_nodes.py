@@ -62,3 +62,33 @@ def test_leaf_link_matches_built_leaves() -> None:
                 for t in (pb.DataType.File, pb.DataType.Raw):
                     _, link = pb_leaf(chunk, cid_version=version, leaf_type=t, hash_code=code)
                     assert leaf_link(view, raw=False, cid_version=version, leaf_type=t, hash_code=code) == link
+
+
+def test_framed_leaf_built_in_place_equals_pb_leaf_and_raw_leaf() -> None:
+    from jiaozi_node.ipld import multihash
+    from jiaozi_node.unixfs.nodes import (
+        PB_LEAF_HEAD_ROOM,
+        PB_LEAF_TAIL_ROOM,
+        framed_leaf,
+        pb_leaf_frame,
+    )
+
+    for n in (1, 127, 128, 300, 16383, 16384, 262144, 1 << 20, (1 << 21) + 1):
+        chunk = bytes(i % 251 for i in range(n))
+        for t in (pb.DataType.File, pb.DataType.Raw):
+            head, tail = pb_leaf_frame(n, t)
+            assert len(head) <= PB_LEAF_HEAD_ROOM and len(tail) <= PB_LEAF_TAIL_ROOM
+            buf = bytearray(PB_LEAF_HEAD_ROOM + n + PB_LEAF_TAIL_ROOM)
+            off = PB_LEAF_HEAD_ROOM
+            buf[off: off + n] = chunk
+            buf[off - len(head): off] = head
+            buf[off + n: off + n + len(tail)] = tail
+            frame = memoryview(buf)[off - len(head): off + n + len(tail)]
+            for version, code in ((0, multihash.SHA2_256), (1, multihash.SHA2_256), (1, 0x13)):
+                block, link = framed_leaf(frame, n, raw=False, cid_version=version, hash_code=code)
+                want, want_link = pb_leaf(chunk, cid_version=version, leaf_type=t, hash_code=code)
+                assert block.cid == want.cid and bytes(block.data) == want.data and link == want_link
+                assert block.data is frame  # no copy
+        block, link = framed_leaf(memoryview(chunk), n, raw=True, cid_version=1)
+        want, want_link = raw_leaf(chunk)
+        assert block.cid == want.cid and link == want_link
