@@ -94,4 +94,5 @@ def register(sub: Any) -> None:
     p.add_argument("--hash", default=None, choices=("sha2-256", "sha2-512"), help="hash function")
     p.add_argument("--stdin-name", default="", help="name for data read from stdin")
     add_json_flag(p)
-    p.set_defaults(func=cmd_add, extras_ok=True)
+    # exit_now: everything is written, synced and closed when cmd_add returns (cli/main.py).
+    p.set_defaults(func=cmd_add, extras_ok=True, exit_now=True)

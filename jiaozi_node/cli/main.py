@@ -159,9 +159,14 @@ def one_line(message: str) -> str:
     return "; ".join(ln for ln in lines if ln and not ln.startswith(("^", "~")))
 
 
+# Set by a command's `set_defaults(exit_now=True)` (`add`: its blocks, pins and queued
+# announcements are synced and closed before it returns): leave without the teardown.
+_exit_when_done = False
+
+
 def main(argv: list[str] | None = None) -> int:
     rc = _main(argv)
-    if argv is None and "libp2p" in sys.modules:
+    if argv is None and ("libp2p" in sys.modules or _exit_when_done):
         _exit_now(rc)
     return rc
 
@@ -206,6 +211,8 @@ def _main(argv: list[str] | None) -> int:
         os.environ["JZFS_PATH"] = args.repo_dir
     if args.api_auth:
         os.environ["JZFS_API_AUTH"] = args.api_auth  # read by api/access.client_auth_header
+    global _exit_when_done
+    _exit_when_done = bool(getattr(args, "exit_now", False))
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help(sys.stderr)

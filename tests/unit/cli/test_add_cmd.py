@@ -152,3 +152,26 @@ def test_add_passes_the_nodes_add_tuning(repo, tree, capsys, monkeypatch) -> Non
     monkeypatch.setattr(files, "iter_add_path", lambda *a, **kw: (seen.append(kw["tuning"]), real(*a, **kw))[1])
     rc, out, _ = run(capsys, "-Q", str(tree / "a.txt"))
     assert rc == 0 and out and seen == [tuning]
+
+
+def test_add_process_skips_teardown_after_everything_is_durable(repo, tree, tmp_path) -> None:
+    """`jzfs add` leaves with os._exit once done (cli/main.py `exit_now`): the output is flushed
+    and the blocks, the pin and the queued announcement are there for the next process."""
+    import subprocess
+
+    from jiaozi_node.node import Node
+
+    code = ("import sys, os; from jiaozi_node.cli import main as m; "
+            "real = os._exit; os._exit = lambda rc: (print('EXIT_NOW', rc, file=sys.stderr), real(rc)); "
+            "sys.argv = ['jzfs', 'add', '-Q', sys.argv[1]]; sys.exit(m.main())")
+    out = subprocess.run([sys.executable, "-c", code, str(tree / "sub" / "deeper" / "d.bin")],
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert "EXIT_NOW 0" in out.stderr
+    cid = out.stdout.strip()
+    with Node.open(repo) as node:
+        assert cid in {str(c) for c in node.pins.roots()}
+        assert b"".join(node.files.cat(cid)) == content(300000)
+    # a command without the flag (here `version`) ends the ordinary way
+    out = subprocess.run([sys.executable, "-c", code.replace("'add', '-Q', sys.argv[1]", "'version'"), "x"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert "EXIT_NOW" not in out.stderr
