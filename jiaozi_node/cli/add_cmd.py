@@ -66,6 +66,11 @@ def cmd_add(args: argparse.Namespace) -> int:
             bar.close()
         if args.quieter and not args.json and last is not None:
             print(last.cid)
+        if getattr(args, "leave", None) is not None:
+            # Everything is durable: the blocks fdatasynced, the pin committed (SQLite, synchronous
+            # FULL), its announcement queued. Leave without closing the node (SQLite's checkpoint
+            # on close: several fsyncs) or the interpreter's teardown (cli/main.py `_exit_now`).
+            args.leave(0)
     return 0
 
 
@@ -94,5 +99,4 @@ def register(sub: Any) -> None:
     p.add_argument("--hash", default=None, choices=("sha2-256", "sha2-512"), help="hash function")
     p.add_argument("--stdin-name", default="", help="name for data read from stdin")
     add_json_flag(p)
-    # exit_now: everything is written, synced and closed when cmd_add returns (cli/main.py).
-    p.set_defaults(func=cmd_add, extras_ok=True, exit_now=True)
+    p.set_defaults(func=cmd_add, extras_ok=True)

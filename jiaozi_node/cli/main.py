@@ -159,14 +159,9 @@ def one_line(message: str) -> str:
     return "; ".join(ln for ln in lines if ln and not ln.startswith(("^", "~")))
 
 
-# Set by a command's `set_defaults(exit_now=True)` (`add`: its blocks, pins and queued
-# announcements are synced and closed before it returns): leave without the teardown.
-_exit_when_done = False
-
-
 def main(argv: list[str] | None = None) -> int:
     rc = _main(argv)
-    if argv is None and ("libp2p" in sys.modules or _exit_when_done):
+    if argv is None and "libp2p" in sys.modules:
         _exit_now(rc)
     return rc
 
@@ -189,6 +184,7 @@ def _exit_now(rc: int) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
+    from_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_of(argv))
     try:
@@ -211,8 +207,9 @@ def _main(argv: list[str] | None) -> int:
         os.environ["JZFS_PATH"] = args.repo_dir
     if args.api_auth:
         os.environ["JZFS_API_AUTH"] = args.api_auth  # read by api/access.client_auth_header
-    global _exit_when_done
-    _exit_when_done = bool(getattr(args, "exit_now", False))
+    # Run as the `jzfs` process, a command may leave as soon as its work is durable (`args.leave(rc)`:
+    # `_exit_now`), skipping the teardown of what it opened (`add`: SQLite's checkpoint on close).
+    args.leave = _exit_now if from_process else None
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help(sys.stderr)

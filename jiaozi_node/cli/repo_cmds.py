@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 from .. import __version__
 from ..errors import InvalidInput
@@ -23,9 +24,24 @@ def cmd_init(args: argparse.Namespace) -> int:
 
         open_refstore(args.db, path).close()
     repo = Repo.init(path, db=args.db, profile=args.profile)
+    _create_stores(repo)
     print(f"initialized jzfs repository at {repo.path}")
     print(f"peer identity: {repo.peer_id}")
     return 0
+
+
+def _create_stores(repo: Any) -> None:
+    """Make the blockstore, the pins database and the provide queue now, as `ipfs init` makes
+    its datastore, so that the first `jzfs add` does not pay for creating them (SQLite switching
+    new files to WAL and creating tables: tens of ms of fsyncs)."""
+    from ..node import Node
+    from ..routing.provider import ProvideQueue, providing_enabled
+
+    with Node(repo) as node:
+        node.pins  # noqa: B018 - opens (creates) the blockstore and pins.db
+        if providing_enabled(node):
+            ProvideQueue.open(repo.path, limits=node.defaults.routing,
+                              busy_timeout_ms=node.defaults.store.sqlite_busy_timeout_ms).close()
 
 
 def cmd_config(args: argparse.Namespace) -> int:
