@@ -31,6 +31,7 @@ import json
 import mmap
 import os
 import struct
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -68,6 +69,9 @@ MANIFEST = "MANIFEST"
 LOCK_FILE = "write.lock"
 CHANGES_FILE = "CHANGES"
 _COUNTER = struct.Struct("<Q")
+# Starts writeback of a range's dirty pages on Linux (see PackBlockstore._write_body); None where
+# posix_fadvise is missing (macOS): the commit's fdatasync then does all the waiting, as before.
+_START_WRITEBACK = getattr(os, "POSIX_FADV_DONTNEED", None) if sys.platform.startswith("linux") else None
 Loc = tuple[int, int, int, int]  # pack, offset, length, flags
 
 
@@ -475,7 +479,7 @@ class PackBlockstore(Upkeep):
             lengths.append(len(d) if d is not None else 0)
             flags.append(0 if d is not None else TOMBSTONE)
             cursor += lengths[-1]
-        self._pwrite_all(fd, [header, *datas], pos)
+        self._write_body(fd, [header, *datas], pos)
         if self._sync and datas:
             os.fdatasync(fd)  # the body is durable before the table that makes it visible
         table = encode_table(header, keys, offsets, lengths, flags)
@@ -486,6 +490,29 @@ class PackBlockstore(Upkeep):
             self._tail[key] = (self._active, off, length, flag)
         self._tail_batches += 1
         self._scan_pos = cursor + len(table)
+
+    def _write_body(self, fd: int, bufs: list[bytes], pos: int) -> None:
+        """A batch's header and blocks. With sync on, each `pack_writeback_kick_bytes` written
+        are handed to the disk at once (`posix_fadvise` DONTNEED: Linux starts writing back the
+        range's dirty pages, without waiting, and they stay cached), so the fdatasync after the
+        body waits for its last slice instead of all of it. Durability still comes from that
+        fdatasync alone; this only starts the disk earlier."""
+        kick = self._lim.pack_writeback_kick_bytes
+        if not (self._sync and kick > 0 and _START_WRITEBACK is not None):
+            self._pwrite_all(fd, bufs, pos)
+            return
+        group: list[bytes] = []
+        n = 0
+        for b in bufs:
+            group.append(b)
+            n += len(b)
+            if n >= kick:
+                self._pwrite_all(fd, group, pos)
+                os.posix_fadvise(fd, pos, n, _START_WRITEBACK)
+                pos += n
+                group, n = [], 0
+        if group:
+            self._pwrite_all(fd, group, pos)
 
     @staticmethod
     def _pwrite_all(fd: int, bufs: list[bytes], pos: int) -> None:
