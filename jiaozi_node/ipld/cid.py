@@ -80,7 +80,7 @@ class CID:
         multihash: the full multihash bytes (code, length, digest).
     """
 
-    __slots__ = ("version", "codec", "multihash", "_bytes", "_hash")
+    __slots__ = ("version", "codec", "multihash", "_bytes", "_hash", "_mf")
 
     version: int
     codec: int
@@ -102,6 +102,7 @@ class CID:
         object.__setattr__(self, "multihash", bytes(mh))
         object.__setattr__(self, "_bytes", raw)
         object.__setattr__(self, "_hash", hash(raw))
+        object.__setattr__(self, "_mf", None)  # its multiformats.CID, made once (`to_mf`)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("CID is immutable")
@@ -253,11 +254,18 @@ class CID:
         return CID(0, self.codec, self.multihash)
 
     def to_mf(self) -> Any:
-        """As a `multiformats.CID` (for the dag-cbor library)."""
-        from multiformats import CID as MfCID
+        """As a `multiformats.CID` (for the dag-cbor library). Made once per CID and kept: the
+        library's parse costs ~0.2 ms, and checking a commit's signature re-encodes its links."""
+        mf = self._mf
+        if mf is None:
+            from multiformats import CID as MfCID
 
-        return MfCID.decode(self._bytes)
+            mf = MfCID.decode(self._bytes)
+            object.__setattr__(self, "_mf", mf)
+        return mf
 
     @classmethod
     def from_mf(cls, mf: Any) -> CID:
-        return cls.from_bytes(bytes(mf))
+        cid = cls.from_bytes(bytes(mf))
+        object.__setattr__(cid, "_mf", mf)  # the same CID: re-encoding it needs no new parse
+        return cid

@@ -33,6 +33,7 @@ from ..errors import (
     Timeout,
 )
 from ..identity import public_key_from_peer_id
+from ..ipld.block import Block
 from ..ipld.cid import CID
 from . import history, signing
 from .objects import Tag, decode_object
@@ -41,11 +42,13 @@ from .sync_core import (
     PROTOCOL_ID,
     Advertisement,
     FrameReader,
+    HistoryRequest,
     ListRequest,
     PushRequest,
     check_advertisement,
     error_response,
     frame,
+    history_objects,
     make_advertisement,
     parse_request,
     parse_response,
@@ -117,6 +120,16 @@ class _Common:
         self.vs = online.node.versioning
         self.limits = online.node.defaults.versioning
 
+    async def _request(self, peer: str, msg: dict[str, Any]) -> dict[str, Any]:
+        with trio.fail_after(self.limits.sync_timeout_s):
+            stream = await self.online.host.new_stream(peer, [PROTOCOL_ID])
+            try:
+                await stream.write(frame(msg))
+                resp = await read_message(stream, max_bytes=self.limits.max_sync_message_bytes)
+            finally:
+                await stream.close()
+        return parse_response(resp, peer=peer)
+
     def _known_good(self, repo: str) -> set[CID]:
         """Commits already checked here: the histories of the repo's local refs (each got its ref
         only after being verified, or was committed here). A pull walks only what is new."""
@@ -133,46 +146,81 @@ class _Common:
                 continue  # incomplete or foreign history: not counted as known
         return known
 
-    async def _fetch_history(self, heads: list[CID], *, trusted: set[str], repo: str) -> int:
+    async def _fetch_history(self, heads: list[CID], *, trusted: set[str], repo: str,
+                             peer: str | None = None) -> int:
         """Fetch and check every commit/tag reachable from `heads` that is not already known
-        here, then their data.
+        here, then their data. With `peer` (it serves the refs protocol), the objects come in
+        one `history` answer first (`_prefetch_history`); each is used only as the block its
+        hash names, and what it lacks is fetched over Bitswap as without it.
 
         Raises (and moves nothing) on a missing, malformed, unsigned, badly signed or untrusted
         object or on absurd depth. Returns the number of new commits checked."""
         r = _retrieval(self.online)
         known = self._known_good(repo)
-        seen: set[CID] = set()
-        commits = 0
-        roots: list[CID] = []
-        stack = list(heads)
-        max_depth = self.limits.max_history_depth
-        while stack:
-            cid = stack.pop()
-            if cid in seen or cid in known:
-                continue
-            seen.add(cid)
-            if len(seen) > max_depth:
-                raise LimitExceeded(f"history deeper than {max_depth} commits; refusing")
-            try:
-                data = await r.get(cid)
-            except (NotFound, Timeout) as exc:
-                raise NotFound(f"commit {cid} could not be fetched: {exc}") from None
-            obj = decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
-            # the one check every history command makes (versioning/verify.py); no override here:
-            # nothing untrusted gets a ref
-            require_verified(check_signature(obj, trusted), "tag" if isinstance(obj, Tag) else "commit",
-                             cid, override=None)
-            if isinstance(obj, Tag):
-                stack.append(obj.target)
-                continue
-            commits += 1
-            roots.append(obj.root)
-            stack.extend(obj.parents)
+        prefetched = {} if peer is None else await self._prefetch_history(peer, repo, heads, known)
+        arrived: list[Block] = []
+        try:
+            seen: set[CID] = set()
+            commits = 0
+            roots: list[CID] = []
+            stack = list(heads)
+            max_depth = self.limits.max_history_depth
+            while stack:
+                cid = stack.pop()
+                if cid in seen or cid in known:
+                    continue
+                seen.add(cid)
+                if len(seen) > max_depth:
+                    raise LimitExceeded(f"history deeper than {max_depth} commits; refusing")
+                data = prefetched.pop(cid, None)  # keyed by the hash of its bytes: it is cid's block
+                if data is not None:
+                    arrived.append(Block(cid, data))
+                else:
+                    try:
+                        data = await r.get(cid)
+                    except (NotFound, Timeout) as exc:
+                        raise NotFound(f"commit {cid} could not be fetched: {exc}") from None
+                obj = decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
+                # the one check every history command makes (versioning/verify.py); no override here:
+                # nothing untrusted gets a ref
+                require_verified(check_signature(obj, trusted), "tag" if isinstance(obj, Tag) else "commit",
+                                 cid, override=None)
+                if isinstance(obj, Tag):
+                    stack.append(obj.target)
+                    continue
+                commits += 1
+                roots.append(obj.root)
+                stack.extend(obj.parents)
+        finally:  # hash-checked objects from the answer are stored as fetched blocks are (also
+            # when a check failed: unreferenced, they go at the next GC)
+            if arrived:
+                with trio.CancelScope(shield=True):
+                    await trio.to_thread.run_sync(self.node.blocks.put_many, arrived)
+                if r.on_stored is not None:
+                    r.on_stored([b.cid for b in arrived])
         await r.fetch_dag(roots)
         self.node.announce([*seen, *roots])  # we hold them now: provide commits and roots
-        self.fetched_blocks = r.fetched_blocks
-        self.fetched_bytes = r.fetched_bytes
+        self.fetched_blocks = r.fetched_blocks + len(arrived)
+        self.fetched_bytes = r.fetched_bytes + sum(len(b.data) for b in arrived)
         return commits
+
+    async def _prefetch_history(self, peer: str, repo: str, heads: list[CID], known: set[CID]) -> dict[CID, bytes]:
+        """The peer's `history` answer for `heads` (objects by the CID hashed from their bytes);
+        {} when the peer does not answer it (an older version: the walk uses Bitswap alone)."""
+        if not heads or all(h in known for h in heads):
+            return {}
+        have: list[CID] = []
+        if self.vs.refs.has_repo(repo):
+            have = list(dict.fromkeys(self.vs.refs.list_refs(repo).values()))
+        max_refs = self.limits.max_refs_per_advertisement
+        req = HistoryRequest(repo, tuple(heads[:max_refs]), tuple(have[:max_refs]))
+        try:
+            resp = await self._request(peer, req.to_node())
+        except RemoteProtocolError as exc:
+            logger.info("history from %s refused (%s); walking it over Bitswap", peer, exc)
+            return {}
+        return history_objects(resp, peer=peer, max_object_bytes=self.limits.max_object_bytes,
+                               max_objects=self.limits.max_sync_message_bytes // 64)
 
 
 class RefsService(_Common):
@@ -191,9 +239,11 @@ class RefsService(_Common):
         try:
             with trio.fail_after(self.limits.sync_timeout_s):
                 msg = await read_message(stream, max_bytes=self.limits.max_sync_message_bytes)
-            req = parse_request(msg)
+            req = parse_request(msg, max_refs=self.limits.max_refs_per_advertisement)
             if isinstance(req, ListRequest):
                 resp = self._list(req)
+            elif isinstance(req, HistoryRequest):
+                resp = self._history(req)
             else:
                 resp = await self._push(req, peer)
         except trio.TooSlowError:
@@ -212,6 +262,32 @@ class RefsService(_Common):
         adv = make_advertisement(self.node.repo.identity, req.nonce, repos, now=_wall())
         return {"ok": True, "adv": adv.to_node()}
 
+    def _history(self, req: HistoryRequest) -> dict[str, Any]:
+        """The commit and tag objects under `req.heads` that we hold, newest first, stopping at
+        the asker's `have` and at one message's worth (the asker walks on over Bitswap). Only
+        objects that decode as commits or tags are sent or followed; nothing is checked for the
+        asker: it hashes and verifies every object itself."""
+        if not self.vs.refs.has_repo(req.repo):
+            raise NotFound(f"no repository named {req.repo!r}")
+        budget = self.limits.max_sync_message_bytes - 1024  # room for the envelope
+        seen, stack, out = set(req.have), list(reversed(req.heads)), []
+        while stack:
+            cid = stack.pop()
+            if cid in seen:
+                continue
+            seen.add(cid)
+            try:
+                data = self.node.blocks.get(cid)
+                obj = decode_object(cid, data, max_bytes=self.limits.max_object_bytes)
+            except JzfsError:
+                continue  # not here, or not a commit/tag: the asker fetches it over Bitswap
+            budget -= len(data) + 8  # + its CBOR byte-string header
+            if budget < 0:
+                break
+            out.append(data)
+            stack.extend(reversed(obj.parents) if not isinstance(obj, Tag) else [obj.target])
+        return {"ok": True, "objects": out}
+
     async def _push(self, req: PushRequest, peer: str) -> dict[str, Any]:
         if peer not in self.vs.refs.writers(req.repo):
             raise SignatureError(f"{peer} may not push to {req.repo!r} (jzfs remote allow {req.repo} {peer})")
@@ -223,7 +299,7 @@ class RefsService(_Common):
             raise RefConflict(f"{req.ref} is at {current}, not {req.old}; fetch and retry")
         trusted = set(self.vs.trusted_keys()) | {peer}
         async with gc_shared(self.node):
-            await self._fetch_history([req.new], trusted=trusted, repo=req.repo)
+            await self._fetch_history([req.new], trusted=trusted, repo=req.repo, peer=peer)
             new_commit = self.vs.peel(req.new)
             if req.old is not None and not req.force:
                 if not history.is_ancestor(self.vs.load_commit, req.old, new_commit,
@@ -242,16 +318,6 @@ class SyncClient(_Common):
 
     async def connect(self, multiaddr: str) -> str:
         return await self.online.host.connect(multiaddr)
-
-    async def _request(self, peer: str, msg: dict[str, Any]) -> dict[str, Any]:
-        with trio.fail_after(self.limits.sync_timeout_s):
-            stream = await self.online.host.new_stream(peer, [PROTOCOL_ID])
-            try:
-                await stream.write(frame(msg))
-                resp = await read_message(stream, max_bytes=self.limits.max_sync_message_bytes)
-            finally:
-                await stream.close()
-        return parse_response(resp, peer=peer)
 
     async def list_refs(self, peer: str, repo: str | None = None) -> Advertisement:
         nonce = os.urandom(NONCE_BYTES)
@@ -295,7 +361,8 @@ class SyncClient(_Common):
         if branch is not None and f"heads/{branch}" not in wanted:
             raise NotFound(f"peer {peer} has no branch {branch!r} in {repo!r}")
         result = FetchResult(peer, repo, wanted)
-        result.new_commits = await self._fetch_history(list(wanted.values()), trusted=trusted, repo=repo)
+        result.new_commits = await self._fetch_history(list(wanted.values()), trusted=trusted, repo=repo,
+                                                      peer=peer)
         result.fetched_blocks, result.fetched_bytes = self.fetched_blocks, self.fetched_bytes
         return result
 

@@ -15,6 +15,7 @@ from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, InvalidInput, LimitExceeded, RemoteProtocolError, SignatureError
 from ..identity import Identity, public_key_from_peer_id, verify_signature
 from ..ipld import dagcbor
+from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_CBOR
 from ..ipld.framing import FrameDecoder, encode_frame
 from .names import check_ref_name, check_repo_name
@@ -93,14 +94,58 @@ class PushRequest:
                 "force": self.force}
 
 
+@dataclass(frozen=True)
+class HistoryRequest:
+    """The commit and tag objects reachable from `heads`, in one answer instead of one Bitswap
+    round trip per commit (a history is a chain: each parent is known only once its child is
+    here). The server stops at `have` (the asker's own ref targets) and at its answer budget;
+    the asker checks each object's hash against the CID it asked for, and walks on over Bitswap
+    for whatever is missing."""
+
+    repo: str
+    heads: tuple[CID, ...]
+    have: tuple[CID, ...] = ()
+
+    def to_node(self) -> dict[str, Any]:
+        return {"op": "history", "repo": self.repo, "heads": list(self.heads), "have": list(self.have)}
+
+
+def _links(value: Any, what: str, max_items: int) -> tuple[CID, ...]:
+    _req(isinstance(value, list) and len(value) <= max_items, f"{what} must be a list of at most {max_items}")
+    _req(all(isinstance(c, CID) and c.codec == DAG_CBOR for c in value), f"{what} must be commit links")
+    return tuple(value)
+
+
+def history_objects(node: dict[str, Any], *, peer: str, max_object_bytes: int,
+                    max_objects: int) -> dict[CID, bytes]:
+    """The objects of a `history` answer by the CID hashed from their bytes (so an object is
+    only ever used as the block it is); raises RemoteProtocolError for a malformed answer."""
+    objects = node.get("objects")
+    if not isinstance(objects, list) or len(objects) > max_objects:
+        raise RemoteProtocolError(f"peer {peer} sent a bad history answer")
+    out: dict[CID, bytes] = {}
+    for data in objects:
+        if not isinstance(data, bytes) or len(data) > max_object_bytes:
+            raise RemoteProtocolError(f"peer {peer} sent a bad history object")
+        out[Block.create(data, codec=DAG_CBOR).cid] = data
+    return out
+
+
 def _req(cond: bool, what: str) -> None:
     if not cond:
         raise RemoteProtocolError(f"bad refs request: {what}")
 
 
-def parse_request(node: dict[str, Any]) -> ListRequest | PushRequest:
+def parse_request(node: dict[str, Any], *,
+                  max_refs: int = VERSIONING_LIMITS.max_refs_per_advertisement
+                  ) -> ListRequest | PushRequest | HistoryRequest:
     op = node.get("op")
     try:
+        if op == "history":
+            _req(set(node) == {"op", "repo", "heads", "have"}, "history needs repo, heads, have")
+            check_repo_name(node["repo"])
+            return HistoryRequest(node["repo"], _links(node["heads"], "heads", max_refs),
+                                  _links(node["have"], "have", max_refs))
         if op == "list":
             _req(set(node) <= {"op", "nonce", "repo"}, "unknown keys")
             nonce = node.get("nonce")

@@ -137,3 +137,40 @@ async def test_commit_from_a_refused_pull_cannot_be_checked_out(tmp_path: Path) 
         b.close()
     r = _jzfs(tmp_path / "b", tmp_path, "checkout", str(evil_cid), "-o", str(tmp_path / "out"))
     _refused(r, "untrusted signer")
+
+
+async def test_hostile_history_answers(tmp_path: Path) -> None:
+    """A peer's `history` answer (refs protocol) that is malformed fails the clone with one clear
+    error and leaves nothing; objects that are not the asked commits are never used as them."""
+    from jiaozi_node.errors import RemoteProtocolError
+    from jiaozi_node.versioning.sync import SyncClient
+
+    services = ("jiaozi_node.bitswap.service", "jiaozi_node.versioning.sync")
+    a, b = Node.open(tmp_path / "a"), Node.open(tmp_path / "b")
+    try:
+        data = tmp_path / "d"
+        data.mkdir()
+        (data / "f").write_bytes(b"1")
+        a.versioning.create_repo("ds", now=1)
+        head = a.versioning.commit("ds", data, branch="main", message="one", now=10).cid
+        mallory = Identity.generate()
+        evil = signing.sign(Commit(a.versioning.load_commit(head).root, (head,),
+                                   Author("m", mallory.peer_id, None), "evil", 11), mallory)
+        async with a.online(listen=["/ip4/127.0.0.1/tcp/0"], services=services, peering=False,
+                            bootstrap=False) as oa, \
+                b.online(listen=["/ip4/127.0.0.1/tcp/0"], services=services, peering=False,
+                         bootstrap=False) as ob:
+            refs, client = oa.services["refs"], SyncClient(ob)
+            for answer in ({"ok": True}, {"ok": True, "objects": [1]}, {"ok": True, "objects": "x"},
+                           {"ok": True, "objects": [b""] * 20_000}):
+                refs._history = lambda req, answer=answer: answer
+                with pytest.raises(RemoteProtocolError, match="bad history"):
+                    await client.clone(oa.host.addrs()[0], "ds", now=20)
+                assert b.versioning.list_repos() == [] and "origin" not in b.settings.remotes
+            # an untrusted commit offered in place of the asked head is not the asked block
+            refs._history = lambda req: {"ok": True, "objects": [evil.block().data]}
+            await client.clone(oa.host.addrs()[0], "ds", now=21)
+            assert b.versioning.branch_head("ds", "main") == head
+    finally:
+        a.close()
+        b.close()

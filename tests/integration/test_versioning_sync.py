@@ -13,7 +13,7 @@ import trio
 from jiaozi_node.errors import InvalidInput, NotFound, RemoteProtocolError, SignatureError
 from jiaozi_node.identity import Identity
 from jiaozi_node.node import Node
-from jiaozi_node.versioning import signing
+from jiaozi_node.versioning import history, signing
 from jiaozi_node.versioning.objects import Author, Commit
 from jiaozi_node.versioning.sync import SyncClient
 from jiaozi_node.versioning.sync_core import PROTOCOL_ID, frame
@@ -130,8 +130,8 @@ async def test_clone_writes_nothing_until_the_end(nodes, tmp_path):
         fetch_history = client._fetch_history
         seen: list[tuple[bool, bool, bool]] = []
 
-        async def racing(heads, *, trusted, repo):
-            n = await fetch_history(heads, trusted=trusted, repo=repo)
+        async def racing(heads, **kw):
+            n = await fetch_history(heads, **kw)
             seen.append((b.versioning.refs.has_repo("ds"), "origin" in b.settings.remotes,
                          oa.peer_id in b.versioning.trusted_keys()))
             b.versioning.create_repo("ds", now=5)  # another command takes the name meanwhile
@@ -266,3 +266,73 @@ async def test_cli_clone_fetch_pull_push(nodes, tmp_path):
         c6 = a.versioning.commit("ds2", data, branch="main", message="six", now=41).cid
         got = json.loads(await jzfs("clone", addr, "ds2", "--json"))
         assert got["Repo"] == "ds2" and got["Refs"] == {"heads/main": str(c6)} and got["NewCommits"] == 1
+
+
+async def test_history_comes_in_one_answer_checked_like_bitswap_blocks(nodes, tmp_path):
+    """The commits of a clone/pull come in one `history` answer, not one Bitswap round trip each;
+    a peer without the operation, or one that sends wrong objects, costs Bitswap round trips and
+    nothing else; a pull asks only for what is past its own refs."""
+    a, b = nodes
+    d = write(tmp_path / "d", {"f": b"0"})
+    a.versioning.create_repo("ds", now=1)
+    for i in range(12):
+        (d / "f").write_bytes(b"%d" % i)
+        a.versioning.commit("ds", d, branch="main", message=f"c{i}", now=10 + i)
+    commits = set(history.ancestors(a.versioning.load_commit, a.versioning.branch_head("ds", "main"),
+                                    max_depth=100))
+    async with online(a) as oa, online(b) as ob:
+        bitswap = ob.services["bitswap"]
+        asked: list = []
+        fetch = bitswap.fetch
+
+        async def counting(cid):
+            asked.append(cid)
+            return await fetch(cid)
+
+        bitswap.fetch = counting
+        refs = oa.services["refs"]
+        answers: list[int] = []
+        serve = refs._history
+
+        def recorded(req):
+            resp = serve(req)
+            answers.append(len(resp["objects"]))
+            return resp
+
+        refs._history = recorded
+        client = SyncClient(ob)
+        res = await client.clone(oa.host.addrs()[0], "ds", now=50)
+        assert res.new_commits == 12 and answers == [12]
+        assert not commits & set(asked)  # no commit travelled over Bitswap
+        assert b.versioning.verify("ds@main").commits == 12
+
+        # two more commits: the pull's answer stops at B's own refs
+        for i in (12, 13):
+            (d / "f").write_bytes(b"%d" % i)
+            a.versioning.commit("ds", d, branch="main", message=f"c{i}", now=10 + i)
+        res = await client.fetch(oa.peer_id, "ds", remote="origin")
+        assert res.new_commits == 2 and answers == [12, 2]
+
+        # a peer that sends other objects (or garbage) than asked: they are never used as commits
+        def liar(req):
+            other = a.versioning.load_commit(req.have[0]).block().data if req.have else b"\xa0"
+            return {"ok": True, "objects": [other, b"\xa1ax\x01"]}
+
+        refs._history = liar
+        (d / "f").write_bytes(b"x")
+        head = a.versioning.commit("ds", d, branch="main", message="x", now=40).cid
+        asked.clear()
+        res = await client.fetch(oa.peer_id, "ds", remote="origin")
+        assert res.new_commits == 1 and head in asked  # fetched (and checked) over Bitswap
+
+        # a peer without the operation (an older version): Bitswap alone, as before
+        def old(req):
+            raise RemoteProtocolError("unknown refs operation 'history'")
+
+        refs._history = old
+        (d / "f").write_bytes(b"y")
+        head = a.versioning.commit("ds", d, branch="main", message="y", now=41).cid
+        asked.clear()
+        res = await client.fetch(oa.peer_id, "ds", remote="origin")
+        assert res.new_commits == 1 and head in asked
+        assert b.versioning.refs.get_ref("ds", "remotes/origin/main") == head

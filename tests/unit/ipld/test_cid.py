@@ -81,3 +81,18 @@ def test_base32_is_strict_one_string_per_cid():
         with pytest.raises(InvalidInput):
             CID.decode(bad)
     assert CID.decode("B" + text[1:].upper()) == c  # base32upper is its own multibase
+
+
+def test_multiformats_cid_made_once_and_kept():
+    """`to_mf` parses once per CID (the library's parse costs ~0.2 ms, and checking a commit's
+    signature re-encodes its links); a CID made by `from_mf` keeps the object it came from."""
+    import pickle
+
+    c = CID.of(b"x", codec=0x71)
+    mf = c.to_mf()
+    assert c.to_mf() is mf and bytes(mf) == bytes(c)
+    back = CID.from_mf(mf)
+    assert back == c and hash(back) == hash(c) and back.to_mf() is mf
+    assert pickle.loads(pickle.dumps(c)) == c
+    with pytest.raises(AttributeError):
+        c._mf = None  # still immutable

@@ -10,11 +10,13 @@ from jiaozi_node.ipld import varint
 from jiaozi_node.ipld.cid import CID, DAG_CBOR, DAG_PB
 from jiaozi_node.versioning.sync_core import (
     FrameReader,
+    HistoryRequest,
     ListRequest,
     PushRequest,
     check_advertisement,
     error_response,
     frame,
+    history_objects,
     make_advertisement,
     parse_request,
     parse_response,
@@ -74,6 +76,34 @@ def test_requests():
     for b in bad:
         with pytest.raises(RemoteProtocolError):
             parse_request(b)
+
+
+def test_history_request_and_answer():
+    req = HistoryRequest("ds", (C1,), (CID.of(b"old", codec=DAG_CBOR),))
+    assert parse_request(req.to_node()) == req
+    assert parse_request(HistoryRequest("ds", (C1,)).to_node()) == HistoryRequest("ds", (C1,), ())
+    bad = [
+        {**req.to_node(), "heads": [CID.of(b"x", codec=DAG_PB)]},  # only commit/tag links
+        {**req.to_node(), "heads": "x"},
+        {**req.to_node(), "have": [b"x"]},
+        {**req.to_node(), "repo": "bad name"},
+        {"op": "history", "repo": "ds", "heads": [C1]},  # every key, no other
+        {**req.to_node(), "x": 1},
+    ]
+    for b in bad:
+        with pytest.raises(RemoteProtocolError):
+            parse_request(b)
+    with pytest.raises(RemoteProtocolError):  # bounded like an advertisement's refs
+        parse_request({**req.to_node(), "heads": [C1] * 3}, max_refs=2)
+
+    # the answer: every object by the CID of its own bytes (what it claims to be never matters)
+    objs = [b"\xa1ax\x01", b"\xa1ax\x02"]
+    got = history_objects({"ok": True, "objects": objs}, peer="p", max_object_bytes=100, max_objects=5)
+    assert got == {CID.of(o, codec=DAG_CBOR): o for o in objs}
+    for node in ({"ok": True}, {"ok": True, "objects": [1]}, {"ok": True, "objects": [b"x" * 101]},
+                 {"ok": True, "objects": [b"x"] * 6}):
+        with pytest.raises(RemoteProtocolError):
+            history_objects(node, peer="p", max_object_bytes=100, max_objects=5)
 
 
 def test_advertisement_checks():
