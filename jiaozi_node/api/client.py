@@ -13,19 +13,30 @@ left behind by a crashed daemon means "no daemon", not a hang. Kubo-shaped error
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from ..config import HTTP_LIMITS, IO_TUNING, HttpLimits
 from ..errors import InvalidInput, JzfsError, NotFound
-from ..gateway.http_common import multiaddr_to_host_port
+from ..gateway.http_addr import multiaddr_to_host_port
+from .http11 import Connection, Response
+
+if TYPE_CHECKING:
+    from ..config import HttpLimits
 
 API_FILE = "api"  # $JZFS_PATH/api, written by `jzfs daemon` (see repo.Repo.api_file)
+CONFIG_FILE = "config"  # config.CONFIG_FILE
+# The client's defaults: HttpLimits' client_timeout_s, api_probe_timeout_s and max_header_bytes
+# and IoTuning.read_bytes, whose reasons config.py gives. They are copied here, not imported:
+# every daemon-routed `jzfs` command starts with this module before it has a Node, and loading
+# config.py (its ~20 dataclasses) cost ~30 ms of each start. tests/unit/api/test_client.py
+# checks that each equals config.py's default.
+DEFAULTS = SimpleNamespace(client_timeout_s=30.0, api_probe_timeout_s=2.0, max_header_bytes=16 * 1024,
+                           read_bytes=1024 * 1024)
 
 
 class ApiError(JzfsError):
@@ -40,15 +51,18 @@ def api_url(multiaddr: str) -> str:
 
 
 class ApiClient:
-    """One keep-alive HTTP/1.1 connection to the daemon, over the standard library's
-    `http.client`: every `jzfs` command that talks to a daemon loads this, and httpx (with
-    httpcore, anyio and trio behind it) cost ~0.15-0.2 s of start-up per command."""
+    """One keep-alive HTTP/1.1 connection to the daemon (api/http11.py): every `jzfs` command
+    that talks to a daemon loads this, and httpx (with httpcore, anyio and trio behind it) cost
+    ~0.15-0.2 s of start-up per command, the standard library's `http.client` ~20 ms.
+
+    `limits` is an HttpLimits (client_timeout_s: connecting; api_probe_timeout_s: for_path's
+    probe; max_header_bytes: an answer's head); None means HttpLimits' defaults (DEFAULTS)."""
 
     def __init__(self, base_url: str, *, timeout: float | None = None,
-                 authorization: str | None = None, limits: HttpLimits = HTTP_LIMITS,
-                 read_bytes: int = IO_TUNING.read_bytes) -> None:
+                 authorization: str | None = None, limits: HttpLimits | None = None,
+                 read_bytes: int = DEFAULTS.read_bytes) -> None:
         self.base_url = base_url.rstrip("/")
-        self.limits = limits  # client_timeout_s (connecting), api_probe_timeout_s (for_path)
+        self.limits: Any = limits if limits is not None else DEFAULTS
         self.read_bytes = read_bytes  # IoTuning.read_bytes: per read of a streamed answer or a sent file
         # Sent with every request when the daemon sets API.Authorizations (api/access.py).
         self._authorization = authorization
@@ -57,15 +71,15 @@ class ApiClient:
         # No read timeout by default: `cat` of a big file or `add` may legitimately take long;
         # the daemon applies its own fetch timeouts. Connecting is bounded.
         self._timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: Connection | None = None
 
     @classmethod
-    def for_repo(cls, repo: Any, *, limits: HttpLimits = HTTP_LIMITS) -> ApiClient:
+    def for_repo(cls, repo: Any, *, limits: HttpLimits | None = None) -> ApiClient:
         """The client of the daemon running on `repo`; NotFound if none answers."""
         return cls.for_path(repo.path, limits=limits)
 
     @classmethod
-    def for_path(cls, repo_path: Path | str, *, limits: HttpLimits = HTTP_LIMITS) -> ApiClient:
+    def for_path(cls, repo_path: Path | str, *, limits: HttpLimits | None = None) -> ApiClient:
         """The client of the daemon running on the repo at `repo_path`; NotFound if none answers.
 
         `limits` defaults to HttpLimits' defaults: the CLI asks before it opens any repo (it
@@ -79,12 +93,11 @@ class ApiClient:
             url = api_url(addr)
         except InvalidInput:
             raise NotFound(f"unusable API address {addr!r} in {api_file}") from None
-        from .access import client_auth_header
-
-        client = cls(url, authorization=client_auth_header(repo_path), limits=limits)
+        client = cls(url, authorization=auth_header(repo_path), limits=limits)
+        probe_s = client.limits.api_probe_timeout_s
         try:  # the probe's connection is kept for the command's own requests
-            client._connect(limits.api_probe_timeout_s)
-            resp = client._request("version", [], None, timeout=limits.api_probe_timeout_s)
+            client._connect(probe_s)
+            resp = client._request("version", [], None, timeout=probe_s)
             body = resp.read()
             if resp.status == 403:  # a daemon is there, but will not take our commands
                 client.close()
@@ -93,7 +106,7 @@ class ApiClient:
                                "with `jzfs --api-auth bearer:TOKEN` or $JZFS_API_AUTH)")
             if resp.status != 200:
                 raise OSError(f"HTTP {resp.status}")
-        except (OSError, http.client.HTTPException):
+        except OSError:
             client.close()
             raise NotFound(f"the daemon API at {addr} does not answer") from None
         return client
@@ -119,19 +132,24 @@ class ApiClient:
             out.append((k, ("true" if v else "false") if isinstance(v, bool) else str(v)))
         return out
 
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+    def _connect(self, timeout: float) -> Connection:
         if self._conn is None:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            conn = Connection(self._host, self._port, connect_timeout=timeout,
+                              max_header_bytes=self.limits.max_header_bytes)
             conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.sock.settimeout(self._timeout)
-            self._conn = conn
-        return self._conn
+        else:
+            conn = self._conn
+            if conn.sock is None:  # closed after an answer that was not read to its end
+                conn.connect()
+        assert conn.sock is not None
+        conn.sock.settimeout(self._timeout)
+        self._conn = conn
+        return conn
 
     def _request(self, command: str, args: Sequence[str], params: dict[str, Any] | None, *,
                  content: Iterable[bytes] | bytes | None = None,
                  headers: dict[str, str] | None = None,
-                 timeout: float | None = None) -> http.client.HTTPResponse:
+                 timeout: float | None = None) -> Response:
         conn = self._connect(self.limits.client_timeout_s)
         if timeout is not None and conn.sock is not None:
             conn.sock.settimeout(timeout)
@@ -140,16 +158,13 @@ class ApiClient:
         hdrs = dict(headers or {})
         if self._authorization:
             hdrs["Authorization"] = self._authorization
-        if content is None or isinstance(content, bytes):
-            conn.request("POST", url, body=content or b"", headers=hdrs)
-        else:  # a stream of chunks: chunked transfer encoding, never all in memory
-            conn.request("POST", url, body=iter(content), headers=hdrs, encode_chunked=True)
-        resp = conn.getresponse()
+        # a stream of chunks goes with chunked transfer coding, never all in memory
+        resp = conn.request("POST", url, body=content or b"", headers=hdrs)
         if conn.sock is not None:
             conn.sock.settimeout(self._timeout)
         return resp
 
-    def _raise(self, resp: http.client.HTTPResponse) -> None:
+    def _raise(self, resp: Response) -> None:
         text = resp.read().decode(errors="replace")
         try:
             body = json.loads(text)
@@ -159,10 +174,10 @@ class ApiClient:
         raise ApiError(msg or f"daemon API error: HTTP {resp.status} {text.strip()[:200]}")
 
     def _send(self, command: str, args: Sequence[str], params: dict[str, Any] | None,
-              **kw: Any) -> http.client.HTTPResponse:
+              **kw: Any) -> Response:
         try:
             resp = self._request(command, args, params, **kw)
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             self.close()
             raise ApiError(f"cannot reach the daemon at {self.base_url}: {exc}") from None
         if resp.status != 200:
@@ -177,7 +192,7 @@ class ApiClient:
         resp = self._send(command, args, params, **kw)
         try:
             return json.loads(resp.read())
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             self.close()
             raise ApiError(f"the daemon answer broke off: {exc}") from None
         finally:
@@ -193,7 +208,7 @@ class ApiClient:
                     if isinstance(obj, dict) and obj.get("Type") == "error" and "Message" in obj:
                         raise ApiError(obj["Message"])
                     yield obj
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             self.close()
             raise ApiError(f"the daemon stream broke off: {exc}") from None
         finally:
@@ -205,11 +220,26 @@ class ApiClient:
         try:
             while chunk := resp.read1(self.read_bytes):
                 yield chunk
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             self.close()
             raise ApiError(f"the daemon stream broke off (incomplete output): {exc}") from None
         finally:
             resp.close()
+
+
+def auth_header(repo_path: Path | str) -> str | None:
+    """api/access.client_auth_header, without loading api/access.py (its parsers, ~5 ms) when
+    neither `$JZFS_API_AUTH` nor the repo's config names a secret: the usual local daemon."""
+    if not os.environ.get("JZFS_API_AUTH"):  # access.AUTH_ENV
+        try:
+            raw = (Path(repo_path) / CONFIG_FILE).read_bytes()
+        except OSError:
+            return None
+        if b"Authorizations" not in raw and b"\\u" not in raw:  # (a JSON escape could spell it)
+            return None
+    from .access import client_auth_header
+
+    return client_auth_header(repo_path)
 
 
 def multipart_body(parts: Iterable[tuple[str, str, Iterable[bytes]]], boundary: str) -> Iterator[bytes]:

@@ -28,6 +28,7 @@ from ..errors import (
 )
 from ..ipld import multihash
 from ..ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW
+from .http_addr import host_port_to_multiaddr, is_loopback_host, multiaddr_to_host_port  # noqa: F401
 
 RAW_MEDIA = "application/vnd.ipld.raw"
 CAR_MEDIA = "application/vnd.ipld.car"
@@ -433,24 +434,5 @@ def render_directory(cpath: ContentPath, dir_cid: CID, entries: Iterable[Listing
 # --------------------------------------------------------------------------------------------
 
 
-def multiaddr_to_host_port(addr: str) -> tuple[str, int]:
-    """`/ip4/127.0.0.1/tcp/8080` -> ("127.0.0.1", 8080); ip6 and dns forms too."""
-    parts = addr.strip("/").split("/")
-    if len(parts) != 4 or parts[0] not in ("ip4", "ip6", "dns", "dns4", "dns6") or parts[2] != "tcp":
-        raise InvalidInput(f"unsupported HTTP listen address {addr!r} (want /ip4/HOST/tcp/PORT)")
-    try:
-        port = int(parts[3])
-    except ValueError:
-        raise InvalidInput(f"invalid port in {addr!r}") from None
-    if not 0 <= port <= 65535:
-        raise InvalidInput(f"invalid port in {addr!r}")
-    return parts[1], port
-
-
-def host_port_to_multiaddr(host: str, port: int) -> str:
-    proto = "ip6" if ":" in host else "ip4"
-    return f"/{proto}/{host}/tcp/{port}"
-
-
-def is_loopback_host(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+# multiaddr_to_host_port, host_port_to_multiaddr, is_loopback_host: gateway/http_addr.py (imported
+# above), which the CLI's daemon client loads without this module's CID and MIME tables.

@@ -88,3 +88,35 @@ def test_limits_are_passed_in(server: str, tmp_path: Path) -> None:
         c.close()
         c.json("version")
         assert c._conn is not None and c._conn.timeout == 1.5
+
+
+def test_defaults_are_config_defaults() -> None:
+    """client.DEFAULTS copies config.py's defaults (so a CLI start need not load config.py)."""
+    from jiaozi_node.api.client import CONFIG_FILE, DEFAULTS
+    from jiaozi_node.config import CONFIG_FILE as CONF
+    from jiaozi_node.config import HTTP_LIMITS, IO_TUNING
+
+    assert vars(DEFAULTS) == {"client_timeout_s": HTTP_LIMITS.client_timeout_s,
+                              "api_probe_timeout_s": HTTP_LIMITS.api_probe_timeout_s,
+                              "max_header_bytes": HTTP_LIMITS.max_header_bytes,
+                              "read_bytes": IO_TUNING.read_bytes}
+    assert CONFIG_FILE == CONF
+
+
+def test_auth_header_reads_the_repo_config_like_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from jiaozi_node.api.access import AUTH_ENV, client_auth_header
+    from jiaozi_node.api.client import auth_header
+
+    monkeypatch.delenv(AUTH_ENV, raising=False)
+    assert auth_header(tmp_path) is None  # no config at all
+    for conf in ({"API": {}}, {"API": {"Authorizations": {"a": {"AuthSecret": "bearer:tok",
+                                                                "AllowedPaths": ["/api/v0"]}}}},
+                 {"API": {"\u0041uthorizations": {"a": {"AuthSecret": "bearer:x", "AllowedPaths": ["/api/v0"]}}}}):
+        (tmp_path / "config").write_text(json.dumps(conf, ensure_ascii=True).replace("Authorizations", "\\u0041uthorizations", 1)
+                                         if "x" in str(conf) else json.dumps(conf))
+        assert auth_header(tmp_path) == client_auth_header(tmp_path)
+    assert auth_header(tmp_path) == "Bearer x"  # spelled with a JSON escape, still found
+    monkeypatch.setenv(AUTH_ENV, "bearer:env")
+    assert auth_header(tmp_path) == "Bearer env"
