@@ -130,6 +130,18 @@ class _Common:
                 await stream.close()
         return parse_response(resp, peer=peer)
 
+    def _ref_heads(self, repo: str) -> set[CID]:
+        """The commits (and tags) the repo's local refs point at, tags peeled too."""
+        heads: set[CID] = set()
+        if self.vs.refs.has_repo(repo):
+            for cid in self.vs.refs.list_refs(repo).values():
+                heads.add(cid)
+                try:
+                    heads.add(self.vs.peel(cid))
+                except JzfsError:
+                    continue
+        return heads
+
     def _known_good(self, repo: str) -> set[CID]:
         """Commits already checked here: the histories of the repo's local refs (each got its ref
         only after being verified, or was committed here). A pull walks only what is new."""
@@ -156,7 +168,11 @@ class _Common:
         Raises (and moves nothing) on a missing, malformed, unsigned, badly signed or untrusted
         object or on absurd depth. Returns the number of new commits checked."""
         r = _retrieval(self.online)
-        known = self._known_good(repo)
+        # Known good: the local refs' commits at first; their whole histories (one local read and
+        # check per commit) only once the walk meets a local commit that is none of them — a
+        # linear pull stops at its old head and never walks the history it already has.
+        known = self._ref_heads(repo)
+        full_known = False
         prefetched = {} if peer is None else await self._prefetch_history(peer, repo, heads, known)
         arrived: list[Block] = []
         try:
@@ -169,6 +185,11 @@ class _Common:
                 cid = stack.pop()
                 if cid in seen or cid in known:
                     continue
+                if not full_known and self.node.blocks.has(cid):
+                    known |= self._known_good(repo)
+                    full_known = True
+                    if cid in known:
+                        continue
                 seen.add(cid)
                 if len(seen) > max_depth:
                     raise LimitExceeded(f"history deeper than {max_depth} commits; refusing")

@@ -310,8 +310,25 @@ async def test_history_comes_in_one_answer_checked_like_bitswap_blocks(nodes, tm
         for i in (12, 13):
             (d / "f").write_bytes(b"%d" % i)
             a.versioning.commit("ds", d, branch="main", message=f"c{i}", now=10 + i)
+        loads: list = []
+        load_commit = b.versioning.load_commit
+        b.versioning.load_commit = lambda cid: loads.append(cid) or load_commit(cid)
         res = await client.fetch(oa.peer_id, "ds", remote="origin")
         assert res.new_commits == 2 and answers == [12, 2]
+        assert loads == []  # a linear pull stops at its old head: the local history is not re-read
+        b.versioning.load_commit = load_commit
+
+        # a merge of a side branch started at an old commit: that walk meets the local history
+        # below B's refs, which is then known as a whole (and not fetched or checked again; the
+        # server, which knows only B's ref targets, sends the side branch's old commits too)
+        old = sorted(commits, key=lambda c: a.versioning.load_commit(c).timestamp)[3]
+        a.versioning.branch_create("ds", "side", from_ref=str(old))
+        e = write(tmp_path / "e", {"g": b"side"})
+        a.versioning.commit("ds", e, branch="side", message="side", now=30)
+        a.versioning.merge("ds", "side", into="main", message="merge", now=31, strategy="ours")
+        asked.clear()
+        res = await client.fetch(oa.peer_id, "ds", remote="origin", branch="main")
+        assert res.new_commits == 2 and answers[-1] > 2 and not commits & set(asked)
 
         # a peer that sends other objects (or garbage) than asked: they are never used as commits
         def liar(req):
