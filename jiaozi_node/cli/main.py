@@ -209,7 +209,8 @@ def _main(argv: list[str] | None) -> int:
     if args.api_auth:
         os.environ["JZFS_API_AUTH"] = args.api_auth  # read by api/access.client_auth_header
     # Run as the `jzfs` process, a command may leave as soon as its work is durable (`args.leave(rc)`:
-    # `_exit_now`), skipping the teardown of what it opened (`add`: SQLite's checkpoint on close).
+    # `_exit_now`), before closing what it opened (`add`: SQLite's checkpoint on close), where
+    # `common.exit_without_teardown` leaves only after the command returned.
     args.leave = _exit_now if from_process else None
     handler = getattr(args, "func", None)
     if handler is None:
