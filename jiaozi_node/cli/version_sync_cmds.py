@@ -35,7 +35,7 @@ def _online(fn: Any, *, routed: bool = False, peer: str | None = None) -> Any:
 
     async def run() -> Any:
         with open_node() as node:
-            host = None if routed or peer is None else _lite_host(node, peer)
+            host = _lite_host(node, peer, routed=routed)
             async with node.online(listen=None if host else _SYNC_LISTEN, host=host,
                                    services=services, peering=routed, bootstrap=routed) as on:
                 return await fn(SyncClient(on), node)
@@ -49,18 +49,32 @@ def _online(fn: Any, *, routed: bool = False, peer: str | None = None) -> Any:
         raise
 
 
-def _lite_host(node: Any, peer: str) -> Any:
-    """A LiteHost with the repo's identity when `peer` (remote name or multiaddr) is plain TCP."""
+def _lite_host(node: Any, peer: str | None, *, routed: bool) -> Any:
+    """A LiteHost with the repo's identity when every address this command starts from is plain
+    TCP: the peer's (remote name or multiaddr) or, `routed`, config `Bootstrap` and
+    `Peering.Peers` (the DHT dials the providers it finds; LiteHost skips non-TCP addresses
+    with an error the DHT logs and goes past). None: use a Libp2pHost."""
     from ..config import AGENT_VERSION
     from ..errors import JzfsError
     from ..net.lite.host import LiteHost, dialable
     from ..versioning.sync_ops import remote_addr
 
-    try:
-        addr = remote_addr(node, peer)
-    except JzfsError:
-        return None  # the operation reports it
-    if not dialable(addr):
+    if routed:
+        from ..net.peering import parse_peering_config
+
+        try:
+            peering = parse_peering_config(list(node.settings.peering_peers))
+        except JzfsError:
+            return None
+        addrs = list(node.settings.bootstrap) + [a for p in peering for a in p.dial_addrs()]
+    elif peer is None:
+        return None
+    else:
+        try:
+            addrs = [remote_addr(node, peer)]
+        except JzfsError:
+            return None  # the operation reports it
+    if not all(dialable(a) for a in addrs):
         return None
     return LiteHost(node.repo.identity, limits=node.defaults.net, agent_version=AGENT_VERSION)
 

@@ -84,6 +84,17 @@ def test_find_and_fetch_two_hops_away_with_no_address(abc, tmp_path) -> None:  #
 
     # clone of a commit CID, then pull of a newer commit CID
     run(b["env"], "clone", commit, "copy")  # providers through B's daemon
+    # the same with no daemon: a short-lived node (the lean LiteHost: Bootstrap is plain TCP)
+    # whose DHT bootstraps from C; py-libp2p is never imported
+    from jiaozi_node.repo import Repo
+
+    Repo.init(tmp_path / "e").set_config("Bootstrap", [addr_of(c["env"])])
+    e_env = {**os.environ, "JZFS_PATH": str(tmp_path / "e")}
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "jiaozi_node.cli.main", "clone",
+                        commit, "copy"], env=e_env, capture_output=True, timeout=120, text=True)
+    assert r.returncode == 0 and "cloned copy" in r.stdout, r.stderr[-3000:]
+    assert not [ln for ln in r.stderr.splitlines() if ln.rsplit("|", 1)[-1].strip().startswith("libp2p")]
+    assert "import time:" in r.stderr
     co = tmp_path / "co"
     run(b["env"], "checkout", "copy@main", "-o", str(co))
     assert (co / "x.csv").read_bytes() == b"k,v\n" * 5000
