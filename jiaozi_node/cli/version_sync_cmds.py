@@ -23,10 +23,10 @@ def _online(fn: Any, *, routed: bool = False, peer: str | None = None) -> Any:
     CID is to be found): the node also runs routing (its DHT bootstraps from `Bootstrap`,
     `Peering.Peers` are dialled) so the commit's providers are found with no address typed.
 
-    Host: when the one peer to dial (`peer`: a remote name or a multiaddr) is plain TCP and no
-    routing is needed, the dial-only `LiteHost` (no py-libp2p import: ~0.6 s of the command; the
-    peer fetches pushed blocks over the connection we opened); otherwise a `Libp2pHost` listening
-    on loopback (routing, DNS/QUIC/WebSocket addresses)."""
+    Host: the dial-only `LiteHost` (no py-libp2p import: ~0.6 s of the command; the peer
+    fetches pushed blocks over the connection we opened) when the addresses the command starts
+    from are plain TCP (`_lite_host`); otherwise a `Libp2pHost` listening on loopback (DNS, QUIC,
+    WebSocket addresses)."""
     import trio
 
     from ..versioning.sync import SyncClient
