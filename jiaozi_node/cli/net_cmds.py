@@ -77,16 +77,42 @@ def register(sub: Any) -> None:
 # ----------------------------------------------------------------------------- daemon access
 
 
-def _daemon_info(repo: Repo) -> dict[str, Any]:
+def _daemon_info(repo: Repo | _RepoPaths) -> dict[str, Any]:
     from .daemon_cmd import running_daemon
 
     return running_daemon(repo)
 
 
-def _rpc(repo: Repo, command: str, args: list[str] | None = None,
+class _RepoPaths:
+    """What `_rpc` reads of a repo (`path`, `api_file`), for a repo that exists."""
+
+    def __init__(self, path: str) -> None:
+        from pathlib import Path
+
+        self.path = Path(path)
+        self.api_file = self.path / "api"  # Repo.api_file
+
+
+def _rpc_repo() -> Any:
+    """The repo of a `swarm` command: not opened when it exists (Repo.open loads config.py and
+    parses the config, ~35 ms of the command's start, and `_rpc` needs only its paths); a
+    missing one is made by Repo.open, as before."""
+    import os
+
+    from .common import repo_path
+
+    path = repo_path()
+    if os.path.exists(os.path.join(path, "config")):  # config.CONFIG_FILE
+        return _RepoPaths(path)
+    from ..repo import Repo
+
+    return Repo.open()
+
+
+def _rpc(repo: Repo | _RepoPaths, command: str, args: list[str] | None = None,
          params: dict[str, str] | None = None) -> Any:
     """POST /api/v0/<command> on the running daemon; the decoded JSON answer."""
-    from ..api.client import ApiClient, api_url
+    from ..api.client import ApiClient, api_url, auth_header
 
     try:
         _daemon_info(repo)
@@ -100,9 +126,7 @@ def _rpc(repo: Repo, command: str, args: list[str] | None = None,
         url = api_url(api)
     except InvalidInput:
         raise JzfsError(f"cannot use API address {api!r}") from None
-    from ..api.access import client_auth_header
-
-    with ApiClient(url, timeout=60.0, authorization=client_auth_header(repo.path)) as client:
+    with ApiClient(url, timeout=60.0, authorization=auth_header(repo.path)) as client:
         # ApiError (a JzfsError) names the daemon's answer
         return client.json(command, args or [], params)
 
@@ -156,10 +180,8 @@ def format_id(info: dict[str, Any], template: str) -> str:
 
 
 def cmd_swarm_connect(args: Any) -> int:
-    from ..repo import Repo
-
     exit_without_teardown(True)  # it only prints
-    out = _rpc(Repo.open(), "swarm/connect", args.addrs)
+    out = _rpc(_rpc_repo(), "swarm/connect", args.addrs)
     if args.json:
         print_json({"Strings": list(out.get("Strings", []))})  # Kubo's `swarm connect --enc=json`
         return 0
@@ -169,18 +191,14 @@ def cmd_swarm_connect(args: Any) -> int:
 
 
 def cmd_swarm_disconnect(args: Any) -> int:
-    from ..repo import Repo
-
-    out = _rpc(Repo.open(), "swarm/disconnect", args.addrs)
+    out = _rpc(_rpc_repo(), "swarm/disconnect", args.addrs)
     for line in out.get("Strings", []):
         print(line)
     return 0
 
 
 def cmd_swarm_peers(args: Any) -> int:
-    from ..repo import Repo
-
-    out = _rpc(Repo.open(), "swarm/peers", params={"verbose": "true"} if args.verbose else None)
+    out = _rpc(_rpc_repo(), "swarm/peers", params={"verbose": "true"} if args.verbose else None)
     if args.json:
         print_json(out)
         return 0

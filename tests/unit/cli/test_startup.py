@@ -111,3 +111,68 @@ def test_sync_commands_through_a_daemon_load_no_sync_modules(tmp_path: Path) -> 
         assert [c.split("?")[0] for c in calls if "version" not in c] == ["/api/v0/jzfs/clone", "/api/v0/jzfs/pull"]
     finally:
         server.shutdown()
+
+
+# A daemon-routed command is a thin process that calls the daemon's RPC API; every module it loads
+# is start-up time of each such command (a daemon-served `get` runs two: `swarm connect`, `get`).
+ROUTED_HEAVY = HEAVY | {"h11", "http.client", "email", "sqlite3", "jiaozi_node.api.access",
+                        "jiaozi_node.gateway.http_common", "jiaozi_node.net"}
+# `pin add` and `swarm connect` only forward their arguments: no typed config (its dataclasses,
+# ~30 ms), no repo module, no CID parsing. (`get`/`cat` read the repo's store: they open a Node.)
+FORWARD_HEAVY = ROUTED_HEAVY | {"jiaozi_node.config", "dataclasses", "jiaozi_node.repo",
+                                "jiaozi_node.ipld.cid", "jiaozi_node.store"}
+
+
+def test_daemon_routed_commands_stay_thin(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from jiaozi_node.node import Node
+
+    with Node.open(tmp_path / "repo") as node:  # the daemon would have fetched it: here it is local
+        cid = str(node.add_bytes(b"routed\n" * 1000))
+        store = str(Path(node.blocks.root).resolve())
+    calls: list[str] = []
+
+    class Api(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            calls.append(self.path.split("?")[0])
+            if "chunked" in self.headers.get("Transfer-Encoding", ""):
+                while int(self.rfile.readline(), 16):
+                    self.rfile.readline()
+            else:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answers = {"/api/v0/version": {"Version": "0"},
+                       "/api/v0/swarm/connect": {"Strings": ["connect P success"]},
+                       "/api/v0/pin/add": {"Pins": [cid]}}
+            path = self.path.split("?")[0]
+            body = (json.dumps({"Cid": cid, "Store": store}) + "\n" + json.dumps({"Done": True}) + "\n"
+                    if path == "/api/v0/get" else json.dumps(answers[path])).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "repo" / "api").write_text(f"/ip4/127.0.0.1/tcp/{server.server_address[1]}")
+        (tmp_path / "repo" / "daemon.json").write_text(json.dumps({"PID": os.getpid()}))  # a live PID
+        for argv, heavy in ((["swarm", "connect", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWA"], FORWARD_HEAVY),
+                            (["pin", "add", cid], FORWARD_HEAVY),
+                            (["cat", cid], ROUTED_HEAVY),
+                            (["get", cid, "-o", str(tmp_path / "out")], ROUTED_HEAVY)):
+            mods = loaded(tmp_path, *argv)
+            bad = sorted(m for m in mods if m in heavy or m.split(".")[0] in heavy
+                         or any(m.startswith(h + ".") for h in heavy))
+            assert bad == [], (argv, bad)
+        assert (tmp_path / "out").read_bytes() == b"routed\n" * 1000
+        assert [c for c in calls if c != "/api/v0/version"] == [
+            "/api/v0/swarm/connect", "/api/v0/pin/add", "/api/v0/get", "/api/v0/get"]
+    finally:
+        server.shutdown()
