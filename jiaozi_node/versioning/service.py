@@ -29,19 +29,17 @@ from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_CBOR
 from ..store.refs import RefStore, check_ref_name, describe, open_refstore
 from . import history, signing
-from .diff import Change, diff_trees
-from .merge import merge_trees
 from .objects import Author, Commit, Provenance, Tag, decode_commit, decode_object
-from .snapshot import SnapshotSink, SnapshotStats, build_dir, cache_key, snapshot
-from .statcache import FILE_NAME as STATCACHE_FILE
-from .statcache import StatCache, recorded
-from .tree import Link
 from .verify import Report, Signature, check_signature, require_verified, verify_history
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (and loaded where used: a clone or pull needs none of the snapshot/diff/merge code)
     from ..config import Defaults
     from ..repo import Repo
     from ..store.base import Blockstore
+    from .diff import Change
+    from .snapshot import SnapshotStats
+    from .statcache import StatCache
+    from .tree import Link
 
 
 @dataclass
@@ -102,6 +100,9 @@ class Versioning:
 
     @cached_property
     def statcache(self) -> StatCache:
+        from .statcache import FILE_NAME as STATCACHE_FILE
+        from .statcache import StatCache
+
         return StatCache(self.repo.path / STATCACHE_FILE,
                          busy_timeout_s=self.defaults.versioning.stat_cache_busy_timeout_s)
 
@@ -247,6 +248,8 @@ class Versioning:
 
     def commit(self, dataset: str, directory: str | os.PathLike[str], *, branch: str, message: str,
                now: int, provenance: Provenance | None = None) -> CommitResult:
+        from .snapshot import SnapshotSink, SnapshotStats, cache_key, snapshot
+
         ref = f"heads/{check_ref_name(branch)}"
         if not self.refs.has_repo(dataset):
             raise NotFound(f"no repository named {dataset!r} (jzfs repo create {dataset})")
@@ -274,6 +277,9 @@ class Versioning:
 
     def status(self, dataset: str, directory: str | os.PathLike[str], *, branch: str) -> list[Change]:
         """Changes in `directory` against the branch head (nothing is stored)."""
+        from .diff import diff_trees
+        from .snapshot import SnapshotSink, SnapshotStats, cache_key, snapshot
+
         head = self.load_commit(self.branch_head(dataset, branch))
         stats = SnapshotStats()
         sink = SnapshotSink(self.blocks, stats, write=False, limits=self.limits)
@@ -306,6 +312,8 @@ class Versioning:
 
     def diff(self, spec_a: str, spec_b: str, *, verify: bool = True) -> list[Change]:
         """Changes from `spec_a` to `spec_b`; both commits are checked as `resolve_checked` does."""
+        from .diff import diff_trees
+
         dataset_a, _ = split_spec(spec_a)
         _, a, _ = self.resolve_checked(spec_a, verify=verify)
         _, b, _ = self.resolve_checked(spec_b, dataset=dataset_a, verify=verify)
@@ -381,6 +389,9 @@ class Versioning:
         from ..unixfs.exporter import read_file, read_symlink
         from ..unixfs.tree_plan import TreeEntry
         from ..unixfs.walk import walk
+        from .snapshot import cache_key
+        from .statcache import recorded
+        from .tree import Link
 
         commit_cid, commit, _ = self.resolve_checked(spec, verify=verify)
         out = Path(out_dir).absolute()
@@ -416,6 +427,9 @@ class Versioning:
               strategy: str | None = None, verify: bool = True) -> MergeOutcome:
         """Merge `src` into branch `into`. With `verify`, both heads must be signed by trusted
         keys (a merge commit signed by us would vouch for them)."""
+        from .merge import merge_trees
+        from .snapshot import SnapshotSink, SnapshotStats, build_dir
+
         dst_ref = f"heads/{check_ref_name(into)}"
         dst_head = self.refs.get_ref(dataset, dst_ref)
         src_head, _, _ = self.resolve_checked(src, dataset=dataset, verify=verify)

@@ -125,3 +125,18 @@ def test_commit_reads_files_with_the_nodes_add_tuning(tmp_path, monkeypatch):
         node.versioning.create_repo("ds", now=1)
         node.versioning.commit("ds", tmp_path / "d", branch="main", message="one", now=1)
     assert seen == [tuning]
+
+
+def test_refs_and_trust_load_no_snapshot_diff_or_merge_code(tmp_path):
+    """clone/pull/fetch use the refs, the trust list and commits only: the snapshot, statcache,
+    diff and merge modules load where they are used (start-up of the sync commands)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from jiaozi_node.node import Node; n = Node.open(sys.argv[1]); "
+            "n.versioning.create_repo('ds', now=1); n.versioning.trusted_keys(); n.close(); "
+            "print(sorted(m for m in sys.modules if m.startswith('jiaozi_node.versioning')))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r")], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    for mod in ("snapshot", "statcache", "diff", "merge", "rowdiff"):
+        assert f"jiaozi_node.versioning.{mod}'" not in out, out
