@@ -104,7 +104,7 @@ def test_the_nodes_tree_limits_and_write_buffer_reach_get(tmp_path, monkeypatch)
     assert not (tmp_path / "deep").exists()
     writes = []
     real = tree_writer._write_all
-    monkeypatch.setattr(tree_writer, "_write_all", lambda fd, data: (writes.append(len(data)), real(fd, data)))
+    monkeypatch.setattr(tree_writer, "_write_all", lambda fd, parts: (writes.append(sum(len(x) for x in parts)), real(fd, parts)))
     reader = FilesReader.for_node(FakeNode(dag.store, replace(defaults, tree=TreeLimits())))
     reader.get(f"{root}/f.bin", tmp_path / "f.bin")  # 10 240 bytes in 500-byte chunks
     assert (tmp_path / "f.bin").read_bytes() == bytes(range(256)) * 40
