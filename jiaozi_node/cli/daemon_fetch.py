@@ -31,12 +31,11 @@ and the caller reads over HTTP as before.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from ..config import IO_TUNING, IoTuning
+from ..config import IO_TUNING
 from ..errors import NotFound
 from ..ipld.cid import CID
 
@@ -63,15 +62,18 @@ def _pack_node(repo_path: Path) -> Any:
 class DaemonFetch:
     """A BlockGetter over the local store that waits for blocks the daemon is still fetching."""
 
-    def __init__(self, client: Any, node: Any, cid: CID, lines: Iterator[Any], stack: ExitStack, *,
-                 tuning: IoTuning = IO_TUNING) -> None:
-        self.node = node  # the CLI's own Node on the repo (its limits, its store)
-        self.store = node.blocks
-        self.cid = cid
+    def __init__(self, client: Any, path: str, stack: ExitStack) -> None:
+        """Sends the request at once (from the following thread): the daemon resolves the path
+        and starts fetching while this process opens its own store."""
+        self.node: Any = None  # the CLI's own Node on the repo (its limits, its store)
+        self.store: Any = None
+        self.cid: CID | None = None
         self._client = client
-        self._lines = lines
+        self._path = path
         self._stack = stack
-        self._poll_s = tuning.daemon_store_poll_s
+        self._poll_s = IO_TUNING.daemon_store_poll_s
+        self._first: Any = None
+        self._has_first = threading.Event()
         self._done = threading.Event()
         self._error: str | None = None
         self._thread = threading.Thread(target=self._follow, name="jzfs-daemon-fetch", daemon=True)
@@ -82,41 +84,53 @@ class DaemonFetch:
         """Ask the daemon to fetch `path`'s DAG; None when the CLI cannot read the daemon's store
         (the connection is then closed: the daemon stops, and the next request reconnects).
         The daemon's errors (bad path, unreachable root) raise ApiError with its message."""
-        repo_path = Path(repo_path)
-        node = _pack_node(repo_path)
-        if node is None:
-            return None
+        from ..api.client import ApiError
+        from ..config import CONFIG_FILE
         from ..store.lock import GcLock
 
+        repo_path = Path(repo_path)
+        if not (repo_path / CONFIG_FILE).is_file():
+            return None  # no repo here (a JZFS_PATH holding only the daemon's `api`)
         stack = ExitStack()
         try:
-            stack.callback(node.close)
-            store = node.blocks
             stack.enter_context(GcLock(repo_path).shared())
-            lines = client.ndjson("get", [path], {"format": FORMAT})
-            try:
-                first = next(lines, None)
-                if not isinstance(first, dict) or "Cid" not in first:
-                    raise NotFound("the daemon did not name the content it fetches")
-                cid = CID.decode(first["Cid"])
-            except BaseException:
-                lines.close()
-                raise
-            if first.get("Store") != str(Path(store.root).resolve()):
-                lines.close()  # not the same blockstore: read over HTTP instead
-                client.close()
-                stack.close()
-                return None
+            fetch = cls(client, path, stack)
         except BaseException:
             stack.close()
             raise
-        return cls(client, node, cid, lines, stack, tuning=node.defaults.io)
+        try:
+            node = _pack_node(repo_path)  # while the daemon resolves the path
+            if node is not None:
+                stack.callback(node.close)
+            fetch._has_first.wait()
+            first = fetch._first
+            if first is None:
+                raise ApiError(fetch._error or "the daemon's fetch stream ended at once")
+            if not isinstance(first, dict) or "Cid" not in first:
+                raise NotFound("the daemon did not name the content it fetches")
+            if node is None or first.get("Store") != str(Path(node.blocks.root).resolve()):
+                fetch.close()  # not a store we can read beside the daemon: over HTTP instead
+                client.close()
+                return None
+            fetch.node, fetch.store = node, node.blocks
+            fetch.cid = CID.decode(first["Cid"])
+            fetch._poll_s = node.defaults.io.daemon_store_poll_s
+        except BaseException:
+            fetch.close()
+            raise
+        return fetch
 
     def _follow(self) -> None:
-        """Reads the daemon's lines until Done or an error (ApiError from the client)."""
+        """Sends the request, then reads the daemon's lines until Done or an error (ApiError
+        from the client)."""
+        lines = None
         try:
-            for obj in self._lines:
-                if isinstance(obj, dict) and obj.get("Done"):
+            lines = self._client.ndjson("get", [self._path], {"format": FORMAT})
+            for obj in lines:
+                if not self._has_first.is_set():
+                    self._first = obj
+                    self._has_first.set()
+                elif isinstance(obj, dict) and obj.get("Done"):
                     self._done.set()  # the daemon ends the response right after this line
             if not self._done.is_set():
                 self._error = "the daemon's fetch stream ended before its end line"
@@ -124,7 +138,9 @@ class DaemonFetch:
             if not self._done.is_set():
                 self._error = str(exc) or type(exc).__name__
         finally:
-            self._lines.close()
+            if lines is not None:
+                lines.close()
+            self._has_first.set()
             self._done.set()
 
     def get(self, cid: CID) -> bytes:

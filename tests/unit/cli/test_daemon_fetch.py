@@ -106,6 +106,21 @@ def test_holds_the_gc_lock_shared_until_closed(repo: Path) -> None:
     assert gc_could_run()
 
 
+def test_the_daemons_refusal_before_its_first_line_is_the_error(repo: Path) -> None:
+    class Refusing(FakeClient):
+        def ndjson(self, command: str, args: list[str], params: dict[str, Any]) -> Iterator[Any]:
+            raise ApiError("no link named \"nope\" under bafy...")
+            yield  # a generator, as ApiClient.ndjson
+
+    with pytest.raises(ApiError, match="no link named"):
+        DaemonFetch.start(Refusing({}, []), repo, "/ipfs/bafy.../nope")
+    gc = os.open(repo / "gc.lock", os.O_RDWR)
+    try:
+        fcntl.flock(gc, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the GC lock was released
+    finally:
+        os.close(gc)
+
+
 def test_the_daemons_error_is_the_error(repo: Path) -> None:
     root, _, _ = import_bytes(DATA, UNIXFS_V0_2015)
     msg = f"block {root} not found: no source (bitswap) provided it within 1s"
@@ -149,8 +164,9 @@ def test_another_engine_means_over_http(tmp_path: Path) -> None:
     from jiaozi_node.repo import Repo
 
     Repo.init(tmp_path / "sq").set_config("Datastore.Engine", "sqlite")
-    client = FakeClient({"Cid": "x", "Store": "x"}, [])
-    assert DaemonFetch.start(client, tmp_path / "sq", "bafkqaaa") is None and client.asked == []
+    client = FakeClient({"Cid": "bafkqaaa", "Store": "x"}, [{"Done": True}])
+    assert DaemonFetch.start(client, tmp_path / "sq", "bafkqaaa") is None
+    assert client.closed  # asked while the store was opened; then dropped
 
 
 def test_closing_mid_fetch_hangs_up_on_the_daemon(repo: Path) -> None:
