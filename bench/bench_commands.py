@@ -320,7 +320,7 @@ def add_inprocess(repo: str, path: str, profile: str) -> None:
     from jiaozi_node.node import Node
 
     node = Node.open(repo)
-    node.blocks  # noqa: B018 - open the store before the clock starts
+    node.pins  # noqa: B018 - open the stores (blocks, pins.db) before the clock starts
     t0 = time.perf_counter()
     node.add_path(path, profile=UNIXFS_V0_2015 if profile == "unixfs-v0-2015" else UNIXFS_V1_2025)
     print(time.perf_counter() - t0)
