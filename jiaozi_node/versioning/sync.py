@@ -264,7 +264,7 @@ class RefsService(_Common):
             if isinstance(req, ListRequest):
                 resp = self._list(req)
             elif isinstance(req, HistoryRequest):
-                resp = self._history(req)
+                resp = await self._history(req)
             else:
                 resp = await self._push(req, peer)
         except trio.TooSlowError:
@@ -283,11 +283,12 @@ class RefsService(_Common):
         adv = make_advertisement(self.node.repo.identity, req.nonce, repos, now=_wall())
         return {"ok": True, "adv": adv.to_node()}
 
-    def _history(self, req: HistoryRequest) -> dict[str, Any]:
+    async def _history(self, req: HistoryRequest) -> dict[str, Any]:
         """The commit and tag objects under `req.heads` that we hold, newest first, stopping at
         the asker's `have` and at one message's worth (the asker walks on over Bitswap). Only
         objects that decode as commits or tags are sent or followed; nothing is checked for the
-        asker: it hashes and verifies every object itself."""
+        asker: it hashes and verifies every object itself. Other tasks run every 32 objects (an
+        answer holds up to a few thousand: a deep history must not stall the node)."""
         if not self.vs.refs.has_repo(req.repo):
             raise NotFound(f"no repository named {req.repo!r}")
         budget = self.limits.max_sync_message_bytes - 1024  # room for the envelope
@@ -307,6 +308,8 @@ class RefsService(_Common):
                 break
             out.append(data)
             stack.extend(reversed(obj.parents) if not isinstance(obj, Tag) else [obj.target])
+            if len(out) % 32 == 0:
+                await trio.lowlevel.checkpoint()
         return {"ok": True, "objects": out}
 
     async def _push(self, req: PushRequest, peer: str) -> dict[str, Any]:

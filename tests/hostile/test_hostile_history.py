@@ -163,12 +163,18 @@ async def test_hostile_history_answers(tmp_path: Path) -> None:
             refs, client = oa.services["refs"], SyncClient(ob)
             for answer in ({"ok": True}, {"ok": True, "objects": [1]}, {"ok": True, "objects": "x"},
                            {"ok": True, "objects": [b""] * 20_000}):
-                refs._history = lambda req, answer=answer: answer
+                async def hostile(req, answer=answer):
+                    return answer
+
+                refs._history = hostile
                 with pytest.raises(RemoteProtocolError, match="bad history"):
                     await client.clone(oa.host.addrs()[0], "ds", now=20)
                 assert b.versioning.list_repos() == [] and "origin" not in b.settings.remotes
             # an untrusted commit offered in place of the asked head is not the asked block
-            refs._history = lambda req: {"ok": True, "objects": [evil.block().data]}
+            async def substitute(req):
+                return {"ok": True, "objects": [evil.block().data]}
+
+            refs._history = substitute
             await client.clone(oa.host.addrs()[0], "ds", now=21)
             assert b.versioning.branch_head("ds", "main") == head
     finally:

@@ -294,8 +294,8 @@ async def test_history_comes_in_one_answer_checked_like_bitswap_blocks(nodes, tm
         answers: list[int] = []
         serve = refs._history
 
-        def recorded(req):
-            resp = serve(req)
+        async def recorded(req):
+            resp = await serve(req)
             answers.append(len(resp["objects"]))
             return resp
 
@@ -331,7 +331,7 @@ async def test_history_comes_in_one_answer_checked_like_bitswap_blocks(nodes, tm
         assert res.new_commits == 2 and answers[-1] > 2 and not commits & set(asked)
 
         # a peer that sends other objects (or garbage) than asked: they are never used as commits
-        def liar(req):
+        async def liar(req):
             other = a.versioning.load_commit(req.have[0]).block().data if req.have else b"\xa0"
             return {"ok": True, "objects": [other, b"\xa1ax\x01"]}
 
@@ -343,7 +343,7 @@ async def test_history_comes_in_one_answer_checked_like_bitswap_blocks(nodes, tm
         assert res.new_commits == 1 and head in asked  # fetched (and checked) over Bitswap
 
         # a peer without the operation (an older version): Bitswap alone, as before
-        def old(req):
+        async def old(req):
             raise RemoteProtocolError("unknown refs operation 'history'")
 
         refs._history = old
@@ -353,3 +353,29 @@ async def test_history_comes_in_one_answer_checked_like_bitswap_blocks(nodes, tm
         res = await client.fetch(oa.peer_id, "ds", remote="origin")
         assert res.new_commits == 1 and head in asked
         assert b.versioning.refs.get_ref("ds", "remotes/origin/main") == head
+
+
+async def test_history_answer_is_bounded_and_the_rest_comes_over_bitswap(nodes, tmp_path):
+    import dataclasses
+
+    a, b = nodes
+    d = write(tmp_path / "d", {"f": b"0"})
+    a.versioning.create_repo("ds", now=1)
+    for i in range(10):
+        (d / "f").write_bytes(b"%d" % i)
+        a.versioning.commit("ds", d, branch="main", message=f"c{i}", now=10 + i)
+    async with online(a) as oa, online(b) as ob:
+        refs = oa.services["refs"]
+        refs.limits = dataclasses.replace(refs.limits, max_sync_message_bytes=1024 + 3 * 400)
+        answers: list[int] = []
+        serve = refs._history
+
+        async def recorded(req):
+            resp = await serve(req)
+            answers.append(len(resp["objects"]))
+            return resp
+
+        refs._history = recorded
+        res = await SyncClient(ob).clone(oa.host.addrs()[0], "ds", now=50)
+        assert 0 < answers[0] < 10 and res.new_commits == 10  # the rest walked over Bitswap
+        assert b.versioning.verify("ds@main").commits == 10
