@@ -24,7 +24,9 @@ How a limit reaches the code that applies it (checked by tests/unit/core/test_co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
+
+from .frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import Any
 
@@ -36,6 +36,7 @@ from .config import (
     ROUTING_TYPES,
 )
 from .errors import InvalidInput
+from .frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
