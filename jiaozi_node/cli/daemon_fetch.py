@@ -24,8 +24,8 @@ the repo's GC lock shared (store/lock.py) from before the request until it has r
 a `repo gc` meanwhile waits instead of sweeping blocks between their arrival and their reading.
 
 Used only when the CLI's repo uses the pack engine and the daemon reports the same blockstore
-directory; otherwise (another engine, a daemon on another filesystem view) `start` returns None
-and the caller reads over HTTP as before.
+directory; otherwise (another engine, a daemon on another filesystem view, a daemon from before
+this format) `start` returns None and the caller reads over HTTP as before.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from ..errors import NotFound
 from ..ipld.cid import CID
 
 FORMAT = "jzfs-fetch"  # api/h_files.FETCH_FORMAT (not imported: the server side loads hypercorn)
+_OLD_DAEMON = "unknown get format"  # how a daemon that predates FORMAT refuses it
 
 
 def _pack_node(repo_path: Path) -> Any:
@@ -104,6 +105,10 @@ class DaemonFetch:
                 stack.callback(node.close)
             fetch._has_first.wait()
             first = fetch._first
+            if first is None and _OLD_DAEMON in (fetch._error or ""):
+                fetch.close()  # a daemon from before this format: its tree stream instead
+                client.close()
+                return None
             if first is None:
                 raise ApiError(fetch._error or "the daemon's fetch stream ended at once")
             if not isinstance(first, dict) or "Cid" not in first:

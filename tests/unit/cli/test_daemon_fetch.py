@@ -121,6 +121,18 @@ def test_the_daemons_refusal_before_its_first_line_is_the_error(repo: Path) -> N
         os.close(gc)
 
 
+def test_a_daemon_from_before_the_format_means_over_http(repo: Path) -> None:
+    class Old(FakeClient):
+        def ndjson(self, command: str, args: list[str], params: dict[str, Any]) -> Iterator[Any]:
+            self.asked.append((command, list(args), dict(params)))
+            raise ApiError("unknown get format 'jzfs-fetch' (tar | jzfs-tree)")
+            yield
+
+    old = Old({}, [])
+    assert DaemonFetch.start(old, repo, "bafkqaaa") is None
+    assert old.asked and old.closed
+
+
 def test_the_daemons_error_is_the_error(repo: Path) -> None:
     root, _, _ = import_bytes(DATA, UNIXFS_V0_2015)
     msg = f"block {root} not found: no source (bitswap) provided it within 1s"
