@@ -237,7 +237,7 @@ def cmd_swarm_addrs(args: Any) -> int:
 
 
 def _check_peer_addr(addr: str) -> str:
-    from ..net.libp2p_host import parse_peer_multiaddr
+    from ..net.addrs import parse_peer_multiaddr  # (not py-libp2p's: ~0.6 s to import)
 
     parse_peer_multiaddr(addr)
     return addr

@@ -87,7 +87,7 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
 
 
 def cmd_remote_add(args: argparse.Namespace) -> int:
-    from ..net.libp2p_host import parse_peer_multiaddr
+    from ..net.addrs import parse_peer_multiaddr  # (not py-libp2p's: ~0.6 s to import)
 
     peer, _ = parse_peer_multiaddr(args.addr)
     with open_node() as node:

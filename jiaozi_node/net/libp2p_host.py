@@ -44,7 +44,6 @@ from libp2p.network.config import ConnectionConfig, RetryConfig
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.network.stream.exceptions import StreamReset as _Libp2pStreamReset
 from libp2p.peer.id import ID
-from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID
 
 from ..config import AGENT_VERSION, NET_LIMITS, NetLimits
@@ -59,6 +58,7 @@ from ..errors import (
 from ..identity import Identity
 from ..logs import route_libp2p_logging
 from . import wire
+from .addrs import parse_peer_multiaddr  # (also this module's: callers import it from here)
 from .host import PeerCallback, StreamHandler, StreamReads
 from .transport import libp2p_fixes
 
@@ -203,16 +203,6 @@ class _Notifee(INotifee):
 
     async def listen_close(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
         pass
-
-
-def parse_peer_multiaddr(addr: str) -> tuple[str, multiaddr.Multiaddr]:
-    """Split `/ip4/…/tcp/…/p2p/ID` into (peer ID, full multiaddr); InvalidInput if malformed."""
-    try:
-        ma = multiaddr.Multiaddr(addr)
-        info = info_from_p2p_addr(ma)
-    except Exception as exc:  # noqa: BLE001 - multiaddr raises assorted types
-        raise InvalidInput(f"invalid peer multiaddr {addr!r} (need …/p2p/<peer ID>): {exc}") from None
-    return info.peer_id.to_base58(), ma
 
 
 @functools.lru_cache(maxsize=4096)
