@@ -46,7 +46,7 @@ def links(cid: CID, data: bytes) -> list[CID]:
     if cid.codec == RAW:
         return []
     if cid.codec == DAG_PB:
-        return [link.cid for link in dagpb.decode(data).links]
+        return dagpb.link_cids(data)
     if cid.codec in (DAG_CBOR, DAG_JSON):
         return list(_walk_value(decode(cid, data)))
     if cid.hash_code == 0x00 and cid.codec not in (DAG_PB, DAG_CBOR, DAG_JSON):

@@ -33,6 +33,7 @@ from ..errors import HashMismatch, InvalidInput, JzfsError, LimitExceeded, NotFo
 from ..ipld import codecs
 from ..ipld.block import Block, VerifiedBlock, verify
 from ..ipld.cid import CID, RAW
+from .provider_watch import ProviderWatch, finds_providers
 
 if TYPE_CHECKING:
     from ..net.host import Host
@@ -119,25 +120,40 @@ class Retrieval:
 
     # ------------------------------------------------------------------ one block
 
-    async def get(self, cid: CID, *, timeout_s: float | None = None) -> bytes:
+    async def get(self, cid: CID, *, timeout_s: float | None = None,
+                  _watch: ProviderWatch | None = None) -> bytes:
         """The block's bytes: from the store, else fetched, verified and stored.
 
         Raises NotFound when it is not local and there is no source, Timeout when no source
-        delivered a correct block in time.
+        delivered a correct block in time. (`_watch`: `fetch_dag`'s provider searches; the
+        block is then raced among the other sources only.)
         """
         if cid.hash_code == 0x00:  # identity: the data is the digest
             return cid.digest
         pending = self._pending.get(cid.multihash)
         if pending is not None:
             return pending.data
-        try:
-            return self.store.get(cid)
-        except NotFound:
-            if not self.sources:
-                raise
+        # `has` first: a DAG fetch mostly asks for blocks that are not here, and the store's
+        # NotFound formats the CID (base58) into its message for every one of them
+        if not self.sources or self.store.has(cid):
+            try:
+                return self.store.get(cid)
+            except NotFound:
+                if not self.sources:
+                    raise
         timeout = self.timeout_s if timeout_s is None else timeout_s
+        sources = self.sources
+        if _watch is not None:
+            sources = [s for s in sources if not finds_providers(s)] or sources
         with trio.move_on_after(timeout):
-            data = await self._race(cid)
+            if _watch is None or sources is self.sources:
+                data = await self._race(cid, sources)
+            else:
+                _watch.begin(cid)
+                try:
+                    data = await self._race(cid, sources)
+                finally:
+                    _watch.end(cid)
             self.fetched_blocks += 1
             self.fetched_bytes += len(data)
             if cid.multihash not in self._pending:
@@ -198,11 +214,11 @@ class Retrieval:
             self._flush_done.set()
             self._flush_done = trio.Event()
 
-    async def _race(self, cid: CID) -> bytes:
-        """First correct answer among the sources. A source that fails (wrong bytes, refusal)
+    async def _race(self, cid: CID, sources: list[BlockSource]) -> bytes:
+        """First correct answer among `sources`. A source that fails (wrong bytes, refusal)
         drops out of this race; if every source failed, the last failure is raised."""
-        if len(self.sources) == 1:
-            return await self._verified(self.sources[0], cid)
+        if len(sources) == 1:
+            return await self._verified(sources[0], cid)
         winner: list[bytes] = []
         failures: list[Exception] = []
         async with trio.open_nursery() as nursery:
@@ -212,13 +228,13 @@ class Retrieval:
                 except (HashMismatch, LimitExceeded, InvalidInput, NotFound) as exc:
                     logger.info("retrieval: %s failed for %s: %s", src.name, cid, exc)
                     failures.append(exc)
-                    if len(failures) == len(self.sources):
+                    if len(failures) == len(sources):
                         nursery.cancel_scope.cancel()
                     return
                 if not winner:
                     winner.append(data)
                     nursery.cancel_scope.cancel()
-            for src in self.sources:
+            for src in sources:
                 nursery.start_soon(run, src)
         if not winner:
             raise failures[-1]
@@ -276,8 +292,12 @@ class Retrieval:
                 size = self._local_leaf_size(cid)
                 if size is None:
                     with want_order(order):
-                        data = await self.get(cid, timeout_s=timeout_s)
+                        data = await self.get(cid, timeout_s=timeout_s, _watch=watch)
                     size, links = len(data), codecs.links(cid, data)
+                    # An idle worker waiting for the next CID must not keep its last block alive:
+                    # with up to `concurrency` workers that held a whole 60 MiB file in memory
+                    # until the end (and every block landed in fresh pages: ~17k page faults).
+                    del data
                 else:
                     links = []
                 state["walked"] += 1
@@ -288,16 +308,25 @@ class Retrieval:
                 state["pending"] -= 1
                 if state["pending"] == 0:
                     send.close()
+                    if watch is not None:
+                        watch.stop()
 
         nursery: trio.Nursery | None = None
+        watch: ProviderWatch | None = None
         try:
             with _single_error(), new_session():  # one Bitswap session per DAG fetch
                 async with trio.open_nursery() as nursery:
                     self._flushers.append(nursery)
+                    finders = [s for s in self.sources if finds_providers(s)]
+                    if finders and len(finders) < len(self.sources):
+                        watch = ProviderWatch(finders, nursery)
+                        nursery.start_soon(watch.run)
                     for r in roots:
                         enqueue(r, nursery)
                     if not state["pending"]:
                         send.close()
+                        if watch is not None:
+                            watch.stop()
         finally:
             if nursery is not None and nursery in self._flushers:
                 self._flushers.remove(nursery)

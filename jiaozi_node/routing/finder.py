@@ -1,7 +1,9 @@
 """Bitswap sessions find providers through routing: a `BlockSource` raced in `Retrieval`.
 
     finder = ProviderFinder(router, dialer, bitswap)
-    Retrieval(store, [bitswap, finder, gateways])      # node/retrieval.py races them
+    Retrieval(store, [bitswap, finder, gateways])      # node/retrieval.py races them (a single
+                                                       # get); a DAG fetch starts `find` per late
+                                                       # block instead (node/provider_watch.py)
 
 `ProviderFinder.fetch(cid)` never returns bytes itself. When a search ran in the last
 `provider_search_cooldown_s` (for the root of the DAG being fetched, typically) it first waits
@@ -89,6 +91,10 @@ class Dialer:
 
 class ProviderFinder:
     name = "routing"
+    # Never returns bytes: it connects providers to the sources that do. Within `fetch_dag`,
+    # Retrieval starts `find(cid)` for a block still missing after `search_delay()` (one watch
+    # per DAG fetch) instead of racing `fetch(cid)` against Bitswap for every block.
+    finds_providers = True
 
     def __init__(self, router: Router, dialer: Dialer, bitswap: Any, *,
                  limits: RoutingLimits = ROUTING_LIMITS) -> None:
@@ -103,10 +109,21 @@ class ProviderFinder:
         self.stats = {"searches": 0, "providers_found": 0, "dials_ok": 0, "dials_failed": 0}
 
     async def fetch(self, cid: CID) -> bytes:
+        await trio.sleep(self.search_delay())
+        return await self.find(cid)
+
+    def search_delay(self) -> float:
+        """How long a block may be missing before its providers are searched: at once at the
+        start of a retrieval (or with no peer connected); `provider_search_delay_s` when a
+        search just ran (for this DAG's root, most likely) and connected its providers, so the
+        session's peers get the chance to deliver first."""
         if self.bitswap.peers() and self._searched_recently():
-            # a search just ran (for this DAG's root, most likely) and connected its
-            # providers: give the session's peers the chance to deliver first
-            await trio.sleep(self.limits.provider_search_delay_s)
+            return self.limits.provider_search_delay_s
+        return 0.0
+
+    async def find(self, cid: CID) -> bytes:
+        """Search providers of `cid` now, then every `provider_search_cooldown_s`, until
+        cancelled (the block arrived through another source). Never returns."""
         while True:
             try:
                 await self.search(cid)

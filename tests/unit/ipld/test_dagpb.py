@@ -33,8 +33,18 @@ def test_known_empty_directory_cid():
         b"\x12\x02\x12\x00",  # link without Hash
         b"\x12\x05\x0a\x10abc",  # truncated
         b"\x08\x01",  # wrong wire type
+        b"\x0a\x05ab",  # truncated Data
     ],
 )
 def test_rejects_non_canonical(raw):
     with pytest.raises(CodecError):
         dagpb.decode(raw)
+    with pytest.raises(CodecError):  # the links-only walk is as strict
+        dagpb.link_cids(raw)
+
+
+def test_link_cids_skips_data_and_keeps_link_order():
+    other = CID.of(b"other", codec=RAW)
+    node = dagpb.PBNode((dagpb.PBLink(C, "a", 4), dagpb.PBLink(other, "", 5)), b"\x08\x02" + b"x" * 300_000)
+    assert dagpb.link_cids(dagpb.encode(node)) == [C, other]
+    assert dagpb.link_cids(dagpb.encode(dagpb.PBNode((), b"leaf"))) == []
