@@ -227,6 +227,45 @@ async def test_fetch_dag_writes_in_background_large_batches_bounded_memory():
     assert not r._pending and r._pending_bytes == 0
 
 
+class DiscardStore(MemoryBlockstore):
+    """Keeps only the CIDs it was given (so the test holds the only other reference to the bytes)."""
+
+    def put_many(self, blocks):  # type: ignore[no-untyped-def]
+        for b in blocks:
+            super().put(b.cid, b"")
+
+
+async def test_idle_fetch_dag_workers_do_not_keep_the_blocks_they_walked():
+    """Each worker used to keep its last block in a local while it waited for the next CID:
+    with `concurrency` workers a whole file stayed in memory until the fetch ended."""
+    import sys
+
+    data = os.urandom(4 * 1024 * 1024)
+    root, blocks, _ = import_bytes(data, UNIXFS_V0_2015)
+    last = blocks[-2].cid if blocks[-1].cid == root else blocks[-1].cid
+    handed_out: list[bytes] = []
+    release = trio.Event()
+
+    class Tracking(Source):
+        async def fetch(self, cid: CID) -> bytes:
+            if cid == last:
+                await release.wait()
+            out = bytes(bytearray(self.blocks[cid]))  # a fresh object only we and Retrieval see
+            handed_out.append(out)
+            return out
+
+    store = DiscardStore()
+    r = Retrieval(store, [Tracking("s", {b.cid: b.data for b in blocks})], concurrency=64, batch_bytes=1)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(r.fetch_dag, root)
+        with trio.fail_after(10):
+            while len(handed_out) < len(blocks) - 1 or r._pending:  # noqa: ASYNC110 - progress, no event
+                await trio.sleep(0.01)
+        held = [sys.getrefcount(b) - 3 for b in handed_out]  # minus our list, `b` and the argument
+        release.set()
+    assert held == [0] * len(held)
+
+
 class VerifiedSource(Source):
     """Hands over `VerifiedBlock`s, as bitswap and the gateway source do."""
 
