@@ -44,6 +44,7 @@ from libp2p.network.config import ConnectionConfig, RetryConfig
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.network.stream.exceptions import StreamReset as _Libp2pStreamReset
 from libp2p.peer.id import ID
+from libp2p.stream_muxer.exceptions import MuxedStreamEOF, MuxedStreamReset
 from libp2p.stream_muxer.mplex.mplex import MPLEX_PROTOCOL_ID
 
 from ..config import AGENT_VERSION, NET_LIMITS, NetLimits
@@ -61,6 +62,8 @@ from . import wire
 from .addrs import parse_peer_multiaddr  # (also this module's: callers import it from here)
 from .host import PeerCallback, StreamHandler, StreamReads
 from .transport import libp2p_fixes
+from .transport.inbound import inbound_handler
+from .transport.yamux import YamuxStream
 
 logger = logging.getLogger(__name__)
 route_libp2p_logging()  # importing libp2p reset its logger: send its records to ours again
@@ -76,7 +79,8 @@ class Stream(StreamReads):
     `read()` returns b"" at end of stream; a reset raises `StreamReset`.
     """
 
-    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk", "_lazy", "_rbuf", "_meter", "_max_mss")
+    __slots__ = ("_s", "remote_peer", "protocol", "_read_chunk", "_lazy", "_rbuf", "_meter", "_max_mss",
+                 "_yamux")
 
     def __init__(self, stream: INetStream, *, read_chunk: int, lazy: bool = False,
                  meter: Meter | None = None, max_mss_bytes: int = NET_LIMITS.max_mss_message_bytes) -> None:
@@ -91,6 +95,10 @@ class Stream(StreamReads):
         self._lazy = lazy
         self._max_mss = max_mss_bytes  # NetLimits.max_mss_message_bytes: the lazy answer's lines
         self._rbuf = b""
+        # Our Yamux stream is read directly: NetStream.read adds a trio lock per read and only
+        # tracks a state that nothing here consults (writes, close and reset still go through it).
+        muxed = getattr(stream, "muxed_stream", None)
+        self._yamux = muxed if isinstance(muxed, YamuxStream) else None
 
     async def read(self, max_bytes: int | None = None) -> bytes:
         """Up to `max_bytes` (default NetLimits.read_chunk_bytes) bytes; b"" at EOF."""
@@ -126,7 +134,15 @@ class Stream(StreamReads):
 
     async def _read_raw(self, n: int) -> bytes:
         try:
-            data = await self._s.read(n)
+            if self._yamux is not None:
+                try:
+                    data = await self._yamux.read(n)
+                except MuxedStreamEOF:
+                    return b""
+                except MuxedStreamReset as exc:
+                    raise _Libp2pStreamReset() from exc
+            else:
+                data = await self._s.read(n)
             if self._meter is not None:
                 self._meter.bytes_in += len(data)
             return data
@@ -339,6 +355,12 @@ class Libp2pHost:
         # never dial anyone we were not asked to (loopback-only rule, Peering.Peers only).
         host.get_network().auto_connector.start = _no_auto_connect
         host.jzfs_agent_version = agent_version or AGENT_VERSION  # sent in identify (libp2p_fixes 1)
+        # Inbound streams: multistream-select answered by transport/inbound.py on our Yamux (one
+        # write per pipelined negotiation; Kubo opens a stream per bitswap reply), against the
+        # same handler registry; py-libp2p's responder for other muxers.
+        host.get_network().set_stream_handler(inbound_handler(
+            host.get_mux().handlers, host._swarm_stream_handler, timeout_s=limits.negotiate_timeout_s,
+            max_message_bytes=limits.max_mss_message_bytes))
         self._host = host
         self.peer_id: str = self._host.get_id().to_base58()
         if self.peer_id != identity.peer_id:  # would mean our key encoding drifted from libp2p's

@@ -136,7 +136,9 @@ class SessionStream:
         self.conn = conn
         self.stream_id = stream_id
         self._window = window
-        self._chunks: deque[bytes] = deque()
+        # What arrived and is not read yet: views into the decrypted messages (read() copies
+        # them out once, joined) and bytes given back by unread().
+        self._chunks: deque[bytes | memoryview] = deque()
         self._buffered = 0
         self._recv_window = INITIAL_WINDOW  # what the peer may still send
         self._send_window = INITIAL_WINDOW  # what we may still send
@@ -158,7 +160,7 @@ class SessionStream:
             await _fresh(self, "_read_ev").wait()
         chunks = self._chunks
         if n is None or n < 0 or n >= self._buffered:
-            out = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            out = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
             chunks.clear()
         else:
             parts = []
@@ -172,10 +174,32 @@ class SessionStream:
                     parts.append(c[:need])
                     chunks[0] = c[need:]
                     need = 0
-            out = parts[0] if len(parts) == 1 else b"".join(parts)
+            out = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
         self._buffered -= len(out)
         self._credit()
         return out
+
+    async def read_view(self) -> bytes | memoryview:
+        """The oldest unread chunk as it arrived (often a view into a decrypted message: no
+        copy), for a parser that looks at a few bytes and gives the rest back with unread()."""
+        while not self._buffered:
+            if self.reset_received:
+                raise self.RESET_ERROR("stream reset")
+            if self.recv_closed:
+                raise self.EOF_ERROR("stream closed for receiving")
+            await _fresh(self, "_read_ev").wait()
+        out = self._chunks.popleft()
+        self._buffered -= len(out)
+        self._credit()
+        return out
+
+    def unread(self, data: bytes | memoryview) -> None:
+        """Give back bytes a reader took but does not own (the multistream responder, after the
+        protocol line): the next read returns them first. Not counted against the window."""
+        if data and not self.reset_received:
+            self._chunks.appendleft(data)
+            self._buffered += len(data)
+            self._read_ev.set()
 
     def _credit(self) -> None:
         # go-yamux sendWindowUpdate: return credit once half the window is consumed.
@@ -184,7 +208,7 @@ class SessionStream:
             self._recv_window += delta
             self.conn._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, 0, self.stream_id, delta))
 
-    def _on_data(self, data: bytes) -> None:
+    def _on_data(self, data: bytes | memoryview) -> None:
         if len(data) > self._recv_window:
             raise YamuxProtocolError(f"stream {self.stream_id}: receive window exceeded")
         self._recv_window -= len(data)
@@ -484,12 +508,15 @@ class YamuxSession:
         unpack_from = _HDR.unpack_from
         try:
             while True:
-                data = await io.read()
-                if not data:
+                plain = await io.read()
+                if not plain:
                     break
-                if buf:
-                    data = buf + data
+                if buf:  # a header split across two messages (rare: ~12 in 65,535 boundaries)
+                    plain = buf + plain
                     buf = b""
+                # Frames are cut as views of the decrypted message: no copy until a stream's
+                # read() joins them.
+                data = memoryview(plain)
                 pos = 0
                 end = len(data)
                 while pos < end:
@@ -506,7 +533,7 @@ class YamuxSession:
                         body_stream = None
                         continue
                     if end - pos < HEADER_SIZE:
-                        buf = data[pos:]
+                        buf = bytes(data[pos:])
                         break
                     ver, typ, flags, sid, length = unpack_from(data, pos)
                     pos += HEADER_SIZE

@@ -44,6 +44,18 @@ PINS = {
     ("libp2p.security.secure_session", "SecureSession"):
         ("5c5a5c7b8de1ac73d26df2c5d106f5a1465d052f6482979b3a45afd1a4f1baa0",
          "net/transport/noise_io.py takes over after ._drain() of its buffer"),
+    ("noise.state", "CipherState.decrypt_with_ad"):
+        ("a7c874ec3242ce3c52ca707b0926802254079f0a54d2a2460c567394abe2c2f2",
+         "net/transport/noise_io.py decrypts memoryviews through it (NoiseConnection.decrypt wants bytes)"),
+    ("libp2p.host.basic_host", "BasicHost._swarm_stream_handler"):
+        ("dfae09ff1a87b198f19a9674f79aee4ee5d5df023a2109e5e781f85032e6ce27",
+         "net/transport/inbound.py answers in its place on our Yamux streams (same handler registry)"),
+    ("libp2p.network.swarm", "Swarm.set_stream_handler"):
+        ("a4f3d25cd98d4297c5998549cc589710ebc4cf8277aa088eadacf6250a87bc00",
+         "libp2p_host installs net/transport/inbound.py as the swarm's stream handler"),
+    ("libp2p.network.stream.net_stream", "NetStream.read"):
+        ("aa4665f858b5bedf5c6d79306a91f15c6dded56ccdfe40c2ed17a115a9f9e467",
+         "libp2p_host.Stream reads our Yamux stream directly instead (only state tracking skipped)"),
 }
 
 

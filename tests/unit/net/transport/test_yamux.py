@@ -312,3 +312,39 @@ def test_a_connection_is_always_given_its_settings():
     """No module-level default: the host's NetLimits reach every connection (yamux_factory)."""
     with pytest.raises(TypeError):
         Yamux(None, peer_id=None)  # type: ignore[call-arg]
+
+
+async def test_frames_cut_at_every_byte_reach_their_streams(raw):
+    """Headers and bodies split across reads (the reader cuts frames as views of what it read,
+    and joins a split header on its own)."""
+    mux, peer = raw
+    wire = (HDR.pack(0, TYPE_WINDOW_UPDATE, F_SYN, 1, 0) + HDR.pack(0, TYPE_DATA, 0, 1, 5) + b"hello"
+            + HDR.pack(0, TYPE_DATA, F_FIN, 1, 6) + b" world")
+    for i in range(len(wire)):
+        await peer.s.send_all(wire[i : i + 1])
+        await trio.sleep(0.001)  # one byte per read on the other side
+    stream = await mux.accept_stream()
+    got = b""
+    with trio.fail_after(5):
+        with pytest.raises(MuxedStreamEOF):
+            while True:
+                got += await stream.read()
+    assert got == b"hello world"
+
+
+async def test_read_view_and_unread_give_bytes_back_in_order(raw):
+    mux, peer = raw
+    await peer.send(TYPE_WINDOW_UPDATE, F_SYN, 1, 0)
+    await peer.send(TYPE_DATA, 0, 1, 10, b"0123456789")
+    stream = await mux.accept_stream()
+    first = await stream.read_view()
+    assert bytes(first) == b"0123456789"
+    stream.unread(memoryview(first)[4:])
+    await peer.send(TYPE_DATA, F_FIN, 1, 3, b"abc")
+    with trio.fail_after(5):
+        while stream._buffered < 9:  # noqa: ASYNC110 - a buffer level, no event
+            await trio.sleep(0.001)
+    assert await stream.read(2) == b"45"  # a partial read of a view comes out as bytes
+    assert await stream.read() == b"6789abc"
+    with pytest.raises(MuxedStreamEOF):
+        await stream.read_view()

@@ -1,0 +1,82 @@
+"""Inbound streams on our Yamux: multistream-select answered here, not by py-libp2p's Multiselect.
+
+Kubo opens a new stream for every Bitswap reply (~245 for 60 MiB). py-libp2p's responder
+(`BasicHost._swarm_stream_handler` -> `Multiselect.negotiate`) reads each line a few bytes at a
+time through NetStream (a trio lock per read) and answers each line with its own write: about a
+tenth of a daemon fetch's CPU. `inbound_handler` runs the pure responder the lean host uses
+(`net/lite/multistream.Responder`) over whole chunks of the Yamux stream instead, so a pipelining
+dialer (go-libp2p, Helia, our lazy `new_stream`) is answered with one write. The handler registry
+stays py-libp2p's (`host.get_mux().handlers`: ours from `Libp2pHost.set_stream_handler`, and
+identify/ping), so the chosen protocol's handler is called as `_swarm_stream_handler` would call
+it; bytes read past the choice are given back to the stream (`unread`) for that handler, without
+copying the (often 64 KiB) chunk they came in. `ls` is answered `na`, as the lean host does (the
+spec allows it). Streams of another muxer (mplex) go to py-libp2p's responder unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+from libp2p.custom_types import TProtocol
+from libp2p.stream_muxer.exceptions import MuxedStreamError
+
+from ...errors import JzfsError
+from ..lite.multistream import Responder
+from .yamux import YamuxStream
+
+logger = logging.getLogger(__name__)
+
+InboundHandler = Callable[[Any], Awaitable[None]]
+
+# Bytes of a chunk shown to the responder at a time: a pipelined header + protocol line is ~40
+# bytes, so the rest of the chunk (the first message) is given back as a view, never copied.
+_PEEK = 256
+
+
+def inbound_handler(handlers: dict[Any, Any], fallback: InboundHandler, *, timeout_s: float,
+                    max_message_bytes: int) -> InboundHandler:
+    """The swarm's handler for every inbound stream (`Swarm.set_stream_handler`): negotiates on
+    our Yamux streams against `handlers` (protocol -> handler), `fallback` (py-libp2p's own
+    responder) for any other stream. A dialer that has not chosen within `timeout_s` is reset."""
+
+    def supported(proto: str) -> bool:
+        return handlers.get(TProtocol(proto)) is not None
+
+    async def handle(net_stream: Any) -> None:
+        muxed = net_stream.muxed_stream
+        if not isinstance(muxed, YamuxStream):
+            await fallback(net_stream)
+            return
+        responder = Responder(supported, max_message_bytes=max_message_bytes)
+        header = responder.initial_bytes()  # sent with our first answer (dialers speak first)
+        tail: Any = b""
+        with trio.move_on_after(timeout_s):
+            try:
+                while responder.protocol is None:
+                    chunk = await muxed.read_view()
+                    head, tail = chunk[:_PEEK], chunk[_PEEK:]
+                    out = responder.receive_data(head)
+                    if responder.protocol is None and len(tail):
+                        out += responder.receive_data(tail)
+                        tail = b""
+                    if header:
+                        out, header = header + out, b""
+                    if out:
+                        await muxed.write(out)
+            except (MuxedStreamError, JzfsError) as exc:  # EOF/reset, or a malformed line
+                logger.debug("inbound stream from %s: negotiation failed: %s", muxed.conn.peer_id, exc)
+        chosen = responder.protocol
+        handler = handlers.get(TProtocol(chosen)) if chosen is not None else None
+        if handler is None:  # timed out, failed, or the handler went away meanwhile
+            await net_stream.reset()
+            return
+        if len(tail):
+            muxed.unread(tail)
+        muxed.unread(responder.rest())
+        net_stream.set_protocol(TProtocol(chosen))
+        await handler(net_stream)
+
+    return handle
