@@ -4,8 +4,8 @@
   which imports no libp2p; py-libp2p's own muxer is replaced, see `yamux` for why).
 - `noise_io`: whole-Noise-message plaintext I/O under that muxer (bypasses py-libp2p's
   per-message SecureSession layers once the muxer owns the connection).
-- `inbound`: multistream-select for inbound streams on that muxer (the pure `wire.MssListener`
-  instead of py-libp2p's Multiselect; same handler registry).
+- `inbound`: multistream-select for inbound streams on that muxer (the pure `lite.multistream`
+  Responder instead of py-libp2p's Multiselect; same handler registry).
 - `libp2p_fixes`: the few class-level fixes to py-libp2p functions (applied once, idempotent,
   the same for every host); every per-host setting (limits, agent version) is carried by the
   host's own objects, never written into py-libp2p's module globals.
