@@ -82,7 +82,8 @@ class LeafRing:
 
     def _take(self, j: int) -> None:
         """Wait until slot j may be overwritten."""
-        assert not (self._uncollected and self._uncollected[0][0] == j), "ring smaller than the pending chunks"
+        if self._uncollected and self._uncollected[0][0] == j:  # not an assert: it must hold under -O
+            raise RuntimeError("leaf ring smaller than the importer's pending chunks (see slots_for)")
         self.sink.wait_written(self.reuse_after[j])
 
     def _collected(self, upto: int) -> None:

@@ -28,7 +28,6 @@ NOT_LIMITS = {
     "unixfs/pb.py": {"MURMUR3_X64_64", "_MAX_U64"},  # multicodec / protobuf uint64
     "unixfs/chunker.py": {"CHUNK_OVERHEAD_BUDGET", "DEFAULT_RABIN_AVG"},  # boxo / Kubo values
     "unixfs/directory.py": {"PLAIN_DIR_DATA_FIELD"},  # derived from the UnixFS encoding
-    "unixfs/nodes.py": {"PB_LEAF_HEAD_ROOM", "PB_LEAF_TAIL_ROOM"},  # dag-pb leaf frame sizes (varints)
     "identity.py": {"KEY_TYPE_ED25519"},  # libp2p crypto.proto KeyType
     "unixfs/nodes.py": {"PB_LEAF_HEAD_ROOM", "PB_LEAF_TAIL_ROOM"},  # dag-pb leaf framing sizes
     "ipns/crypto.py": {"MAX_INLINE_KEY_BYTES"},  # peer-ID spec: keys <= 42 bytes are inlined

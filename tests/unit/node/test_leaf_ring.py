@@ -170,3 +170,19 @@ def test_other_stores_take_the_plain_path(tmp_path: Path) -> None:
         assert add_file(node, tmp_path / "g").cid == cid
     finally:
         node.close()
+
+
+def test_a_ring_smaller_than_the_pending_chunks_refuses_to_overwrite() -> None:
+    profile = PROFILES[1]
+    store = SlowCopyingStore(0)
+    with ThreadPoolExecutor(1) as pool:
+        sink = BlockBatcher(store, batch_bytes=1 << 20)
+        ring = LeafRing(sink, profile, 1024, group=1, slots=3)
+        gate = threading.Event()
+        pool.submit(gate.wait)  # the hashing thread is busy: nothing gets collected
+        imp = FileImporter(profile, executor=pool, max_pending=50, group=1)
+        try:
+            with pytest.raises(RuntimeError, match="smaller than"):
+                ring.import_stream(io.BytesIO(content(10 * 1024)), imp)
+        finally:
+            gate.set()
