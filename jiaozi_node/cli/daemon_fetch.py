@@ -63,7 +63,8 @@ def _pack_node(repo_path: Path) -> Any:
 class DaemonFetch:
     """A BlockGetter over the local store that waits for blocks the daemon is still fetching."""
 
-    def __init__(self, client: Any, path: str, stack: ExitStack) -> None:
+    def __init__(self, client: Any, path: str, stack: ExitStack, *,
+                 poll_s: float = IO_TUNING.daemon_store_poll_s) -> None:
         """Sends the request at once (from the following thread): the daemon resolves the path
         and starts fetching while this process opens its own store."""
         self.node: Any = None  # the CLI's own Node on the repo (its limits, its store)
@@ -72,7 +73,7 @@ class DaemonFetch:
         self._client = client
         self._path = path
         self._stack = stack
-        self._poll_s = IO_TUNING.daemon_store_poll_s
+        self._poll_s = poll_s
         self._first: Any = None
         self._has_first = threading.Event()
         self._done = threading.Event()

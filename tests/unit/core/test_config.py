@@ -30,6 +30,8 @@ NOT_LIMITS = {
     "unixfs/directory.py": {"PLAIN_DIR_DATA_FIELD"},  # derived from the UnixFS encoding
     "identity.py": {"KEY_TYPE_ED25519"},  # libp2p crypto.proto KeyType
     "unixfs/nodes.py": {"PB_LEAF_HEAD_ROOM", "PB_LEAF_TAIL_ROOM"},  # dag-pb leaf framing sizes
+    "net/addrs.py": {"_P2P"},  # multicodec of /p2p
+    "net/transport/inbound.py": {"_PEEK"},  # slice size handed to the multistream responder, not a bound
     "ipns/crypto.py": {"MAX_INLINE_KEY_BYTES"},  # peer-ID spec: keys <= 42 bytes are inlined
     "ipns/record.py": {"NS", "UINT64_MAX", "VALIDITY_EOL"},  # units, protobuf uint64, spec enum
     "net/yamux_session.py": {"HEADER_SIZE", "INITIAL_WINDOW"},  # yamux spec
