@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import trio
+
 from ..errors import NotFound
 from ..gateway.asgi import serve_app
 from ..gateway.client import GatewayBlockSource, configured_gateways
@@ -77,6 +79,9 @@ async def start_online(online: OnlineNode) -> None:
     settings = node.settings
     api_addr = settings.addresses.api
     if api_addr:
+        # The pin store open before the API answers, as Kubo's pinner is: the first `pin add`
+        # after start paid its import and SQLite open (~7 ms) inside the command.
+        await trio.to_thread.run_sync(lambda: node.pins)
         host, _ = multiaddr_to_host_port(api_addr)
         app = RpcApp(ApiContext(node, online=online, fetch=fetch, limits=node.defaults.http,
                                 retrieval=retrieval_for(online)), listen_host=host)

@@ -37,6 +37,7 @@ async def test_start_online(tmp_path: Path) -> None:
             assert {"api", "gateway", "retrieval"} <= set(on.services)
             assert node.repo.get_config("Gateway.Fetch") == []  # no gateway unless configured
             assert on.services["retrieval"].sources == []  # no bitswap, no Gateway.Fetch
+            assert "pins" in vars(node)  # the pin store is open before the API answers
             async with httpx.AsyncClient() as http:
                 r = await http.post(api_url(on.api_addr) + "/api/v0/version")
                 assert r.status_code == 200 and r.json()["Version"]
