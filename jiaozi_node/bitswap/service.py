@@ -187,13 +187,19 @@ class BitswapService:
         if peer not in self._out:
             self._peer_connected(peer)
         decoder = FrameDecoder(max_message_bytes=self.limits.max_message_bytes, what="bitswap")
+        # Views of what arrived where the host offers them (Libp2pHost on our Yamux): each
+        # message is then copied once, when its frame is cut out, not also joined per read.
+        read_views = getattr(stream, "read_views", None)
         try:
-            while True:
-                data = await stream.read()
-                if not data:
-                    break
-                for frame in decoder.feed(data):
-                    self._on_frame(peer, frame)
+            if read_views is not None:
+                while views := await read_views():
+                    for view in views:
+                        for frame in decoder.feed(view, keep=True):
+                            self._on_frame(peer, frame)
+            else:
+                while data := await stream.read():
+                    for frame in decoder.feed(data):
+                        self._on_frame(peer, frame)
         except (RemoteProtocolError, LimitExceeded) as exc:
             self.stats["bad_messages"] += 1
             logger.warning("bitswap: bad input from %s: %s", peer, exc)

@@ -118,10 +118,12 @@ class FrameDecoder:
             self._advance(k)
         return b"".join(parts)
 
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add bytes; return every frame now complete (possibly none)."""
+    def feed(self, data: bytes, *, keep: bool = False) -> list[bytes]:
+        """Add bytes; return every frame now complete (possibly none). `keep`: `data` is a
+        read-only buffer (a view of a received message) the decoder may hold as it is, so a
+        frame is copied once, when it is cut out, instead of also here."""
         if data:
-            self._chunks.append(bytes(data))
+            self._chunks.append(data if keep else bytes(data))
             self._have += len(data)
         frames: list[bytes] = []
         while True:

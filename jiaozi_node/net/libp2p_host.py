@@ -132,6 +132,22 @@ class Stream(StreamReads):
             buf = rest
         self._rbuf = buf
 
+    async def read_views(self) -> list[bytes | memoryview]:
+        """Like read(), as a list of chunks that may be views of received bytes (read-only, no
+        copy: our Yamux stream's own chunks); [] at EOF. For parsers that join once (bitswap)."""
+        if self._yamux is None or self._lazy or self._rbuf:
+            data = await self.read()
+            return [data] if data else []
+        try:
+            views = await self._yamux.read_views()
+        except MuxedStreamEOF:
+            return []
+        except MuxedStreamReset as exc:
+            raise StreamReset(f"stream {self.protocol} from {self.remote_peer} was reset") from exc
+        if self._meter is not None:
+            self._meter.bytes_in += sum(len(v) for v in views)
+        return views
+
     async def _read_raw(self, n: int) -> bytes:
         try:
             if self._yamux is not None:

@@ -193,6 +193,22 @@ class SessionStream:
         self._credit()
         return out
 
+    async def read_views(self) -> list[bytes | memoryview]:
+        """Everything received and not read yet, as the chunks it arrived in (views into the
+        decrypted messages: no copy); for a parser that joins what it needs once. Raises as
+        read() does at end of stream or after a reset."""
+        while not self._buffered:
+            if self.reset_received:
+                raise self.RESET_ERROR("stream reset")
+            if self.recv_closed:
+                raise self.EOF_ERROR("stream closed for receiving")
+            await _fresh(self, "_read_ev").wait()
+        out = list(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        self._credit()
+        return out
+
     def unread(self, data: bytes | memoryview) -> None:
         """Give back bytes a reader took but does not own (the multistream responder, after the
         protocol line): the next read returns them first. Not counted against the window."""

@@ -62,6 +62,24 @@ def test_random_splits_match():
         assert out == frames and dec.at_boundary() and dec.buffered == 0
 
 
+def test_kept_views_give_the_same_frames_as_bytes():
+    """feed(view, keep=True): the decoder holds the views it is given (no copy on feed); the
+    frames it cuts are bytes all the same, wherever the views split the stream."""
+    import random
+
+    rng = random.Random(11)
+    frames = [rng.randbytes(rng.choice([0, 1, 5, 128, 70000, 300000])) for _ in range(40)]
+    wire = memoryview(b"".join(encode_frame(f) for f in frames))
+    for _ in range(10):
+        dec = FrameDecoder(max_message_bytes=MAX, what="t")
+        out, pos = [], 0
+        while pos < len(wire):
+            n = rng.choice([1, 2, 3, 100, 65519, 1 << 18])
+            out += dec.feed(wire[pos:pos + n], keep=True)
+            pos += n
+        assert out == frames and all(type(f) is bytes for f in out) and dec.at_boundary()
+
+
 def test_split_frame_takes_one_frame_and_checks_the_limit():
     wire = encode_frame(b"abc") + encode_frame(b"de")
     assert split_frame(wire, max_bytes=10, what="t") == (b"abc", 4)

@@ -339,3 +339,27 @@ async def test_the_hosts_limits_reach_identify_and_lazy_negotiation(nursery):
     await b2.identify(b.peer_id)
     s = await b2.new_stream(b.peer_id, "/test/lazy/1")
     assert s._lazy and s._max_mss == b2.limits.max_mss_message_bytes
+
+
+async def test_read_views_of_an_inbound_stream(pair):
+    """Stream.read_views: the received chunks as views (bitswap joins each message once)."""
+    a, b = pair
+    payload = bytes(range(256)) * 4096
+    got: list[bytes] = []
+    done = trio.Event()
+
+    async def sink(stream):
+        parts = []
+        while views := await stream.read_views():
+            parts += [bytes(v) for v in views]
+        got.append(b"".join(parts))
+        done.set()
+
+    b.set_stream_handler("/test/views/1", sink)
+    await a.connect(b.addrs()[0])
+    s = await a.new_stream(b.peer_id, "/test/views/1")
+    await s.write(payload)
+    await s.close()
+    with trio.fail_after(10):
+        await done.wait()
+    assert got == [payload]

@@ -348,3 +348,17 @@ async def test_read_view_and_unread_give_bytes_back_in_order(raw):
     assert await stream.read() == b"6789abc"
     with pytest.raises(MuxedStreamEOF):
         await stream.read_view()
+
+
+async def test_read_views_hands_over_every_chunk_then_eof(raw):
+    mux, peer = raw
+    await peer.send(TYPE_WINDOW_UPDATE, F_SYN, 1, 0)
+    await peer.send(TYPE_DATA, 0, 1, 3, b"abc")
+    await peer.send(TYPE_DATA, F_FIN, 1, 2, b"de")
+    stream = await mux.accept_stream()
+    with trio.fail_after(5):
+        while not stream.recv_closed:  # noqa: ASYNC110 - a state, no event
+            await trio.sleep(0.001)
+    assert b"".join(await stream.read_views()) == b"abcde"
+    with pytest.raises(MuxedStreamEOF):
+        await stream.read_views()
