@@ -102,6 +102,11 @@ class IoTuning:
     # not change; the daemon stores blocks in batches of BitswapLimits.store_batch_bytes
     # (~50 ms apart at 150 MB/s), so 5 ms adds little wait and little CPU.
     daemon_store_poll_s: float = 0.005
+    # ... and how often the daemon, while it fetches for such a reader, stores the verified blocks
+    # it holds back (else they wait for a full store batch, up to 8 MiB: the reader could not start
+    # before 8 MiB had arrived and had up to 16 MiB left to read when the fetch ended). Each store
+    # is a commit (two fdatasyncs, ~2-4 ms, in a worker thread): ~30 per second at most.
+    daemon_fetch_flush_s: float = 0.03
 
 
 IO_TUNING = IoTuning()

@@ -118,13 +118,29 @@ async def _fetch_into_store(ctx: ApiContext, resp: Response, cid: CID) -> None:
     await resp.start(200, [("Content-Type", "application/json"), ("X-Chunked-Output", "1"),
                            ("Vary", "Origin")])
     await resp.chunk(json_bytes({"Cid": str(cid), "Store": store}))
-    try:
-        await ctx.fetch_dag(cid)
-    except JzfsError as exc:
-        await resp.chunk(json_bytes({"Message": str(exc), "Code": 0, "Type": "error"}))
+    error: JzfsError | None = None
+    async with trio.open_nursery() as nursery:
+        if ctx.retrieval is not None:  # the reader sees blocks as they come, not per batch
+            nursery.start_soon(_store_often, ctx.retrieval, ctx.node.defaults.io.daemon_fetch_flush_s)
+        try:
+            await ctx.fetch_dag(cid)
+        except JzfsError as exc:
+            error = exc
+        finally:
+            nursery.cancel_scope.cancel()
+    if error is not None:
+        await resp.chunk(json_bytes({"Message": str(error), "Code": 0, "Type": "error"}))
     else:
         await resp.chunk(json_bytes({"Done": True}))
     await resp.end()
+
+
+async def _store_often(retrieval: Any, every_s: float) -> None:
+    """Store the verified blocks the retrieval holds back every `every_s` seconds
+    (IoTuning.daemon_fetch_flush_s) while a reader in another process waits for them."""
+    while True:
+        await trio.sleep(every_s)
+        await retrieval.flush()
 
 
 ROUTES: dict[str, Handler] = {

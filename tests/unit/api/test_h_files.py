@@ -186,3 +186,43 @@ async def test_get_fetch_format_fetches_into_the_store_and_says_done(tmp_path) -
             lines = [json.loads(x) for x in out.content.splitlines()]
             assert lines[0]["Cid"] == str(gone) and len(lines) == 2
             assert lines[1]["Type"] == "error" and "not found" in lines[1]["Message"]
+
+
+async def test_get_fetch_format_stores_blocks_while_it_fetches(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The reader in the other process must not wait for a full store batch (8 MiB): while it
+    fetches for `format=jzfs-fetch`, the daemon stores what it holds back every
+    IoTuning.daemon_fetch_flush_s."""
+    from dataclasses import replace
+
+    import httpx
+    import trio
+
+    from jiaozi_node.api.common import ApiContext
+    from jiaozi_node.api.h_files import FETCH_FORMAT
+    from jiaozi_node.api.server import RpcApp
+    from jiaozi_node.node import Node
+    from jiaozi_node.node.retrieval import Retrieval
+    from jiaozi_node.unixfs.exporter_testing import DagBuilder
+
+    dag = DagBuilder()
+    big = dag.chunked(API_DATA, chunk=10_000, width=30)
+    order = {c.multihash: i for i, c in enumerate(dag.store.cids())}
+    blocks = {c.multihash: dag.store.get(c) for c in dag.store.cids()}
+
+    class Slow:
+        name = "slow"
+
+        async def fetch(self, cid):  # type: ignore[no-untyped-def]
+            await trio.sleep(0.005 * order[cid.multihash])  # arrivals spread over ~0.1 s
+            return blocks[cid.multihash]
+
+    stored: list[int] = []
+    with Node.open(tmp_path / "n") as node:
+        node.defaults = replace(node.defaults, io=replace(node.defaults.io, daemon_fetch_flush_s=0.01))
+        r = Retrieval(node.blocks, [Slow()], batch_bytes=1 << 30,  # batching alone: one store at the end
+                      on_stored=lambda cids: stored.append(len(cids)))
+        app = RpcApp(ApiContext(node, fetch=r.get, retrieval=r))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:5001") as http:
+            out = await http.post("/api/v0/get", params={"arg": str(big), "format": FETCH_FORMAT})
+        assert out.content.splitlines()[-1] == b'{"Done":true}'
+    assert sum(stored) == len(blocks) and len(stored) >= 3, stored
