@@ -76,6 +76,8 @@ def cmd_cat(args: argparse.Namespace) -> int:
                     sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
         return 0
+    if args.peer:
+        exit_without_teardown(True)  # the node (store, pins) is closed on leaving `with`; stdout is flushed
     with open_node() as node:
         _gateway_prefetch(node, args)
         if args.peer:
@@ -200,6 +202,8 @@ def cmd_get(args: argparse.Namespace) -> int:
             frames = client.stream("get", [args.path], {"format": tree_stream.FORMAT})
             write_tree(tree_stream.decode_tree(frames), dest)
         return 0
+    if args.peer:
+        exit_without_teardown(True)  # the node and the files written are closed before main leaves
     with open_node() as node:
         _gateway_prefetch(node, args)
         if args.peer:
