@@ -167,6 +167,14 @@ class Retrieval:
         names = ", ".join(s.name for s in self.sources)
         raise Timeout(f"block {cid} not found: no source ({names}) provided it within {timeout:g}s")
 
+    def add_verified(self, blocks: Iterable[VerifiedBlock]) -> None:
+        """Blocks that came another way, proven by hashing (`VerifiedBlock`): held and written
+        with the fetched ones (the next batch, or `flush`), not in a write of their own."""
+        for vb in blocks:
+            if vb.cid.multihash not in self._pending:
+                self._pending[vb.cid.multihash] = Block(vb.cid, vb.data)
+                self._pending_bytes += len(vb.data)
+
     async def flush(self) -> None:
         """Write the verified blocks held back for batching, then announce them (on_stored).
 

@@ -33,7 +33,7 @@ from ..errors import (
     Timeout,
 )
 from ..identity import public_key_from_peer_id
-from ..ipld.block import Block
+from ..ipld.block import VerifiedBlock
 from ..ipld.cid import CID
 from . import history, signing
 from .objects import Tag, decode_object
@@ -178,7 +178,7 @@ class _Common:
         known = self._ref_heads(repo)
         full_known = False
         prefetched = {} if peer is None else await self._prefetch_history(peer, repo, heads, known)
-        arrived: list[Block] = []
+        arrived: list[VerifiedBlock] = []
         try:
             seen: set[CID] = set()
             commits = 0
@@ -197,9 +197,10 @@ class _Common:
                 seen.add(cid)
                 if len(seen) > max_depth:
                     raise LimitExceeded(f"history deeper than {max_depth} commits; refusing")
-                data = prefetched.pop(cid, None)  # keyed by the hash of its bytes: it is cid's block
-                if data is not None:
-                    arrived.append(Block(cid, data))
+                vb = prefetched.pop(cid, None)  # keyed by the hash of its bytes: it is cid's block
+                if vb is not None:
+                    arrived.append(vb)
+                    data = vb.data
                 else:
                     try:
                         data = await r.get(cid)
@@ -216,13 +217,13 @@ class _Common:
                 commits += 1
                 roots.append(obj.root)
                 stack.extend(obj.parents)
-        finally:  # hash-checked objects from the answer are stored as fetched blocks are (also
-            # when a check failed: unreferenced, they go at the next GC)
-            if arrived:
-                with trio.CancelScope(shield=True):
-                    await trio.to_thread.run_sync(self.node.blocks.put_many, arrived)
-                if r.on_stored is not None:
-                    r.on_stored([b.cid for b in arrived])
+        except BaseException:  # what arrived is stored as fetched blocks are, also when a check
+            # failed (unreferenced, it goes at the next GC)
+            r.add_verified(arrived)
+            with trio.CancelScope(shield=True):
+                await r.flush()
+            raise
+        r.add_verified(arrived)  # written with the first batch of the data
         await r.fetch_dag(roots)
         self.node.announce([*seen, *roots])  # we hold them now: provide commits and roots
         self.fetched_blocks = r.fetched_blocks + len(arrived)

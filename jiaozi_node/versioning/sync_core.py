@@ -15,7 +15,7 @@ from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, InvalidInput, LimitExceeded, RemoteProtocolError, SignatureError
 from ..identity import Identity, public_key_from_peer_id, verify_signature
 from ..ipld import dagcbor
-from ..ipld.block import Block
+from ..ipld.block import VerifiedBlock, hash_block
 from ..ipld.cid import CID, DAG_CBOR
 from ..ipld.framing import FrameDecoder, encode_frame
 from .names import check_ref_name, check_repo_name
@@ -24,6 +24,7 @@ PROTOCOL_ID = "/jzfs/refs/1.0.0"
 ADV_TYPE = "jzfs/refs"
 ADV_DOMAIN = b"jzfs-refs-v1\x00"
 NONCE_BYTES = 16
+_DAG_CBOR_SHA256 = bytes([1, DAG_CBOR, 0x12, 0x20])  # CID prefix of commit and tag objects
 
 
 # ------------------------------------------------------------------------------------ framing
@@ -117,17 +118,19 @@ def _links(value: Any, what: str, max_items: int) -> tuple[CID, ...]:
 
 
 def history_objects(node: dict[str, Any], *, peer: str, max_object_bytes: int,
-                    max_objects: int) -> dict[CID, bytes]:
-    """The objects of a `history` answer by the CID hashed from their bytes (so an object is
-    only ever used as the block it is); raises RemoteProtocolError for a malformed answer."""
+                    max_objects: int) -> dict[CID, VerifiedBlock]:
+    """The objects of a `history` answer as blocks whose CID is hashed from their bytes (so an
+    object is only ever used as the block it is); raises RemoteProtocolError for a malformed
+    answer."""
     objects = node.get("objects")
     if not isinstance(objects, list) or len(objects) > max_objects:
         raise RemoteProtocolError(f"peer {peer} sent a bad history answer")
-    out: dict[CID, bytes] = {}
+    out: dict[CID, VerifiedBlock] = {}
     for data in objects:
         if not isinstance(data, bytes) or len(data) > max_object_bytes:
             raise RemoteProtocolError(f"peer {peer} sent a bad history object")
-        out[Block.create(data, codec=DAG_CBOR).cid] = data
+        block = hash_block(_DAG_CBOR_SHA256, data)
+        out[block.cid] = block
     return out
 
 

@@ -328,3 +328,19 @@ async def test_from_defaults_takes_the_nodes_limits_and_bounds_verified_blocks()
     assert Retrieval.from_defaults(MemoryBlockstore(), [], defaults, timeout_s=9.0).timeout_s == 9.0
     with pytest.raises(LimitExceeded, match="limit"):
         await r.get(BLK.cid)
+
+
+async def test_add_verified_blocks_are_written_with_the_fetched_ones():
+    """Blocks proven another way (VerifiedBlock, e.g. a sync history answer) join the next
+    batch: no write of their own, readable at once, announced like fetched ones."""
+    from jiaozi_node.ipld.block import hash_block
+
+    store = SlowStore(0.0)
+    announced: list = []
+    r = Retrieval(store, [Source("s", {BLK.cid: BLK.data})], on_stored=announced.extend)
+    vb = hash_block(b"\x01\x55\x12\x20", b"other")
+    r.add_verified([vb])
+    assert not store.has(vb.cid) and await r.get(vb.cid) == b"other"  # from the batch
+    await r.get(BLK.cid)  # a fetch: both written in one batch
+    assert store.has(vb.cid) and store.has(BLK.cid) and len(store.batches) == 1
+    assert set(announced) == {vb.cid, BLK.cid}

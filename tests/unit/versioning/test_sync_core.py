@@ -99,7 +99,8 @@ def test_history_request_and_answer():
     # the answer: every object by the CID of its own bytes (what it claims to be never matters)
     objs = [b"\xa1ax\x01", b"\xa1ax\x02"]
     got = history_objects({"ok": True, "objects": objs}, peer="p", max_object_bytes=100, max_objects=5)
-    assert got == {CID.of(o, codec=DAG_CBOR): o for o in objs}
+    assert {c: vb.data for c, vb in got.items()} == {CID.of(o, codec=DAG_CBOR): o for o in objs}
+    assert all(vb.is_block_of(c) for c, vb in got.items())  # VerifiedBlocks: hashed, by type
     for node in ({"ok": True}, {"ok": True, "objects": [1]}, {"ok": True, "objects": [b"x" * 101]},
                  {"ok": True, "objects": [b"x"] * 6}):
         with pytest.raises(RemoteProtocolError):
