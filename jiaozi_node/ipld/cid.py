@@ -69,9 +69,6 @@ def _b32_lower_strict(body: str) -> bytes:
 
 
 _B32_DROP = str.maketrans("", "", _B32_LOWER)
-# The multibase prefixes multiformats knows (its table, github.com/multiformats/multibase); any
-# other first character is not a CID, said with multiformats' words without importing it.
-_MULTIBASE_CODES = frozenset("\x00" "079BCFKMTUVZbcfhkmptuvz\U0001f680")
 
 
 class CID:
@@ -150,8 +147,6 @@ class CID:
                 raw = _b32_lower_strict(text[1:])
             elif prefix == "z":
                 raw = base58.b58decode(text[1:])
-            elif prefix not in _MULTIBASE_CODES:  # (a remote name, say: no need to load multiformats)
-                raise ValueError("No known multibase code is a prefix of the given string.")
             else:
                 from multiformats import multibase
 

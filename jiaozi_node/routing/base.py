@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from multiformats import CID
 
 from ..errors import JzfsError
-
-if TYPE_CHECKING:  # (annotations only: multiformats takes ~15 ms to import)
-    from multiformats import CID
 
 
 class RoutingUnsupported(JzfsError):

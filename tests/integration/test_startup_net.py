@@ -77,9 +77,9 @@ async def test_no_daemon_network_commands_stay_lean(tmp_path: Path) -> None:
             b, c = tmp_path / "b", tmp_path / "c"
             runs = [(b, ["get", cid, "-o", str(tmp_path / "out"), "--peer", addr], HEAVY | NO_CBOR),
                     (b, ["cat", cid, "--peer", addr], HEAVY | NO_CBOR),
-                    (b, ["clone", addr, "ds"], HEAVY | NO_CBOR),
-                    (b, ["fetch", "origin", "ds"], HEAVY | NO_CBOR),
-                    (b, ["pull", "origin", "ds"], HEAVY | NO_CBOR),
+                    (b, ["clone", addr, "ds"], HEAVY | {"multiaddr"}),
+                    (b, ["fetch", "origin", "ds"], HEAVY | {"multiaddr"}),
+                    (b, ["pull", "origin", "ds"], HEAVY | {"multiaddr"}),
                     (c, ["repo", "create", "ds"], set()),
                     (c, ["remote", "add", "a", addr], HEAVY - MULTIADDR_DEPS | {"trio"})]
             with trio.fail_after(120):
