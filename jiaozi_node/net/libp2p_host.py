@@ -570,6 +570,7 @@ class Libp2pHost:
                 return
             await stream.close()
 
+        _handle.jzfs_direct = True  # type: ignore[attr-defined]  # takes a DirectStream too (transport/inbound.py)
         for pid in ids:
             self._host.set_stream_handler(TProtocol(pid), _handle)
 

@@ -21,7 +21,13 @@ from typing import Any
 
 import trio
 from libp2p.custom_types import TProtocol
-from libp2p.stream_muxer.exceptions import MuxedStreamError
+from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamReset
+from libp2p.stream_muxer.exceptions import (
+    MuxedStreamClosed,
+    MuxedStreamEOF,
+    MuxedStreamError,
+    MuxedStreamReset,
+)
 
 from ...errors import JzfsError
 from ..lite.multistream import Responder
@@ -36,6 +42,51 @@ InboundHandler = Callable[[Any], Awaitable[None]]
 _PEEK = 256
 
 
+class DirectStream:
+    """What `Libp2pHost.Stream` needs of an INetStream, straight over our Yamux stream, for the
+    handlers `Libp2pHost.set_stream_handler` registers (marked `jzfs_direct`): no NetStream,
+    whose state lock and the swarm's per-stream bookkeeping cost more than one of Kubo's
+    one-message streams. Errors are py-libp2p's stream errors, as NetStream raises them."""
+
+    __slots__ = ("muxed_stream", "muxed_conn", "_protocol")
+
+    def __init__(self, muxed: YamuxStream, protocol: str) -> None:
+        self.muxed_stream = muxed
+        self.muxed_conn = muxed.muxed_conn
+        self._protocol = TProtocol(protocol)
+
+    def get_protocol(self) -> TProtocol:
+        return self._protocol
+
+    def set_protocol(self, protocol: TProtocol) -> None:
+        self._protocol = protocol
+
+    async def read(self, n: int | None = None) -> bytes:
+        try:
+            return await self.muxed_stream.read(n)
+        except MuxedStreamEOF:
+            raise StreamEOF() from None
+        except MuxedStreamReset as exc:
+            raise StreamReset() from exc
+
+    async def write(self, data: bytes) -> None:
+        try:
+            await self.muxed_stream.write(data)
+        except MuxedStreamClosed as exc:
+            raise StreamClosed() from exc
+        except MuxedStreamError as exc:
+            raise StreamReset() from exc
+
+    async def close(self) -> None:
+        await self.muxed_stream.close()
+
+    async def close_write(self) -> None:
+        await self.muxed_stream.close()
+
+    async def reset(self) -> None:
+        await self.muxed_stream.reset()
+
+
 def inbound_handler(handlers: dict[Any, Any], fallback: InboundHandler, *, timeout_s: float,
                     max_message_bytes: int) -> InboundHandler:
     """The swarm's handler for every inbound stream (`Swarm.set_stream_handler`): negotiates on
@@ -45,11 +96,8 @@ def inbound_handler(handlers: dict[Any, Any], fallback: InboundHandler, *, timeo
     def supported(proto: str) -> bool:
         return handlers.get(TProtocol(proto)) is not None
 
-    async def handle(net_stream: Any) -> None:
-        muxed = net_stream.muxed_stream
-        if not isinstance(muxed, YamuxStream):
-            await fallback(net_stream)
-            return
+    async def negotiate(muxed: YamuxStream) -> str | None:
+        """The protocol the dialer chose (bytes read past it given back), None if it failed."""
         responder = Responder(supported, max_message_bytes=max_message_bytes)
         header = responder.initial_bytes()  # sent with our first answer (dialers speak first)
         tail: Any = b""
@@ -68,15 +116,40 @@ def inbound_handler(handlers: dict[Any, Any], fallback: InboundHandler, *, timeo
                         await muxed.write(out)
             except (MuxedStreamError, JzfsError) as exc:  # EOF/reset, or a malformed line
                 logger.debug("inbound stream from %s: negotiation failed: %s", muxed.conn.peer_id, exc)
-        chosen = responder.protocol
+        if responder.protocol is not None:
+            if len(tail):
+                muxed.unread(tail)
+            muxed.unread(responder.rest())
+        return responder.protocol
+
+    async def handle(net_stream: Any) -> None:
+        muxed = net_stream.muxed_stream
+        if not isinstance(muxed, YamuxStream):
+            await fallback(net_stream)
+            return
+        chosen = muxed.negotiated or await negotiate(muxed)  # `direct` may have negotiated
         handler = handlers.get(TProtocol(chosen)) if chosen is not None else None
         if handler is None:  # timed out, failed, or the handler went away meanwhile
             await net_stream.reset()
             return
-        if len(tail):
-            muxed.unread(tail)
-        muxed.unread(responder.rest())
         net_stream.set_protocol(TProtocol(chosen))
         await handler(net_stream)
 
+    async def direct(swarm_conn: Any, muxed: YamuxStream,
+                     upstream: Callable[[Any, Any], Awaitable[None]]) -> None:
+        """From `SwarmConn._handle_muxed_stream` (libp2p_fixes fix 6), before any NetStream
+        exists: our own handlers get a `DirectStream`; any other (identify, ping) goes the
+        upstream way (`upstream`: NetStream, then `handle`, which skips the negotiation)."""
+        chosen = await negotiate(muxed)
+        handler = handlers.get(TProtocol(chosen)) if chosen is not None else None
+        if handler is None:
+            await muxed.reset()
+            return
+        if getattr(handler, "jzfs_direct", False):
+            await handler(DirectStream(muxed, chosen))
+            return
+        muxed.negotiated = chosen
+        await upstream(swarm_conn, muxed)
+
+    handle.direct = direct  # type: ignore[attr-defined]
     return handle

@@ -29,6 +29,12 @@ tests/unit/net/transport/test_upstream_pins.py fails when any function named her
    (it dials with `Swarm.dial_addr`), not patched here; so is the resource manager (the adapter
    detaches it: its per-stream `ID.from_string` + lock cost more than the stream itself; our
    Yamux stream limits and NetLimits.max_connections bound the same resources).
+6. Inbound streams: libp2p/network/connection/swarm_connection.py `SwarmConn._handle_muxed_stream`
+   wraps every accepted stream in a NetStream (a logger lookup, a state lock taken per state
+   change, the swarm's stream set and notifications) before the swarm's handler runs. On our
+   Yamux, when the swarm's handler is `transport/inbound.py`'s, the protocol is negotiated first
+   and our own handlers get a `DirectStream` (no NetStream); py-libp2p's handlers (identify,
+   ping) and other muxers go the upstream way. Kubo opens one stream per bitswap reply.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ def apply() -> None:
     _registered_muxer()
     _skip_noop_stream_notifees()
     _no_close_sleep()
+    _direct_inbound_streams()
 
 
 def _host_agent_version() -> None:
@@ -132,6 +139,26 @@ def _no_close_sleep() -> None:
 
     _cleanup._jzfs_patched = True  # type: ignore[attr-defined]
     SwarmConn._cleanup = _cleanup  # type: ignore[method-assign]
+
+
+def _direct_inbound_streams() -> None:
+    from libp2p.network.connection.swarm_connection import SwarmConn
+
+    if getattr(SwarmConn._handle_muxed_stream, "_jzfs_patched", False):
+        return
+    from .yamux import YamuxStream
+
+    original = SwarmConn._handle_muxed_stream
+
+    async def _handle_muxed_stream(self: SwarmConn, muxed_stream: Any) -> None:
+        direct = getattr(self.swarm.common_stream_handler, "direct", None)
+        if direct is None or not isinstance(muxed_stream, YamuxStream):
+            await original(self, muxed_stream)
+            return
+        await direct(self, muxed_stream, original)
+
+    _handle_muxed_stream._jzfs_patched = True  # type: ignore[attr-defined]
+    SwarmConn._handle_muxed_stream = _handle_muxed_stream  # type: ignore[method-assign]
 
 
 def muxer_options(limits: NetLimits) -> dict[Any, Any]:

@@ -76,6 +76,7 @@ class YamuxStream(SessionStream, IMuxedStream):
     def __init__(self, conn: Yamux, stream_id: int, *, window: int) -> None:  # type: ignore[override]
         super().__init__(conn, stream_id, window=window)
         self.muxed_conn = conn
+        self.negotiated: str | None = None  # the protocol inbound.py negotiated, if it did
 
     def set_deadline(self, ttl: int) -> None:
         raise NotImplementedError("Yamux does not support deadlines")

@@ -98,3 +98,30 @@ async def test_silent_or_malformed_dialer_is_reset_and_the_connection_stays(pair
     assert a.peers() == [b.peer_id]
     info = await a.identify(b.peer_id)  # py-libp2p's own handlers still answer through us
     assert info["ID"] == b.peer_id
+
+
+async def test_our_handlers_get_a_direct_stream_py_libp2p_ones_a_net_stream(pair):
+    """libp2p_fixes fix 6: no NetStream (nor swarm bookkeeping) for our own handlers."""
+    from jiaozi_node.net.transport.inbound import DirectStream
+
+    a, b = pair
+    seen: list[tuple[str, int]] = []
+    done = trio.Event()
+
+    async def echo(stream):
+        conns = b._host.get_network().get_connections(ID.from_base58(a.peer_id))
+        ours = [st for c in conns for st in c.streams if str(st.get_protocol()) == "/test/direct/1"]
+        seen.append((type(stream._s).__name__, len(ours)))
+        await stream.write(await stream.read_until_eof(1 << 16))
+        done.set()
+
+    b.set_stream_handler("/test/direct/1", echo)
+    s = await a.new_stream(b.peer_id, "/test/direct/1")
+    await s.write(b"ping")
+    await s.close_write()
+    assert await s.read_until_eof(100) == b"ping"
+    with trio.fail_after(5):
+        await done.wait()
+    assert seen == [(DirectStream.__name__, 0)]
+    assert (await a.identify(b.peer_id))["ID"] == b.peer_id  # identify: upstream NetStream path
+    assert await a.ping(b.peer_id)

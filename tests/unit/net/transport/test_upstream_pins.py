@@ -56,6 +56,9 @@ PINS = {
     ("libp2p.network.stream.net_stream", "NetStream.read"):
         ("aa4665f858b5bedf5c6d79306a91f15c6dded56ccdfe40c2ed17a115a9f9e467",
          "libp2p_host.Stream reads our Yamux stream directly instead (only state tracking skipped)"),
+    ("libp2p.network.connection.swarm_connection", "SwarmConn._handle_muxed_stream"):
+        ("1281c0daa0af15284b4fb5da6f10ca7ac1574ad02745fec6fcad85b106b82849",
+         "libp2p_fixes fix 6 (our handlers get a DirectStream; others still go this way)"),
 }
 
 
