@@ -59,7 +59,7 @@ def _cases() -> list[tuple[str, IpnsName, bytes, bool]]:
     now = time.time()
     ed, rsa = PrivateKey.generate("ed25519"), PrivateKey.generate("rsa")
     n_ed, n_rsa = IpnsName.from_public_key(ed.public_key), IpnsName.from_public_key(rsa.public_key)
-    mk = lambda k, **kw: create_record(k, b"/ipfs/bafkqaaa", **{"seq": 5, "eol_ns": int((now + 600) * NS),  # noqa: E731
+    mk = lambda k, **kw: create_record(k, b"/ipfs/bafkqaaa", **{"seq": 5, "eol_ns": int((now + 86400) * NS),  # noqa: E731
                                                                    "ttl_ns": 60 * NS, **kw})
     good = mk(ed)
     e = IpnsEntry.decode(good)
