@@ -10,11 +10,12 @@ disagree about what a given block means.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Self
 
 from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, LimitExceeded
+from ..frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 from ..ipld import dagcbor
 from ..ipld.block import Block
 from ..ipld.cid import CID, DAG_CBOR

@@ -8,11 +8,11 @@ so the adapter (`sync.py`) only moves bytes and calls the service.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from ..config import VERSIONING_LIMITS
 from ..errors import CodecError, InvalidInput, LimitExceeded, RemoteProtocolError, SignatureError
+from ..frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 from ..identity import Identity, public_key_from_peer_id, verify_signature
 from ..ipld import dagcbor
 from ..ipld.block import VerifiedBlock, hash_block
