@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from .common import LazyChoices, add_json_flag, bool_flag, esc, open_node, print_json, progress
+from .leave import leave_now
 
 if TYPE_CHECKING:  # config loads only when a command uses it (start-up time)
     from ..config import ImportProfile
@@ -66,11 +67,10 @@ def cmd_add(args: argparse.Namespace) -> int:
             bar.close()
         if args.quieter and not args.json and last is not None:
             print(last.cid)
-        if getattr(args, "leave", None) is not None:
-            # Everything is durable: the blocks fdatasynced, the pin committed (SQLite, synchronous
-            # FULL), its announcement queued. Leave without closing the node (SQLite's checkpoint
-            # on close: several fsyncs) or the interpreter's teardown (cli/main.py `_exit_now`).
-            args.leave(0)
+        # Everything is durable: the blocks fdatasynced, the pin committed (SQLite, synchronous
+        # FULL), its announcement queued. As the `jzfs` program, leave without closing the node
+        # (SQLite's checkpoint on close: several fsyncs) or the interpreter's teardown.
+        leave_now(0)
     return 0
 
 

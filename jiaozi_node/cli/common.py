@@ -75,19 +75,6 @@ class LazyChoices:
         return len(self._values())
 
 
-_EXIT_WITHOUT_TEARDOWN = False
-
-
-def exit_without_teardown(request: bool = False) -> bool:
-    """`request=True`: this command closes (and syncs) everything it writes itself, so `main`
-    may leave with os._exit instead of the interpreter's teardown (~20 ms of CPU per process;
-    a daemon-served `get` runs two `jzfs` processes). Returns whether it was requested."""
-    global _EXIT_WITHOUT_TEARDOWN
-    if request:
-        _EXIT_WITHOUT_TEARDOWN = True
-    return _EXIT_WITHOUT_TEARDOWN
-
-
 def open_node() -> Node:
     from ..node import Node
 

@@ -319,9 +319,9 @@ def route(args: argparse.Namespace) -> Callable[[argparse.Namespace], int] | Non
         return None
 
     def run(a: argparse.Namespace) -> int:
-        from .common import exit_without_teardown
+        from .leave import leave_after_command
 
-        exit_without_teardown(True)  # a bridge closes what it writes; the rest is stdout (~6 ms)
+        leave_after_command()  # a bridge closes what it writes; the rest is stdout (~6 ms)
         with client:
             try:
                 return bridge(client, a)

@@ -20,11 +20,11 @@ from .common import (
     bool_flag,
     daemon_client,
     esc,
-    exit_without_teardown,
     open_node,
     print_json,
     progress,
 )
+from .leave import leave_after_command
 
 
 def _reader(node: Any, args: argparse.Namespace) -> FilesReader:
@@ -66,7 +66,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
         raise InvalidInput("--offset and --length must not be negative")
     client = _daemon_for(args)  # a running daemon serves it, like `ipfs cat`
     if client is not None:
-        exit_without_teardown(True)  # nothing left open but stdout, which main flushes
+        leave_after_command()  # nothing left open but stdout, which main flushes
         with client:
             # the whole file: the daemon fetches, this process reads the store (daemon_fetch.py);
             # a range is streamed by the daemon, which fetches only the blocks it needs
@@ -77,7 +77,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
         return 0
     if args.peer:
-        exit_without_teardown(True)  # the node (store, pins) is closed on leaving `with`; stdout is flushed
+        leave_after_command()  # the node (store, pins) is closed on leaving `with`; stdout is flushed
     with open_node() as node:
         _gateway_prefetch(node, args)
         if args.peer:
@@ -189,7 +189,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         raise InvalidInput(f"{dest} already exists")
     client = _daemon_for(args)
     if client is not None:
-        exit_without_teardown(True)  # the tree writer closes every file it writes
+        leave_after_command()  # the tree writer closes every file it writes
         with client:
             # the daemon fetches, this process reads the repo's store and writes (daemon_fetch.py)
             if _get_from_store(client, args, dest):
@@ -203,7 +203,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             write_tree(tree_stream.decode_tree(frames), dest)
         return 0
     if args.peer:
-        exit_without_teardown(True)  # the node and the files written are closed before main leaves
+        leave_after_command()  # the node and the files written are closed before main leaves
     with open_node() as node:
         _gateway_prefetch(node, args)
         if args.peer:

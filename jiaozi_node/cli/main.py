@@ -19,7 +19,8 @@ import os
 import sys
 
 from ..errors import JzfsError
-from .common import esc, exit_without_teardown, normalize_bool_flags
+from . import leave
+from .common import esc, normalize_bool_flags
 
 COMMAND_MODULES = [
     "jiaozi_node.cli.repo_cmds",
@@ -160,32 +161,18 @@ def one_line(message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    rc = _main(argv)
-    if argv is None and ("libp2p" in sys.modules or exit_without_teardown()):
-        _exit_now(rc)
-    return rc
-
-
-def _exit_now(rc: int) -> None:
-    """The command is done: leave without the interpreter's teardown. With py-libp2p loaded
-    (`--peer`, clone/pull/fetch without a daemon) tearing down its modules took 0.3-0.6 s of
-    wall time after the last byte was written; commands that ask for it
-    (`common.exit_without_teardown`) save ~20 ms. Everything a command writes is closed (and
-    synced) inside the command; only the standard streams and logging are flushed here."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`… | head`) is not an error here
-            pass
-    if "logging" in sys.modules:
-        import logging
-
-        logging.shutdown()
-    os._exit(rc)
+    """Run one command. With no argv this is the `jzfs` program: a command may then leave the
+    process without the interpreter's teardown (`cli/leave.py`); `main(argv)` never does."""
+    leave.begin(as_program=argv is None)
+    try:
+        rc = _main(argv)
+    except BaseException:
+        leave.begin(as_program=False)  # a traceback or SystemExit ends the ordinary way
+        raise
+    return leave.finish(rc)
 
 
 def _main(argv: list[str] | None) -> int:
-    from_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_of(argv))
     try:
@@ -208,10 +195,6 @@ def _main(argv: list[str] | None) -> int:
         os.environ["JZFS_PATH"] = args.repo_dir
     if args.api_auth:
         os.environ["JZFS_API_AUTH"] = args.api_auth  # read by api/access.client_auth_header
-    # Run as the `jzfs` process, a command may leave as soon as its work is durable (`args.leave(rc)`:
-    # `_exit_now`), before closing what it opened (`add`: SQLite's checkpoint on close), where
-    # `common.exit_without_teardown` leaves only after the command returned.
-    args.leave = _exit_now if from_process else None
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -16,7 +16,8 @@ from ..errors import InvalidInput, JzfsError, NotFound
 
 if TYPE_CHECKING:
     from ..repo import Repo
-from .common import add_json_flag, esc, exit_without_teardown, print_json
+from .common import add_json_flag, esc, print_json
+from .leave import leave_after_command
 
 
 def _agent_version() -> str:
@@ -180,7 +181,7 @@ def format_id(info: dict[str, Any], template: str) -> str:
 
 
 def cmd_swarm_connect(args: Any) -> int:
-    exit_without_teardown(True)  # it only prints
+    leave_after_command()  # it only prints
     out = _rpc(_rpc_repo(), "swarm/connect", args.addrs)
     if args.json:
         print_json({"Strings": list(out.get("Strings", []))})  # Kubo's `swarm connect --enc=json`

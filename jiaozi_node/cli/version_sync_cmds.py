@@ -144,9 +144,10 @@ def _run(command: str, rpc_args: list[str], op: Any, params: dict[str, Any] | No
     client, node)`, with its own routing when `target` (REMOTE or MULTIADDR) is a commit CID to
     find providers for. The daemon is asked first: the sync modules (trio, the IPLD codecs) are
     loaded only when this process does the work (they cost ~0.15 s of a daemon command's start)."""
-    from .common import daemon_client, exit_without_teardown
+    from .common import daemon_client
+    from .leave import leave_after_command
 
-    exit_without_teardown(request=True)  # what it writes (refs, config, blocks) is synced inside
+    leave_after_command()  # what it writes (refs, config, blocks) is synced inside
     client = daemon_client()
     if client is not None:
         with client:

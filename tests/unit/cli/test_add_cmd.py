@@ -155,7 +155,7 @@ def test_add_passes_the_nodes_add_tuning(repo, tree, capsys, monkeypatch) -> Non
 
 
 def test_add_process_skips_teardown_after_everything_is_durable(repo, tree, tmp_path) -> None:
-    """`jzfs add` leaves with os._exit once done (cli/main.py `exit_now`): the output is flushed
+    """`jzfs add` leaves with os._exit once done (cli/leave.py `leave_now`): the output is flushed
     and the blocks, the pin and the queued announcement are there for the next process."""
     import subprocess
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jiaozi_node.cli import common, version_sync_cmds
+from jiaozi_node.cli import common, leave, version_sync_cmds
 
 
 class FakeClient:
@@ -30,10 +30,10 @@ class FakeClient:
 def test_through_the_daemon_and_without_teardown(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     fake = FakeClient()
     monkeypatch.setattr(common, "daemon_client", lambda args=None: fake)
-    monkeypatch.setattr(common, "_EXIT_WITHOUT_TEARDOWN", False)
+    monkeypatch.setattr(leave, "_requested", False)
     assert version_sync_cmds.cmd_clone(argparse.Namespace(addr="/ip4/127.0.0.1/tcp/1/p2p/x", name="ds",
                                                           json=False)) == 0
     assert version_sync_cmds.cmd_pull(argparse.Namespace(remote="b", repo="ds", branch=None, json=False)) == 0
     assert fake.calls == [("jzfs/clone", ["/ip4/127.0.0.1/tcp/1/p2p/x", "ds"]), ("jzfs/pull", ["b", "ds"])]
-    assert common.exit_without_teardown()  # `main` leaves with os._exit once the lines are out
+    assert leave.requested()  # `main` as the program leaves without teardown once the lines are out
     assert "main: created (c)" in capsys.readouterr().out
