@@ -8,7 +8,6 @@ Ed25519 keys are identity multihashes of the protobuf `PublicKey` (`12D3KooW…`
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 
 import base58
 from cryptography.exceptions import InvalidSignature
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import InvalidInput, SignatureError
+from .frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 from .ipld import varint
 
 KEY_TYPE_ED25519 = 1  # libp2p crypto.proto KeyType

@@ -15,7 +15,6 @@ multihash when that protobuf is at most 42 bytes (Ed25519, secp256k1), else SHA2
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from ..config import IPNS_LIMITS
 from ..errors import InvalidInput, SignatureError
+from ..frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 from ..ipld import varint
 
 RSA, ED25519, SECP256K1, ECDSA = 0, 1, 2, 3

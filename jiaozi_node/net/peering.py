@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import trio
 
 from ..config import NET_LIMITS, NetLimits
 from ..errors import InvalidInput, JzfsError
+from ..frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 
 logger = logging.getLogger(__name__)
 

@@ -35,12 +35,12 @@ import logging
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import trio
 
 from ..config import NET_LIMITS, NetLimits
+from ..frozen import dataclass  # dataclasses.dataclass(frozen=True) without its exec() per class
 from .lite.noise import NOISE_MAX_PLAINTEXT
 
 logger = logging.getLogger(__name__)
