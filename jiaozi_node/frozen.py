@@ -1,5 +1,7 @@
-"""`dataclass(frozen=True)` for the typed config (config.py, user_config.py) without its
-start-up cost.
+"""`dataclass(frozen=True)` for the typed config (config.py, user_config.py) and other value
+classes every command loads (identity, versioning objects, sync requests…), without its start-up
+cost. Not for classes made per block or per message on a hot path (`slots=True` there): their
+generated `__init__` is faster per instance than the generic one here.
 
 `dataclasses.dataclass` writes each class's `__init__`, `__repr__`, `__eq__`, `__hash__`,
 `__setattr__` and `__delattr__` as source text and compiles it: six `exec()` calls per class.
