@@ -456,6 +456,10 @@ class NetLimits:
     yamux_accept_backlog: int = 256
     # Bytes of DATA queued for one connection's writer task before a stream's write() waits.
     yamux_max_queued_out_bytes: int = 1 * MiB
+    # Replies the peer's own frames ask for (PING ACKs, RSTs of refused SYNs) queued while it
+    # does not read them: beyond this the connection is closed, else a peer sending pings and
+    # never reading would grow our send queue without end (go-yamux bounds these too).
+    yamux_max_pending_replies: int = 1024
     # Peering.Peers reconnection backoff (Kubo's peering service uses 5 s .. 10 min).
     peering_backoff_min_s: float = 1.0
     peering_backoff_max_s: float = 600.0

@@ -75,6 +75,7 @@ class YamuxSettings:
     max_queued_out: int  # bytes of DATA queued for the writer before write() waits
     extra_window_budget: int  # per connection, window beyond 256 KiB/stream
     socket_read_bytes: int  # bytes asked of the socket per read under Noise
+    max_pending_replies: int = NET_LIMITS.yamux_max_pending_replies  # unread PING ACKs / RSTs
 
     @classmethod
     def from_limits(cls, limits: NetLimits = NET_LIMITS) -> YamuxSettings:
@@ -82,7 +83,8 @@ class YamuxSettings:
                    accept_backlog=limits.yamux_accept_backlog,
                    max_queued_out=limits.yamux_max_queued_out_bytes,
                    extra_window_budget=limits.yamux_extra_window_budget_bytes,
-                   socket_read_bytes=limits.noise_socket_read_bytes)
+                   socket_read_bytes=limits.noise_socket_read_bytes,
+                   max_pending_replies=limits.yamux_max_pending_replies)
 
 
 class YamuxError(Exception):
@@ -338,6 +340,7 @@ class YamuxSession:
             settings.accept_backlog)
         self._out: list[bytes] = []
         self._out_data_bytes = 0
+        self._pending_replies = 0  # replies to the peer's frames queued since the writer's last batch
         self._out_ev = trio.Event()
         self._space_ev = trio.Event()
         self._idle_ev = trio.Event()
@@ -462,6 +465,14 @@ class YamuxSession:
         self._out.append(frame)
         self._out_ev.set()
 
+    def _queue_reply(self, frame: bytes) -> None:
+        """A reply the peer's frame asked for; a peer that keeps asking without reading ends
+        the connection (NetLimits.yamux_max_pending_replies)."""
+        if self._pending_replies >= self.settings.max_pending_replies:
+            raise YamuxProtocolError(f"more than {self.settings.max_pending_replies} replies unread")
+        self._pending_replies += 1
+        self._queue_ctrl(frame)
+
     async def _queue_data(self, frame: bytes) -> None:
         while self._out_data_bytes >= self._max_out and not self._closing:
             await _fresh(self, "_space_ev").wait()
@@ -485,6 +496,7 @@ class YamuxSession:
                     await trio.lowlevel.checkpoint()
                     continue
                 batch, self._out = self._out, []
+                self._pending_replies = 0
                 chunks: list[bytes] = []
                 small: list[bytes] = []
                 small_len = 0
@@ -578,7 +590,7 @@ class YamuxSession:
                                 self._apply_close_flags(stream, flags)
                     elif typ == TYPE_PING:
                         if flags & F_SYN:
-                            self._queue_ctrl(_HDR.pack(0, TYPE_PING, F_ACK, 0, length))
+                            self._queue_reply(_HDR.pack(0, TYPE_PING, F_ACK, 0, length))
                     elif typ == TYPE_GO_AWAY:
                         self._remote_goaway = True
                     else:
@@ -603,13 +615,13 @@ class YamuxSession:
         if sid in self.streams or (sid % 2 == 1) == self.is_initiator_value or sid == 0:
             raise YamuxProtocolError(f"bad SYN for stream {sid}")
         if self._closing or len(self.streams) >= self._max_streams:
-            self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_RST, sid, 0))
+            self._queue_reply(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_RST, sid, 0))
             return None
         stream = self.stream_class(self, sid, window=INITIAL_WINDOW)  # raised on accept
         try:
             self._accept_send.send_nowait(stream)
         except trio.WouldBlock:
-            self._queue_ctrl(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_RST, sid, 0))
+            self._queue_reply(_HDR.pack(0, TYPE_WINDOW_UPDATE, F_RST, sid, 0))
             return None
         self.streams[sid] = stream
         return stream
