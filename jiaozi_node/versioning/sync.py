@@ -125,13 +125,17 @@ class _Common:
         self.limits = online.node.defaults.versioning
 
     async def _request(self, peer: str, msg: dict[str, Any]) -> dict[str, Any]:
-        with trio.fail_after(self.limits.sync_timeout_s):
-            stream = await self.online.host.new_stream(peer, [PROTOCOL_ID])
-            try:
-                await stream.write(frame(msg))
-                resp = await read_message(stream, max_bytes=self.limits.max_sync_message_bytes)
-            finally:
-                await stream.close()
+        try:
+            with trio.fail_after(self.limits.sync_timeout_s):
+                stream = await self.online.host.new_stream(peer, [PROTOCOL_ID])
+                try:
+                    await stream.write(frame(msg))
+                    resp = await read_message(stream, max_bytes=self.limits.max_sync_message_bytes)
+                finally:
+                    await stream.close()
+        except trio.TooSlowError:  # a peer that holds the stream open: a clear error, no traceback
+            raise Timeout(f"peer {peer} did not answer the refs request ({msg.get('op')}) "
+                          f"in {self.limits.sync_timeout_s} s") from None
         return parse_response(resp, peer=peer)
 
     def _ref_heads(self, repo: str) -> set[CID]:
