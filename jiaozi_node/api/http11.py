@@ -141,7 +141,7 @@ class Response:
             self._chunked = True
         elif "content-length" in self.headers:
             values = {v.strip() for v in self.headers["content-length"].split(",")}
-            if len(values) != 1 or not next(iter(values)).isdigit():
+            if len(values) != 1 or not next(iter(values)).isascii() or not next(iter(values)).isdigit():
                 raise ProtocolError("bad Content-Length")
             self._left = int(values.pop())
             self._done = self._left == 0
@@ -189,10 +189,9 @@ class Response:
             if self._chunk_left == 0:
                 self._budget = self._max_header_bytes  # a chunk-size line, then maybe the trailers
                 size = self._line().split(b";", 1)[0].strip()
-                try:
-                    self._chunk_left = int(size, 16)
-                except ValueError:
-                    raise ProtocolError("bad chunk size") from None
+                if not size or size.strip(b"0123456789abcdefABCDEF"):  # int() takes signs, 0x, _
+                    raise ProtocolError("bad chunk size")
+                self._chunk_left = int(size, 16)
                 if self._chunk_left == 0:
                     self._header_block()  # trailers
                     self._done = True
