@@ -195,6 +195,8 @@ class ApiClient:
         except OSError as exc:
             self.close()
             raise ApiError(f"the daemon answer broke off: {exc}") from None
+        except (ValueError, RecursionError):  # not JSON (or nested past the parser)
+            raise ApiError(f"the answer to {command} is not JSON") from None
         finally:
             resp.close()
 
@@ -211,6 +213,9 @@ class ApiClient:
         except OSError as exc:
             self.close()
             raise ApiError(f"the daemon stream broke off: {exc}") from None
+        except (ValueError, RecursionError):  # not JSON (or nested past the parser)
+            self.close()
+            raise ApiError(f"a line of the answer to {command} is not JSON") from None
         finally:
             resp.close()
 

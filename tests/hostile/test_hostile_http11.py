@@ -118,3 +118,26 @@ def test_mute_listener_times_out(server, answer: bytes) -> None:
     s = server(answer, hold=True)
     with pytest.raises(TimeoutError):
         _ask(s.port, timeout=0.3)
+
+
+@pytest.mark.parametrize("body", [
+    b"not json",
+    b"\xff\xfe{}",  # not UTF-8
+    b"[" * 100_000 + b"]" * 100_000,  # nested past the parser's recursion limit
+])
+@pytest.mark.parametrize("how", ["json", "ndjson"])
+def test_an_answer_that_is_not_json_is_an_api_error(server, body: bytes, how: str) -> None:
+    """ApiClient (api/client.py) over this connection: a 200 answer whose body (or NDJSON line)
+    is not JSON is the client's ApiError (one line from the CLI), not ValueError/RecursionError."""
+    from jiaozi_node.api.client import ApiClient, ApiError
+
+    s = server(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    client = ApiClient(f"http://127.0.0.1:{s.port}", timeout=5.0)
+    try:
+        with pytest.raises(ApiError, match="not JSON"):
+            if how == "json":
+                client.json("version")
+            else:
+                list(client.ndjson("version"))
+    finally:
+        client.close()
