@@ -24,7 +24,9 @@ Rows (A = the source peer):
                vs Kubo -> Kubo connect + PinCID and Helia -> Helia dial + cat of the same bytes
   startup      `jzfs --help`, `jzfs version`, `jzfs cid format CID` (goal < 150 ms; vs `python -c pass`)
 Diagnostics printed next to them: the in-process fetcher (`bench_fetch.py --fetch`, timed from
-"connected") and in-process `add_path`.
+"connected"), in-process `add_path`, each row's per-round figures, and for clone/pull the command's
+CPU time (user + sys: much less noisy than wall time on a shared machine). clone and pull swap
+places every round (neither always runs first after the other's reference).
 Needs a loopback-only namespace (interop/run.sh does it; the script also calls ensure_confined()).
 """
 
@@ -34,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -67,12 +70,22 @@ def env_for(repo: Path) -> dict[str, str]:
     return env
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+LAST_CPU = [0.0]  # CPU seconds (user + sys) of the last `jz` process: a diagnostic, less noisy than wall
+
+
 def jz(repo: Path, *args: str, stdout: object = subprocess.DEVNULL, timeout: float = 900) -> float:
-    """Run `jzfs ARGS` on `repo`; its wall time (process start to exit)."""
+    """Run `jzfs ARGS` on `repo`; its wall time (process start to exit). Its CPU time: LAST_CPU."""
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     out = subprocess.run([*JZFS, *args], env=env_for(repo), stdout=stdout, stderr=subprocess.PIPE,
                          timeout=timeout, check=False)
     dt = time.perf_counter() - t0
+    LAST_CPU[0] = _children_cpu() - c0
     if out.returncode != 0:
         raise RuntimeError(f"jzfs {' '.join(args)} failed: {out.stderr.decode()[-2000:]}")
     return dt
@@ -281,10 +294,15 @@ class Bench:
                 k.stop()
                 shutil.rmtree(k.repo, ignore_errors=True)
 
-    def sync_rows(self, b: Daemon, data: Path, cid: str, kubo_src: str, helia_src: str) -> None:
+    def sync_rows(self, b: Daemon, data: Path, cid: str, kubo_src: str, helia_src: str, rnd: int = 0) -> None:
+        """The clone/pull rows; their order alternates with the round (`rnd`), so that neither row
+        always runs first after the set-up's writes or right after the other row's reference (the
+        same Kubo fetch timed once per row; it varied 0.6-1.2 s in one run, see the per-round
+        values printed with the report)."""
         size = data.stat().st_size
         want = set(self.args.only or ROWS)
-        for row in ("clone", "pull", "clone-daemon"):
+        rows = ("clone", "pull", "clone-daemon") if rnd % 2 == 0 else ("pull", "clone", "clone-daemon")
+        for row in rows:
             if row not in want:
                 continue
             repo = init_repo(self.path(f"sync-{row}"))
@@ -299,6 +317,7 @@ class Bench:
                 jz(repo, "repo", "create", "ds")
                 jz(repo, "remote", "add", "b", b.multiaddr)
                 t = jz(repo, "pull", "b", "ds")
+            cpu = LAST_CPU[0]
             out = self.path("checkout")
             jz(repo, "checkout", "ds@main", "-o", str(out))
             assert same_file(out / "data.bin", data), f"{row}: wrong bytes"
@@ -309,6 +328,8 @@ class Bench:
                 name = f"clone {size // MiB} MiB dataset from a jzfs daemon, daemon running"
             self.record(name, "jzfs", t)
             self.record(name, "size", size)
+            if d is None:  # the clone-daemon row's work is in the daemon, not the command
+                self.record(name, "jzfs CPU (user+sys of the command)", cpu)
             c, p = self.kubo_fetch(kubo_src, cid, pin=True)
             self.record(name, "ref", c + p)
             if helia_src:
@@ -339,6 +360,7 @@ def report(results: dict[str, dict[str, list[float]]], rounds: int) -> None:
         print(f"  {row:52s} jzfs {statistics.median(j):6.2f} s ({size / statistics.median(j) / MB:5.0f} MB/s)"
               f"  ref {statistics.median(r):6.2f} s ({size / statistics.median(r) / MB:5.0f} MB/s)"
               f"  x{statistics.median(ratios):4.2f} (x{min(ratios):.2f}-{max(ratios):.2f})")
+        print(f"      per round: jzfs {' '.join(f'{x:.2f}' for x in j)} s, ref {' '.join(f'{x:.2f}' for x in r)} s")
         for k, v in vals.items():
             if k not in ("jzfs", "ref", "size"):
                 m = statistics.median(v)
@@ -418,7 +440,7 @@ def main() -> None:
                     bench.add(KuboPeer, big)
                 if daemon_b is not None and sync_data is not None and sync_cid is not None:
                     bench.sync_rows(daemon_b, sync_data, sync_cid, kubo.multiaddr,
-                                    helia.multiaddr if helia is not None else "")
+                                    helia.multiaddr if helia is not None else "", rnd)
             report(bench.results, args.rounds)
         finally:
             if daemon_b is not None:
