@@ -107,7 +107,6 @@ def file_node(children: list[FileLink], *, cid_version: int,
               hash_code: int = multihash.SHA2_256) -> tuple[Block, FileLink]:
     """An interior file node: links named "" with the children's Tsize, blocksizes = filesizes."""
     sizes = [c.filesize for c in children]
-    node = dagpb.PBNode(tuple(dagpb.PBLink(c.cid, "", c.tsize) for c in children), pb.file_node(sizes))
-    data = dagpb.encode(node)
+    data = dagpb.encode_unnamed([(c.cid.buffer, c.tsize) for c in children], pb.file_node(sizes))
     cid = CID(cid_version, DAG_PB, _mh(data, hash_code))
     return Block(cid, data), FileLink(cid, sum(sizes), len(data) + sum(c.tsize for c in children))

@@ -48,3 +48,15 @@ def test_link_cids_skips_data_and_keeps_link_order():
     node = dagpb.PBNode((dagpb.PBLink(C, "a", 4), dagpb.PBLink(other, "", 5)), b"\x08\x02" + b"x" * 300_000)
     assert dagpb.link_cids(dagpb.encode(node)) == [C, other]
     assert dagpb.link_cids(dagpb.encode(dagpb.PBNode((), b"leaf"))) == []
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 174])
+@pytest.mark.parametrize("data", [b"", b"\x08\x02\x18\x80\x80\x10", bytes(300)])
+def test_encode_unnamed_is_encode_with_empty_names(n, data):
+    cids = [CID.of(bytes([i % 256, i // 256]), codec=RAW) if i % 2 else
+            CID.of(bytes([i % 256]), codec=0x70, version=0) for i in range(n)]
+    tsizes = [0, 1, 127, 128, 262158, 2**40][:n] + [262158 * i for i in range(max(0, n - 6))]
+    links = tuple(dagpb.PBLink(c, "", t) for c, t in zip(cids, tsizes, strict=True))
+    fast = dagpb.encode_unnamed([(c.buffer, t) for c, t in zip(cids, tsizes, strict=True)], data)
+    assert fast == dagpb.encode(dagpb.PBNode(links, data))
+    assert dagpb.decode(fast) == dagpb.PBNode(links, data)
