@@ -186,3 +186,65 @@ def test_a_ring_smaller_than_the_pending_chunks_refuses_to_overwrite() -> None:
                 ring.import_stream(io.BytesIO(content(10 * 1024)), imp)
         finally:
             gate.set()
+
+
+@pytest.mark.parametrize("profile", PROFILES[:4], ids=lambda p: p.name)
+def test_dag_pb_groups_read_with_readv_from_a_file_and_a_pipe(tmp_path: Path, profile) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from jiaozi_node.node import leaf_ring
+
+    size = parse_chunker(profile.chunker).size
+    data = content(9 * size + 17)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    calls = []
+    real = os.readv
+
+    def counting(fd, bufs):  # type: ignore[no-untyped-def]
+        calls.append(len(bufs))
+        return real(fd, bufs)
+
+    expected = import_bytes(data, profile)[0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(leaf_ring.os, "readv", counting)
+        with open(path, "rb", buffering=0) as f:
+            _, roots, _ = run_ring_on(profile, f)
+        assert roots == [expected]
+        framed = leaf_ring.leaf_frame_type(profile) is not None
+        assert bool(calls) == framed and all(n <= 2 for n in calls)  # group=2: one readv per group
+        # A pipe written in small pieces: readv returns short reads, resumed inside a slot.
+        r, w = os.pipe()
+        writer = threading.Thread(target=lambda: [os.write(w, data[i: i + 777]) for i in range(0, len(data), 777)]
+                                  and os.close(w))
+        writer.start()
+        with open(r, "rb", buffering=0) as f:
+            assert isinstance(f, io.FileIO)
+            _, roots, _ = run_ring_on(profile, f)
+        writer.join()
+        assert roots == [expected]
+        # More slots per group than readv takes buffers at once (IOV_MAX): several calls.
+        big = content(1500 * 16 + 5)
+        small = dataclasses.replace(profile, chunker="size-16")
+        with open(tmp_path / "g", "wb") as g:
+            g.write(big)
+        calls.clear()
+        with open(tmp_path / "g", "rb", buffering=0) as f:
+            _, roots, _ = run_ring_on(small, f, group=1500)
+        assert roots == [import_bytes(big, small)[0]]
+        assert not framed or max(calls) == 1024
+
+
+def run_ring_on(profile, f, group: int = 2):  # type: ignore[no-untyped-def]
+    store = SlowCopyingStore(0)
+    size = parse_chunker(profile.chunker).size
+    with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(1) as writer:
+        sink = BlockBatcher(store, batch_bytes=3 * size, writer=writer, max_batches_in_flight=1)
+        ring = LeafRing(sink, profile, size, group=group, slots=7)
+        root = ring.import_stream(f, FileImporter(profile, executor=pool, max_pending=2, group=group))[0]
+        sink.flush()
+    from jiaozi_node.ipld.cid import CID
+
+    for key, raw in store.blocks.items():
+        verify(CID.from_bytes(key), raw)
+    return store, [root], ring
