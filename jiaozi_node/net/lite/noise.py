@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import base58
@@ -66,7 +67,8 @@ NOISE_MAX_PLAINTEXT = 65535 - 16  # minus the ChaChaPoly tag (go-libp2p MaxPlain
 # ------------------------------------------------------------------------- transport framing
 
 
-def open_frames(buf: bytes, decrypt: Callable[[bytes], bytes]) -> tuple[list[bytes], int]:
+def open_frames(buf: bytes | memoryview,
+                decrypt: Callable[[bytes | memoryview], bytes]) -> tuple[list[bytes], int]:
     """Decrypt every complete length-prefixed Noise message in `buf`.
 
     Returns (plaintexts, bytes consumed); a partial message at the end stays for the next read.
@@ -95,13 +97,16 @@ def seal_frames(chunks: Sequence[bytes], encrypt: Callable[[bytes], bytes]) -> b
     return b"".join(out)
 
 
-def _remote_decrypt(state: NoiseConnection) -> Callable[[bytes], bytes]:
-    decrypt_ = state.decrypt
+def _remote_decrypt(state: NoiseConnection) -> Callable[[bytes | memoryview], bytes]:
+    # NoiseConnection.decrypt insists on `bytes`; its cipher state (cryptography's
+    # ChaCha20Poly1305) takes a memoryview, so a message is decrypted straight from the socket
+    # read it lies in. Its nonce advances only on success, as NoiseConnection's does.
+    decrypt_ = partial(state.noise_protocol.cipher_state_decrypt.decrypt_with_ad, None)
 
-    def decrypt(ct: bytes) -> bytes:
+    def decrypt(ct: bytes | memoryview) -> bytes:
         try:
             return decrypt_(ct)
-        except NoiseInvalidMessage:
+        except (InvalidTag, NoiseInvalidMessage):
             raise RemoteProtocolError("noise: a message failed authentication") from None
     return decrypt
 
@@ -121,12 +126,37 @@ class NoiseTransport:
 
     def decrypt(self, data: bytes = b"") -> bytes:
         """Add received bytes; return the plaintext of every message now complete (maybe b"")."""
+        plain = self.decrypt_messages(data)
+        return plain[0] if len(plain) == 1 else b"".join(plain)
+
+    def decrypt_messages(self, data: bytes = b"") -> list[bytes]:
+        """Add received bytes; the plaintext of each message now complete, one per message.
+
+        Messages are decrypted from views of `data` (no copy of the ciphertext); only a message
+        split across reads is joined, and only the incomplete tail (< one message) is kept.
+        Before, every read was appended to the previous tail and its messages joined: two
+        copies of everything received.
+        """
         if type(data) is not bytes:  # trio's memory streams hand out bytearrays
             data = bytes(data)
-        buf = self._buf + data if self._buf else data
-        plain, used = open_frames(buf, self._decrypt)
-        self._buf = buf[used:] if used else buf
-        return plain[0] if len(plain) == 1 else b"".join(plain)
+        plain: list[bytes] = []
+        start = 0
+        tail = self._buf
+        if tail:
+            if len(tail) + len(data) < 2:
+                self._buf = tail + data
+                return plain
+            head = tail[:2] if len(tail) >= 2 else tail + data[: 2 - len(tail)]
+            need = 2 + ((head[0] << 8) | head[1])
+            if len(tail) + len(data) < need:
+                self._buf = tail + data
+                return plain
+            start = need - len(tail)
+            plain.append(self._decrypt(memoryview(tail + data[:start])[2:]))
+        more, used = open_frames(memoryview(data)[start:], self._decrypt)
+        plain.extend(more)
+        self._buf = data[start + used:] if start + used < len(data) else b""
+        return plain
 
     def encrypt(self, chunks: Sequence[bytes]) -> bytes:
         return seal_frames(chunks, self._encrypt)

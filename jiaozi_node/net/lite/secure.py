@@ -17,6 +17,7 @@ at the address NetworkError("peer ID mismatch ...").
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,18 +39,21 @@ class SecureChannel:
         self._transport: NoiseTransport = result.transport
         self._read_bytes = socket_read_bytes
         self._pending = b""  # plaintext decrypted but not yet returned by receive_some
+        self._messages: deque[bytes] = deque()  # decrypted messages not yet returned by read
         self.remote_peer_id: str = result.remote_peer_id
         self.remote_public_key: PublicKey = result.remote_public_key
         self.muxer: str | None = result.muxer
 
     async def read(self) -> bytes:
-        """The plaintext of at least one whole Noise message (all that one socket read
-        completed); b"" at EOF. Raises RemoteProtocolError for a forged message."""
+        """The plaintext of one whole Noise message (as decrypted: no join of a read's
+        messages); b"" at EOF. Raises RemoteProtocolError for a forged message."""
         if self._pending:
             out, self._pending = self._pending, b""
             return out
-        out = self._transport.decrypt()  # messages that came in with the handshake
-        while not out:
+        if self._messages:
+            return self._messages.popleft()
+        msgs = [m for m in self._transport.decrypt_messages() if m]  # came with the handshake
+        while not msgs:
             try:
                 data = await self._sock.receive_some(self._read_bytes)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -59,8 +63,11 @@ class SecureChannel:
                     raise NetworkError(f"{self.remote_peer_id} closed the connection in the "
                                        "middle of a Noise message")
                 return b""
-            out = self._transport.decrypt(data)
-        return out
+            msgs = self._transport.decrypt_messages(data)
+            if not all(msgs):  # an empty Noise message carries nothing (b"" here means EOF)
+                msgs = [m for m in msgs if m]
+        self._messages.extend(msgs[1:])
+        return msgs[0]
 
     async def write(self, chunks: list[bytes]) -> None:
         """Each chunk (<= 65,519 bytes) becomes one Noise message; all in one send."""

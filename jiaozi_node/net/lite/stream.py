@@ -43,6 +43,23 @@ class LiteStream(StreamReads):
             return out
         return await self.receive_some(n)
 
+    async def read_views(self) -> list[bytes | memoryview]:
+        """Like read(), as a list of chunks that may be views of received bytes (read-only, no
+        copy: the Yamux stream's own chunks); [] at EOF. For parsers that join once (bitswap,
+        `FrameDecoder.feed(keep=True)`), as `libp2p_host.Stream.read_views`."""
+        if self._rbuf:
+            out, self._rbuf = self._rbuf, b""
+            return [out]
+        try:
+            return await self._s.read_views()
+        except _EOF:
+            return []
+        except _Reset:
+            raise StreamReset(f"stream {self.protocol or '(negotiating)'} from "
+                              f"{self.remote_peer} was reset") from None
+        except YamuxError as exc:
+            raise NetworkError(f"read on {self.protocol} from {self.remote_peer}: {exc}") from None
+
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         try:
             return await self._s.read(max_bytes or self._read_chunk)

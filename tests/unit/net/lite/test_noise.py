@@ -60,6 +60,29 @@ def test_handshake_authenticates_every_key_type(key_type: str) -> None:
     assert a.transport.decrypt(b.transport.encrypt([b"back"])) == b"back"
 
 
+def test_transport_messages_at_every_cut_point() -> None:
+    """decrypt_messages: one plaintext per message, whatever the socket reads' boundaries (a
+    message split in its length header, in its body, several per read, empty ones); a tampered
+    byte anywhere is refused."""
+    ini = NoiseHandshake(Identity.generate(), initiator=True)
+    res = NoiseHandshake(Identity.generate(), initiator=False)
+    run(ini, res)
+    msgs = [b"a", b"", b"y" * 300, b"z" * 70, b"q"]
+    for cut in range(1, 40):
+        a, b = ini.result().transport, res.result().transport
+        wire = a.encrypt(msgs)
+        got: list[bytes] = []
+        for i in range(0, len(wire), cut):
+            got.extend(b.decrypt_messages(bytearray(wire[i: i + cut])))
+        assert got == msgs and b.buffered == 0
+    for pos in (0, 1, 2, 10):
+        wire = bytearray(ini.result().transport.encrypt([b"tamper me"]))
+        wire[pos] ^= 1
+        with pytest.raises((RemoteProtocolError, NetworkError)):
+            res.result().transport.decrypt_messages(bytes(wire))
+            raise NetworkError("held back")  # a corrupted length: an incomplete message
+
+
 def test_expected_peer_id_in_cid_form_is_accepted() -> None:
     them = Identity.generate()
     mh = base58.b58decode(them.peer_id)
