@@ -40,7 +40,7 @@ from ...ipns.crypto import PublicKey
 from .. import wire
 from ..host import PeerCallback, StreamHandler
 from ..yamux_session import YamuxError, YamuxSession, YamuxSettings
-from .negotiate import accept, select
+from .negotiate import accept_chunks, select
 from .noise import peer_id_multihash, peer_id_of
 from .secure import YAMUX, SecureChannel, secure_outbound
 from .stream import LiteStream
@@ -323,15 +323,15 @@ class LiteHost:
     async def _serve(self, conn: _Conn, raw: Any) -> None:
         stream = LiteStream(raw, conn.peer_id, read_chunk=self.limits.read_chunk_bytes)
         try:
-            proto, rest = await accept(stream, self._handlers.__contains__,
-                                       read_bytes=self.limits.noise_socket_read_bytes,
-                                       timeout_s=self.limits.negotiate_timeout_s,
-                                       max_message_bytes=self.limits.max_mss_message_bytes)
-        except JzfsError as exc:
+            # on the raw Yamux stream: the first message stays the view it arrived in
+            proto = await accept_chunks(raw, self._handlers.__contains__,
+                                        timeout_s=self.limits.negotiate_timeout_s,
+                                        max_message_bytes=self.limits.max_mss_message_bytes)
+        except (JzfsError, YamuxError) as exc:
             logger.debug("inbound stream from %s not negotiated: %s", conn.peer_id, exc)
             await stream.reset()
             return
-        stream.negotiated(proto, rest)
+        stream.negotiated(proto, b"")
         handler = self._handlers.get(proto)
         try:
             if handler is None:  # removed while negotiating

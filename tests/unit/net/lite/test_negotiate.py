@@ -118,3 +118,51 @@ async def test_hostile_answers_give_a_clear_error(answer: bytes, match: str) -> 
     await b.send_all(answer)
     with trio.fail_after(5), pytest.raises(RemoteProtocolError, match=match):
         await select(a, YAMUX)
+
+
+class Chunks:
+    """A fake Yamux stream: chunks in, writes recorded, unread chunks given back first."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks: list[bytes | memoryview] = list(chunks)
+        self.writes: list[bytes] = []
+
+    async def read_view(self) -> bytes | memoryview:
+        if not self.chunks:
+            await trio.sleep_forever()
+        return self.chunks.pop(0)
+
+    def unread(self, data: bytes | memoryview) -> None:
+        if data:
+            self.chunks.insert(0, data)
+
+    async def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+
+@pytest.mark.parametrize("split", [None, 5, 20, 45])
+async def test_accept_chunks_pipelined_first_message_kept_as_view(split: int | None) -> None:
+    from jiaozi_node.net.lite.negotiate import accept_chunks
+
+    offer = HEADER + encode_message("/other") + encode_message(YAMUX)
+    payload = bytes(range(256)) * 40
+    wire = offer + payload
+    chunks = [wire] if split is None else [wire[:split], wire[split:]]
+    s = Chunks(chunks)
+    assert await accept_chunks(s, lambda p: p == YAMUX, timeout_s=5) == YAMUX
+    # header, na for /other and the echo: one write when the offer came in one chunk
+    assert b"".join(s.writes) == HEADER + encode_message("na") + encode_message(YAMUX)
+    if split is None or split >= len(offer):
+        assert len(s.writes) == 1
+    assert b"".join(bytes(c) for c in s.chunks) == payload
+    if split is None:  # the payload is a view of the chunk it came in (no copy)
+        assert isinstance(s.chunks[-1], memoryview)
+
+
+async def test_accept_chunks_garbage_and_silence() -> None:
+    from jiaozi_node.net.lite.negotiate import accept_chunks
+
+    with pytest.raises(RemoteProtocolError):
+        await accept_chunks(Chunks([b"\x05hello"]), lambda p: True, timeout_s=5)
+    with pytest.raises(Timeout):
+        await accept_chunks(Chunks([HEADER]), lambda p: True, timeout_s=0.05)
