@@ -122,3 +122,91 @@ class StreamReads:
             if got > max_bytes:
                 raise LimitExceeded(f"stream sent more than {max_bytes} bytes")
             parts.append(chunk)
+
+
+# ---------------------------------------------------------------------- identify, ping clients
+# Both hosts' `identify` and `ping` are these (the libp2p-free key check, for both).
+
+IDENTIFY_PROTOCOL = "/ipfs/id/1.0.0"
+PING_PROTOCOL = "/ipfs/ping/1.0.0"
+PING_BYTES = 32  # the ping protocol's fixed payload size
+
+
+async def identify_peer(host: Host, peer_id: str, *, limits: Any, cache: dict[str, dict[str, Any]],
+                        on_cached: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """The peer's identify record: ID, AgentVersion, ProtocolVersion, Protocols, Addresses, PublicKey.
+
+    Cached in `cache` while the peer stays connected (the host drops the entry on disconnect);
+    `on_cached(info)` runs when a fresh record is cached. Raises Timeout, NetworkError.
+    """
+    from ..errors import InvalidInput, RemoteProtocolError, Timeout
+    from ..ipns.crypto import PublicKey
+    from . import wire
+    from .lite.noise import peer_id_of
+
+    cached = cache.get(peer_id)
+    if cached is not None:
+        return cached
+    limit = limits.max_identify_bytes
+    with trio.move_on_after(limits.identify_timeout_s) as scope:
+        stream = await host.new_stream(peer_id, [IDENTIFY_PROTOCOL])
+        try:
+            raw = await stream.read_until_eof(limit + 10)
+        finally:
+            await stream.close()
+    if scope.cancelled_caught:
+        raise Timeout(f"identify of {peer_id} timed out")
+    try:
+        msg = wire.decode_identify(raw, max_bytes=limit, max_entries=limits.max_identify_entries)
+        key = PublicKey.from_protobuf(msg.public_key)
+    except (RemoteProtocolError, InvalidInput) as exc:
+        raise NetworkError(f"identify from {peer_id}: {exc}") from None
+    if peer_id_of(key) != peer_id:
+        raise NetworkError(f"identify from {peer_id} carries someone else's key")
+    info = {"ID": peer_id, "AgentVersion": msg.agent_version,
+            "ProtocolVersion": msg.protocol_version, "Protocols": sorted(msg.protocols),
+            "Addresses": _addr_strings(msg.listen_addrs), "PublicKey": msg.public_key}
+    if host.is_connected(peer_id):
+        cache[peer_id] = info
+        if on_cached is not None:
+            on_cached(info)
+    return info
+
+
+async def ping_peer(host: Host, peer_id: str, *, count: int, limits: Any) -> list[float]:
+    """Round-trip times in seconds of `count` pings (/ipfs/ping/1.0.0, 32-byte echo)."""
+    import os
+    import time
+
+    from ..errors import Timeout
+
+    rtts: list[float] = []
+    with trio.move_on_after(limits.ping_timeout_s * count) as scope:
+        stream = await host.new_stream(peer_id, [PING_PROTOCOL])
+        try:
+            for _ in range(count):
+                payload = os.urandom(PING_BYTES)
+                t0 = time.perf_counter()
+                await stream.write(payload)
+                echo = await stream.read_exactly(PING_BYTES)
+                rtts.append(time.perf_counter() - t0)
+                if echo != payload:
+                    raise NetworkError(f"ping to {peer_id}: wrong echo")
+        finally:
+            await stream.close()
+    if scope.cancelled_caught:
+        raise Timeout(f"ping to {peer_id} timed out")
+    return rtts
+
+
+def _addr_strings(raw: list[bytes]) -> list[str]:
+    """Text form of binary multiaddrs (those that cannot be parsed are skipped)."""
+    import multiaddr  # only identify needs it (~12 ms to import)
+
+    out = []
+    for a in raw:
+        try:
+            out.append(str(multiaddr.Multiaddr(a)))
+        except Exception:  # noqa: BLE001 - multiaddr raises assorted types
+            continue
+    return out

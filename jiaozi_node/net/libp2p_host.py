@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,7 +35,6 @@ import trio
 from libp2p import new_host
 from libp2p.abc import INetConn, INetStream, INetwork, INotifee
 from libp2p.crypto.ed25519 import create_new_key_pair
-from libp2p.crypto.serialization import deserialize_public_key
 from libp2p.custom_types import TProtocol
 from libp2p.host.ping import ID as PING_ID
 from libp2p.identity.identify.identify import ID as IDENTIFY_ID
@@ -60,7 +58,7 @@ from ..identity import Identity
 from ..logs import route_libp2p_logging
 from . import wire
 from .addrs import parse_peer_multiaddr  # (also this module's: callers import it from here)
-from .host import PeerCallback, StreamHandler, StreamReads
+from .host import PeerCallback, StreamHandler, StreamReads, identify_peer, ping_peer
 from .transport import libp2p_fixes
 from .transport.inbound import inbound_handler
 from .transport.yamux import YamuxStream
@@ -669,66 +667,15 @@ class Libp2pHost:
 
         Cached per connection (the cache is dropped when the peer disconnects).
         """
-        cached = self._identify_cache.get(peer_id)
-        if cached is not None:
-            return cached
-        limit = self.limits.max_identify_bytes
-        with trio.move_on_after(self.limits.identify_timeout_s) as scope:
-            stream = await self.new_stream(peer_id, [IDENTIFY_PROTOCOL])
-            try:
-                raw = await stream.read_until_eof(limit + 10)
-            finally:
-                await stream.close()
-        if scope.cancelled_caught:
-            raise Timeout(f"identify of {peer_id} timed out")
-        try:
-            msg = wire.decode_identify(raw, max_bytes=limit, max_entries=self.limits.max_identify_entries)
-        except RemoteProtocolError as exc:
-            raise NetworkError(f"identify from {peer_id}: {exc}") from None
-        try:
-            key = deserialize_public_key(msg.public_key)
-            key_id = ID.from_pubkey(key).to_base58()
-        except Exception:  # noqa: BLE001 - unknown key type, bad encoding
-            raise NetworkError(f"identify from {peer_id}: unreadable public key") from None
-        if key_id != peer_id:
-            raise NetworkError(f"identify from {peer_id} carries someone else's key")
-        addrs = []
-        for a in msg.listen_addrs:
-            try:
-                addrs.append(str(multiaddr.Multiaddr(a)))
-            except Exception:  # noqa: BLE001 - skip addresses we cannot parse
-                continue
-        info = {
-            "ID": peer_id,
-            "AgentVersion": msg.agent_version,
-            "ProtocolVersion": msg.protocol_version,
-            "Protocols": sorted(msg.protocols),
-            "Addresses": addrs,
-            "PublicKey": msg.public_key,
-        }
-        if self.is_connected(peer_id):
-            self._identify_cache[peer_id] = info
+
+        def remember(info: dict[str, Any]) -> None:
             # lets new_stream skip the negotiation round trip for these protocols
-            self._host.get_peerstore().add_protocols(ID.from_base58(peer_id), list(msg.protocols))
-        return info
+            self._host.get_peerstore().add_protocols(ID.from_base58(peer_id), list(info["Protocols"]))
+
+        return await identify_peer(self, peer_id, limits=self.limits, cache=self._identify_cache,
+                                   on_cached=remember)
 
     async def ping(self, peer_id: str, *, count: int = 1) -> list[float]:
         """Round-trip times in seconds of `count` pings (/ipfs/ping/1.0.0, 32-byte echo)."""
-        rtts: list[float] = []
-        with trio.move_on_after(self.limits.ping_timeout_s * count) as scope:
-            stream = await self.new_stream(peer_id, [PING_PROTOCOL])
-            try:
-                for _ in range(count):
-                    payload = os.urandom(32)
-                    t0 = time.perf_counter()
-                    await stream.write(payload)
-                    echo = await stream.read_exactly(32)
-                    rtts.append(time.perf_counter() - t0)
-                    if echo != payload:
-                        raise NetworkError(f"ping to {peer_id}: wrong echo")
-            finally:
-                await stream.close()
-        if scope.cancelled_caught:
-            raise Timeout(f"ping to {peer_id} timed out")
-        return rtts
+        return await ping_peer(self, peer_id, count=count, limits=self.limits)
 

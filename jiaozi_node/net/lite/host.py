@@ -26,8 +26,6 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import logging
-import os
-import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -35,13 +33,12 @@ from typing import Any
 import trio
 
 from ...config import AGENT_VERSION, NET_LIMITS, NetLimits
-from ...errors import InvalidInput, JzfsError, NetworkError, NotFound, RemoteProtocolError, Timeout
-from ...ipns.crypto import PublicKey
+from ...errors import InvalidInput, JzfsError, NetworkError, NotFound, Timeout
 from .. import wire
-from ..host import PeerCallback, StreamHandler
+from ..host import PeerCallback, StreamHandler, identify_peer, ping_peer
 from ..yamux_session import YamuxError, YamuxSession, YamuxSettings
 from .negotiate import accept_chunks, select
-from .noise import peer_id_multihash, peer_id_of
+from .noise import peer_id_multihash
 from .secure import YAMUX, SecureChannel, secure_outbound
 from .stream import LiteStream
 
@@ -366,52 +363,11 @@ class LiteHost:
 
     async def identify(self, peer_id: str) -> dict[str, Any]:
         """The peer's identify record, as `Libp2pHost.identify` returns it (cached per connection)."""
-        cached = self._identify_cache.get(peer_id)
-        if cached is not None:
-            return cached
-        limit = self.limits.max_identify_bytes
-        with trio.move_on_after(self.limits.identify_timeout_s) as scope:
-            stream = await self.new_stream(peer_id, [IDENTIFY_PROTOCOL])
-            try:
-                raw = await stream.read_until_eof(limit + 10)
-            finally:
-                await stream.close()
-        if scope.cancelled_caught:
-            raise Timeout(f"identify of {peer_id} timed out")
-        try:
-            msg = wire.decode_identify(raw, max_bytes=limit,
-                                       max_entries=self.limits.max_identify_entries)
-            key = PublicKey.from_protobuf(msg.public_key)
-        except (RemoteProtocolError, InvalidInput) as exc:
-            raise NetworkError(f"identify from {peer_id}: {exc}") from None
-        if peer_id_of(key) != peer_id:
-            raise NetworkError(f"identify from {peer_id} carries someone else's key")
-        info = {"ID": peer_id, "AgentVersion": msg.agent_version,
-                "ProtocolVersion": msg.protocol_version, "Protocols": sorted(msg.protocols),
-                "Addresses": _addr_strings(msg.listen_addrs), "PublicKey": msg.public_key}
-        if self.is_connected(peer_id):
-            self._identify_cache[peer_id] = info
-        return info
+        return await identify_peer(self, peer_id, limits=self.limits, cache=self._identify_cache)
 
     async def ping(self, peer_id: str, *, count: int = 1) -> list[float]:
         """Round-trip times in seconds of `count` pings (/ipfs/ping/1.0.0, 32-byte echo)."""
-        rtts: list[float] = []
-        with trio.move_on_after(self.limits.ping_timeout_s * count) as scope:
-            stream = await self.new_stream(peer_id, [PING_PROTOCOL])
-            try:
-                for _ in range(count):
-                    payload = os.urandom(_PING_BYTES)
-                    t0 = time.perf_counter()
-                    await stream.write(payload)
-                    echo = await stream.read_exactly(_PING_BYTES)
-                    rtts.append(time.perf_counter() - t0)
-                    if echo != payload:
-                        raise NetworkError(f"ping to {peer_id}: wrong echo")
-            finally:
-                await stream.close()
-        if scope.cancelled_caught:
-            raise Timeout(f"ping to {peer_id} timed out")
-        return rtts
+        return await ping_peer(self, peer_id, count=count, limits=self.limits)
 
 
 def _os_reason(exc: BaseException) -> str:
@@ -424,15 +380,3 @@ def _os_reason(exc: BaseException) -> str:
             return str(getattr(exc, "strerror", None) or exc)
         exc = cause
 
-
-def _addr_strings(raw: list[bytes]) -> list[str]:
-    """Text form of binary multiaddrs (those that cannot be parsed are skipped)."""
-    import multiaddr  # only identify() needs it (~12 ms to import)
-
-    out = []
-    for a in raw:
-        try:
-            out.append(str(multiaddr.Multiaddr(a)))
-        except Exception:  # noqa: BLE001 - multiaddr raises assorted types
-            continue
-    return out
