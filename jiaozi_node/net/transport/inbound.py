@@ -3,10 +3,10 @@
 Kubo opens a new stream for every Bitswap reply (~245 for 60 MiB). py-libp2p's responder
 (`BasicHost._swarm_stream_handler` -> `Multiselect.negotiate`) reads each line a few bytes at a
 time through NetStream (a trio lock per read) and answers each line with its own write: about a
-tenth of a daemon fetch's CPU. `inbound_handler` runs the pure responder the lean host uses
-(`net/lite/multistream.Responder`) over whole chunks of the Yamux stream instead, so a pipelining
-dialer (go-libp2p, Helia, our lazy `new_stream`) is answered with one write. The handler registry
-stays py-libp2p's (`host.get_mux().handlers`: ours from `Libp2pHost.set_stream_handler`, and
+tenth of a daemon fetch's CPU. `inbound_handler` runs the lean host's listener
+(`net/lite/negotiate.accept_chunks`: the pure `Responder` over whole chunks of the Yamux stream)
+instead, so a pipelining dialer (go-libp2p, Helia, our lazy `new_stream`) is answered with one
+write. The handler registry stays py-libp2p's (`host.get_mux().handlers`: ours from `Libp2pHost.set_stream_handler`, and
 identify/ping), so the chosen protocol's handler is called as `_swarm_stream_handler` would call
 it; bytes read past the choice are given back to the stream (`unread`) for that handler, without
 copying the (often 64 KiB) chunk they came in. `ls` is answered `na`, as the lean host does (the
@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import trio
 from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamReset
 from libp2p.stream_muxer.exceptions import (
@@ -29,17 +28,13 @@ from libp2p.stream_muxer.exceptions import (
     MuxedStreamReset,
 )
 
-from ...errors import JzfsError
-from ..lite.multistream import Responder
+from ...errors import JzfsError, Timeout
+from ..lite.negotiate import accept_chunks
 from .yamux import YamuxStream
 
 logger = logging.getLogger(__name__)
 
 InboundHandler = Callable[[Any], Awaitable[None]]
-
-# Bytes of a chunk shown to the responder at a time: a pipelined header + protocol line is ~40
-# bytes, so the rest of the chunk (the first message) is given back as a view, never copied.
-_PEEK = 256
 
 
 class DirectStream:
@@ -98,29 +93,14 @@ def inbound_handler(handlers: dict[Any, Any], fallback: InboundHandler, *, timeo
 
     async def negotiate(muxed: YamuxStream) -> str | None:
         """The protocol the dialer chose (bytes read past it given back), None if it failed."""
-        responder = Responder(supported, max_message_bytes=max_message_bytes)
-        header = responder.initial_bytes()  # sent with our first answer (dialers speak first)
-        tail: Any = b""
-        with trio.move_on_after(timeout_s):
-            try:
-                while responder.protocol is None:
-                    chunk = await muxed.read_view()
-                    head, tail = chunk[:_PEEK], chunk[_PEEK:]
-                    out = responder.receive_data(head)
-                    if responder.protocol is None and len(tail):
-                        out += responder.receive_data(tail)
-                        tail = b""
-                    if header:
-                        out, header = header + out, b""
-                    if out:
-                        await muxed.write(out)
-            except (MuxedStreamError, JzfsError) as exc:  # EOF/reset, or a malformed line
-                logger.debug("inbound stream from %s: negotiation failed: %s", muxed.conn.peer_id, exc)
-        if responder.protocol is not None:
-            if len(tail):
-                muxed.unread(tail)
-            muxed.unread(responder.rest())
-        return responder.protocol
+        try:
+            return await accept_chunks(muxed, supported, timeout_s=timeout_s,
+                                       max_message_bytes=max_message_bytes)
+        except Timeout:
+            return None
+        except (MuxedStreamError, JzfsError) as exc:  # EOF/reset, or a malformed line
+            logger.debug("inbound stream from %s: negotiation failed: %s", muxed.conn.peer_id, exc)
+            return None
 
     async def handle(net_stream: Any) -> None:
         muxed = net_stream.muxed_stream
