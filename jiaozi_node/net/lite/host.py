@@ -35,7 +35,7 @@ import trio
 from ...config import AGENT_VERSION, NET_LIMITS, NetLimits
 from ...errors import InvalidInput, JzfsError, NetworkError, NotFound, Timeout
 from .. import wire
-from ..host import PeerCallback, StreamHandler, identify_peer, ping_peer
+from ..host import PING_BYTES, PeerCallback, StreamHandler, identify_peer, ping_peer
 from ..yamux_session import YamuxError, YamuxSession, YamuxSettings
 from .negotiate import accept_chunks, select
 from .noise import peer_id_multihash
@@ -48,7 +48,6 @@ IDENTIFY_PROTOCOL = "/ipfs/id/1.0.0"
 IDENTIFY_PUSH_PROTOCOL = "/ipfs/id/push/1.0.0"
 PING_PROTOCOL = "/ipfs/ping/1.0.0"
 PROTOCOL_VERSION = "ipfs/0.1.0"
-_PING_BYTES = 32  # the ping protocol's fixed payload size
 
 
 class UnsupportedAddress(InvalidInput):
@@ -356,7 +355,7 @@ class LiteHost:
     async def _answer_ping(self, stream: LiteStream) -> None:
         while True:
             with trio.fail_after(self.limits.ping_timeout_s):
-                data = await stream.read(_PING_BYTES)
+                data = await stream.read(PING_BYTES)
             if not data:
                 return
             await stream.write(data)
