@@ -68,17 +68,10 @@ class MessageDecoder:
         return self._buf
 
 
-class Initiator:
-    """The dialer's side: propose `protocols` in order until the peer takes one."""
+class _Negotiation:
+    """What both sides share: the decoder, the peer's header check, the chosen protocol."""
 
-    def __init__(self, protocols: Sequence[str], *,
-                 max_message_bytes: int = NET_LIMITS.max_mss_message_bytes) -> None:
-        if isinstance(protocols, str):
-            protocols = [protocols]
-        if not protocols:
-            raise LocalProtocolError("multistream-select: no protocol to propose")
-        self._protocols = list(protocols)
-        self._index = 0
+    def __init__(self, max_message_bytes: int) -> None:
         self._header_seen = False
         self._decoder = MessageDecoder(max_message_bytes=max_message_bytes)
         self.protocol: str | None = None
@@ -86,6 +79,48 @@ class Initiator:
     @property
     def done(self) -> bool:
         return self.protocol is not None
+
+    def receive_data(self, data: bytes) -> bytes:
+        """Feed what the peer sent; returns the bytes to send now."""
+        if self.done:
+            raise LocalProtocolError("multistream-select: negotiation already finished")
+        self._decoder.feed(data)
+        out = b""
+        while not self.done:
+            text = self._decoder.next_message()
+            if text is None:
+                break
+            if self._header_seen:
+                out += self._on_message(text)
+            elif text != PROTOCOL_ID:
+                raise RemoteProtocolError(f"multistream-select: peer sent {text[:80]!r} "
+                                          f"instead of {PROTOCOL_ID}")
+            else:
+                self._header_seen = True
+        return out
+
+    def _on_message(self, text: str) -> bytes:
+        raise NotImplementedError
+
+    def rest(self) -> bytes:
+        """Bytes received past the negotiation (the peer's first data)."""
+        return self._decoder.rest()
+
+
+class Initiator(_Negotiation):
+    """The dialer's side: propose `protocols` in order until the peer takes one.
+
+    `receive_data` returns the next proposal after an `na`."""
+
+    def __init__(self, protocols: Sequence[str], *,
+                 max_message_bytes: int = NET_LIMITS.max_mss_message_bytes) -> None:
+        if isinstance(protocols, str):
+            protocols = [protocols]
+        if not protocols:
+            raise LocalProtocolError("multistream-select: no protocol to propose")
+        super().__init__(max_message_bytes)
+        self._protocols = list(protocols)
+        self._index = 0
 
     @property
     def proposing(self) -> str:
@@ -95,78 +130,35 @@ class Initiator:
         """Header + first proposal, to be sent in one write without waiting for the peer."""
         return HEADER + encode_message(self._protocols[0])
 
-    def receive_data(self, data: bytes) -> bytes:
-        """Feed what the peer sent; returns the bytes to send now (the next proposal after `na`)."""
-        if self.done:
-            raise LocalProtocolError("multistream-select: negotiation already finished")
-        self._decoder.feed(data)
-        out = b""
-        while not self.done:
-            text = self._decoder.next_message()
-            if text is None:
-                break
-            if not self._header_seen:
-                if text != PROTOCOL_ID:
-                    raise RemoteProtocolError(f"multistream-select: peer sent {text[:80]!r} "
-                                              f"instead of {PROTOCOL_ID}")
-                self._header_seen = True
-            elif text == self.proposing:
-                self.protocol = text
-            elif text == NA:
-                self._index += 1
-                if self._index == len(self._protocols):
-                    raise ProtocolNotSupported(
-                        "peer does not support " + ", ".join(self._protocols))
-                out += encode_message(self.proposing)
-            else:
-                raise RemoteProtocolError(f"multistream-select: peer answered {text[:80]!r} "
-                                          f"to {self.proposing!r}")
-        return out
-
-    def rest(self) -> bytes:
-        """Bytes received past the negotiation (the peer's first data)."""
-        return self._decoder.rest()
+    def _on_message(self, text: str) -> bytes:
+        if text == self.proposing:
+            self.protocol = text
+            return b""
+        if text == NA:
+            self._index += 1
+            if self._index == len(self._protocols):
+                raise ProtocolNotSupported("peer does not support " + ", ".join(self._protocols))
+            return encode_message(self.proposing)
+        raise RemoteProtocolError(f"multistream-select: peer answered {text[:80]!r} "
+                                  f"to {self.proposing!r}")
 
 
-class Responder:
-    """The listener's side: take the first proposal `supported(protocol)` accepts."""
+class Responder(_Negotiation):
+    """The listener's side: take the first proposal `supported(protocol)` accepts.
+
+    `receive_data` returns our answers (`na`, or the echoed protocol)."""
 
     def __init__(self, supported: Callable[[str], bool], *,
                  max_message_bytes: int = NET_LIMITS.max_mss_message_bytes) -> None:
+        super().__init__(max_message_bytes)
         self._supported = supported
-        self._header_seen = False
-        self._decoder = MessageDecoder(max_message_bytes=max_message_bytes)
-        self.protocol: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.protocol is not None
 
     def initial_bytes(self) -> bytes:
         """Our header: may be sent at once, before the peer's arrives (as go-multistream does)."""
         return HEADER
 
-    def receive_data(self, data: bytes) -> bytes:
-        """Feed what the peer sent; returns our answers (`na`, or the echoed protocol)."""
-        if self.done:
-            raise LocalProtocolError("multistream-select: negotiation already finished")
-        self._decoder.feed(data)
-        out = b""
-        while not self.done:
-            text = self._decoder.next_message()
-            if text is None:
-                break
-            if not self._header_seen:
-                if text != PROTOCOL_ID:
-                    raise RemoteProtocolError(f"multistream-select: peer sent {text[:80]!r} "
-                                              f"instead of {PROTOCOL_ID}")
-                self._header_seen = True
-            elif text != LS and text != NA and self._supported(text):
-                self.protocol = text
-                out += encode_message(text)
-            else:
-                out += NA_MESSAGE
-        return out
-
-    def rest(self) -> bytes:
-        return self._decoder.rest()
+    def _on_message(self, text: str) -> bytes:
+        if text != LS and text != NA and self._supported(text):
+            self.protocol = text
+            return encode_message(text)
+        return NA_MESSAGE
