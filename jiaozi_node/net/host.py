@@ -15,6 +15,7 @@ typed against `Host`; peer IDs are base58 strings and addresses multiaddr string
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -90,13 +91,14 @@ class Host(Protocol):
     async def ping(self, peer_id: str, *, count: int = 1) -> list[float]: ...
 
 
-class StreamReads:
+class StreamReads(ABC):
     """`read_exactly` / `read_until_eof` over a stream's `read()` (mixed into both hosts' streams)."""
 
     __slots__ = ()
 
+    @abstractmethod
     async def read(self, max_bytes: int | None = None) -> bytes:
-        raise NotImplementedError
+        """Up to `max_bytes`; b"" at the end of the stream (each host's stream provides it)."""
 
     async def read_exactly(self, n: int) -> bytes:
         """Exactly `n` bytes; raises NetworkError if the stream ends first."""

@@ -153,13 +153,18 @@ class SessionStream:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def read(self, n: int | None = -1) -> bytes:
+    async def _wait_readable(self) -> None:
+        """Until something is buffered; raises at a reset or at the end of the peer's side."""
         while not self._buffered:
             if self.reset_received:
                 raise self.RESET_ERROR("stream reset")
             if self.recv_closed:
                 raise self.EOF_ERROR("stream closed for receiving")
             await _fresh(self, "_read_ev").wait()
+
+    async def read(self, n: int | None = -1) -> bytes:
+        if not self._buffered:
+            await self._wait_readable()
         chunks = self._chunks
         if n is None or n < 0 or n >= self._buffered:
             out = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
@@ -184,12 +189,8 @@ class SessionStream:
     async def read_view(self) -> bytes | memoryview:
         """The oldest unread chunk as it arrived (often a view into a decrypted message: no
         copy), for a parser that looks at a few bytes and gives the rest back with unread()."""
-        while not self._buffered:
-            if self.reset_received:
-                raise self.RESET_ERROR("stream reset")
-            if self.recv_closed:
-                raise self.EOF_ERROR("stream closed for receiving")
-            await _fresh(self, "_read_ev").wait()
+        if not self._buffered:
+            await self._wait_readable()
         out = self._chunks.popleft()
         self._buffered -= len(out)
         self._credit()
@@ -199,12 +200,8 @@ class SessionStream:
         """Everything received and not read yet, as the chunks it arrived in (views into the
         decrypted messages: no copy); for a parser that joins what it needs once. Raises as
         read() does at end of stream or after a reset."""
-        while not self._buffered:
-            if self.reset_received:
-                raise self.RESET_ERROR("stream reset")
-            if self.recv_closed:
-                raise self.EOF_ERROR("stream closed for receiving")
-            await _fresh(self, "_read_ev").wait()
+        if not self._buffered:
+            await self._wait_readable()
         out = list(self._chunks)
         self._chunks.clear()
         self._buffered = 0

@@ -20,6 +20,7 @@ ProtocolNotSupported when the peer refused every proposal (naming them).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from ...config import NET_LIMITS
@@ -68,7 +69,7 @@ class MessageDecoder:
         return self._buf
 
 
-class _Negotiation:
+class _Negotiation(ABC):
     """What both sides share: the decoder, the peer's header check, the chosen protocol."""
 
     def __init__(self, max_message_bytes: int) -> None:
@@ -99,8 +100,9 @@ class _Negotiation:
                 self._header_seen = True
         return out
 
+    @abstractmethod
     def _on_message(self, text: str) -> bytes:
-        raise NotImplementedError
+        """One message of the peer's after its header; returns our answer (may be b"")."""
 
     def rest(self) -> bytes:
         """Bytes received past the negotiation (the peer's first data)."""
