@@ -15,6 +15,8 @@ typed against `Host`; peer IDs are base58 strings and addresses multiaddr string
 
 from __future__ import annotations
 
+import inspect
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -132,6 +134,19 @@ class StreamReads(ABC):
 IDENTIFY_PROTOCOL = "/ipfs/id/1.0.0"
 PING_PROTOCOL = "/ipfs/ping/1.0.0"
 PING_BYTES = 32  # the ping protocol's fixed payload size
+
+
+
+async def fire_peer_callbacks(callbacks: list[PeerCallback], peer: str) -> None:
+    """Call each connect/disconnect listener with `peer` (awaiting those that are coroutines); one
+    faulty listener is logged and does not stop the others."""
+    for cb in list(callbacks):
+        try:
+            res = cb(peer)
+            if inspect.isawaitable(res):
+                await res
+        except Exception:  # noqa: BLE001 - one faulty listener must not break the others
+            logging.getLogger(__name__).exception("connection callback %r failed for %s", cb, peer)
 
 
 async def identify_peer(host: Host, peer_id: str, *, limits: Any, cache: dict[str, dict[str, Any]],

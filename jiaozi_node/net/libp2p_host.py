@@ -24,7 +24,6 @@ handler raised); a stream from `new_stream` is owned by the caller, who must `cl
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -58,7 +57,14 @@ from ..identity import Identity
 from ..logs import route_libp2p_logging
 from . import wire
 from .addrs import parse_peer_multiaddr  # (also this module's: callers import it from here)
-from .host import PeerCallback, StreamHandler, StreamReads, identify_peer, ping_peer
+from .host import (
+    PeerCallback,
+    StreamHandler,
+    StreamReads,
+    fire_peer_callbacks,
+    identify_peer,
+    ping_peer,
+)
 from .transport import libp2p_fixes
 from .transport.inbound import inbound_handler
 from .transport.yamux import YamuxStream
@@ -542,13 +548,7 @@ class Libp2pHost:
             callbacks = self._on_disconnected
         else:
             return
-        for cb in list(callbacks):
-            try:
-                res = cb(peer)
-                if inspect.isawaitable(res):
-                    await res
-            except Exception:  # noqa: BLE001 - one faulty listener must not break the others
-                logger.exception("connection callback %r failed for %s", cb, peer)
+        await fire_peer_callbacks(callbacks, peer)
 
     # ------------------------------------------------------------------ streams
 

@@ -23,7 +23,6 @@ a stream handed to a handler is closed (or reset if the handler raised) when it 
 
 from __future__ import annotations
 
-import inspect
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -35,7 +34,14 @@ import trio
 from ...config import AGENT_VERSION, NET_LIMITS, NetLimits
 from ...errors import InvalidInput, JzfsError, NetworkError, NotFound, Timeout
 from .. import wire
-from ..host import PING_BYTES, PeerCallback, StreamHandler, identify_peer, ping_peer
+from ..host import (
+    PING_BYTES,
+    PeerCallback,
+    StreamHandler,
+    fire_peer_callbacks,
+    identify_peer,
+    ping_peer,
+)
 from ..yamux_session import YamuxError, YamuxSession, YamuxSettings
 from .negotiate import accept_chunks, select
 from .noise import peer_id_multihash
@@ -232,22 +238,13 @@ class LiteHost:
         await self._nursery.start(session.run, _PrefixedIO(channel, rest) if rest else channel)
         self._conns[peer_id] = conn
         self._nursery.start_soon(self._accept_loop, conn)
-        await self._fire(self._on_connected, peer_id)
+        await fire_peer_callbacks(self._on_connected, peer_id)
 
     async def _closed(self, conn: _Conn) -> None:
         if self._conns.get(conn.peer_id) is conn:
             del self._conns[conn.peer_id]
             self._identify_cache.pop(conn.peer_id, None)
-            await self._fire(self._on_disconnected, conn.peer_id)
-
-    async def _fire(self, callbacks: list[PeerCallback], peer: str) -> None:
-        for cb in list(callbacks):
-            try:
-                res = cb(peer)
-                if inspect.isawaitable(res):
-                    await res
-            except Exception:  # noqa: BLE001 - one faulty listener must not break the others
-                logger.exception("connection callback %r failed for %s", cb, peer)
+            await fire_peer_callbacks(self._on_disconnected, conn.peer_id)
 
     async def disconnect(self, peer_id: str) -> None:
         """Close the connection to the peer; NotFound if not connected."""
